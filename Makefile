@@ -1,0 +1,125 @@
+# promrun - CI, cron and systemd runs as Prometheus metrics.
+#
+#   make                 build every program into $(BUILD)
+#   make check           install missing dependencies, build, run every test
+#   make check SANITIZE=1   the same suite with ASan and UBSan
+#   make run             install, build, record sample runs, show the result
+#   make bench           benchmarks against the peers, printed as ratios
+#   make install / uninstall   (PREFIX, DESTDIR, BINDIR, MANDIR honoured)
+
+VERSION    = 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARNINGS   = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla
+ALL_CPPFLAGS = -Ilib -DPROMRUN_VERSION='"$(VERSION)"' \
+             -DSYSCONFDIR='"$(SYSCONFDIR)"' $(CPPFLAGS)
+ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS)
+ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
+
+ifeq ($(SANITIZE),1)
+SANFLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer
+ALL_CFLAGS += $(SANFLAGS)
+ALL_LDFLAGS += $(SANFLAGS)
+BUILD     ?= build/sanitize
+else
+BUILD     ?= build/default
+endif
+
+# Libraries, looked up only when a program that needs them is linked.
+LIBS_INIH  = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
+
+PROGRAMS   = promrun-record
+# Each program links only the libraries it uses: the recorder needs no curl.
+LIBS_promrun-record = $(LIBS_INIH)
+
+LIB_SRCS   = $(wildcard lib/*.c)
+LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIBA       = $(BUILD)/libpromrun.a
+BINS       = $(PROGRAMS:%=$(BUILD)/%)
+
+UNIT_SRCS  = $(wildcard test/unit/*.c)
+UNIT_BINS  = $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
+TOOL_SRCS  = $(wildcard test/tools/*.c)
+TOOL_BINS  = $(TOOL_SRCS:test/tools/%.c=$(BUILD)/test/%)
+
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBA): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+.SECONDEXPANSION:
+$(BINS): $(BUILD)/%: $(BUILD)/cmd/%/main.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
+
+# Unit tests and test tools may use any module, so they get every library.
+TEST_LIBS  = $(LIBS_INIH) -lm
+$(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
+$(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
+
+-include $(LIB_OBJS:.o=.d) $(BINS:%=$(BUILD)/cmd/%/main.d)
+
+deps:
+	@scripts/install-deps
+
+# The other compiler must be warning-free too; a syntax-only pass is enough.
+OTHER_CC = $(if $(findstring clang,$(CC)),gcc,clang)
+warnings:
+	@command -v $(OTHER_CC) >/dev/null || { echo "$(OTHER_CC) not found" >&2; exit 1; }
+	$(OTHER_CC) $(ALL_CPPFLAGS) -std=c11 $(WARNINGS) -fsyntax-only \
+	    $(LIB_SRCS) $(PROGRAMS:%=cmd/%/main.c) $(UNIT_SRCS) $(TOOL_SRCS)
+
+test-bins: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
+
+unit: test-bins
+	@for t in $(UNIT_BINS); do echo "unit: $$t"; $$t || exit 1; done
+
+bats: test-bins
+	PROMRUN_BUILD=$(abspath $(BUILD)) PROMRUN_SANITIZE=$(SANITIZE) \
+	    bats --print-output-on-failure test/
+
+check: deps
+	@$(MAKE) --no-print-directory warnings
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory bats
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	PROMRUN_BUILD=$(abspath $(BUILD)) test/bench/record.sh
+
+RUN_DIR = $(BUILD)/run
+run: deps
+	@$(MAKE) --no-print-directory all
+	@PROMRUN_BUILD=$(abspath $(BUILD)) RUN_DIR=$(abspath $(RUN_DIR)) \
+	    scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	for p in $(PROGRAMS); do \
+	    install -m 755 $(BUILD)/$$p $(DESTDIR)$(BINDIR)/$$p && \
+	    install -m 644 cmd/$$p/$$p.1 $(DESTDIR)$(MANDIR)/man1/$$p.1 || exit 1; \
+	done
+
+uninstall:
+	for p in $(PROGRAMS); do \
+	    rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANDIR)/man1/$$p.1; \
+	done
+
+clean:
+	rm -rf build
+
+.PHONY: all deps warnings test-bins unit bats check bench run install \
+	uninstall clean

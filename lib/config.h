@@ -1,0 +1,65 @@
+/*
+ * config.h - promrun.ini: where it is found, what it may say, defaults.
+ *
+ * The file is found as: the -c argument, else $PROMRUN_CONFIG, else
+ * SYSCONFDIR/promrun/promrun.ini (default /etc/promrun/promrun.ini).  The
+ * first two must exist; the last may be absent, and then every setting has
+ * its built-in default.  Unknown sections and keys are errors, so a typo
+ * never silently becomes a default.
+ *
+ * Environment overrides, applied after the file: PROMRUN_JOURNAL (journal
+ * path).  A program's own options override both.
+ */
+#ifndef PROMRUN_CONFIG_H
+#define PROMRUN_CONFIG_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "journal.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/promrun/promrun.ini"
+#define CONFIG_MAX_LABELS 64
+
+struct config {
+	char *file;			/* the file read, or NULL (defaults only) */
+	struct {
+		char *path;		/* always set after config_load */
+		enum journal_sync fsync; /* default JOURNAL_FSYNC_ALWAYS */
+		char *labels[CONFIG_MAX_LABELS]; /* allow-list; empty allows all */
+		size_t nlabels;
+	} journal;
+};
+
+/*
+ * config_load: fill c from the file found as described above (explicit is
+ * the -c argument or NULL), then the environment, then defaults.
+ * Returns 0; PERR_INVALID for a missing explicit file, a file that cannot be
+ * read (the system's reason is given) or a bad setting, with "FILE:LINE: "
+ * and the key, the value and what is accepted in the message; PERR_NOMEM.
+ * Call config_free afterwards in every case.
+ */
+int config_load(struct config *c, const char *explicit, struct perr *e);
+
+/* config_free: release what config_load allocated; c may be reloaded after. */
+void config_free(struct config *c);
+
+/*
+ * config_set_journal_path: replace the journal path (a program's -j option).
+ * Returns 0 or PERR_NOMEM.
+ */
+int config_set_journal_path(struct config *c, const char *path,
+    struct perr *e);
+
+/*
+ * config_default_journal_path: $XDG_STATE_HOME/promrun/journal when
+ * XDG_STATE_HOME is an absolute path, else ~/.local/state/promrun/journal
+ * ($HOME, or the password database's home).  A malloc'd string, or NULL
+ * with e set.
+ */
+char *config_default_journal_path(struct perr *e);
+
+#endif

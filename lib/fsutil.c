@@ -1,0 +1,107 @@
+/* fsutil.c - file-system helpers (see fsutil.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int
+fs_dirname(const char *path, char *out, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len;
+
+	if (slash == NULL) {
+		if (size < 2)
+			return PERR_LIMIT;
+		memcpy(out, ".", 2);
+		return 0;
+	}
+	while (slash > path && slash[-1] == '/')
+		slash--;
+	len = slash == path ? 1 : (size_t)(slash - path);
+	if (len + 1 > size)
+		return PERR_LIMIT;
+	memcpy(out, path, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* Some systems report EACCES rather than EEXIST for a directory we cannot write. */
+static int
+is_dir(const char *path)
+{
+	struct stat st;
+	int saved = errno, rc;
+
+	rc = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	errno = saved;
+	return rc;
+}
+
+int
+fs_mkdir_parents(const char *path, struct perr *e)
+{
+	char dir[PATH_MAX];
+	size_t i;
+
+	if (fs_dirname(path, dir, sizeof(dir)) != 0)
+		return perr_set(e, PERR_INVALID, "path too long: %s", path);
+	/* Walk down from the root, creating each missing component. */
+	for (i = 1; ; i++) {
+		char c = dir[i];
+
+		if (c != '/' && c != '\0')
+			continue;
+		dir[i] = '\0';
+		if (mkdir(dir, 0777) != 0 && errno != EEXIST && !is_dir(dir))
+			return perr_sys(e, errno, "cannot create directory %s",
+			    dir);
+		dir[i] = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+int
+fs_fsync_dir_of(const char *path, struct perr *e)
+{
+	char dir[PATH_MAX];
+	int fd, rc = 0;
+
+	if (fs_dirname(path, dir, sizeof(dir)) != 0)
+		return perr_set(e, PERR_INVALID, "path too long: %s", path);
+	fd = fs_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return perr_sys(e, errno, "cannot open directory %s", dir);
+	if (fsync(fd) != 0)
+		rc = perr_sys(e, errno, "cannot fsync directory %s", dir);
+	close(fd);
+	return rc;
+}
+
+int
+fs_open(const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	do
+		fd = open(path, flags, mode);
+	while (fd < 0 && errno == EINTR);
+	return fd;
+}
+
+ssize_t
+fs_read(int fd, void *p, size_t n)
+{
+	ssize_t got;
+
+	do
+		got = read(fd, p, n);
+	while (got < 0 && errno == EINTR);
+	return got;
+}

@@ -1,0 +1,39 @@
+/*
+ * fsutil.h - small file-system helpers shared by the journal and the atomic
+ * file writer: directory of a path, mkdir -p, fsync of a directory, and
+ * system calls retried on EINTR.
+ */
+#ifndef PROMRUN_FSUTIL_H
+#define PROMRUN_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/*
+ * fs_dirname: the directory part of path into out ("." for a bare name, "/"
+ * for "/x").  Returns 0, or PERR_LIMIT when it does not fit in size bytes.
+ */
+int fs_dirname(const char *path, char *out, size_t size);
+
+/*
+ * fs_mkdir_parents: create the missing directories above path (not path
+ * itself) with mode 0777 & ~umask.  Returns 0 or PERR_IO naming the
+ * directory that could not be made.
+ */
+int fs_mkdir_parents(const char *path, struct perr *e);
+
+/*
+ * fs_fsync_dir_of: fsync the directory holding path, so a file created or
+ * renamed there survives power loss.  Returns 0 or PERR_IO.
+ */
+int fs_fsync_dir_of(const char *path, struct perr *e);
+
+/* fs_open: open(2) retried on EINTR; the same return and errno. */
+int fs_open(const char *path, int flags, mode_t mode);
+
+/* fs_read: read(2) retried on EINTR; the same return and errno. */
+ssize_t fs_read(int fd, void *p, size_t n);
+
+#endif

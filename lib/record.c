@@ -1,0 +1,158 @@
+/* record.c - build and append a run from promrun-record's arguments. */
+#define _GNU_SOURCE
+#include "record.h"
+#include "buf.h"
+#include "clock.h"
+#include "journal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+static int
+parse_exit_code(const char *s, int *out, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
+	    v < 0 || v > 255)
+		return perr_set(e, PERR_INVALID, "exit code %s is not valid: use "
+		    "a whole number from 0 to 255", perr_quote(s, q));
+	*out = (int)v;
+	return 0;
+}
+
+/* An explicit -s wins over the status -e implies; the exit code is kept. */
+static int
+set_status(struct run *r, const struct record_args *a, struct perr *e)
+{
+	int rc;
+
+	if (a->exit_code != NULL) {
+		if ((rc = parse_exit_code(a->exit_code, &r->exit_code, e)) != 0)
+			return rc;
+		r->status = run_status_from_exit(r->exit_code);
+	}
+	if (a->status != NULL)
+		return run_status_parse(a->status, &r->status, e);
+	return 0;
+}
+
+static int
+set_times(struct run *r, const struct record_args *a, struct perr *e)
+{
+	int rc;
+
+	r->time = clock_now();
+	if (a->time != NULL &&
+	    (rc = clock_parse_time(a->time, "--time", &r->time, e)) != 0)
+		return rc;
+	if (a->duration != NULL) {
+		if ((rc = clock_parse_seconds(a->duration, "duration",
+		    &r->duration, e)) != 0)
+			return rc;
+		r->has_duration = true;
+	}
+	return 0;
+}
+
+int
+record_build(struct run *r, struct record_args *a, const struct config *c,
+    struct perr *e)
+{
+	size_t i;
+	int rc;
+
+	run_init(r, a->event);
+	r->workflow = a->workflow;
+	r->step = a->step;
+	r->run_id = a->run_id;
+	if (a->workflow == NULL)
+		return perr_set(e, PERR_INVALID, "no workflow: give -w NAME");
+	if (a->event == RUN_EVENT_START &&
+	    (a->status != NULL || a->exit_code != NULL || a->duration != NULL))
+		return perr_set(e, PERR_INVALID, "--start takes no -s, -e or -d: "
+		    "give them with --finish");
+	if (a->event != RUN_EVENT_START && a->status == NULL &&
+	    a->exit_code == NULL)
+		return perr_set(e, PERR_INVALID, "no outcome: give -s STATUS or "
+		    "-e EXIT_CODE");
+	if (a->event != RUN_EVENT_RUN && a->run_id == NULL)
+		return perr_set(e, PERR_INVALID, "--%s needs --run-id ID to match "
+		    "the start with the finish", run_event_name(a->event));
+	if ((rc = set_status(r, a, e)) != 0 || (rc = set_times(r, a, e)) != 0)
+		return rc;
+	for (i = 0; i < a->nlabels; i++)
+		if ((rc = run_add_label_arg(r, a->labels[i], e)) != 0)
+			return rc;
+	if ((rc = run_check_allowed(r, c->journal.labels, c->journal.nlabels,
+	    e)) != 0)
+		return rc;
+	return run_validate(r, e);
+}
+
+int
+record_append(const struct run *r, const struct config *c, struct perr *e)
+{
+	struct buf payload = BUF_INIT(JOURNAL_PAYLOAD_MAX);
+	int rc;
+
+	rc = run_encode(r, &payload);
+	if (rc == PERR_LIMIT)
+		return perr_set(e, PERR_LIMIT, "record is larger than the limit "
+		    "of %d bytes: shorten the labels or names",
+		    JOURNAL_RECORD_MAX);
+	if (rc != 0)
+		return perr_set(e, rc, "cannot encode the record: %s",
+		    perr_name(rc));
+	rc = journal_append(c->journal.path, buf_str(&payload), payload.len,
+	    c->journal.fsync, e);
+	buf_free(&payload);
+	return rc;
+}
+
+void
+record_finish_of(struct run *finish, const struct run *start, int status,
+    double duration, double end_time)
+{
+	*finish = *start;
+	finish->event = RUN_EVENT_FINISH;
+	finish->time = end_time;
+	finish->exit_code = status;
+	finish->status = run_status_from_exit(status);
+	finish->has_duration = true;
+	/* Microseconds are plenty and keep the record short. */
+	finish->duration = round(duration * 1e6) / 1e6;
+}
+
+void
+record_new_run_id(char out[RECORD_RUN_ID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char bytes[RECORD_RUN_ID_LEN / 2];
+	struct timespec ts;
+	size_t i;
+
+	if (getrandom(bytes, sizeof(bytes), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(bytes)) {
+		/* No entropy yet (early boot): time and pid are unique enough. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		for (i = 0; i < sizeof(bytes); i++)
+			bytes[i] = (unsigned char)(((unsigned long)ts.tv_nsec ^
+			    ((unsigned long)ts.tv_sec << 7) ^
+			    ((unsigned long)getpid() << 13)) >> (i * 4));
+	}
+	for (i = 0; i < sizeof(bytes); i++) {
+		out[2 * i] = hex[bytes[i] >> 4];
+		out[2 * i + 1] = hex[bytes[i] & 0xf];
+	}
+	out[RECORD_RUN_ID_LEN] = '\0';
+}

@@ -1,0 +1,64 @@
+/*
+ * record.h - what promrun-record does, apart from parsing its options:
+ * turn the textual arguments into a validated run and append it.
+ */
+#ifndef PROMRUN_RECORD_H
+#define PROMRUN_RECORD_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "err.h"
+#include "run.h"
+
+#define RECORD_RUN_ID_LEN 16	/* hex digits in a generated run id */
+
+/* The options as typed; NULL when not given. */
+struct record_args {
+	enum run_event event;
+	const char *workflow;
+	const char *step;
+	const char *run_id;
+	const char *status;	/* -s */
+	const char *exit_code;	/* -e */
+	const char *duration;	/* -d */
+	const char *time;	/* --time; default: now */
+	char **labels;		/* "NAME=VALUE" each; the '=' becomes a NUL */
+	size_t nlabels;
+};
+
+/*
+ * record_build: check the arguments and fill r (whose strings then point
+ * into a).  Status comes from -s or is derived from -e (run.h's mapping,
+ * keeping the exit code); with both, -s decides the status and the exit
+ * code is kept (systemd's "timeout" with EXIT_STATUS=TERM, say).  Labels must pass
+ * the configured allow-list.  Returns 0, or PERR_INVALID/PERR_LIMIT naming
+ * the offending option and value; nothing is written.
+ */
+int record_build(struct run *r, struct record_args *a,
+    const struct config *c, struct perr *e);
+
+/*
+ * record_append: encode r and append it to the configured journal with the
+ * configured fsync policy.  Returns 0, PERR_LIMIT for a record over the
+ * journal's bound, PERR_IO naming the journal and the reason.
+ */
+int record_append(const struct run *r, const struct config *c,
+    struct perr *e);
+
+/*
+ * record_finish_of: the finish event of a wrapped run whose start is start:
+ * the same workflow, step, run id and labels, ended at end_time after
+ * duration seconds with exit status status (0..255), the status derived as
+ * for -e.  finish's strings point where start's do.
+ */
+void record_finish_of(struct run *finish, const struct run *start,
+    int status, double duration, double end_time);
+
+/*
+ * record_new_run_id: a random run id of RECORD_RUN_ID_LEN hex digits (for
+ * wrapper mode without --run-id) into out.
+ */
+void record_new_run_id(char out[RECORD_RUN_ID_LEN + 1]);
+
+#endif

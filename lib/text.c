@@ -1,0 +1,109 @@
+/* text.c - UTF-8 and Prometheus name checks (see text.h). */
+#include "text.h"
+
+#include <string.h>
+
+bool
+utf8_valid(const char *s, size_t len, size_t *bad_at)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n, k;
+	unsigned cp, min;
+
+	while (i < len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+			n = 1;
+			cp = p[i] & 0x1f;
+			min = 0x80;
+		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+			n = 2;
+			cp = p[i] & 0x0f;
+			min = 0x800;
+		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+			n = 3;
+			cp = p[i] & 0x07;
+			min = 0x10000;
+		} else {
+			goto bad;
+		}
+		if (len - i <= n)
+			goto bad;
+		for (k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				goto bad;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto bad;
+		i += n + 1;
+	}
+	return true;
+bad:
+	if (bad_at != NULL)
+		*bad_at = i;
+	return false;
+}
+
+static bool
+is_alpha_(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+bool
+label_name_valid(const char *s)
+{
+	if (!is_alpha_((unsigned char)*s))
+		return false;
+	for (s++; *s != '\0'; s++)
+		if (!is_alpha_((unsigned char)*s) && !is_digit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+bool
+metric_name_valid(const char *s)
+{
+	if (!is_alpha_((unsigned char)*s) && *s != ':')
+		return false;
+	for (s++; *s != '\0'; s++)
+		if (!is_alpha_((unsigned char)*s) &&
+		    !is_digit((unsigned char)*s) && *s != ':')
+			return false;
+	return true;
+}
+
+static bool
+is_separator(char c)
+{
+	return c == ',' || c == ' ' || c == '\t';
+}
+
+size_t
+name_list_next(const char *list, size_t *pos, char *item, size_t size)
+{
+	size_t start, len;
+
+	while (list[*pos] != '\0' && is_separator(list[*pos]))
+		(*pos)++;
+	start = *pos;
+	while (list[*pos] != '\0' && !is_separator(list[*pos]))
+		(*pos)++;
+	len = *pos - start;
+	if (size > 0) {
+		size_t n = len < size - 1 ? len : size - 1;
+		memcpy(item, list + start, n);
+		item[n] = '\0';
+	}
+	return len;
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env bats
+# promrun-record: bad input is refused with one line and exit 2, and the
+# journal is left exactly as it was; configuration and its defaults.
+
+setup() {
+	load 'test_helper/common-setup'
+	_common_setup
+	promrun-record -j "$J" -w seed -s success --time 1
+	cp "$J" "$BATS_TEST_TMPDIR/before"
+}
+
+# refused EXPECTED-MESSAGE-PART ARGS...: exit 2, one line naming the value,
+# journal byte-for-byte unchanged.
+refused() {
+	local want=$1
+	shift
+	run --separate-stderr promrun-record -j "$J" "$@"
+	assert_failure 2
+	[ -z "$output" ]
+	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || {
+		echo "not one line: $stderr"
+		return 1
+	}
+	[[ $stderr == "promrun-record: "*"$want"* ]] || {
+		echo "stderr: $stderr"
+		echo "wanted: $want"
+		return 1
+	}
+	cmp "$J" "$BATS_TEST_TMPDIR/before"
+}
+
+@test "unknown status" {
+	refused '"done": use success, failure, cancelled or timeout' -w w -s done
+}
+
+@test "status lost is derived, not recorded" {
+	refused '"lost" cannot be recorded' -w w -s lost
+}
+
+@test "label names outside [a-zA-Z_][a-zA-Z0-9_]*" {
+	refused 'invalid label name "9lives"' -w w -s ok -l 9lives=x
+	refused 'invalid label name "a-b"' -w w -s ok -l a-b=x
+	refused 'invalid label name ""' -w w -s ok -l =x
+}
+
+@test "label names starting with __ or used by promrun" {
+	refused 'invalid label name "__name__"' -w w -s ok -l __name__=x
+	refused 'label name "status" is used by promrun' -w w -s ok -l status=x
+	refused 'label name "le" is used by promrun' -w w -s ok -l le=1
+}
+
+@test "a label without = and a label given twice" {
+	refused 'label "repo" has no value: use NAME=VALUE' -w w -s ok -l repo
+	refused 'label "a" given twice' -w w -s ok -l a=1 -l a=2
+}
+
+@test "a label outside the configured allow-list" {
+	printf '[journal]\nlabels = org, repo branch\n' >"$CONF"
+	run promrun-record -j "$J" -w w -s ok -l repo=x -l branch=main
+	assert_success
+	cp "$J" "$BATS_TEST_TMPDIR/before"
+	refused 'label "runner" is not in the configured allow-list' \
+	    -w w -s ok -l repo=x -l runner=r1
+}
+
+@test "invalid UTF-8 in the workflow, a step, a run id or a label value" {
+	refused 'workflow name is not valid UTF-8 (byte 0xff at offset 3)' \
+	    -w "$(printf 'abc\xff')" -s ok
+	refused 'step is not valid UTF-8' -w w --step "$(printf '\xc0\x80')" -s ok
+	refused 'run id is not valid UTF-8' -w w --run-id "$(printf '\xed\xa0\x80')" -s ok
+	refused 'repo is not valid UTF-8' -w w -s ok -l "repo=$(printf 'x\xe2\x82')"
+}
+
+@test "empty workflow, step or run id" {
+	refused 'workflow name is empty' -w '' -s ok
+	refused 'no workflow: give -w NAME' -s ok
+	refused 'step is empty' -w w --step '' -s ok
+	refused 'run id is empty' -w w --run-id '' -s ok
+}
+
+@test "negative, NaN or unparsable durations" {
+	refused 'duration "-1" is not a number of seconds' -w w -s ok -d -1
+	refused 'duration "NaN" is not a number' -w w -s ok -d NaN
+	refused 'duration "inf" is not a number' -w w -s ok -d inf
+	refused 'duration "1e3" is not a number' -w w -s ok -d 1e3
+	refused 'duration "10s" is not a number' -w w -s ok -d 10s
+}
+
+@test "negative, NaN or unparsable times" {
+	refused '--time "-1" is not a time' -w w -s ok --time -1
+	refused '--time "nan" is not a time' -w w -s ok --time nan
+	refused '--time "yesterday" is not a time' -w w -s ok --time yesterday
+	refused '--time "2026-02-30T00:00:00Z" is not a time' -w w -s ok --time 2026-02-30T00:00:00Z
+	refused '--time "2026-11-23T10:00:00" is not a time' -w w -s ok --time 2026-11-23T10:00:00
+	refused '--time "1969-12-31T23:59:59Z" is out of range' -w w -s ok --time 1969-12-31T23:59:59Z
+}
+
+@test "exit codes outside 0..255" {
+	refused 'exit code "256" is not valid' -w w -e 256
+	refused 'exit code "-1" is not valid' -w w -e -1
+	refused 'exit code "x" is not valid' -w w -e x
+}
+
+@test "missing outcome, run id, or contradictory options" {
+	refused 'no outcome: give -s STATUS or -e EXIT_CODE' -w w
+	refused '--start needs --run-id' -w w --start
+	refused '--finish needs --run-id' -w w --finish -s ok
+	refused '--start takes no -s, -e or -d' -w w --start --run-id 1 -s ok
+	refused '--start and --finish exclude each other' -w w --start --finish --run-id 1
+}
+
+@test "unknown options and missing arguments" {
+	refused 'unknown option "--bogus"' -w w -s ok --bogus
+	refused 'missing argument for option "-w"' -w
+}
+
+@test "a record larger than the 64 KiB bound" {
+	big=$(head -c 70000 /dev/zero | tr '\0' x)
+	refused 'record is larger than the limit of 65536 bytes' -w w -s ok -l "big=$big"
+}
+
+@test "the largest record that fits is accepted, one byte more is not" {
+	# Measure the record without the padding label's value, then fill up.
+	promrun-record -j "$BATS_TEST_TMPDIR/probe" -w w -s ok --time 1 -l pad=
+	base=$(wc -c <"$BATS_TEST_TMPDIR/probe")
+	pad=$(head -c $((65536 - base)) /dev/zero | tr '\0' x)
+	run promrun-record -j "$J" -w w -s ok --time 1 -l "pad=$pad"
+	assert_success
+	[ "$(tail -n 1 "$J" | wc -c)" -eq 65536 ]
+	cp "$J" "$BATS_TEST_TMPDIR/before"
+	refused 'larger than the limit' -w w -s ok --time 1 -l "pad=${pad}x"
+}
+
+@test "a config file with a syntax error names the file and line" {
+	printf '[journal]\n# comment\nthis line has no equals\n' >"$CONF"
+	refused "$CONF:3: syntax error" -w w -s ok
+}
+
+@test "an unknown key or section names the file and line" {
+	printf '[journal]\nfsync = always\npaht = /tmp/x\n' >"$CONF"
+	refused "$CONF:3: unknown key \"paht\" in [journal]" -w w -s ok
+	printf '\n[jornal]\npath = /tmp/x\n' >"$CONF"
+	refused "$CONF:3: unknown section [\"jornal\"]" -w w -s ok
+}
+
+@test "a bad value in the config names the file, line, value and what is accepted" {
+	printf '[journal]\nfsync = sometimes\n' >"$CONF"
+	refused "$CONF:2: [journal] fsync = \"sometimes\": use always or never" -w w -s ok
+	printf '[journal]\nlabels = org, bad-name\n' >"$CONF"
+	refused "$CONF:2: invalid label name \"bad-name\"" -w w -s ok
+}
+
+@test "a config line longer than inih can hold is refused, not split" {
+	printf '[journal]\nlabels = %s\n' "$(printf 'l%03d,' $(seq 1 60))" >"$CONF"
+	refused "$CONF:2: line too long" -w w -s ok
+}
+
+@test "a missing or unreadable config file" {
+	refused "config file $BATS_TEST_TMPDIR/nope.ini does not exist" \
+	    -c "$BATS_TEST_TMPDIR/nope.ini" -w w -s ok
+	PROMRUN_CONFIG="$BATS_TEST_TMPDIR/nope.ini" refused 'does not exist' -w w -s ok
+	refused "cannot read config file $BATS_TEST_TMPDIR" -c "$BATS_TEST_TMPDIR" -w w -s ok
+}

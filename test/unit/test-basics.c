@@ -1,0 +1,207 @@
+/* Unit tests of the foundation modules: buf, crc32c, text, clock. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "check.h"
+#include "clock.h"
+#include "crc32c.h"
+#include "err.h"
+#include "text.h"
+
+static const char *
+fmt_double(struct buf *b, double v)
+{
+	buf_reset(b);
+	buf_add_double(b, v);
+	return buf_str(b);
+}
+
+static void
+test_buf(void)
+{
+	struct buf b = BUF_INIT(8);
+	char *taken;
+
+	CHECK_STR(buf_str(&b), "");
+	CHECK(buf_adds(&b, "12345678") == 0);
+	CHECK(b.len == 8 && strcmp(b.p, "12345678") == 0);
+	/* Past the cap the append fails and the buffer is freed. */
+	CHECK(buf_addc(&b, '9') == PERR_LIMIT);
+	CHECK(b.p == NULL && b.len == 0);
+	CHECK(buf_addf(&b, "%d-%s", 42, "x") == 0);
+	CHECK_STR(buf_str(&b), "42-x");
+	taken = buf_take(&b);
+	CHECK_STR(taken, "42-x");
+	CHECK(b.p == NULL);
+	free(taken);
+	buf_free(&b);
+
+	buf_init(&b, 64);
+	CHECK_STR(fmt_double(&b, 0), "0");
+	CHECK_STR(fmt_double(&b, -0.0), "0");
+	CHECK_STR(fmt_double(&b, 42), "42");
+	CHECK_STR(fmt_double(&b, -3), "-3");
+	CHECK_STR(fmt_double(&b, 0.25), "0.25");
+	CHECK_STR(fmt_double(&b, 0.1), "0.1");
+	CHECK_STR(fmt_double(&b, 1e-5), "1e-05");
+	CHECK_STR(fmt_double(&b, 1763891234.5), "1763891234.5");
+	CHECK_STR(fmt_double(&b, 1e300), "1e+300");
+	CHECK_STR(fmt_double(&b, 9007199254740993.0 * 4), "3.602879701896397e+16");
+	CHECK_STR(fmt_double(&b, INFINITY), "+Inf");
+	CHECK_STR(fmt_double(&b, -INFINITY), "-Inf");
+	CHECK_STR(fmt_double(&b, NAN), "NaN");
+	/* Shortest form must read back exactly. */
+	CHECK(strtod(fmt_double(&b, 1.0 / 3), NULL) == 1.0 / 3);
+	CHECK(strtod(fmt_double(&b, 123.456e-100), NULL) == 123.456e-100);
+	buf_free(&b);
+}
+
+static void
+test_crc32c(void)
+{
+	const char *s = "123456789";
+	char big[1000];
+	uint32_t whole, parts;
+	size_t i;
+
+	CHECK(crc32c(0, s, 9) == 0xe3069283u);
+	CHECK(crc32c(0, "", 0) == 0);
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 7 + 3);
+	whole = crc32c(0, big, sizeof(big));
+	parts = crc32c(crc32c(crc32c(0, big, 3), big + 3, 500), big + 503,
+	    sizeof(big) - 503);
+	CHECK(whole == parts);
+	big[500] ^= 1;
+	CHECK(crc32c(0, big, sizeof(big)) != whole);
+}
+
+static void
+test_utf8(void)
+{
+	size_t at = 99;
+
+	CHECK(utf8_valid("plain", 5, NULL));
+	CHECK(utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, NULL));
+	CHECK(!utf8_valid("\xc0\x80", 2, &at) && at == 0);	/* overlong NUL */
+	CHECK(!utf8_valid("a\xe0\x80\xaf", 4, &at) && at == 1); /* overlong */
+	CHECK(!utf8_valid("\xed\xa0\x80", 3, NULL));		/* surrogate */
+	CHECK(!utf8_valid("\xf4\x90\x80\x80", 4, NULL));	/* > U+10FFFF */
+	CHECK(!utf8_valid("ab\xe2\x82", 4, &at) && at == 2);	/* truncated */
+	CHECK(!utf8_valid("\x80", 1, NULL));			/* lone continuation */
+	CHECK(!utf8_valid("\xff", 1, NULL));
+	CHECK(utf8_valid("\xf4\x8f\xbf\xbf", 4, NULL));	/* U+10FFFF */
+}
+
+static void
+test_names(void)
+{
+	char item[8];
+	size_t pos = 0;
+
+	CHECK(label_name_valid("repo"));
+	CHECK(label_name_valid("_a1"));
+	CHECK(!label_name_valid(""));
+	CHECK(!label_name_valid("1a"));
+	CHECK(!label_name_valid("a-b"));
+	CHECK(!label_name_valid("a:b"));
+	CHECK(metric_name_valid("ci:rate5m"));
+	CHECK(!metric_name_valid("9x"));
+	CHECK(name_list_next("org, repo  branch,", &pos, item, sizeof(item)) == 3);
+	CHECK_STR(item, "org");
+	CHECK(name_list_next("org, repo  branch,", &pos, item, sizeof(item)) == 4);
+	CHECK_STR(item, "repo");
+	CHECK(name_list_next("org, repo  branch,", &pos, item, sizeof(item)) == 6);
+	CHECK_STR(item, "branch");
+	CHECK(name_list_next("org, repo  branch,", &pos, item, sizeof(item)) == 0);
+}
+
+static double
+parse_time(const char *s)
+{
+	double t = -1;
+
+	if (clock_parse_time(s, "t", &t, NULL) != 0)
+		return -1;
+	return t;
+}
+
+static double
+parse_seconds(const char *s)
+{
+	double t = -1;
+
+	if (clock_parse_seconds(s, "d", &t, NULL) != 0)
+		return -1;
+	return t;
+}
+
+static void
+test_clock(void)
+{
+	struct perr e;
+
+	CHECK(parse_time("0") == 0);
+	CHECK(parse_time("1763891234.25") == 1763891234.25);
+	CHECK(parse_time("1970-01-01T00:00:00Z") == 0);
+	CHECK(parse_time("2026-11-23T10:00:00Z") == 1795428000);
+	CHECK(parse_time("2026-11-23t10:00:00z") == 1795428000);
+	CHECK(parse_time("2026-11-23 11:00:00+01:00") == 1795428000);
+	CHECK(parse_time("2026-11-23T04:30:00.5-05:30") == 1795428000.5);
+	CHECK(parse_time("2024-02-29T00:00:00Z") == 1709164800);
+	CHECK(parse_time("2023-02-29T00:00:00Z") < 0);
+	CHECK(parse_time("2026-13-01T00:00:00Z") < 0);
+	CHECK(parse_time("2026-11-23T24:00:00Z") < 0);
+	CHECK(parse_time("2026-11-23T10:00:00") < 0);	/* no zone */
+	CHECK(parse_time("2026-11-23T10:00:00.Z") < 0);
+	CHECK(parse_time("1969-12-31T23:59:59Z") < 0);
+	CHECK(parse_time("-5") < 0);
+	CHECK(parse_time("nan") < 0);
+	CHECK(parse_time("inf") < 0);
+	CHECK(parse_time("0x10") < 0);
+	CHECK(parse_time(" 5") < 0);
+	CHECK(parse_time("1e9") < 0);
+	CHECK(parse_time("") < 0);
+	CHECK(parse_time("99999999999999") < 0);		/* after 9999 */
+	CHECK(clock_parse_time("soon", "--time", &(double){0}, &e) ==
+	    PERR_INVALID);
+	CHECK(strstr(e.msg, "--time \"soon\"") != NULL);
+
+	CHECK(parse_seconds("12") == 12);
+	CHECK(parse_seconds("0.25") == 0.25);
+	CHECK(parse_seconds(".5") == 0.5);
+	CHECK(parse_seconds("-1") < 0);
+	CHECK(parse_seconds("+1") < 0);
+	CHECK(parse_seconds("1e3") < 0);
+	CHECK(parse_seconds("NaN") < 0);
+	CHECK(parse_seconds(".") < 0);
+	CHECK(parse_seconds("") < 0);
+	CHECK(parse_seconds("1s") < 0);
+}
+
+static void
+test_quote(void)
+{
+	char q[PERR_QUOTE_MAX], big[300];
+
+	CHECK_STR(perr_quote("a\"b\\c\nd\x01", q), "\"a\\\"b\\\\c\\nd\\x01\"");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	perr_quote(big, q);
+	CHECK(strlen(q) < PERR_QUOTE_MAX);
+	CHECK(strstr(q, "...\"") != NULL);
+}
+
+int
+main(void)
+{
+	test_buf();
+	test_crc32c();
+	test_utf8();
+	test_names();
+	test_clock();
+	test_quote();
+	return check_done("test-basics");
+}
