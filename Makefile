@@ -70,6 +70,9 @@ $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIBA)
 $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 
+# Keep test objects between runs.
+.SECONDARY:
+
 -include $(LIB_OBJS:.o=.d) $(BINS:%=$(BUILD)/cmd/%/main.d)
 
 deps:

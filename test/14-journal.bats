@@ -19,6 +19,7 @@ pad_for() {
 }
 
 @test "16 recorders x 500 records, sizes up to the bound: 8000 intact, in order" {
+	many_runs
 	printf '[journal]\nfsync = never\n' >"$CONF"
 	# Each recorder is an xargs running promrun-record 500 times in a row
 	# (cheaper than a shell loop); sizes cycle through small, 9000 bytes
@@ -83,6 +84,7 @@ make_journal() {
 }
 
 @test "the last record cut at every byte offset: the rest is read, the torn piece is a tail" {
+	many_runs
 	make_journal
 	last=$((full_size - head_size))
 	for k in $(seq 0 "$last"); do
@@ -99,6 +101,7 @@ make_journal() {
 }
 
 @test "a record appended after a torn one is read; the torn piece is counted once" {
+	many_runs
 	make_journal
 	last=$((full_size - head_size))
 	for k in $(seq 0 "$last"); do
