@@ -1,0 +1,786 @@
+/* expfmt.c - exposition format 0.0.4 writer and validating parser (see expfmt.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "expfmt.h"
+#include "hmap.h"
+#include "text.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const type_names[] = {
+	"untyped", "counter", "gauge", "histogram", "summary",
+};
+
+const char *
+expfmt_type_name(enum expfmt_type t)
+{
+	if ((unsigned)t >= sizeof(type_names) / sizeof(type_names[0]))
+		return "untyped";
+	return type_names[t];
+}
+
+/* --- writer --- */
+
+/* Append s with the bytes in special escaped as \\, \" or \n. */
+static int
+add_escaped(struct buf *b, const char *s, const char *special)
+{
+	const char *run;
+	int rc;
+
+	for (;;) {
+		run = s;
+		s += strcspn(s, special);
+		if (s > run && (rc = buf_add(b, run, (size_t)(s - run))) != 0)
+			return rc;
+		if (*s == '\0')
+			return 0;
+		if ((rc = buf_add(b, *s == '\n' ? "\\n" : *s == '"' ? "\\\"" :
+		    "\\\\", 2)) != 0)
+			return rc;
+		s++;
+	}
+}
+
+int
+expfmt_write_label_value(struct buf *b, const char *v)
+{
+	return add_escaped(b, v, "\\\"\n");
+}
+
+int
+expfmt_write_header(struct buf *b, const char *name, const char *help,
+    enum expfmt_type type)
+{
+	int rc;
+
+	if ((rc = buf_adds(b, "# HELP ")) != 0 ||
+	    (rc = buf_adds(b, name)) != 0 || (rc = buf_addc(b, ' ')) != 0 ||
+	    (rc = add_escaped(b, help, "\\\n")) != 0 ||
+	    (rc = buf_adds(b, "\n# TYPE ")) != 0 ||
+	    (rc = buf_adds(b, name)) != 0 || (rc = buf_addc(b, ' ')) != 0 ||
+	    (rc = buf_adds(b, expfmt_type_name(type))) != 0)
+		return rc;
+	return buf_addc(b, '\n');
+}
+
+int
+expfmt_write_sample(struct buf *b, const char *name,
+    const struct expfmt_label *labels, size_t nlabels, double value)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = buf_adds(b, name)) != 0)
+		return rc;
+	for (i = 0; i < nlabels; i++) {
+		if ((rc = buf_addc(b, i == 0 ? '{' : ',')) != 0 ||
+		    (rc = buf_adds(b, labels[i].name)) != 0 ||
+		    (rc = buf_add(b, "=\"", 2)) != 0 ||
+		    (rc = expfmt_write_label_value(b, labels[i].value)) != 0 ||
+		    (rc = buf_addc(b, '"')) != 0)
+			return rc;
+	}
+	if (nlabels > 0 && (rc = buf_addc(b, '}')) != 0)
+		return rc;
+	if ((rc = buf_addc(b, ' ')) != 0 || (rc = buf_add_double(b, value)) != 0)
+		return rc;
+	return buf_addc(b, '\n');
+}
+
+/* --- parser --- */
+
+struct fam {
+	struct expfmt_family pub;
+	bool has_type;
+	bool has_help;
+	bool has_samples;
+};
+
+struct parser {
+	const char *what;
+	unsigned flags;
+	const struct expfmt_handler *h;
+	struct perr *e;
+	unsigned line;
+	struct fam **fams;
+	size_t nfams, capfams;
+	struct fam *cur;		/* the family whose lines we are in */
+	struct hmap names;		/* family name -> index in fams */
+	struct hmap series;		/* series key -> line first seen */
+	struct buf key;			/* scratch: the series key */
+	struct expfmt_label labels[EXPFMT_MAX_LABELS];
+};
+
+static int fail(struct parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Report a problem on the current line. */
+static int
+fail(struct parser *p, const char *fmt, ...)
+{
+	char msg[PERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return perr_set(p->e, PERR_INVALID, "%s:%u: %s", p->what, p->line,
+	    msg);
+}
+
+static int
+nomem(struct parser *p)
+{
+	return perr_set(p->e, PERR_NOMEM, "%s: out of memory", p->what);
+}
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static char *
+skip_blanks(char *s)
+{
+	while (is_blank(*s))
+		s++;
+	return s;
+}
+
+static bool
+is_name_start(char c, bool metric)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	    (metric && c == ':');
+}
+
+static bool
+is_name_char(char c, bool metric)
+{
+	return is_name_start(c, metric) || (c >= '0' && c <= '9');
+}
+
+/* The end of the name starting at s (s itself when there is none). */
+static char *
+scan_name(char *s, bool metric)
+{
+	if (!is_name_start(*s, metric))
+		return s;
+	for (s++; is_name_char(*s, metric); s++)
+		;
+	return s;
+}
+
+/* The end of the token at s: up to a blank or the end of the line. */
+static char *
+scan_token(char *s)
+{
+	while (*s != '\0' && !is_blank(*s))
+		s++;
+	return s;
+}
+
+static bool
+parse_float(const char *s, double *out)
+{
+	char *end;
+
+	if (*s == '\0' || strchr(s, '(') != NULL || strchr(s, 'x') != NULL ||
+	    strchr(s, 'X') != NULL)
+		return false;
+	errno = 0;
+	*out = strtod(s, &end);
+	return *end == '\0';
+}
+
+static bool
+parse_int64(const char *s, long long *out)
+{
+	char *end;
+
+	if (*s == '\0')
+		return false;
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return *end == '\0' && errno == 0;
+}
+
+static int
+check_utf8(struct parser *p, const char *what, const char *s)
+{
+	size_t bad;
+
+	if (!utf8_valid(s, strlen(s), &bad))
+		return fail(p, "%s is not valid UTF-8 (byte 0x%02x at offset %zu)",
+		    what, (unsigned char)s[bad], bad);
+	return 0;
+}
+
+/* --- families --- */
+
+static struct fam *
+family_named(struct parser *p, const char *name)
+{
+	size_t i;
+
+	if (!hmap_find(&p->names, name, strlen(name), &i))
+		return NULL;
+	return p->fams[i];
+}
+
+static struct fam *
+family_with_suffix(struct parser *p, const char *name, const char *suffix)
+{
+	size_t len = strlen(name), slen = strlen(suffix), i;
+
+	if (len <= slen || strcmp(name + len - slen, suffix) != 0)
+		return NULL;
+	if (!hmap_find(&p->names, name, len - slen, &i))
+		return NULL;
+	return p->fams[i];
+}
+
+/*
+ * The family a sample or declaration named name belongs to: the family of
+ * that name, or a histogram/summary whose _bucket/_sum/_count it is.
+ */
+static struct fam *
+owner_of(struct parser *p, const char *name)
+{
+	struct fam *f;
+
+	if ((f = family_named(p, name)) != NULL)
+		return f;
+	if ((f = family_with_suffix(p, name, "_bucket")) != NULL &&
+	    f->pub.type == EXPFMT_HISTOGRAM)
+		return f;
+	if (((f = family_with_suffix(p, name, "_sum")) != NULL ||
+	    (f = family_with_suffix(p, name, "_count")) != NULL) &&
+	    (f->pub.type == EXPFMT_HISTOGRAM || f->pub.type == EXPFMT_SUMMARY))
+		return f;
+	return NULL;
+}
+
+static int
+new_family(struct parser *p, const char *name, struct fam **out)
+{
+	struct fam *f, **grown;
+	size_t *slot;
+	bool found;
+
+	if (p->nfams == p->capfams) {
+		p->capfams = p->capfams ? p->capfams * 2 : 16;
+		grown = realloc(p->fams, p->capfams * sizeof(*grown));
+		if (grown == NULL)
+			return nomem(p);
+		p->fams = grown;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return nomem(p);
+	if (hmap_upsert(&p->names, name, strlen(name), &slot, &found) != 0) {
+		free(f);
+		return nomem(p);
+	}
+	*slot = p->nfams;
+	f->pub.name = hmap_key_of(&p->names, name, strlen(name));
+	f->pub.line = p->line;
+	p->fams[p->nfams++] = f;
+	p->cur = f;
+	*out = f;
+	if (p->h != NULL && p->h->family != NULL)
+		return p->h->family(p->h->ctx, &f->pub);
+	return 0;
+}
+
+/* A family's lines must be together: f may only continue the current one. */
+static int
+check_together(struct parser *p, struct fam *f)
+{
+	if (f == p->cur)
+		return 0;
+	return fail(p, "lines of family %s must be together: it was already "
+	    "given at line %u", f->pub.name, f->pub.line);
+}
+
+/* Find or start the family a HELP or TYPE line names. */
+static int
+declared_family(struct parser *p, const char *name, struct fam **out)
+{
+	struct fam *f = owner_of(p, name);
+
+	if (f != NULL && strcmp(f->pub.name, name) != 0)
+		return fail(p, "%s belongs to %s %s (line %u): a family cannot "
+		    "reuse its sample names", name, expfmt_type_name(f->pub.type),
+		    f->pub.name, f->pub.line);
+	if (f == NULL)
+		return new_family(p, name, out);
+	*out = f;
+	return check_together(p, f);
+}
+
+/* A histogram or summary owns name_sum, name_count (and name_bucket). */
+static int
+check_suffix_free(struct parser *p, const struct fam *f,
+    enum expfmt_type type)
+{
+	static const char *const suffixes[] = {"_bucket", "_sum", "_count"};
+	char name[1024];
+	size_t i;
+	struct fam *other;
+
+	for (i = type == EXPFMT_HISTOGRAM ? 0 : 1; i < 3; i++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", f->pub.name,
+		    suffixes[i]) >= sizeof(name))
+			continue;
+		if ((other = family_named(p, name)) != NULL)
+			return fail(p, "type conflict: %s %s would own %s, which "
+			    "is a family of its own (line %u)",
+			    expfmt_type_name(type), f->pub.name, name,
+			    other->pub.line);
+	}
+	return 0;
+}
+
+static int
+unescape_help(struct parser *p, char *s)
+{
+	char *w = s;
+
+	for (; *s != '\0'; s++) {
+		if (*s != '\\') {
+			*w++ = *s;
+			continue;
+		}
+		if (s[1] == '\\')
+			*w++ = '\\';
+		else if (s[1] == 'n')
+			*w++ = '\n';
+		else
+			return fail(p, "invalid escape sequence \"\\%c\" in HELP: "
+			    "only \\\\ and \\n are accepted", s[1] ? s[1] : ' ');
+		s++;
+	}
+	*w = '\0';
+	return 0;
+}
+
+static int
+parse_help(struct parser *p, struct fam *f, char *rest)
+{
+	int rc;
+
+	if (f->has_help)
+		return fail(p, "second HELP line for %s", f->pub.name);
+	if ((rc = unescape_help(p, rest)) != 0 ||
+	    (rc = check_utf8(p, "HELP text", rest)) != 0)
+		return rc;
+	f->has_help = true;
+	f->pub.help = rest;
+	return 0;
+}
+
+static bool
+type_from_word(const char *w, enum expfmt_type *t)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++) {
+		if (strcasecmp(w, type_names[i]) == 0) {
+			*t = (enum expfmt_type)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int
+parse_type(struct parser *p, struct fam *f, char *rest)
+{
+	char q[PERR_QUOTE_MAX];
+	enum expfmt_type t;
+	char *end = rest + strlen(rest);
+	int rc;
+
+	while (end > rest && is_blank(end[-1]))
+		*--end = '\0';
+	if (f->has_type)
+		return fail(p, "second TYPE line for %s", f->pub.name);
+	if (f->has_samples)
+		return fail(p, "TYPE line for %s after its samples: it must "
+		    "come first", f->pub.name);
+	if (!type_from_word(rest, &t))
+		return fail(p, "unknown type %s for %s: use counter, gauge, "
+		    "histogram, summary or untyped", perr_quote(rest, q),
+		    f->pub.name);
+	if ((t == EXPFMT_HISTOGRAM || t == EXPFMT_SUMMARY) &&
+	    (rc = check_suffix_free(p, f, t)) != 0)
+		return rc;
+	f->has_type = true;
+	f->pub.type = t;
+	return 0;
+}
+
+/* "# HELP name text", "# TYPE name type", or a comment to ignore. */
+static int
+parse_comment(struct parser *p, char *s)
+{
+	char *kw = skip_blanks(s + 1), *kw_end = scan_token(kw);
+	char *name, *name_end, q[PERR_QUOTE_MAX];
+	bool help;
+	struct fam *f;
+	int rc;
+
+	if ((size_t)(kw_end - kw) != 4 ||
+	    (strncmp(kw, "HELP", 4) != 0 && strncmp(kw, "TYPE", 4) != 0))
+		return 0;
+	help = kw[0] == 'H';
+	name = skip_blanks(kw_end);
+	name_end = scan_name(name, true);
+	if (name_end == name || (*name_end != '\0' && !is_blank(*name_end)))
+		return fail(p, "invalid metric name %s in %s line: names match "
+		    "[a-zA-Z_:][a-zA-Z0-9_:]*", perr_quote(name, q),
+		    help ? "HELP" : "TYPE");
+	if (*name_end != '\0')
+		*name_end++ = '\0';
+	if ((rc = declared_family(p, name, &f)) != 0)
+		return rc;
+	name_end = skip_blanks(name_end);
+	if (help)
+		return parse_help(p, f, name_end);
+	return parse_type(p, f, name_end);
+}
+
+/* --- samples --- */
+
+static int
+check_label_name(struct parser *p, const char *name, size_t n)
+{
+	char q[PERR_QUOTE_MAX];
+	size_t i;
+
+	if (strncmp(name, "__", 2) == 0)
+		return fail(p, "label name %s is reserved: names starting with "
+		    "__ are Prometheus's", perr_quote(name, q));
+	for (i = 0; i < n; i++)
+		if (strcmp(p->labels[i].name, name) == 0)
+			return fail(p, "label %s given twice in one sample", name);
+	return 0;
+}
+
+/* Read "value" (after the opening quote) in place; *s ends past the quote. */
+static int
+read_label_value(struct parser *p, char **s, const char **value)
+{
+	char *r = *s, *w = *s;
+
+	*value = w;
+	for (; *r != '"'; r++) {
+		if (*r == '\0')
+			return fail(p, "label value has no closing quote");
+		if (*r != '\\') {
+			*w++ = *r;
+			continue;
+		}
+		r++;
+		if (*r == '"' || *r == '\\')
+			*w++ = *r;
+		else if (*r == 'n')
+			*w++ = '\n';
+		else
+			return fail(p, "invalid escape sequence \"\\%c\" in a label "
+			    "value: only \\\\, \\\" and \\n are accepted",
+			    *r ? *r : ' ');
+	}
+	*w = '\0';
+	*s = r + 1;
+	return check_utf8(p, "label value", *value);
+}
+
+/* Parse "{name="value",...}" at *s; *s ends past the brace. */
+static int
+parse_labels(struct parser *p, char **s, size_t *n)
+{
+	char *c = *s + 1, *name, *name_end, q[PERR_QUOTE_MAX];
+	int rc;
+
+	*n = 0;
+	for (;;) {
+		c = skip_blanks(c);
+		if (*c == '}')
+			break;
+		name = c;
+		name_end = scan_name(c, false);
+		if (name_end == name)
+			return fail(p, "invalid label name at %s: names match "
+			    "[a-zA-Z_][a-zA-Z0-9_]*", perr_quote(name, q));
+		c = skip_blanks(name_end);
+		if (*c != '=')
+			return fail(p, "expected '=' after label name");
+		*name_end = '\0';
+		c = skip_blanks(c + 1);
+		if (*c != '"')
+			return fail(p, "expected '\"' to start the value of label %s",
+			    name);
+		if ((rc = check_label_name(p, name, *n)) != 0)
+			return rc;
+		if (*n == EXPFMT_MAX_LABELS)
+			return fail(p, "more than %d labels in one sample",
+			    EXPFMT_MAX_LABELS);
+		c++;
+		p->labels[*n].name = name;
+		if ((rc = read_label_value(p, &c, &p->labels[*n].value)) != 0)
+			return rc;
+		(*n)++;
+		c = skip_blanks(c);
+		if (*c == ',') {
+			c++;
+			continue;
+		}
+		if (*c != '}')
+			return fail(p, "expected ',' or '}' after the value of "
+			    "label %s", name);
+		break;
+	}
+	*s = c + 1;
+	return 0;
+}
+
+static const char *
+label_value(const struct expfmt_label *l, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(l[i].name, name) == 0)
+			return l[i].value;
+	return NULL;
+}
+
+/* _bucket needs a numeric le; a summary's own samples a numeric quantile. */
+static int
+check_special_label(struct parser *p, const struct fam *f, const char *name,
+    size_t n)
+{
+	const char *label = NULL, *v;
+	char q[PERR_QUOTE_MAX];
+	double d;
+
+	if (f->pub.type == EXPFMT_HISTOGRAM &&
+	    strcmp(name + strlen(f->pub.name), "_bucket") == 0)
+		label = "le";
+	else if (f->pub.type == EXPFMT_SUMMARY && strcmp(name, f->pub.name) == 0)
+		label = "quantile";
+	else if (f->pub.type == EXPFMT_HISTOGRAM &&
+	    strcmp(name, f->pub.name) == 0)
+		return fail(p, "histogram %s cannot have a sample named %s: use "
+		    "%s_bucket, %s_sum and %s_count", name, name, name, name,
+		    name);
+	if (label == NULL)
+		return 0;
+	if ((v = label_value(p->labels, n, label)) == NULL)
+		return fail(p, "%s needs a \"%s\" label", name, label);
+	if (!parse_float(v, &d))
+		return fail(p, "label %s=%s is not a number", label,
+		    perr_quote(v, q));
+	return 0;
+}
+
+/* Insertion sort of label indexes by name: samples have few labels. */
+static void
+sort_labels(const struct expfmt_label *l, size_t n, size_t *order)
+{
+	size_t i, j, t;
+
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 &&
+		    strcmp(l[order[j - 1]].name, l[order[j]].name) > 0; j--) {
+			t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+}
+
+/* The same name and label set twice is one series given twice. */
+static int
+check_duplicate(struct parser *p, const char *name, size_t n)
+{
+	size_t order[EXPFMT_MAX_LABELS], *slot, i;
+	bool found;
+
+	sort_labels(p->labels, n, order);
+	buf_reset(&p->key);
+	if (buf_add(&p->key, name, strlen(name) + 1) != 0)
+		return nomem(p);
+	for (i = 0; i < n; i++) {
+		const struct expfmt_label *l = &p->labels[order[i]];
+
+		if (buf_add(&p->key, l->name, strlen(l->name) + 1) != 0 ||
+		    buf_add(&p->key, l->value, strlen(l->value) + 1) != 0)
+			return nomem(p);
+	}
+	if (hmap_upsert(&p->series, p->key.p, p->key.len, &slot, &found) != 0)
+		return nomem(p);
+	if (found)
+		return fail(p, "duplicate series %s with the same labels as line "
+		    "%zu", name, *slot);
+	*slot = p->line;
+	return 0;
+}
+
+/* The family of a sample: its owner, or a new untyped family. */
+static int
+sample_family(struct parser *p, const char *name, struct fam **out)
+{
+	struct fam *f = owner_of(p, name);
+
+	if (f == NULL)
+		return new_family(p, name, out);
+	*out = f;
+	return check_together(p, f);
+}
+
+static int
+parse_value_and_time(struct parser *p, char *c, struct expfmt_sample *smp)
+{
+	char *tok_end, q[PERR_QUOTE_MAX];
+
+	c = skip_blanks(c);
+	tok_end = scan_token(c);
+	if (*tok_end != '\0')
+		*tok_end++ = '\0';
+	if (!parse_float(c, &smp->value))
+		return fail(p, "sample value %s is not a number: use a float, "
+		    "+Inf, -Inf or NaN", perr_quote(c, q));
+	c = skip_blanks(tok_end);
+	if (*c == '\0')
+		return 0;
+	tok_end = scan_token(c);
+	if (*tok_end != '\0')
+		*tok_end++ = '\0';
+	if (*skip_blanks(tok_end) != '\0')
+		return fail(p, "unexpected text after the timestamp: %s",
+		    perr_quote(skip_blanks(tok_end), q));
+	if (!parse_int64(c, &smp->timestamp))
+		return fail(p, "timestamp %s is not an integer number of "
+		    "milliseconds", perr_quote(c, q));
+	if (p->flags & EXPFMT_NO_TIMESTAMPS)
+		return fail(p, "sample has a timestamp (%s): timestamps are not "
+		    "accepted here", c);
+	smp->has_timestamp = true;
+	return 0;
+}
+
+static int
+parse_sample(struct parser *p, char *s)
+{
+	struct expfmt_sample smp;
+	char *name_end, *c, q[PERR_QUOTE_MAX];
+	size_t n = 0;
+	struct fam *f;
+	int rc;
+
+	name_end = scan_name(s, true);
+	if (name_end != s && *name_end == '\0')
+		return fail(p, "sample %s has no value", s);
+	if (name_end == s || (*name_end != '{' && !is_blank(*name_end)))
+		return fail(p, "invalid metric name at %s: names match "
+		    "[a-zA-Z_:][a-zA-Z0-9_:]* and are followed by labels or "
+		    "a value", perr_quote(s, q));
+	c = skip_blanks(name_end);
+	if (*c == '{' && (rc = parse_labels(p, &c, &n)) != 0)
+		return rc;
+	*name_end = '\0';
+	memset(&smp, 0, sizeof(smp));
+	if ((rc = parse_value_and_time(p, c, &smp)) != 0 ||
+	    (rc = sample_family(p, s, &f)) != 0 ||
+	    (rc = check_special_label(p, f, s, n)) != 0 ||
+	    (rc = check_duplicate(p, s, n)) != 0)
+		return rc;
+	f->has_samples = true;
+	smp.name = s;
+	smp.family = &f->pub;
+	smp.labels = p->labels;
+	smp.nlabels = n;
+	smp.line = p->line;
+	if (p->h != NULL && p->h->sample != NULL)
+		return p->h->sample(p->h->ctx, &smp);
+	return 0;
+}
+
+static int
+parse_line(struct parser *p, char *s)
+{
+	if (strchr(s, '\r') != NULL)
+		return fail(p, "carriage return in line: lines end with LF only");
+	s = skip_blanks(s);
+	if (*s == '\0')
+		return 0;
+	if (*s == '#')
+		return parse_comment(p, s);
+	return parse_sample(p, s);
+}
+
+static void
+parser_free(struct parser *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nfams; i++)
+		free(p->fams[i]);
+	free(p->fams);
+	hmap_free(&p->names);
+	hmap_free(&p->series);
+	buf_free(&p->key);
+}
+
+int
+expfmt_parse(char *text, size_t len, const char *what, unsigned flags,
+    const struct expfmt_handler *h, struct expfmt_stats *st, struct perr *e)
+{
+	struct parser p;
+	char *s = text, *end = text + len, *nl;
+	size_t samples = 0;
+	int rc = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.what = what;
+	p.flags = flags;
+	p.h = h;
+	p.e = e;
+	buf_init(&p.key, 1 << 20);
+	while (s < end) {
+		p.line++;
+		nl = memchr(s, '\n', (size_t)(end - s));
+		if (nl == NULL) {
+			rc = fail(&p, "missing newline at the end of the input: "
+			    "the last line must end with LF");
+			break;
+		}
+		*nl = '\0';
+		if (memchr(s, '\0', (size_t)(nl - s)) != NULL) {
+			rc = fail(&p, "NUL byte in line");
+			break;
+		}
+		if ((rc = parse_line(&p, s)) != 0)
+			break;
+		s = nl + 1;
+	}
+	samples = p.series.count;
+	if (st != NULL) {
+		st->families = p.nfams;
+		st->samples = samples;
+		st->lines = p.line;
+	}
+	parser_free(&p);
+	return rc;
+}

@@ -1,0 +1,119 @@
+/*
+ * expfmt.h - the Prometheus text exposition format 0.0.4: a writer that
+ * escapes and formats exactly as the format requires, and a strict parser
+ * that validates a whole input before anyone acts on it.
+ *
+ * Writer: label values escape backslash, double quote and newline; HELP
+ * escapes backslash and newline only; floats print "+Inf", "-Inf", "NaN",
+ * otherwise the shortest form that reads back exactly (buf_add_double); no
+ * timestamps; LF line ends.  Callers pass valid names and UTF-8 text.
+ *
+ * Parser: the input is checked line by line and the first problem is
+ * reported as "WHAT:LINE: message", naming the offending text and what is
+ * accepted.  Refused: syntax errors; invalid metric or label names (and
+ * label names starting with "__"); invalid UTF-8; a second HELP or TYPE for
+ * a family, a TYPE after its samples; lines of one family not together; a
+ * histogram or summary whose sample names collide with another family's;
+ * a _bucket without "le", a summary sample without "quantile"; the same
+ * label twice in a sample; the same series twice; carriage returns; a
+ * missing final newline; and, with EXPFMT_NO_TIMESTAMPS, timestamps.
+ */
+#ifndef PROMRUN_EXPFMT_H
+#define PROMRUN_EXPFMT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define EXPFMT_MAX_LABELS 64	/* labels in one sample */
+
+enum expfmt_type {
+	EXPFMT_UNTYPED = 0,
+	EXPFMT_COUNTER,
+	EXPFMT_GAUGE,
+	EXPFMT_HISTOGRAM,
+	EXPFMT_SUMMARY,
+};
+
+/* expfmt_type_name: "untyped", "counter", "gauge", "histogram", "summary". */
+const char *expfmt_type_name(enum expfmt_type t);
+
+struct expfmt_label {
+	const char *name;
+	const char *value;
+};
+
+/* --- writer --- */
+
+/*
+ * expfmt_write_header: "# HELP name help\n# TYPE name type\n" with help
+ * escaped.  buf.h's errors.
+ */
+int expfmt_write_header(struct buf *b, const char *name, const char *help,
+    enum expfmt_type type);
+
+/* expfmt_write_label_value: v escaped for use between double quotes. */
+int expfmt_write_label_value(struct buf *b, const char *v);
+
+/*
+ * expfmt_write_sample: "name{l1="v1",...} value\n"; the braces are left out
+ * when nlabels is 0.  Labels are written in the order given.
+ */
+int expfmt_write_sample(struct buf *b, const char *name,
+    const struct expfmt_label *labels, size_t nlabels, double value);
+
+/* --- parser --- */
+
+struct expfmt_family {
+	const char *name;
+	enum expfmt_type type;	/* EXPFMT_UNTYPED without a TYPE line */
+	const char *help;	/* NULL without a HELP line */
+	unsigned line;		/* where the family first appears */
+};
+
+struct expfmt_sample {
+	const char *name;	/* as written: "x", "x_bucket", "x_count", ... */
+	const struct expfmt_family *family;
+	const struct expfmt_label *labels;	/* as written, le/quantile included */
+	size_t nlabels;
+	double value;
+	bool has_timestamp;
+	long long timestamp;	/* milliseconds, when has_timestamp */
+	unsigned line;
+};
+
+/*
+ * Callbacks, each optional (NULL).  family() is called when a family's
+ * first line is read (its type and help may still be filled in by later
+ * HELP/TYPE lines before its first sample); sample() for each sample.  A
+ * non-zero return stops the parse and is returned.  Pointers are valid until
+ * expfmt_parse returns.
+ */
+struct expfmt_handler {
+	int (*family)(void *ctx, const struct expfmt_family *f);
+	int (*sample)(void *ctx, const struct expfmt_sample *s);
+	void *ctx;
+};
+
+#define EXPFMT_NO_TIMESTAMPS 1u	/* refuse samples that carry a timestamp */
+
+struct expfmt_stats {
+	size_t families;
+	size_t samples;
+	unsigned lines;
+};
+
+/*
+ * expfmt_parse: parse and validate text[0..len).  The text is modified in
+ * place (tokens are NUL-terminated and unescaped where they lie), so pass a
+ * copy if the original is still needed; text[len] need not be writable.
+ * what names the input in messages (a file name, "-" for stdin).  h may be
+ * NULL to only validate; st may be NULL.  Returns 0; PERR_INVALID with
+ * "WHAT:LINE: ..." for the first problem; PERR_NOMEM; or a callback's value.
+ */
+int expfmt_parse(char *text, size_t len, const char *what, unsigned flags,
+    const struct expfmt_handler *h, struct expfmt_stats *st, struct perr *e);
+
+#endif

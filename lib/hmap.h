@@ -1,0 +1,61 @@
+/*
+ * hmap.h - a hash map from byte strings to size_t values, for the places
+ * that look things up by name: families and series in the exposition parser,
+ * series in the aggregate.
+ *
+ * Keys are copied into memory the map owns (chunks that never move), so a
+ * key pointer handed out by the map stays valid until hmap_free.  Open
+ * addressing with linear probing; the table doubles past 70% load.
+ */
+#ifndef PROMRUN_HMAP_H
+#define PROMRUN_HMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hmap_slot {
+	uint64_t hash;
+	const char *key;	/* NULL for an empty slot */
+	size_t len;
+	size_t value;
+};
+
+struct hmap_chunk;
+
+struct hmap {
+	struct hmap_slot *slots;
+	size_t cap;		/* a power of two, or 0 */
+	size_t count;
+	struct hmap_chunk *chunks;	/* key storage */
+};
+
+#define HMAP_INIT { NULL, 0, 0, NULL }
+
+/* hmap_hash: the map's hash of len bytes at key (64-bit FNV-1a). */
+uint64_t hmap_hash(const void *key, size_t len);
+
+/*
+ * hmap_find: the value stored for key, via *value; false when absent.
+ */
+bool hmap_find(const struct hmap *m, const void *key, size_t len,
+    size_t *value);
+
+/*
+ * hmap_upsert: find key, adding it when absent.  *found tells which; *slot
+ * points at the stored value (set it when !found), valid until the next
+ * upsert.  Returns 0, or PERR_NOMEM (nothing added).
+ */
+int hmap_upsert(struct hmap *m, const void *key, size_t len, size_t **slot,
+    bool *found);
+
+/*
+ * hmap_key_of: the map's own copy of key (after an upsert added it), or
+ * NULL when absent.
+ */
+const char *hmap_key_of(const struct hmap *m, const void *key, size_t len);
+
+/* hmap_free: release everything; the map is empty and reusable after. */
+void hmap_free(struct hmap *m);
+
+#endif
