@@ -73,7 +73,8 @@ $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
 # Keep test objects between runs.
 .SECONDARY:
 
--include $(LIB_OBJS:.o=.d) $(BINS:%=$(BUILD)/cmd/%/main.d)
+-include $(LIB_OBJS:.o=.d) $(PROGRAMS:%=$(BUILD)/cmd/%/main.d) \
+    $(UNIT_SRCS:%.c=$(BUILD)/%.d) $(TOOL_SRCS:%.c=$(BUILD)/%.d)
 
 deps:
 	@scripts/install-deps

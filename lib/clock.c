@@ -181,3 +181,68 @@ clock_parse_time(const char *s, const char *what, double *out,
 	*out = t;
 	return 0;
 }
+
+/* Units in the order a duration must give them. */
+static const struct {
+	const char *suffix;
+	double seconds;
+} duration_units[] = {
+	{"y", 365 * 86400.0}, {"w", 7 * 86400.0}, {"d", 86400.0},
+	{"h", 3600.0}, {"m", 60.0}, {"s", 1.0}, {"ms", 0.001},
+};
+
+#define NUNITS (sizeof(duration_units) / sizeof(duration_units[0]))
+
+/* The unit at p ("ms" before "m"), or NUNITS. */
+static size_t
+duration_unit(const char *p, size_t *len)
+{
+	size_t i;
+
+	if (p[0] == 'm' && p[1] == 's') {
+		*len = 2;
+		return NUNITS - 1;
+	}
+	for (i = 0; i < NUNITS - 1; i++) {
+		if (p[0] == duration_units[i].suffix[0]) {
+			*len = 1;
+			return i;
+		}
+	}
+	return NUNITS;
+}
+
+int
+clock_parse_duration(const char *s, const char *what, double *out,
+    struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	const char *p = s;
+	size_t next = 0, unit, len;
+	double total = 0, n;
+
+	if (strcmp(s, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	while (*p != '\0') {
+		if (!is_digit(*p))
+			goto bad;
+		for (n = 0; is_digit(*p); p++)
+			n = n * 10 + (*p - '0');
+		unit = duration_unit(p, &len);
+		if (unit == NUNITS || unit < next)
+			goto bad;
+		total += n * duration_units[unit].seconds;
+		next = unit + 1;
+		p += len;
+	}
+	if (p == s || total > CLOCK_TIME_MAX)
+		goto bad;
+	*out = total;
+	return 0;
+bad:
+	return perr_set(e, PERR_INVALID, "%s %s is not a duration: use a "
+	    "number and a unit (ms, s, m, h, d, w, y) such as 90s, 1h30m or "
+	    "24h", what, perr_quote(s, q));
+}

@@ -35,4 +35,15 @@ int clock_parse_time(const char *s, const char *what, double *out,
 int clock_parse_seconds(const char *s, const char *what, double *out,
     struct perr *e);
 
+/*
+ * clock_parse_duration: parse s as a Prometheus duration: "0", or units in
+ * decreasing order, each at most once: y (365d), w, d, h, m, s, ms, as in
+ * "90s", "1h30m", "1w2d", "24h".  Refused: a missing unit ("5"), unknown
+ * or upper-case units ("5M"), fractions ("1.5m"), signs ("-1m"), and
+ * anything above CLOCK_TIME_MAX seconds.  Returns 0 and sets *out in
+ * seconds, or PERR_INVALID naming what and s.
+ */
+int clock_parse_duration(const char *s, const char *what, double *out,
+    struct perr *e);
+
 #endif

@@ -2,10 +2,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 #include "buf.h"
+#include "clock.h"
 #include "run.h"
+#include "schema.h"
 #include "text.h"
 
 #include <errno.h>
+#include <math.h>
 #include <ini.h>
 #include <pwd.h>
 #include <stdbool.h>
@@ -25,8 +28,8 @@ struct key {
 	setter_fn set;
 };
 
-static int
-replace_string(char **slot, const char *value, struct perr *e)
+int
+config_set_string(char **slot, const char *value, struct perr *e)
 {
 	char *copy = strdup(value);
 
@@ -43,7 +46,7 @@ set_journal_path(struct config *c, const char *value, struct perr *e)
 	if (value[0] == '\0')
 		return perr_set(e, PERR_INVALID, "[journal] path is empty: give "
 		    "the journal's file name");
-	return replace_string(&c->journal.path, value, e);
+	return config_set_string(&c->journal.path, value, e);
 }
 
 static int
@@ -97,10 +100,193 @@ set_journal_labels(struct config *c, const char *value, struct perr *e)
 	return 0;
 }
 
+static int
+set_render_output(struct config *c, const char *value, struct perr *e)
+{
+	if (value[0] == '\0' || strcmp(value, "-") == 0) {
+		free(c->render.output);
+		c->render.output = NULL;
+		return 0;
+	}
+	return config_set_string(&c->render.output, value, e);
+}
+
+static int
+set_render_preset(struct config *c, const char *value, struct perr *e)
+{
+	if (schema_preset_find(value, e) == NULL)
+		return PERR_INVALID;
+	return config_set_string(&c->render.preset, value, e);
+}
+
+static int
+set_render_namespace(struct config *c, const char *value, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+
+	if (!metric_name_valid(value))
+		return perr_set(e, PERR_INVALID, "[render] namespace = %s: use a "
+		    "metric-name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*",
+		    perr_quote(value, q));
+	return config_set_string(&c->render.namespace, value, e);
+}
+
+int
+config_parse_buckets(struct config *c, const char *value, struct perr *e)
+{
+	char item[64], q[PERR_QUOTE_MAX], *end;
+	size_t pos = 0, len, n = 0;
+	double v;
+
+	while ((len = name_list_next(value, &pos, item, sizeof(item))) > 0) {
+		if (strcmp(item, "+Inf") == 0 && value[pos] == '\0')
+			break;
+		v = strtod(item, &end);
+		if (len >= sizeof(item) || *end != '\0' || item[0] == '\0' ||
+		    !isfinite(v) || strchr(item, 'x') != NULL)
+			return perr_set(e, PERR_INVALID, "bucket %s is not a "
+			    "finite number: give increasing bounds such as "
+			    "1,5,15,30", perr_quote(item, q));
+		if (n > 0 && v <= c->render.buckets[n - 1])
+			return perr_set(e, PERR_INVALID, "bucket %s is not above "
+			    "the one before it: bounds must increase",
+			    perr_quote(item, q));
+		if (n == CONFIG_MAX_BUCKETS)
+			return perr_set(e, PERR_INVALID, "more than %d buckets",
+			    CONFIG_MAX_BUCKETS);
+		c->render.buckets[n++] = v;
+	}
+	if (n == 0)
+		return perr_set(e, PERR_INVALID, "no buckets given: give "
+		    "increasing bounds such as 1,5,15,30");
+	c->render.nbuckets = n;
+	return 0;
+}
+
+static int
+set_render_buckets(struct config *c, const char *value, struct perr *e)
+{
+	return config_parse_buckets(c, value, e);
+}
+
+static int
+set_duration(double *slot, const char *key, const char *value,
+    struct perr *e)
+{
+	return clock_parse_duration(value, key, slot, e);
+}
+
+static int
+set_render_lost_after(struct config *c, const char *value, struct perr *e)
+{
+	return set_duration(&c->render.lost_after, "[render] lost_after",
+	    value, e);
+}
+
+static int
+set_render_keep_history(struct config *c, const char *value, struct perr *e)
+{
+	return set_duration(&c->render.keep_history, "[render] keep_history",
+	    value, e);
+}
+
+/* A whole number within [min, max], for counts and sizes. */
+static int
+parse_count(const char *key, const char *value, unsigned long long min,
+    unsigned long long max, unsigned long long *out, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX], *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (value[0] < '0' || value[0] > '9' || errno != 0 || v < min ||
+	    v > max || *end != '\0')
+		return perr_set(e, PERR_INVALID, "%s = %s: use a whole number "
+		    "from %llu to %llu", key, perr_quote(value, q), min, max);
+	*out = v;
+	return 0;
+}
+
+static int
+set_render_max_series(struct config *c, const char *value, struct perr *e)
+{
+	unsigned long long v = 0;
+	int rc;
+
+	if ((rc = parse_count("[render] max_series", value, 1, 100000000,
+	    &v, e)) != 0)
+		return rc;
+	c->render.max_series = (size_t)v;
+	return 0;
+}
+
+static int
+set_render_mode(struct config *c, const char *value, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX], *end;
+	unsigned long v;
+
+	v = strtoul(value, &end, 8);
+	if (value[0] < '0' || value[0] > '7' || *end != '\0' || v > 0777 ||
+	    strlen(value) > 4)
+		return perr_set(e, PERR_INVALID, "[render] mode = %s: use an "
+		    "octal file mode from 0000 to 0777 such as 0644",
+		    perr_quote(value, q));
+	c->render.mode = (unsigned)v;
+	return 0;
+}
+
+/* Bytes with an optional K, M or G (binary multiples; "KiB" spelling too). */
+static int
+set_render_max_journal_size(struct config *c, const char *value,
+    struct perr *e)
+{
+	static const char *const units[] = {"", "K", "M", "G"};
+	char q[PERR_QUOTE_MAX], *end;
+	unsigned long long v;
+	size_t i;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (value[0] >= '0' && value[0] <= '9' && errno == 0)
+		for (i = 0; i < 4; i++) {
+			size_t ul = strlen(units[i]);
+
+			if (strncmp(end, units[i], ul) != 0 ||
+			    (end[ul] != '\0' && strcmp(end + ul, "iB") != 0) ||
+			    (i == 0 && *end != '\0'))
+				continue;
+			if (v > (1ull << 50) >> (10 * i))
+				break;
+			c->render.max_journal_size = v << (10 * i);
+			return 0;
+		}
+	return perr_set(e, PERR_INVALID, "[render] max_journal_size = %s: use "
+	    "bytes with an optional K, M or G suffix such as 64M (0 never "
+	    "compacts automatically)", perr_quote(value, q));
+}
+
+static int
+set_render_checkpoint(struct config *c, const char *value, struct perr *e)
+{
+	return config_set_string(&c->render.checkpoint, value, e);
+}
+
 static const struct key keys[] = {
 	{"journal", "path", set_journal_path},
 	{"journal", "fsync", set_journal_fsync},
 	{"journal", "labels", set_journal_labels},
+	{"render", "output", set_render_output},
+	{"render", "preset", set_render_preset},
+	{"render", "namespace", set_render_namespace},
+	{"render", "buckets", set_render_buckets},
+	{"render", "lost_after", set_render_lost_after},
+	{"render", "max_series", set_render_max_series},
+	{"render", "mode", set_render_mode},
+	{"render", "keep_history", set_render_keep_history},
+	{"render", "max_journal_size", set_render_max_journal_size},
+	{"render", "checkpoint", set_render_checkpoint},
 };
 
 /* --- reading the file --- */
@@ -167,10 +353,11 @@ handle(void *user, const char *section, const char *name, const char *value)
 	}
 	if (section[0] == '\0')
 		perr_set(&e, PERR_INVALID, "setting %s outside any section: "
-		    "put it under [journal]", perr_quote(name, qn));
+		    "put it under a section such as [journal]",
+		    perr_quote(name, qn));
 	else if (!section_known)
-		perr_set(&e, PERR_INVALID, "unknown section [%s]: known is "
-		    "[journal]", perr_quote(section, qs));
+		perr_set(&e, PERR_INVALID, "unknown section [%s]: known are "
+		    "[journal] and [render]", perr_quote(section, qs));
 	else
 		perr_set(&e, PERR_INVALID, "unknown key %s in [%s]",
 		    perr_quote(name, qn), section);
@@ -233,7 +420,7 @@ load_file(struct config *c, const char *file, bool must_exist,
 			    "not exist", file);
 		return unreadable(e, errno, file);
 	}
-	if (replace_string(&c->file, file, e) != 0) {
+	if (config_set_string(&c->file, file, e) != 0) {
 		fclose(l.fp);
 		return PERR_NOMEM;
 	}
@@ -290,8 +477,24 @@ apply_environment(struct config *c, struct perr *e)
 	const char *journal = getenv("PROMRUN_JOURNAL");
 
 	if (journal != NULL && journal[0] != '\0')
-		return replace_string(&c->journal.path, journal, e);
+		return config_set_string(&c->journal.path, journal, e);
 	return 0;
+}
+
+static void
+set_defaults(struct config *c)
+{
+	static const double buckets[] = {1, 5, 15, 30, 60, 120, 300, 600, 1200,
+	    1800, 3600, 7200};
+
+	c->journal.fsync = JOURNAL_FSYNC_ALWAYS;
+	memcpy(c->render.buckets, buckets, sizeof(buckets));
+	c->render.nbuckets = sizeof(buckets) / sizeof(buckets[0]);
+	c->render.lost_after = 86400;
+	c->render.max_series = 10000;
+	c->render.mode = 0644;
+	c->render.keep_history = 30 * 86400;
+	c->render.max_journal_size = 64ull << 20;
 }
 
 int
@@ -301,7 +504,7 @@ config_load(struct config *c, const char *explicit, struct perr *e)
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	c->journal.fsync = JOURNAL_FSYNC_ALWAYS;
+	set_defaults(c);
 	if (explicit != NULL)
 		rc = load_file(c, explicit, true, e);
 	else if (env != NULL && env[0] != '\0')
@@ -322,6 +525,9 @@ config_free(struct config *c)
 	free(c->file);
 	free(c->journal.path);
 	free_labels(c);
-	c->file = NULL;
-	c->journal.path = NULL;
+	free(c->render.output);
+	free(c->render.preset);
+	free(c->render.namespace);
+	free(c->render.checkpoint);
+	memset(c, 0, sizeof(*c));
 }

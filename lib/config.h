@@ -9,6 +9,11 @@
  *
  * Environment overrides, applied after the file: PROMRUN_JOURNAL (journal
  * path).  A program's own options override both.
+ *
+ * Sections and keys (examples/promrun.ini documents each):
+ *   [journal] path, fsync, labels
+ *   [render]  output, preset, namespace, buckets, lost_after, max_series,
+ *             mode, keep_history, max_journal_size, checkpoint
  */
 #ifndef PROMRUN_CONFIG_H
 #define PROMRUN_CONFIG_H
@@ -23,6 +28,7 @@
 #endif
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/promrun/promrun.ini"
 #define CONFIG_MAX_LABELS 64
+#define CONFIG_MAX_BUCKETS 64
 
 struct config {
 	char *file;			/* the file read, or NULL (defaults only) */
@@ -32,6 +38,20 @@ struct config {
 		char *labels[CONFIG_MAX_LABELS]; /* allow-list; empty allows all */
 		size_t nlabels;
 	} journal;
+	struct {
+		char *output;		/* NULL: standard output */
+		char *preset;		/* NULL: "native" */
+		char *namespace;	/* NULL: the preset's default */
+		double buckets[CONFIG_MAX_BUCKETS]; /* increasing, finite */
+		size_t nbuckets;
+		double lost_after;	/* seconds, default 24h */
+		size_t max_series;	/* default 10000 */
+		unsigned mode;		/* of the textfile, default 0644 */
+		double keep_history;	/* seconds, default 30d */
+		unsigned long long max_journal_size; /* bytes; 0: never compact
+							automatically; default 64 MiB */
+		char *checkpoint;	/* NULL: "<journal>.checkpoint" */
+	} render;
 };
 
 /*
@@ -53,6 +73,19 @@ void config_free(struct config *c);
  */
 int config_set_journal_path(struct config *c, const char *path,
     struct perr *e);
+
+/*
+ * config_set_string: replace *slot with a copy of value (config's memory,
+ * freed by config_free).  Returns 0 or PERR_NOMEM.
+ */
+int config_set_string(char **slot, const char *value, struct perr *e);
+
+/*
+ * config_parse_buckets: "1,5,15" into c's render buckets: finite, strictly
+ * increasing, at most CONFIG_MAX_BUCKETS, "+Inf" allowed last (it is always
+ * there anyway).  PERR_INVALID names the value.
+ */
+int config_parse_buckets(struct config *c, const char *value, struct perr *e);
 
 /*
  * config_default_journal_path: $XDG_STATE_HOME/promrun/journal when

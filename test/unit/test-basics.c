@@ -181,6 +181,38 @@ test_clock(void)
 	CHECK(parse_seconds("1s") < 0);
 }
 
+static double
+parse_duration(const char *s)
+{
+	double t = -1;
+
+	if (clock_parse_duration(s, "d", &t, NULL) != 0)
+		return -1;
+	return t;
+}
+
+static void
+test_durations(void)
+{
+	CHECK(parse_duration("0") == 0);
+	CHECK(parse_duration("90s") == 90);
+	CHECK(parse_duration("1h30m") == 5400);
+	CHECK(parse_duration("1w2d") == 9 * 86400);
+	CHECK(parse_duration("24h") == 86400);
+	CHECK(parse_duration("1y") == 365 * 86400);
+	CHECK(parse_duration("250ms") == 0.25);
+	CHECK(parse_duration("1m500ms") == 60.5);
+	CHECK(parse_duration("5") < 0);
+	CHECK(parse_duration("5M") < 0);
+	CHECK(parse_duration("1.5m") < 0);
+	CHECK(parse_duration("-1m") < 0);
+	CHECK(parse_duration("30m1h") < 0);	/* units out of order */
+	CHECK(parse_duration("1h1h") < 0);	/* a unit twice */
+	CHECK(parse_duration("") < 0);
+	CHECK(parse_duration("h") < 0);
+	CHECK(parse_duration("1x") < 0);
+}
+
 static void
 test_quote(void)
 {
@@ -202,6 +234,7 @@ main(void)
 	test_utf8();
 	test_names();
 	test_clock();
+	test_durations();
 	test_quote();
 	return check_done("test-basics");
 }
