@@ -35,9 +35,10 @@ endif
 # Libraries, looked up only when a program that needs them is linked.
 LIBS_INIH  = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
 
-PROGRAMS   = promrun-record
+PROGRAMS   = promrun-record promrun-render
 # Each program links only the libraries it uses: the recorder needs no curl.
 LIBS_promrun-record = $(LIBS_INIH)
+LIBS_promrun-render = $(LIBS_INIH)
 
 LIB_SRCS   = $(wildcard lib/*.c)
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)

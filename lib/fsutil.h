@@ -33,6 +33,13 @@ int fs_fsync_dir_of(const char *path, struct perr *e);
 /* fs_open: open(2) retried on EINTR; the same return and errno. */
 int fs_open(const char *path, int flags, mode_t mode);
 
+/*
+ * fs_write_all: write all len bytes, continuing after short writes and
+ * EINTR.  Returns 0, or -1 with errno set.  Not for journal records, which
+ * must never be completed by a second write.
+ */
+int fs_write_all(int fd, const void *p, size_t len);
+
 /* fs_read: read(2) retried on EINTR; the same return and errno. */
 ssize_t fs_read(int fd, void *p, size_t n);
 

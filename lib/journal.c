@@ -74,9 +74,8 @@ journal_lock(const char *path, int exclusive, int create, struct perr *e)
 	return fd;
 }
 
-/* Build "pr1 XXXXXXXX payload\n" in out. */
-static int
-frame_record(const char *payload, size_t len, struct buf *out,
+int
+journal_frame(const char *payload, size_t len, struct buf *out,
     struct perr *e)
 {
 	if (memchr(payload, '\n', len) != NULL)
@@ -184,7 +183,7 @@ journal_append(const char *path, const char *payload, size_t len,
 	bool created;
 	int lockfd, fd, rc;
 
-	if ((rc = frame_record(payload, len, &rec, e)) != 0)
+	if ((rc = journal_frame(payload, len, &rec, e)) != 0)
 		return rc;
 	lockfd = journal_lock(path, 0, 1, e);
 	if (lockfd < 0) {
@@ -204,6 +203,68 @@ journal_append(const char *path, const char *payload, size_t len,
 out:
 	close(lockfd);
 	buf_free(&rec);
+	return rc;
+}
+
+/* --- compaction's swap --- */
+
+static int
+copy_rest(int from, uint64_t offset, int to, const char *what,
+    struct perr *e)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	if (lseek(from, (off_t)offset, SEEK_SET) < 0)
+		return perr_sys(e, errno, "cannot seek in journal %s", what);
+	while ((n = fs_read(from, chunk, sizeof(chunk))) > 0)
+		if (fs_write_all(to, chunk, (size_t)n) != 0)
+			return perr_sys(e, errno, "cannot write the compacted "
+			    "journal for %s", what);
+	if (n < 0)
+		return perr_sys(e, errno, "cannot read journal %s", what);
+	return 0;
+}
+
+int
+journal_replace(const char *path, int fd, uint64_t keep_from,
+    const struct buf *head, uint64_t *new_size, struct perr *e)
+{
+	struct buf tmp = BUF_INIT(PATH_MAX);
+	struct stat st;
+	int out, rc = 0;
+
+	if (fstat(fd, &st) != 0)
+		return perr_sys(e, errno, "cannot stat journal %s", path);
+	if (buf_addf(&tmp, "%s.compact.tmp", path) != 0)
+		return perr_set(e, PERR_INVALID, "path too long: %s", path);
+	out = fs_open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600);
+	if (out < 0) {
+		rc = perr_sys(e, errno, "cannot create %s", buf_str(&tmp));
+		buf_free(&tmp);
+		return rc;
+	}
+	if (fchmod(out, st.st_mode & 07777) != 0)
+		rc = perr_sys(e, errno, "cannot set mode of %s", buf_str(&tmp));
+	if (rc == 0 && head->len > 0 && fs_write_all(out, head->p, head->len))
+		rc = perr_sys(e, errno, "cannot write %s", buf_str(&tmp));
+	if (rc == 0)
+		rc = copy_rest(fd, keep_from, out, path, e);
+	if (rc == 0 && fsync(out) != 0)
+		rc = perr_sys(e, errno, "cannot fsync %s", buf_str(&tmp));
+	if (rc == 0 && fstat(out, &st) == 0)
+		*new_size = (uint64_t)st.st_size;
+	if (close(out) != 0 && rc == 0)
+		rc = perr_sys(e, errno, "cannot close %s", buf_str(&tmp));
+	if (rc == 0 && rename(buf_str(&tmp), path) != 0)
+		rc = perr_sys(e, errno, "cannot rename %s to %s", buf_str(&tmp),
+		    path);
+	if (rc != 0)
+		unlink(buf_str(&tmp));
+	else
+		rc = fs_fsync_dir_of(path, e);
+	buf_free(&tmp);
 	return rc;
 }
 
@@ -398,10 +459,17 @@ journal_scan_fd(int fd, const char *what, uint64_t start,
 		if ((rc = refill(&s, e)) != 0)
 			break;
 	}
-	end_damage(&s);
-	/* At the end of the file the unparsed bytes hold no newline. */
+	/*
+	 * Damage at the very end is held back with the tail: it may still be
+	 * followed by more damage, and one region must be counted once, the
+	 * same whether the journal is scanned in one go or incrementally.
+	 */
+	if (rc == 0 && s.in_damage) {
+		st->end = s.damage_start;
+		s.in_damage = false;
+	}
 	if (rc == 0)
-		st->tail = s.len - s.pos;
+		st->tail = s.base + s.len - st->end;
 	free(s.buf);
 	return rc;
 }

@@ -19,9 +19,12 @@
  * overlong) is damage: it is skipped, and the scan resumes at the next "pr1 "
  * that starts a valid record, so garbage glued in front of a record does not
  * hide it.  Damage is counted in regions: the bytes between two intact
- * records (or an intact record and the end) that are not records.  Bytes after the last newline are an incomplete
- * tail (a record being written, or torn by a crash); they are counted, never
- * parsed, and the scan's end offset stops before them.
+ * records that are not records.  Bytes after the last newline are an
+ * incomplete tail (a record being written, or torn by a crash); they are
+ * never parsed, and the scan's end offset stops before them.  Damage after
+ * the last intact record is held back with the tail, not counted yet: more
+ * damage may follow, and a region is counted once whether the journal is
+ * scanned in one go or piece by piece.
  */
 #ifndef PROMRUN_JOURNAL_H
 #define PROMRUN_JOURNAL_H
@@ -29,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 
 #define JOURNAL_RECORD_MAX 65536	/* bytes in one record, framing included */
@@ -55,6 +59,25 @@ int journal_append(const char *path, const char *payload, size_t len,
     enum journal_sync sync, struct perr *e);
 
 /*
+ * journal_frame: append the framed record "pr1 CRC payload\n" to out.
+ * Returns 0; PERR_INVALID for a payload with a newline; PERR_LIMIT past
+ * JOURNAL_RECORD_MAX; PERR_NOMEM.
+ */
+int journal_frame(const char *payload, size_t len, struct buf *out,
+    struct perr *e);
+
+/*
+ * journal_replace: compaction's swap.  With the exclusive lock held (see
+ * journal_lock), write head followed by the bytes [keep_from, end) of the
+ * current journal (open on fd) to a temporary file beside it with the
+ * journal's mode, fsync it, rename it over path and fsync the directory.
+ * *new_size receives the new journal's size.  Returns 0, or PERR_IO with
+ * the journal untouched.
+ */
+int journal_replace(const char *path, int fd, uint64_t keep_from,
+    const struct buf *head, uint64_t *new_size, struct perr *e);
+
+/*
  * journal_lock_path: the lock file's path for a journal path, written into
  * out (size bytes).  Returns 0, or PERR_LIMIT when it does not fit.
  */
@@ -74,7 +97,8 @@ struct journal_stats {
 	uint64_t damaged_bytes;	/* bytes in them */
 	uint64_t end;		/* offset just past the last complete line:
 				   a checkpoint may stop here, never later */
-	uint64_t tail;		/* bytes after end: an incomplete last record */
+	uint64_t tail;		/* bytes after end: an incomplete last record,
+				   or damage not followed by a record yet */
 };
 
 /*

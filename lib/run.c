@@ -268,8 +268,8 @@ needs_escape(unsigned char c)
 	return c <= 0x20 || c == 0x7f || c == '%';
 }
 
-static int
-add_escaped(struct buf *out, const char *s)
+int
+run_add_escaped(struct buf *out, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const char *run;
@@ -302,7 +302,7 @@ add_field(struct buf *out, const char *prefix, const char *key,
 	if ((rc = buf_addc(out, ' ')) != 0 || (rc = buf_adds(out, prefix)) != 0 ||
 	    (rc = buf_adds(out, key)) != 0 || (rc = buf_addc(out, '=')) != 0)
 		return rc;
-	return add_escaped(out, value);
+	return run_add_escaped(out, value);
 }
 
 static int
@@ -467,38 +467,59 @@ decode_field(struct run *r, char *key, char *value, unsigned *seen,
 }
 
 int
+run_field_next(char **cursor, char **key, char **value)
+{
+	char *p = *cursor, *sp, *eq;
+
+	if (p == NULL)
+		return 0;
+	sp = strchr(p, ' ');
+	if (sp != NULL)
+		*sp = '\0';
+	*cursor = sp != NULL ? sp + 1 : NULL;
+	eq = strchr(p, '=');
+	if (eq == NULL || eq == p)
+		return -1;
+	*eq = '\0';
+	*key = p;
+	*value = eq + 1;
+	return unescape(eq + 1) ? 1 : -1;
+}
+
+char *
+run_split_type(char *payload)
+{
+	char *sp = strchr(payload, ' ');
+
+	if (sp == NULL)
+		return NULL;
+	*sp = '\0';
+	return sp + 1;
+}
+
+int
 run_decode(char *payload, size_t len, struct run *r, struct perr *e)
 {
-	char *p = payload, *end = payload + len, *tok, *eq;
+	char *cursor, *key, *value;
 	enum run_event ev;
 	unsigned seen = 0;
 	struct perr why;
+	int got;
 
 	if (memchr(payload, '\0', len) != NULL)
 		return perr_set(e, PERR_CORRUPT, "record contains a NUL byte");
 	payload[len] = '\0';
-	tok = p;
-	p = strchr(p, ' ');
-	if (p != NULL)
-		*p++ = '\0';
-	if (!decode_event(tok, &ev))
+	cursor = run_split_type(payload);
+	if (!decode_event(payload, &ev))
 		return perr_set(e, PERR_CORRUPT, "unknown record type \"%.40s\"",
-		    tok);
+		    payload);
 	run_init(r, ev);
-	while (p != NULL && p < end) {
-		tok = p;
-		p = strchr(p, ' ');
-		if (p != NULL)
-			*p++ = '\0';
-		eq = strchr(tok, '=');
-		if (eq == NULL)
-			return perr_set(e, PERR_CORRUPT, "field without '=' in "
-			    "record: \"%.40s\"", tok);
-		*eq = '\0';
-		if (!unescape(eq + 1) || !decode_field(r, tok, eq + 1, &seen, e))
+	while ((got = run_field_next(&cursor, &key, &value)) > 0)
+		if (!decode_field(r, key, value, &seen, e))
 			return perr_set(e, PERR_CORRUPT, "bad field \"%.40s\" in "
-			    "record", tok);
-	}
+			    "record", key);
+	if (got < 0)
+		return perr_set(e, PERR_CORRUPT, "malformed field in record");
 	if (!(seen & SEEN_TIME))
 		return perr_set(e, PERR_CORRUPT, "record has no time");
 	if (run_validate(r, &why) != 0)

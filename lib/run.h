@@ -126,6 +126,29 @@ int run_check_allowed(const struct run *r, char *const *allow,
  */
 int run_validate(const struct run *r, struct perr *e);
 
+/*
+ * run_add_escaped: append s as record values are written: every byte below
+ * 0x21, 0x7f and '%' as %XX.  Other record types (snapshots, checkpoints)
+ * use the same escaping.  buf.h's errors.
+ */
+int run_add_escaped(struct buf *out, const char *s);
+
+/*
+ * run_split_type: NUL-terminate the record type word at the start of a
+ * NUL-terminated payload; returns where the fields start (the cursor for
+ * run_field_next), or NULL when there are none.
+ */
+char *run_split_type(char *payload);
+
+/*
+ * run_field_next: split the next "key=value" field off a payload in place.
+ * *cursor is where the field starts, or NULL when none is left; it moves to
+ * the next one.  *key and *value point into the payload, the value
+ * unescaped.  Returns 1 for a field, 0 at the end, -1 for a malformed field
+ * (no '=', an empty token, a bad %XX escape or an escaped NUL).
+ */
+int run_field_next(char **cursor, char **key, char **value);
+
 /* run_encode: append r's payload (no newline) to out.  buf.h's errors. */
 int run_encode(const struct run *r, struct buf *out);
 

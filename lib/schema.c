@@ -18,47 +18,48 @@
 #define SELF_FAMILIES \
 	{"promrun_build_info", EXPFMT_GAUGE, \
 	    "promrun's version; the value is always 1.", SV_BUILD_INFO, \
-	    SCOPE_SELF, false, true, {{"version", SRC_VERSION}}, 1}, \
+	    SCOPE_SELF, false, true, {{"version", SRC_VERSION}}}, \
 	{"promrun_journal_records_total", EXPFMT_COUNTER, \
 	    "Journal records read: intact (ok) and damaged regions skipped " \
 	    "(corrupt).", SV_RECORDS, SCOPE_SELF, false, true, \
-	    {{"result", SRC_RESULT}}, 1}, \
+	    {{"result", SRC_RESULT}}}, \
 	{"promrun_render_timestamp_seconds", EXPFMT_GAUGE, \
 	    "When this file was rendered, in Unix seconds.", SV_RENDER_TIME, \
-	    SCOPE_SELF, false, true, {{NULL, SRC_WORKFLOW}}, 0}
+	    SCOPE_SELF, false, true, {{NULL, SRC_END}}}
 
 /* The shapes native renders for a scope; what is "workflow" or "step". */
 #define NATIVE_FAMILIES(prefix, scope, what, ...) \
 	{prefix "_runs_total", EXPFMT_COUNTER, \
 	    "Finished " what " runs by outcome; lost runs were started and " \
 	    "not finished in time.", SV_RUNS, scope, false, false, \
-	    {__VA_ARGS__, L_STATUS, L_USER}, 0}, \
+	    {__VA_ARGS__, L_STATUS, L_USER}}, \
 	{prefix "_up", EXPFMT_GAUGE, \
 	    "1 if the latest " what " run succeeded, else 0.", SV_UP, scope, \
-	    false, false, {__VA_ARGS__, L_USER}, 0}, \
+	    false, false, {__VA_ARGS__, L_USER}}, \
 	{prefix "_run_duration_seconds", EXPFMT_HISTOGRAM, \
 	    "Durations of finished " what " runs in seconds.", SV_DURATION, \
-	    scope, false, false, {__VA_ARGS__, L_STATUS, L_USER}, 0}, \
+	    scope, false, false, {__VA_ARGS__, L_STATUS, L_USER}}, \
 	{prefix "_last_run_duration_seconds", EXPFMT_GAUGE, \
 	    "Duration of the latest finished " what " run in seconds.", \
-	    SV_LAST_DURATION, scope, false, false, {__VA_ARGS__, L_USER}, 0}, \
+	    SV_LAST_DURATION, scope, false, false, {__VA_ARGS__, L_USER}}, \
 	{prefix "_last_run_timestamp_seconds", EXPFMT_GAUGE, \
 	    "End time of the latest finished " what " run, Unix seconds.", \
-	    SV_LAST_RUN_TIME, scope, false, false, {__VA_ARGS__, L_USER}, 0}, \
+	    SV_LAST_RUN_TIME, scope, false, false, {__VA_ARGS__, L_USER}}, \
 	{prefix "_last_success_timestamp_seconds", EXPFMT_GAUGE, \
 	    "End time of the latest successful " what " run, Unix seconds.", \
-	    SV_LAST_SUCCESS_TIME, scope, false, false, {__VA_ARGS__, L_USER}, \
-	    0}, \
+	    SV_LAST_SUCCESS_TIME, scope, false, false, \
+	    {__VA_ARGS__, L_USER}}, \
 	{prefix "_last_start_timestamp_seconds", EXPFMT_GAUGE, \
 	    "Start time of the latest " what " run, Unix seconds.", \
-	    SV_LAST_START_TIME, scope, false, false, {__VA_ARGS__, L_USER}, 0}, \
+	    SV_LAST_START_TIME, scope, false, false, {__VA_ARGS__, L_USER}}, \
 	{prefix "_in_progress", EXPFMT_GAUGE, \
-	    what " runs started and neither finished nor lost yet.", \
-	    SV_IN_PROGRESS, scope, false, false, {__VA_ARGS__, L_USER}, 0}, \
+	    "Runs of the " what " started and neither finished nor lost " \
+	    "yet.", \
+	    SV_IN_PROGRESS, scope, false, false, {__VA_ARGS__, L_USER}}, \
 	{prefix "_late_finishes_total", EXPFMT_COUNTER, \
 	    "Finishes of " what " runs that had already been counted as lost, " \
 	    "by their real outcome.", SV_LATE_FINISHES, scope, false, false, \
-	    {__VA_ARGS__, L_STATUS, L_USER}, 0}
+	    {__VA_ARGS__, L_STATUS, L_USER}}
 
 static const struct schema_family native_families[] = {
 	NATIVE_FAMILIES("workflow", SCOPE_WORKFLOW, "workflow", L_WORKFLOW),
@@ -74,11 +75,11 @@ static const double chainloop_buckets[] = {
 static const struct schema_family chainloop_families[] = {
 	{"chainloop_workflow_up", EXPFMT_GAUGE,
 	    "Indicate if the last run was successful.", SV_UP, SCOPE_WORKFLOW,
-	    false, false, {{"org", SRC_USER}, L_WORKFLOW}, 2},
+	    false, false, {{"org", SRC_USER}, L_WORKFLOW}},
 	{"chainloop_workflow_run_duration_seconds", EXPFMT_HISTOGRAM,
 	    "Duration of a workflow runs in seconds.", SV_DURATION,
 	    SCOPE_WORKFLOW, false, false,
-	    {{"org", SRC_USER}, L_WORKFLOW, L_STATUS, {"runner", SRC_USER}}, 4},
+	    {{"org", SRC_USER}, L_WORKFLOW, L_STATUS, {"runner", SRC_USER}}},
 	SELF_FAMILIES,
 };
 
@@ -86,7 +87,7 @@ static const struct schema_family chainloop_families[] = {
 static const struct schema_family prpc_families[] = {
 	{"_pipeline_run_total", EXPFMT_COUNTER,
 	    "The total number of %s pipeline runs.", SV_RUNS, SCOPE_WORKFLOW,
-	    true, false, {L_STATUS}, 1},
+	    true, false, {L_STATUS}},
 	SELF_FAMILIES,
 };
 
@@ -94,13 +95,13 @@ static const struct schema_family prpc_families[] = {
 static const struct schema_family attest_families[] = {
 	{"pipeline_executions_total", EXPFMT_COUNTER,
 	    "Total pipeline executions by status.", SV_RUNS, SCOPE_WORKFLOW,
-	    false, false, {L_STATUS}, 1},
+	    false, false, {L_STATUS}},
 	{"pipeline_duration_seconds", EXPFMT_HISTOGRAM,
 	    "Pipeline execution duration in seconds.", SV_DURATION,
-	    SCOPE_WORKFLOW, false, false, {{"pipeline", SRC_WORKFLOW}}, 1},
+	    SCOPE_WORKFLOW, false, false, {{"pipeline", SRC_WORKFLOW}}},
 	{"step_duration_seconds", EXPFMT_HISTOGRAM,
 	    "Pipeline step duration in seconds.", SV_DURATION, SCOPE_STEP,
-	    false, false, {L_STEP, L_STATUS}, 2},
+	    false, false, {L_STEP, L_STATUS}},
 	SELF_FAMILIES,
 };
 
@@ -207,7 +208,8 @@ fill_labels(const struct schema_preset *p, const struct schema_family *f,
 {
 	size_t i, k;
 
-	for (i = 0; i < f->nlabels; i++) {
+	for (i = 0; i < SCHEMA_MAX_LABELS && f->labels[i].source != SRC_END;
+	    i++) {
 		if (f->labels[i].source != SRC_USER_ALL) {
 			add_label(m, f->labels[i].name);
 			continue;

@@ -60,6 +60,7 @@ enum schema_scope {
 
 /* Where a label's value comes from. */
 enum schema_source {
+	SRC_END = 0,		/* ends a family's label list */
 	SRC_WORKFLOW,		/* the workflow name */
 	SRC_STEP,		/* the step name */
 	SRC_STATUS,		/* the status, in the preset's vocabulary */
@@ -84,8 +85,7 @@ struct schema_family {
 	bool per_workflow_name;	/* prpc: the name is "<workflow><name>" and
 				   "%s" in help stands for the workflow */
 	bool self;		/* promrun_*: never namespaced */
-	struct schema_label labels[SCHEMA_MAX_LABELS];
-	size_t nlabels;
+	struct schema_label labels[SCHEMA_MAX_LABELS];	/* until SRC_END */
 };
 
 struct schema_preset {

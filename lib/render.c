@@ -1,0 +1,756 @@
+/* render.c - format the aggregate through a preset (see render.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "render.h"
+#include "expfmt.h"
+#include "hmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef PROMRUN_VERSION
+#define PROMRUN_VERSION "unknown"
+#endif
+
+#define MAX_ROW_LABELS (SCHEMA_MAX_LABELS + RUN_MAX_LABELS)
+
+/* One output series group of a family: the series that share its labels. */
+struct row {
+	const char *instance;		/* prpc: the family's name prefix */
+	size_t instance_at;		/* its offset in rows.names, plus one */
+	struct expfmt_label *labels;	/* without status and le */
+	size_t nlabels;
+	size_t status_at;		/* where "status" goes among labels */
+	uint64_t runs[RUN_STATUS_COUNT];
+	uint64_t late[RUN_STATUS_COUNT];
+	struct agg_hist hist[RUN_STATUS_COUNT];
+	bool has_outcome;
+	double outcome_time;
+	bool outcome_success;
+	bool has_run, has_success, has_start, has_duration;
+	double run_time, success_time, start_time, duration_time, duration;
+	uint64_t in_progress;
+};
+
+struct family_out {
+	char *name;			/* full family name */
+	struct buf text;
+};
+
+struct formatter {
+	const struct agg *a;
+	const struct render_format *f;
+	const struct agg_live *live;
+	size_t nbuckets;
+	const double *buckets;
+	struct family_out *fams;
+	size_t nfams, capfams;
+	size_t samples;
+	struct perr *e;
+};
+
+static int
+nomem(struct formatter *fm)
+{
+	return perr_set(fm->e, PERR_NOMEM, "out of memory while rendering");
+}
+
+/* --- grouping series into rows --- */
+
+/* The label value a schema label takes for a series ("" when absent). */
+static const char *
+user_value(const struct agg_series *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->nlabels; i++)
+		if (strcmp(s->labels[i].name, name) == 0)
+			return s->labels[i].value;
+	return "";
+}
+
+static void
+push_label(struct expfmt_label *l, size_t *n, const char *name,
+    const char *value)
+{
+	/* An empty value is the same as no label in Prometheus: leave it out. */
+	if (value == NULL || value[0] == '\0' || *n == MAX_ROW_LABELS)
+		return;
+	l[*n].name = name;
+	l[*n].value = value;
+	(*n)++;
+}
+
+/* The row labels of series s in family fam; status_at receives the status slot. */
+static size_t
+row_labels(const struct schema_family *fam, const struct agg_series *s,
+    struct expfmt_label *l, size_t *status_at)
+{
+	size_t n = 0, i, k;
+
+	*status_at = 0;
+	for (i = 0; i < SCHEMA_MAX_LABELS && fam->labels[i].source != SRC_END;
+	    i++) {
+		const struct schema_label *sl = &fam->labels[i];
+
+		switch (sl->source) {
+		case SRC_WORKFLOW:
+			push_label(l, &n, sl->name, s->workflow);
+			break;
+		case SRC_STEP:
+			push_label(l, &n, sl->name, s->step);
+			break;
+		case SRC_STATUS:
+			*status_at = n;
+			break;
+		case SRC_USER:
+			push_label(l, &n, sl->name, user_value(s, sl->name));
+			break;
+		case SRC_USER_ALL:
+			for (k = 0; k < s->nlabels; k++)
+				push_label(l, &n, s->labels[k].name,
+				    s->labels[k].value);
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
+}
+
+static int
+row_key(struct buf *key, const char *instance, const struct expfmt_label *l,
+    size_t n)
+{
+	size_t i;
+
+	buf_reset(key);
+	if (buf_add(key, instance, strlen(instance) + 1))
+		return PERR_NOMEM;
+	for (i = 0; i < n; i++)
+		if (buf_add(key, l[i].name, strlen(l[i].name) + 1) ||
+		    buf_add(key, l[i].value, strlen(l[i].value) + 1))
+			return PERR_NOMEM;
+	return 0;
+}
+
+static int
+merge_hist(struct formatter *fm, struct agg_hist *to,
+    const struct agg_hist *from)
+{
+	size_t i;
+
+	if (from->count == 0)
+		return 0;
+	if (to->buckets == NULL &&
+	    (to->buckets = calloc(fm->nbuckets + 1, sizeof(uint64_t))) == NULL)
+		return PERR_NOMEM;
+	for (i = 0; i <= fm->nbuckets; i++)
+		to->buckets[i] += from->buckets[i];
+	to->count += from->count;
+	to->sum += from->sum;
+	return 0;
+}
+
+static void
+newer(bool *has, double *slot, double t)
+{
+	if (!*has || t >= *slot) {
+		*has = true;
+		*slot = t;
+	}
+}
+
+/* Fold series s (and what its open runs mean now) into row r. */
+static int
+accumulate(struct formatter *fm, struct row *r, const struct agg_series *s,
+    const struct agg_live *live)
+{
+	int st;
+
+	for (st = 1; st < RUN_STATUS_COUNT; st++) {
+		r->runs[st] += s->runs[st];
+		r->late[st] += s->late[st];
+		if (merge_hist(fm, &r->hist[st], &s->hist[st]) != 0)
+			return PERR_NOMEM;
+	}
+	r->runs[RUN_LOST] += live->lost;
+	r->in_progress += live->in_progress;
+	if (s->has_outcome && (!r->has_outcome ||
+	    s->outcome_time >= r->outcome_time)) {
+		r->has_outcome = true;
+		r->outcome_time = s->outcome_time;
+		r->outcome_success = s->outcome == RUN_SUCCESS;
+	}
+	if (live->has_lost && (!r->has_outcome ||
+	    live->lost_deadline >= r->outcome_time)) {
+		r->has_outcome = true;
+		r->outcome_time = live->lost_deadline;
+		r->outcome_success = false;
+	}
+	if (s->has_run)
+		newer(&r->has_run, &r->run_time, s->run_time);
+	if (s->has_success)
+		newer(&r->has_success, &r->success_time, s->success_time);
+	if (s->has_start)
+		newer(&r->has_start, &r->start_time, s->start_time);
+	if (s->has_duration && (!r->has_duration ||
+	    s->duration_time >= r->duration_time)) {
+		r->has_duration = true;
+		r->duration_time = s->duration_time;
+		r->duration = s->duration;
+	}
+	return 0;
+}
+
+struct rows {
+	struct row *v;
+	size_t n, cap;
+	struct hmap map;
+	struct buf names;		/* prpc instance names */
+};
+
+static void
+rows_free(struct rows *rs)
+{
+	size_t i;
+	int st;
+
+	for (i = 0; i < rs->n; i++) {
+		free(rs->v[i].labels);
+		for (st = 0; st < RUN_STATUS_COUNT; st++)
+			free(rs->v[i].hist[st].buckets);
+	}
+	free(rs->v);
+	hmap_free(&rs->map);
+	buf_free(&rs->names);
+}
+
+static int
+new_row(struct rows *rs, const char *instance, const struct expfmt_label *l,
+    size_t n, size_t status_at, struct row **out)
+{
+	struct row *grown, *r;
+
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 64;
+		if ((grown = realloc(rs->v, rs->cap * sizeof(*grown))) == NULL)
+			return PERR_NOMEM;
+		rs->v = grown;
+	}
+	r = &rs->v[rs->n];
+	memset(r, 0, sizeof(*r));
+	if ((r->labels = calloc(n + 1, sizeof(*r->labels))) == NULL)
+		return PERR_NOMEM;
+	memcpy(r->labels, l, n * sizeof(*l));
+	r->nlabels = n;
+	r->status_at = status_at;
+	r->instance = instance;
+	rs->n++;
+	*out = r;
+	return 0;
+}
+
+/* prpc names a family per workflow; others have one instance, "". */
+static const char *
+instance_of(const struct schema_family *fam, struct hmap *names,
+    const struct agg_series *s, struct buf *scratch)
+{
+	size_t *slot;
+	bool found;
+
+	if (!fam->per_workflow_name)
+		return "";
+	buf_reset(scratch);
+	if (schema_sanitize_name(s->workflow, scratch) != 0 ||
+	    hmap_upsert(names, scratch->p, scratch->len, &slot, &found) != 0)
+		return NULL;
+	return hmap_key_of(names, scratch->p, scratch->len);
+}
+
+static int
+build_rows(struct formatter *fm, const struct schema_family *fam,
+    struct rows *rs)
+{
+	struct expfmt_label l[MAX_ROW_LABELS];
+	struct buf key = BUF_INIT(1 << 20), scratch = BUF_INIT(1 << 16);
+	struct hmap instances = HMAP_INIT;
+	size_t i, n, status_at, *slot;
+	const char *instance;
+	struct row *r;
+	bool found;
+	int rc = 0;
+
+	for (i = 0; i < agg_nseries(fm->a) && rc == 0; i++) {
+		const struct agg_series *s = agg_series_at(fm->a, i);
+
+		if ((fam->scope == SCOPE_STEP) != (s->step != NULL))
+			continue;
+		n = row_labels(fam, s, l, &status_at);
+		instance = instance_of(fam, &instances, s, &scratch);
+		if (instance == NULL || row_key(&key, instance, l, n) != 0 ||
+		    hmap_upsert(&rs->map, key.p, key.len, &slot, &found) != 0) {
+			rc = PERR_NOMEM;
+			break;
+		}
+		if (!found) {
+			*slot = rs->n;
+			if (new_row(rs, instance, l, n, status_at, &r) != 0) {
+				rc = PERR_NOMEM;
+				break;
+			}
+			/* instance points into a map freed below: keep a copy. */
+			if (fam->per_workflow_name) {
+				r->instance_at = rs->names.len + 1;
+				if (buf_add(&rs->names, instance,
+				    strlen(instance) + 1) != 0) {
+					rc = PERR_NOMEM;
+					break;
+				}
+			}
+		}
+		rc = accumulate(fm, &rs->v[*slot], s, &fm->live[i]);
+	}
+	/* Turn instance offsets into pointers now that names stopped growing. */
+	for (i = 0; i < rs->n; i++)
+		rs->v[i].instance = rs->v[i].instance_at == 0 ? "" :
+		    rs->names.p + rs->v[i].instance_at - 1;
+	hmap_free(&instances);
+	buf_free(&key);
+	buf_free(&scratch);
+	return rc;
+}
+
+static int
+compare_rows(const void *x, const void *y)
+{
+	const struct row *a = x, *b = y;
+	size_t i;
+	int c;
+
+	if ((c = strcmp(a->instance, b->instance)) != 0)
+		return c;
+	for (i = 0; i < a->nlabels && i < b->nlabels; i++) {
+		if ((c = strcmp(a->labels[i].name, b->labels[i].name)) != 0 ||
+		    (c = strcmp(a->labels[i].value, b->labels[i].value)) != 0)
+			return c;
+	}
+	return a->nlabels < b->nlabels ? -1 : a->nlabels > b->nlabels;
+}
+
+/* --- writing samples --- */
+
+static int
+sample(struct formatter *fm, struct buf *b, const char *name,
+    const struct expfmt_label *l, size_t n, double value)
+{
+	fm->samples++;
+	return expfmt_write_sample(b, name, l, n, value) ? PERR_NOMEM : 0;
+}
+
+/* The row's labels with status (and le) put in. */
+static size_t
+full_labels(const struct row *r, const char *status, const char *le,
+    struct expfmt_label *out)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i <= r->nlabels; i++) {
+		if (i == r->status_at && status != NULL) {
+			out[n].name = "status";
+			out[n++].value = status;
+		}
+		if (i < r->nlabels)
+			out[n++] = r->labels[i];
+	}
+	if (le != NULL) {
+		out[n].name = "le";
+		out[n++].value = le;
+	}
+	return n;
+}
+
+/* The preset's distinct status values, sorted. */
+static size_t
+status_values(const struct schema_preset *p, const char **values)
+{
+	size_t n = 0, i, k;
+	int st;
+
+	for (st = 1; st < RUN_STATUS_COUNT; st++) {
+		const char *v = p->status_names[st];
+		bool dup = false;
+
+		for (k = 0; k < n; k++)
+			dup = dup || strcmp(values[k], v) == 0;
+		if (v != NULL && !dup)
+			values[n++] = v;
+	}
+	for (i = 1; i < n; i++)
+		for (k = i; k > 0 && strcmp(values[k - 1], values[k]) > 0; k--) {
+			const char *t = values[k];
+
+			values[k] = values[k - 1];
+			values[k - 1] = t;
+		}
+	return n;
+}
+
+static bool
+status_maps_to(const struct schema_preset *p, int st, const char *value)
+{
+	return value == NULL || (p->status_names[st] != NULL &&
+	    strcmp(p->status_names[st], value) == 0);
+}
+
+static bool
+has_status_label(const struct schema_family *fam)
+{
+	size_t i;
+
+	for (i = 0; i < SCHEMA_MAX_LABELS && fam->labels[i].source != SRC_END;
+	    i++)
+		if (fam->labels[i].source == SRC_STATUS)
+			return true;
+	return false;
+}
+
+static int
+write_counts(struct formatter *fm, const struct schema_family *fam,
+    const char *name, const struct row *r, const uint64_t *counts,
+    struct buf *b)
+{
+	struct expfmt_label l[MAX_ROW_LABELS + 2];
+	const char *values[RUN_STATUS_COUNT];
+	size_t nv = 1, i, n;
+	uint64_t total;
+	int st;
+
+	if (has_status_label(fam))
+		nv = status_values(fm->f->preset, values);
+	else
+		values[0] = NULL;
+	for (i = 0; i < nv; i++) {
+		total = 0;
+		for (st = 1; st < RUN_STATUS_COUNT; st++)
+			if (status_maps_to(fm->f->preset, st, values[i]))
+				total += counts[st];
+		/* Late finishes are rare: only the outcomes that happened. */
+		if (fam->value == SV_LATE_FINISHES && total == 0)
+			continue;
+		n = full_labels(r, values[i], NULL, l);
+		if (sample(fm, b, name, l, n, (double)total) != 0)
+			return PERR_NOMEM;
+	}
+	return 0;
+}
+
+static int
+write_one_hist(struct formatter *fm, const char *name, const struct row *r,
+    const char *status, const struct agg_hist *h, struct buf *b)
+{
+	struct expfmt_label l[MAX_ROW_LABELS + 2];
+	struct buf metric = BUF_INIT(4096), le = BUF_INIT(64);
+	uint64_t cumulative = 0;
+	size_t i, n;
+	int rc = 0;
+
+	for (i = 0; i <= fm->nbuckets && rc == 0; i++) {
+		cumulative += h->buckets[i];
+		buf_reset(&metric);
+		buf_reset(&le);
+		if ((i < fm->nbuckets ? buf_add_double(&le, fm->buckets[i]) :
+		    buf_adds(&le, "+Inf")) || buf_adds(&metric, name) ||
+		    buf_adds(&metric, "_bucket"))
+			rc = PERR_NOMEM;
+		n = full_labels(r, status, buf_str(&le), l);
+		if (rc == 0)
+			rc = sample(fm, b, buf_str(&metric), l, n,
+			    (double)cumulative);
+	}
+	n = full_labels(r, status, NULL, l);
+	buf_reset(&metric);
+	if (rc == 0 && (buf_adds(&metric, name) || buf_adds(&metric, "_sum") ||
+	    sample(fm, b, buf_str(&metric), l, n, h->sum)))
+		rc = PERR_NOMEM;
+	buf_reset(&metric);
+	if (rc == 0 && (buf_adds(&metric, name) || buf_adds(&metric, "_count") ||
+	    sample(fm, b, buf_str(&metric), l, n, (double)h->count)))
+		rc = PERR_NOMEM;
+	buf_free(&metric);
+	buf_free(&le);
+	return rc;
+}
+
+/* One histogram per status value present (or one over all statuses). */
+static int
+write_hist(struct formatter *fm, const struct schema_family *fam,
+    const char *name, const struct row *r, struct buf *b)
+{
+	const char *values[RUN_STATUS_COUNT];
+	struct agg_hist merged;
+	size_t nv = 1, i;
+	int st, rc = 0;
+
+	if (has_status_label(fam))
+		nv = status_values(fm->f->preset, values);
+	else
+		values[0] = NULL;
+	for (i = 0; i < nv && rc == 0; i++) {
+		memset(&merged, 0, sizeof(merged));
+		for (st = 1; st < RUN_STATUS_COUNT && rc == 0; st++)
+			if (status_maps_to(fm->f->preset, st, values[i]))
+				rc = merge_hist(fm, &merged, &r->hist[st]);
+		if (rc == 0 && merged.count > 0)
+			rc = write_one_hist(fm, name, r, values[i], &merged, b);
+		free(merged.buckets);
+	}
+	return rc;
+}
+
+static int
+write_gauge(struct formatter *fm, const char *name, const struct row *r,
+    bool has, double value, struct buf *b)
+{
+	struct expfmt_label l[MAX_ROW_LABELS + 2];
+	size_t n;
+
+	if (!has)
+		return 0;
+	n = full_labels(r, NULL, NULL, l);
+	return sample(fm, b, name, l, n, value);
+}
+
+static int
+write_row(struct formatter *fm, const struct schema_family *fam,
+    const char *name, const struct row *r, struct buf *b)
+{
+	switch (fam->value) {
+	case SV_RUNS:
+		return write_counts(fm, fam, name, r, r->runs, b);
+	case SV_LATE_FINISHES:
+		return write_counts(fm, fam, name, r, r->late, b);
+	case SV_DURATION:
+		return write_hist(fm, fam, name, r, b);
+	case SV_UP:
+		return write_gauge(fm, name, r, r->has_outcome,
+		    r->outcome_success ? 1 : 0, b);
+	case SV_LAST_DURATION:
+		return write_gauge(fm, name, r, r->has_duration, r->duration, b);
+	case SV_LAST_RUN_TIME:
+		return write_gauge(fm, name, r, r->has_run, r->run_time, b);
+	case SV_LAST_SUCCESS_TIME:
+		return write_gauge(fm, name, r, r->has_success, r->success_time,
+		    b);
+	case SV_LAST_START_TIME:
+		return write_gauge(fm, name, r, r->has_start, r->start_time, b);
+	case SV_IN_PROGRESS:
+		return write_gauge(fm, name, r, true, (double)r->in_progress, b);
+	default:
+		return 0;
+	}
+}
+
+/* --- families --- */
+
+static int
+add_family(struct formatter *fm, const char *name, struct family_out **out)
+{
+	struct family_out *grown, *f;
+
+	if (fm->nfams == fm->capfams) {
+		fm->capfams = fm->capfams ? fm->capfams * 2 : 32;
+		grown = realloc(fm->fams, fm->capfams * sizeof(*grown));
+		if (grown == NULL)
+			return PERR_NOMEM;
+		fm->fams = grown;
+	}
+	f = &fm->fams[fm->nfams];
+	if ((f->name = strdup(name)) == NULL)
+		return PERR_NOMEM;
+	buf_init(&f->text, (size_t)1 << 30);
+	fm->nfams++;
+	*out = f;
+	return 0;
+}
+
+/* HELP with "%s" standing for the prpc instance name. */
+static int
+help_text(const char *help, const char *instance, struct buf *out)
+{
+	const char *at = strstr(help, "%s");
+
+	if (at == NULL)
+		return buf_adds(out, help);
+	if (buf_add(out, help, (size_t)(at - help)) || buf_adds(out, instance))
+		return PERR_NOMEM;
+	return buf_adds(out, at + 2);
+}
+
+static int
+start_family(struct formatter *fm, const struct schema_family *fam,
+    const char *instance, struct family_out **out)
+{
+	struct buf name = BUF_INIT(4096), help = BUF_INIT(4096);
+	int rc;
+
+	if (fam->per_workflow_name)
+		rc = buf_adds(&name, instance) || buf_adds(&name, fam->name);
+	else
+		rc = schema_family_name(fm->f->preset, fm->f->ns, fam, NULL,
+		    &name);
+	if (rc == 0)
+		rc = help_text(fam->help, instance, &help);
+	if (rc == 0)
+		rc = add_family(fm, buf_str(&name), out);
+	if (rc == 0)
+		rc = expfmt_write_header(&(*out)->text, buf_str(&name),
+		    buf_str(&help), fam->type);
+	buf_free(&name);
+	buf_free(&help);
+	return rc != 0 ? PERR_NOMEM : 0;
+}
+
+/* A family whose rows had nothing to show gets no HELP or TYPE either. */
+static void
+drop_if_empty(struct formatter *fm, size_t samples_before)
+{
+	struct family_out *last;
+
+	if (fm->nfams == 0 || fm->samples != samples_before)
+		return;
+	last = &fm->fams[--fm->nfams];
+	free(last->name);
+	buf_free(&last->text);
+}
+
+static int
+write_family(struct formatter *fm, const struct schema_family *fam)
+{
+	struct rows rs;
+	struct family_out *out = NULL;
+	const char *current = NULL;
+	size_t i, before = fm->samples;
+	int rc;
+
+	memset(&rs, 0, sizeof(rs));
+	buf_init(&rs.names, (size_t)1 << 30);
+	rc = build_rows(fm, fam, &rs);
+	if (rc == 0)
+		qsort(rs.v, rs.n, sizeof(*rs.v), compare_rows);
+	for (i = 0; i < rs.n && rc == 0; i++) {
+		if (current == NULL || strcmp(current, rs.v[i].instance) != 0) {
+			if (current != NULL)
+				drop_if_empty(fm, before);
+			current = rs.v[i].instance;
+			before = fm->samples;
+			rc = start_family(fm, fam, current, &out);
+			if (rc != 0)
+				break;
+		}
+		rc = write_row(fm, fam, out->name, &rs.v[i], &out->text);
+	}
+	if (rc == 0 && current != NULL)
+		drop_if_empty(fm, before);
+	rows_free(&rs);
+	return rc;
+}
+
+static int
+write_self(struct formatter *fm, const struct schema_family *fam)
+{
+	struct expfmt_label l;
+	struct family_out *out;
+	int rc;
+
+	if ((rc = start_family(fm, fam, "", &out)) != 0)
+		return rc;
+	switch (fam->value) {
+	case SV_BUILD_INFO:
+		l.name = "version";
+		l.value = PROMRUN_VERSION;
+		return sample(fm, &out->text, out->name, &l, 1, 1);
+	case SV_RECORDS:
+		l.name = "result";
+		l.value = "corrupt";
+		if (sample(fm, &out->text, out->name, &l, 1,
+		    (double)agg_records_corrupt(fm->a)))
+			return PERR_NOMEM;
+		l.value = "ok";
+		return sample(fm, &out->text, out->name, &l, 1,
+		    (double)agg_records_ok(fm->a));
+	default:
+		return sample(fm, &out->text, out->name, NULL, 0, fm->f->now);
+	}
+}
+
+static int
+compare_families(const void *x, const void *y)
+{
+	return strcmp(((const struct family_out *)x)->name,
+	    ((const struct family_out *)y)->name);
+}
+
+static void
+formatter_free(struct formatter *fm)
+{
+	size_t i;
+
+	for (i = 0; i < fm->nfams; i++) {
+		free(fm->fams[i].name);
+		buf_free(&fm->fams[i].text);
+	}
+	free(fm->fams);
+	free((void *)fm->live);
+}
+
+static int
+too_many(struct formatter *fm)
+{
+	char label[128];
+	size_t distinct;
+
+	agg_busiest_label(fm->a, label, sizeof(label), &distinct);
+	return perr_set(fm->e, PERR_LIMIT, "series limit reached: %zu series "
+	    "to render, more than max_series %zu; label \"%s\" has the most "
+	    "distinct values (%zu): drop it from [journal] labels or raise "
+	    "[render] max_series", fm->samples, fm->f->max_series, label,
+	    distinct);
+}
+
+int
+render_format(const struct agg *a, const struct render_format *f,
+    struct buf *out, size_t *nsamples, struct perr *e)
+{
+	struct formatter fm;
+	struct agg_live *live;
+	size_t i;
+	int rc = 0;
+
+	memset(&fm, 0, sizeof(fm));
+	fm.a = a;
+	fm.f = f;
+	fm.e = e;
+	fm.buckets = agg_buckets(a, &fm.nbuckets);
+	if ((live = calloc(agg_nseries(a) + 1, sizeof(*live))) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory while rendering");
+	agg_live_at(a, f->now, live);
+	fm.live = live;
+	for (i = 0; i < f->preset->nfamilies && rc == 0; i++) {
+		const struct schema_family *fam = &f->preset->families[i];
+
+		rc = fam->scope == SCOPE_SELF ? write_self(&fm, fam) :
+		    write_family(&fm, fam);
+	}
+	if (rc == 0 && f->max_series > 0 && fm.samples > f->max_series)
+		rc = too_many(&fm);
+	if (rc == 0)
+		qsort(fm.fams, fm.nfams, sizeof(*fm.fams), compare_families);
+	for (i = 0; i < fm.nfams && rc == 0; i++)
+		if (buf_add(out, fm.fams[i].text.p, fm.fams[i].text.len) != 0)
+			rc = PERR_NOMEM;
+	if (rc == PERR_NOMEM)
+		nomem(&fm);
+	*nsamples = fm.samples;
+	formatter_free(&fm);
+	return rc;
+}

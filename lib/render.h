@@ -1,0 +1,48 @@
+/*
+ * render.h - format an aggregate through a preset's schema as exposition
+ * text: the projection from per-series state to the families a preset
+ * shows.
+ *
+ * Each family groups the series of its scope by its own labels (a preset
+ * that shows fewer labels than the series have merges them): counters and
+ * histograms add up, in_progress adds up, the "last" gauges take the newest
+ * value, and up follows the newest outcome.  Statuses map onto the preset's
+ * vocabulary (chainloop's error, canceled, expired; success/failure for
+ * prpc and attest), merging those that map to the same value.  Counters
+ * show every status value from the start (zero included), so rate() sees
+ * the first failure; histograms show only statuses with observations.
+ * Labels with empty values are left out, as Prometheus does.
+ */
+#ifndef PROMRUN_RENDER_H
+#define PROMRUN_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggregate.h"
+#include "buf.h"
+#include "err.h"
+#include "schema.h"
+
+/* --- formatting --- */
+
+struct render_format {
+	const struct schema_preset *preset;
+	const char *ns;			/* NULL: the preset's default */
+	double now;			/* lost, in_progress, render time */
+	size_t max_series;		/* most samples allowed; 0: no limit */
+};
+
+/*
+ * render_format: the exposition text of aggregate a under f, appended to
+ * out: families sorted by name, each with one HELP and TYPE, series sorted
+ * by their labels.  *nsamples receives the number of samples (time series)
+ * written.  Returns 0; PERR_LIMIT when there are more than f->max_series
+ * samples (out unchanged, e names the label with the most values);
+ * PERR_NOMEM.
+ */
+int render_format(const struct agg *a, const struct render_format *f,
+    struct buf *out, size_t *nsamples, struct perr *e);
+
+#endif
