@@ -280,7 +280,7 @@ explain_limit(struct agg *a, struct perr *e)
 	size_t distinct;
 
 	agg_busiest_label(a, label, sizeof(label), &distinct);
-	return perr_set(e, PERR_LIMIT, "series limit reached: more than "
+	return perr_set(e, PERR_FAILED, "series limit reached: more than "
 	    "max_series %zu series; label \"%s\" has the most distinct values "
 	    "(%zu): drop it from [journal] labels or raise [render] max_series",
 	    a->cfg.max_series, label, distinct);

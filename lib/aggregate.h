@@ -95,7 +95,7 @@ void agg_free(struct agg *a);
  * [0..len] writable, modified in place).  Accepts run, start, finish,
  * snapshot and meta records.  Returns 0; PERR_CORRUPT for a payload that is
  * not a valid record (counted as a corrupt record, state unchanged);
- * PERR_LIMIT when a new series would pass max_series (state unchanged, e
+ * PERR_FAILED when a new series would pass max_series (state unchanged, e
  * names the label with the most distinct values); PERR_NOMEM.
  */
 int agg_fold(struct agg *a, char *payload, size_t len, struct perr *e);

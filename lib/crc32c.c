@@ -24,8 +24,48 @@ build_table(void)
 	table_ready = 1;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+#include <string.h>
+#define HAVE_HW_CRC 1
+
+/*
+ * SSE 4.2 computes exactly this polynomial in hardware, about ten times
+ * faster than the tables; the renderer checks every record it reads.
+ */
+__attribute__((target("sse4.2"))) static uint32_t
+crc32c_hw(uint32_t crc, const unsigned char *p, size_t len)
+{
+	uint64_t c = ~crc, word;
+
+	while (len >= 8) {
+		memcpy(&word, p, 8);
+		c = _mm_crc32_u64(c, word);
+		p += 8;
+		len -= 8;
+	}
+	while (len-- > 0)
+		c = _mm_crc32_u8((uint32_t)c, *p++);
+	return ~(uint32_t)c;
+}
+#endif
+
 uint32_t
 crc32c(uint32_t crc, const void *data, size_t len)
+{
+#ifdef HAVE_HW_CRC
+	static int hw = -1;
+
+	if (hw < 0)
+		hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+	if (hw)
+		return crc32c_hw(crc, data, len);
+#endif
+	return crc32c_tables(crc, data, len);
+}
+
+uint32_t
+crc32c_tables(uint32_t crc, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	uint32_t lo, hi;

@@ -13,6 +13,12 @@
 
 #define MAX_ROW_LABELS (SCHEMA_MAX_LABELS + RUN_MAX_LABELS)
 
+/* The user label names any series of a family's scope has, sorted. */
+struct user_names {
+	const char *names[RUN_MAX_LABELS];
+	size_t n;
+};
+
 /* One output series group of a family: the series that share its labels. */
 struct row {
 	const char *instance;		/* prpc: the family's name prefix */
@@ -68,22 +74,26 @@ user_value(const struct agg_series *s, const char *name)
 	return "";
 }
 
+/*
+ * Every series of a family gets the same label names, "" where a series has
+ * no value (node_exporter refuses a family whose series differ, and
+ * Prometheus reads "" as no label at all).
+ */
 static void
 push_label(struct expfmt_label *l, size_t *n, const char *name,
     const char *value)
 {
-	/* An empty value is the same as no label in Prometheus: leave it out. */
-	if (value == NULL || value[0] == '\0' || *n == MAX_ROW_LABELS)
+	if (*n == MAX_ROW_LABELS)
 		return;
 	l[*n].name = name;
-	l[*n].value = value;
+	l[*n].value = value != NULL ? value : "";
 	(*n)++;
 }
 
 /* The row labels of series s in family fam; status_at receives the status slot. */
 static size_t
 row_labels(const struct schema_family *fam, const struct agg_series *s,
-    struct expfmt_label *l, size_t *status_at)
+    const struct user_names *users, struct expfmt_label *l, size_t *status_at)
 {
 	size_t n = 0, i, k;
 
@@ -106,15 +116,45 @@ row_labels(const struct schema_family *fam, const struct agg_series *s,
 			push_label(l, &n, sl->name, user_value(s, sl->name));
 			break;
 		case SRC_USER_ALL:
-			for (k = 0; k < s->nlabels; k++)
-				push_label(l, &n, s->labels[k].name,
-				    s->labels[k].value);
+			for (k = 0; k < users->n; k++)
+				push_label(l, &n, users->names[k],
+				    user_value(s, users->names[k]));
 			break;
 		default:
 			break;
 		}
 	}
 	return n;
+}
+
+static void
+collect_user_names(const struct agg *a, enum schema_scope scope,
+    struct user_names *u)
+{
+	size_t i, k, j;
+
+	u->n = 0;
+	for (i = 0; i < agg_nseries(a); i++) {
+		const struct agg_series *s = agg_series_at(a, i);
+
+		if ((scope == SCOPE_STEP) != (s->step != NULL))
+			continue;
+		for (k = 0; k < s->nlabels; k++) {
+			for (j = 0; j < u->n; j++)
+				if (strcmp(u->names[j], s->labels[k].name) == 0)
+					break;
+			if (j == u->n && u->n < RUN_MAX_LABELS)
+				u->names[u->n++] = s->labels[k].name;
+		}
+	}
+	for (i = 1; i < u->n; i++)
+		for (k = i; k > 0 && strcmp(u->names[k - 1], u->names[k]) > 0;
+		    k--) {
+			const char *t = u->names[k];
+
+			u->names[k] = u->names[k - 1];
+			u->names[k - 1] = t;
+		}
 }
 
 static int
@@ -274,18 +314,20 @@ build_rows(struct formatter *fm, const struct schema_family *fam,
 	struct expfmt_label l[MAX_ROW_LABELS];
 	struct buf key = BUF_INIT(1 << 20), scratch = BUF_INIT(1 << 16);
 	struct hmap instances = HMAP_INIT;
+	struct user_names users;
 	size_t i, n, status_at, *slot;
 	const char *instance;
 	struct row *r;
 	bool found;
 	int rc = 0;
 
+	collect_user_names(fm->a, fam->scope, &users);
 	for (i = 0; i < agg_nseries(fm->a) && rc == 0; i++) {
 		const struct agg_series *s = agg_series_at(fm->a, i);
 
 		if ((fam->scope == SCOPE_STEP) != (s->step != NULL))
 			continue;
-		n = row_labels(fam, s, l, &status_at);
+		n = row_labels(fam, s, &users, l, &status_at);
 		instance = instance_of(fam, &instances, s, &scratch);
 		if (instance == NULL || row_key(&key, instance, l, n) != 0 ||
 		    hmap_upsert(&rs->map, key.p, key.len, &slot, &found) != 0) {
@@ -658,7 +700,7 @@ write_family(struct formatter *fm, const struct schema_family *fam)
 static int
 write_self(struct formatter *fm, const struct schema_family *fam)
 {
-	struct expfmt_label l;
+	struct expfmt_label l[2] = {{"preset", fm->f->preset->name}, {"", ""}};
 	struct family_out *out;
 	int rc;
 
@@ -666,20 +708,20 @@ write_self(struct formatter *fm, const struct schema_family *fam)
 		return rc;
 	switch (fam->value) {
 	case SV_BUILD_INFO:
-		l.name = "version";
-		l.value = PROMRUN_VERSION;
-		return sample(fm, &out->text, out->name, &l, 1, 1);
+		l[1].name = "version";
+		l[1].value = PROMRUN_VERSION;
+		return sample(fm, &out->text, out->name, l, 2, 1);
 	case SV_RECORDS:
-		l.name = "result";
-		l.value = "corrupt";
-		if (sample(fm, &out->text, out->name, &l, 1,
+		l[1].name = "result";
+		l[1].value = "corrupt";
+		if (sample(fm, &out->text, out->name, l, 2,
 		    (double)agg_records_corrupt(fm->a)))
 			return PERR_NOMEM;
-		l.value = "ok";
-		return sample(fm, &out->text, out->name, &l, 1,
+		l[1].value = "ok";
+		return sample(fm, &out->text, out->name, l, 2,
 		    (double)agg_records_ok(fm->a));
 	default:
-		return sample(fm, &out->text, out->name, NULL, 0, fm->f->now);
+		return sample(fm, &out->text, out->name, l, 1, fm->f->now);
 	}
 }
 
@@ -710,7 +752,7 @@ too_many(struct formatter *fm)
 	size_t distinct;
 
 	agg_busiest_label(fm->a, label, sizeof(label), &distinct);
-	return perr_set(fm->e, PERR_LIMIT, "series limit reached: %zu series "
+	return perr_set(fm->e, PERR_FAILED, "series limit reached: %zu series "
 	    "to render, more than max_series %zu; label \"%s\" has the most "
 	    "distinct values (%zu): drop it from [journal] labels or raise "
 	    "[render] max_series", fm->samples, fm->f->max_series, label,

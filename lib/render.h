@@ -11,7 +11,9 @@
  * prpc and attest), merging those that map to the same value.  Counters
  * show every status value from the start (zero included), so rate() sees
  * the first failure; histograms show only statuses with observations.
- * Labels with empty values are left out, as Prometheus does.
+ * All series of a family carry the same label names, "" where a series has
+ * no value: node_exporter refuses a family whose series differ, and
+ * Prometheus reads "" as no label.
  */
 #ifndef PROMRUN_RENDER_H
 #define PROMRUN_RENDER_H
@@ -38,7 +40,7 @@ struct render_format {
  * render_format: the exposition text of aggregate a under f, appended to
  * out: families sorted by name, each with one HELP and TYPE, series sorted
  * by their labels.  *nsamples receives the number of samples (time series)
- * written.  Returns 0; PERR_LIMIT when there are more than f->max_series
+ * written.  Returns 0; PERR_FAILED when there are more than f->max_series
  * samples (out unchanged, e names the label with the most values);
  * PERR_NOMEM.
  */

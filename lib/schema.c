@@ -18,14 +18,15 @@
 #define SELF_FAMILIES \
 	{"promrun_build_info", EXPFMT_GAUGE, \
 	    "promrun's version; the value is always 1.", SV_BUILD_INFO, \
-	    SCOPE_SELF, false, true, {{"version", SRC_VERSION}}}, \
+	    SCOPE_SELF, false, true, \
+	    {{"preset", SRC_PRESET}, {"version", SRC_VERSION}}}, \
 	{"promrun_journal_records_total", EXPFMT_COUNTER, \
 	    "Journal records read: intact (ok) and damaged regions skipped " \
 	    "(corrupt).", SV_RECORDS, SCOPE_SELF, false, true, \
-	    {{"result", SRC_RESULT}}}, \
+	    {{"preset", SRC_PRESET}, {"result", SRC_RESULT}}}, \
 	{"promrun_render_timestamp_seconds", EXPFMT_GAUGE, \
 	    "When this file was rendered, in Unix seconds.", SV_RENDER_TIME, \
-	    SCOPE_SELF, false, true, {{NULL, SRC_END}}}
+	    SCOPE_SELF, false, true, {{"preset", SRC_PRESET}}}
 
 /* The shapes native renders for a scope; what is "workflow" or "step". */
 #define NATIVE_FAMILIES(prefix, scope, what, ...) \

@@ -21,7 +21,9 @@
  *              attest_pipeline_duration_seconds{pipeline},
  *              attest_step_duration_seconds{step,status} (namespace
  *              configurable, default "attest"; success, failure).
- * Every preset also carries promrun's own metrics (promrun_*).
+ * Every preset also carries promrun's own metrics (promrun_*), labelled
+ * with preset="<name>" so several textfiles of one journal can sit in one
+ * textfile directory without colliding.
  */
 #ifndef PROMRUN_SCHEMA_H
 #define PROMRUN_SCHEMA_H
@@ -65,9 +67,13 @@ enum schema_source {
 	SRC_STEP,		/* the step name */
 	SRC_STATUS,		/* the status, in the preset's vocabulary */
 	SRC_USER,		/* the user label of the same name ("" if absent) */
-	SRC_USER_ALL,		/* every configured user label, sorted by name */
+	SRC_USER_ALL,		/* every user label any series of the family
+				   has, sorted by name ("" where absent), so
+				   all series of a family have the same label
+				   names, as node_exporter requires */
 	SRC_VERSION,		/* promrun's version */
 	SRC_RESULT,		/* ok or corrupt */
+	SRC_PRESET,		/* the preset's name */
 };
 
 struct schema_label {

@@ -309,14 +309,12 @@ wants_compaction(const struct job *j)
 }
 
 static int
-compact(struct job *j)
+compact_now(struct job *j)
 {
 	struct stat st;
 	int lockfd, fd, rc = 0;
 
-	if (!wants_compaction(j))
-		return 0;
-	if ((lockfd = journal_lock(j->journal, 1, 0, j->e)) < 0)
+	if ((lockfd = journal_lock(j->journal, 1, 1, j->e)) < 0)
 		return j->e != NULL ? j->e->code : PERR_IO;
 	fd = fs_open(j->journal, O_RDONLY | O_CLOEXEC, 0);
 	/* Another render (other settings) may have compacted meanwhile. */
@@ -338,6 +336,33 @@ compact(struct job *j)
 	}
 	close(lockfd);
 	return rc;
+}
+
+/*
+ * Compaction asked for is part of the job; compaction because the journal
+ * grew is housekeeping, and its failure only a warning: the metrics are
+ * still rendered and the next render tries again.
+ */
+static int
+compact(struct job *j)
+{
+	struct perr why, *caller = j->e;
+	int rc;
+
+	if (!wants_compaction(j))
+		return 0;
+	if (j->in->compact)
+		return compact_now(j);
+	perr_clear(&why);
+	j->e = &why;
+	rc = compact_now(j);
+	j->e = caller;
+	if (rc == PERR_NOMEM)
+		return perr_set(caller, PERR_NOMEM, "%s", why.msg);
+	if (rc != 0)
+		snprintf(j->rep->warning, sizeof(j->rep->warning),
+		    "journal not compacted: %.450s", why.msg);
+	return 0;
 }
 
 /* --- output --- */

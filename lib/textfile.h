@@ -59,7 +59,7 @@ struct textfile_report {
 
 /*
  * textfile_render: do the whole job.  Returns 0 with rep filled;
- * PERR_INVALID for bad settings (preset, namespace); PERR_LIMIT for the
+ * PERR_INVALID for bad settings (preset, namespace); PERR_FAILED for the
  * series limit; PERR_IO naming the file and the reason; PERR_NOMEM.
  */
 int textfile_render(const struct textfile_job *job,

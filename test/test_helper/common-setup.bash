@@ -46,3 +46,40 @@ strace_env() {
 many_runs() {
 	export ASAN_OPTIONS="abort_on_error=1:detect_leaks=0"
 }
+
+# prom_samples FILE: the canonical sample lines of an exposition, parsed by
+# python3-prometheus-client (see test/tools/prom-samples.py).
+prom_samples() {
+	"$BATS_TEST_DIRNAME/tools/prom-samples.py" "$1"
+}
+
+# sample_value FILE 'name{labels}': the value on the line for that series as
+# promrun writes it (labels in promrun's order); fails when absent.
+sample_value() {
+	local line
+	line=$(grep -F -- "$2 " "$1" | grep -v '^#') || {
+		echo "no series $2 in $1" >&2
+		return 1
+	}
+	[ "$(printf '%s\n' "$line" | wc -l)" -eq 1 ] || {
+		echo "series $2 appears more than once" >&2
+		return 1
+	}
+	printf '%s\n' "${line##* }"
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() {
+	"$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for_http URL [SECONDS]: until URL answers, at most SECONDS (default 10).
+wait_for_http() {
+	local i
+	for i in $(seq $((${2:-10} * 20))); do
+		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "nothing answered at $1" >&2
+	return 1
+}
