@@ -103,7 +103,7 @@ check: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	PROMRUN_BUILD=$(abspath $(BUILD)) test/bench/record.sh
+	@for b in test/bench/*.sh; do PROMRUN_BUILD=$(abspath $(BUILD)) $$b || exit 1; echo; done
 
 RUN_DIR = $(BUILD)/run
 run: deps

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "aggregate.h"
 #include "hmap.h"
+#include "text.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -626,8 +627,7 @@ parse_status_counts(char *v, uint64_t *counts)
 static bool
 parse_double(const char *s, char **end, double *out)
 {
-	*out = strtod(s, end);
-	return *end != s && isfinite(*out);
+	return text_parse_double(s, end, out) && isfinite(*out);
 }
 
 /* "time" or "time,value" */
@@ -915,10 +915,10 @@ add_counts(struct buf *b, const char *key, const uint64_t *c)
 		any |= c[i] != 0;
 	if (!any)
 		return 0;
-	if (buf_addf(b, " %s=", key))
+	if (buf_addc(b, ' ') || buf_adds(b, key) || buf_addc(b, '='))
 		return PERR_NOMEM;
 	for (i = 1; i < RUN_STATUS_COUNT; i++)
-		if (buf_addf(b, "%s%" PRIu64, i > 1 ? "," : "", c[i]))
+		if ((i > 1 && buf_addc(b, ',')) || buf_add_u64(b, c[i]))
 			return PERR_NOMEM;
 	return 0;
 }
@@ -936,8 +936,9 @@ add_hist(const struct agg *a, struct buf *b, int st, const struct agg_hist *h)
 
 	if (h->count == 0)
 		return 0;
-	if (buf_addf(b, " hist.%s=%" PRIu64 ",", run_status_name(st),
-	    h->count) || buf_add_double(b, h->sum))
+	if (buf_adds(b, " hist.") || buf_adds(b, run_status_name(st)) ||
+	    buf_addc(b, '=') || buf_add_u64(b, h->count) || buf_addc(b, ',') ||
+	    buf_add_double(b, h->sum))
 		return PERR_NOMEM;
 	for (i = 0; i <= a->cfg.nbuckets; i++) {
 		if (h->buckets[i] == 0)
@@ -945,7 +946,7 @@ add_hist(const struct agg *a, struct buf *b, int st, const struct agg_hist *h)
 		if (i == a->cfg.nbuckets ? buf_adds(b, ",+Inf") :
 		    add_number(b, ",", a->buckets[i]))
 			return PERR_NOMEM;
-		if (buf_addf(b, ":%" PRIu64, h->buckets[i]))
+		if (buf_addc(b, ':') || buf_add_u64(b, h->buckets[i]))
 			return PERR_NOMEM;
 	}
 	return 0;

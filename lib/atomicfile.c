@@ -39,20 +39,20 @@ temp_name(const char *path, struct buf *out)
 
 static int
 fill_temp(int fd, const char *tmp, const void *data, size_t len,
-    unsigned mode, struct perr *e)
+    unsigned mode, unsigned flags, struct perr *e)
 {
 	if (fchmod(fd, (mode_t)mode) != 0)
 		return perr_sys(e, errno, "cannot set mode of %s", tmp);
 	if (fs_write_all(fd, data, len) != 0)
 		return perr_sys(e, errno, "cannot write %s", tmp);
-	if (fsync(fd) != 0)
+	if (!(flags & ATOMICFILE_NO_SYNC) && fsync(fd) != 0)
 		return perr_sys(e, errno, "cannot fsync %s", tmp);
 	return 0;
 }
 
 int
 atomicfile_write(const char *path, const void *data, size_t len,
-    unsigned mode, struct perr *e)
+    unsigned mode, unsigned flags, struct perr *e)
 {
 	struct buf tmp = BUF_INIT(PATH_MAX);
 	int fd, rc;
@@ -66,7 +66,7 @@ atomicfile_write(const char *path, const void *data, size_t len,
 		buf_free(&tmp);
 		return rc;
 	}
-	rc = fill_temp(fd, buf_str(&tmp), data, len, mode, e);
+	rc = fill_temp(fd, buf_str(&tmp), data, len, mode, flags, e);
 	if (close(fd) != 0 && rc == 0)
 		rc = perr_sys(e, errno, "cannot close %s", buf_str(&tmp));
 	if (rc == 0 && rename(buf_str(&tmp), path) != 0)
@@ -74,7 +74,7 @@ atomicfile_write(const char *path, const void *data, size_t len,
 		    path);
 	if (rc != 0)
 		unlink(buf_str(&tmp));
-	else
+	else if (!(flags & ATOMICFILE_NO_SYNC))
 		rc = fs_fsync_dir_of(path, e);
 	buf_free(&tmp);
 	return rc;

@@ -15,13 +15,19 @@
 
 #include "err.h"
 
+#define ATOMICFILE_NO_SYNC 1u	/* skip the fsyncs: readers still see old or
+				   new, but a crash may leave the old file or
+				   an empty one (for files that are checked
+				   on reading, such as the checkpoint) */
+
 /*
  * atomicfile_write: replace path with data[0..len), file mode mode
- * (exactly, whatever the umask).  Returns 0, or PERR_IO naming the path,
- * the step that failed and the system's reason.
+ * (exactly, whatever the umask).  flags: 0 or ATOMICFILE_NO_SYNC.
+ * Returns 0, or PERR_IO naming the path, the step that failed and the
+ * system's reason.
  */
 int atomicfile_write(const char *path, const void *data, size_t len,
-    unsigned mode, struct perr *e);
+    unsigned mode, unsigned flags, struct perr *e);
 
 /*
  * atomicfile_cleanup: remove temporary files a crashed writer of path left

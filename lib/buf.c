@@ -3,6 +3,7 @@
 #include "err.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,13 @@ buf_add(struct buf *b, const void *data, size_t len)
 {
 	int rc;
 
+	/* Fast path: it fits in what is allocated (cap <= max + 1 always). */
+	if (len < b->cap - b->len && b->p != NULL) {
+		memcpy(b->p + b->len, data, len);
+		b->len += len;
+		b->p[b->len] = '\0';
+		return 0;
+	}
 	if ((rc = reserve(b, len)) != 0)
 		return rc;
 	if (len > 0)
@@ -72,6 +80,11 @@ buf_adds(struct buf *b, const char *s)
 int
 buf_addc(struct buf *b, char c)
 {
+	if (b->p != NULL && b->len + 1 < b->cap) {
+		b->p[b->len++] = c;
+		b->p[b->len] = '\0';
+		return 0;
+	}
 	return buf_add(b, &c, 1);
 }
 
@@ -105,6 +118,33 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	return rc;
 }
 
+static int
+add_unsigned(struct buf *b, unsigned long long u, bool negative)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (negative)
+		*--p = '-';
+	return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+int
+buf_add_u64(struct buf *b, unsigned long long v)
+{
+	return add_unsigned(b, v, false);
+}
+
+/* Integers without snprintf: counters and buckets are most of a textfile. */
+static int
+add_integer(struct buf *b, double v)
+{
+	return add_unsigned(b, (unsigned long long)fabs(v), v < 0);
+}
+
 int
 buf_add_double(struct buf *b, double v)
 {
@@ -116,12 +156,14 @@ buf_add_double(struct buf *b, double v)
 	if (isinf(v))
 		return buf_adds(b, v > 0 ? "+Inf" : "-Inf");
 	/* Integers are the common case (counters, buckets): no exponent. */
-	if (v == floor(v) && fabs(v) < 9007199254740992.0) {
-		snprintf(tmp, sizeof(tmp), "%.0f", v);
-		/* "%.0f" of -0.0 is "-0"; the value is zero either way. */
-		return buf_adds(b, strcmp(tmp, "-0") == 0 ? "0" : tmp);
-	}
-	for (prec = 1; prec <= 17; prec++) {
+	if (v == floor(v) && fabs(v) < 9007199254740992.0)
+		return add_integer(b, v == 0 ? 0 : v);
+	/*
+	 * When 15 significant digits read back exactly, "%.15g" (which drops
+	 * trailing zeros) is already the shortest form: a shorter one would
+	 * lie on the 15-digit grid too.  Otherwise 16 or 17 digits do.
+	 */
+	for (prec = 15; prec <= 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
 		if (strtod(tmp, NULL) == v)
 			break;

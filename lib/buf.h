@@ -47,6 +47,9 @@ int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
  */
 int buf_add_double(struct buf *b, double v);
 
+/* buf_add_u64: v in decimal, without printf. */
+int buf_add_u64(struct buf *b, unsigned long long v);
+
 /* buf_str: the contents as a C string; "" for a buffer never grown. */
 const char *buf_str(const struct buf *b);
 

@@ -97,7 +97,9 @@ checkpoint_save(const char *path, const struct checkpoint_id *id,
 	if (rc == 0)
 		rc = journal_frame(line.p, line.len, &s.out, e);
 	if (rc == 0)
-		rc = atomicfile_write(path, s.out.p, s.out.len, 0644, e);
+		/* Checked whole on loading, so no fsync: a crash costs a rebuild. */
+		rc = atomicfile_write(path, s.out.p, s.out.len, 0644,
+		    ATOMICFILE_NO_SYNC, e);
 	buf_free(&line);
 	buf_free(&s.out);
 	return rc;

@@ -9,7 +9,8 @@
  *   meta ... / snapshot ... / open ...      (agg_write_state's records)
  *   end records=N
  *
- * It is written atomically (atomicfile.h).  It is only trusted whole: any
+ * It is written atomically (atomicfile.h) but not synced: a crash can only
+ * leave the old checkpoint or a damaged one, and it is only trusted whole: any
  * damage, a missing end, a wrong count, other settings, or a journal that
  * is not the one it describes (another file, shorter, or different bytes
  * before the offset) and the renderer reads the journal from the start.

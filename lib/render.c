@@ -496,13 +496,13 @@ write_one_hist(struct formatter *fm, const char *name, const struct row *r,
 	size_t i, n;
 	int rc = 0;
 
+	if (buf_adds(&metric, name) || buf_adds(&metric, "_bucket"))
+		rc = PERR_NOMEM;
 	for (i = 0; i <= fm->nbuckets && rc == 0; i++) {
 		cumulative += h->buckets[i];
-		buf_reset(&metric);
 		buf_reset(&le);
-		if ((i < fm->nbuckets ? buf_add_double(&le, fm->buckets[i]) :
-		    buf_adds(&le, "+Inf")) || buf_adds(&metric, name) ||
-		    buf_adds(&metric, "_bucket"))
+		if (i < fm->nbuckets ? buf_add_double(&le, fm->buckets[i]) :
+		    buf_adds(&le, "+Inf"))
 			rc = PERR_NOMEM;
 		n = full_labels(r, status, buf_str(&le), l);
 		if (rc == 0)

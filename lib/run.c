@@ -389,46 +389,13 @@ unescape(char *s)
 	return true;
 }
 
-/*
- * Short plain decimals ("1700000000", "0.25") are exact as an integer of at
- * most 15 digits divided by a power of ten that is exact itself: one
- * correctly rounded division gives what strtod gives, much faster.
- */
-static bool
-decode_simple_decimal(const char *s, double *out)
-{
-	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
-	    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-	uint64_t m = 0;
-	int digits = 0, frac = -1;
-
-	for (; *s != '\0'; s++) {
-		if (*s == '.' && frac < 0) {
-			frac = 0;
-			continue;
-		}
-		if (*s < '0' || *s > '9' || ++digits > 15)
-			return false;
-		m = m * 10 + (uint64_t)(*s - '0');
-		if (frac >= 0)
-			frac++;
-	}
-	if (digits == 0)
-		return false;
-	*out = (double)m / pow10[frac > 0 ? frac : 0];
-	return true;
-}
-
 static bool
 decode_double(const char *s, double *out)
 {
 	char *end;
 
-	if (*s == '\0')
+	if (*s == '\0' || !text_parse_double(s, &end, out))
 		return false;
-	if (decode_simple_decimal(s, out))
-		return true;
-	*out = strtod(s, &end);
 	return *end == '\0' && isfinite(*out);
 }
 

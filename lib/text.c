@@ -1,6 +1,7 @@
 /* text.c - UTF-8 and Prometheus name checks (see text.h). */
 #include "text.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 bool
@@ -106,4 +107,37 @@ name_list_next(const char *list, size_t *pos, char *item, size_t size)
 		item[n] = '\0';
 	}
 	return len;
+}
+
+bool
+text_parse_double(const char *s, char **end, double *out)
+{
+	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+	    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+	const char *p = s;
+	unsigned long long m = 0;
+	int digits = 0, frac = -1;
+
+	for (;; p++) {
+		if (*p == '.' && frac < 0) {
+			frac = 0;
+			continue;
+		}
+		if (*p < '0' || *p > '9')
+			break;
+		if (++digits > 15)
+			goto slow;
+		m = m * 10 + (unsigned long long)(*p - '0');
+		if (frac >= 0)
+			frac++;
+	}
+	/* An exponent, a sign, "inf" or "nan": leave them to strtod. */
+	if (digits == 0 || *p == 'e' || *p == 'E')
+		goto slow;
+	*out = (double)m / pow10[frac > 0 ? frac : 0];
+	*end = (char *)p;
+	return true;
+slow:
+	*out = strtod(s, end);
+	return *end != s;
 }

@@ -31,4 +31,13 @@ bool metric_name_valid(const char *s);
  */
 size_t name_list_next(const char *list, size_t *pos, char *item, size_t size);
 
+/*
+ * text_parse_double: strtod for the numbers promrun writes itself, with a
+ * fast exact path for plain decimals of up to 15 digits (an integer divided
+ * by a power of ten, both exact, is one correctly rounded division, which
+ * is what strtod returns).  *end is set as strtod sets it.  Returns false
+ * when no number was read.
+ */
+bool text_parse_double(const char *s, char **end, double *out);
+
 #endif

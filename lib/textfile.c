@@ -376,7 +376,7 @@ write_text(struct job *j, const struct buf *text)
 	j->rep->written = dest != NULL ? dest : "-";
 	if (dest != NULL)
 		return atomicfile_write(dest, text->p, text->len,
-		    j->cfg->render.mode, j->e);
+		    j->cfg->render.mode, 0, j->e);
 	if (fwrite(buf_str(text), 1, text->len, out) != text->len ||
 	    fflush(out) != 0)
 		return perr_sys(j->e, errno ? errno : EIO, "cannot write the "
@@ -402,14 +402,19 @@ format_and_write(struct job *j)
 	return rc;
 }
 
-/* The checkpoint only saves work: failing to write it is a warning. */
+/*
+ * The checkpoint only saves work: failing to write it is a warning, and it
+ * is not rewritten for a handful of new records, which cost less to read
+ * again than the checkpoint costs to write.
+ */
 static void
 save_checkpoint(struct job *j)
 {
 	struct checkpoint_id id;
 	struct perr why;
 
-	if (j->jfd < 0)
+	if (j->jfd < 0 || (j->rep->from_checkpoint && !j->rep->compacted &&
+	    j->rep->records_read + j->rep->damaged < TEXTFILE_CHECKPOINT_EVERY))
 		return;
 	if (checkpoint_identify(j->jfd, j->end, &id, &why) == 0 &&
 	    checkpoint_save(buf_str(&j->checkpoint), &id,

@@ -17,8 +17,10 @@
  *    exactly the state folding the old one gave.
  * 4. Format (render.h) and replace the textfile atomically
  *    (atomicfile.h), or write to a stream.
- * 5. Save the checkpoint.  Failing to is a warning, not an error: the next
- *    render reads more of the journal, nothing is lost.
+ * 5. Save the checkpoint, unless it was used and fewer than
+ *    TEXTFILE_CHECKPOINT_EVERY records came after it (reading them again
+ *    costs less than writing it).  Failing to is a warning, not an error:
+ *    the next render reads more of the journal, nothing is lost.
  *
  * On any error the textfile and the checkpoint are left as they were.
  */
@@ -32,6 +34,8 @@
 
 #include "config.h"
 #include "err.h"
+
+#define TEXTFILE_CHECKPOINT_EVERY 1000	/* new records before it is rewritten */
 
 struct textfile_job {
 	const struct config *cfg;	/* journal and [render] settings */

@@ -230,6 +230,31 @@ test_durations(void)
 }
 
 static void
+test_parse_double(void)
+{
+	static const char *const cases[] = {"0", "1", "1700000000",
+	    "1795428135.050319", "0.1", "0.30000000000000004", ".5", "5.",
+	    "123456789012345", "1234567890123456", "0.000000000000001",
+	    "1e-05", "3.602879701896397e+16", "-2.5", "+Inf", "NaN",
+	    "999999999999999.9"};
+	size_t i;
+	double fast, slow;
+	char *e1, *e2;
+
+	/* Whatever the path, the result is strtod's, bit for bit. */
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK(text_parse_double(cases[i], &e1, &fast));
+		slow = strtod(cases[i], &e2);
+		CHECK(e1 == e2);
+		CHECK(memcmp(&fast, &slow, sizeof(fast)) == 0 ||
+		    (fast != fast && slow != slow));
+	}
+	CHECK(!text_parse_double("x", &e1, &fast));
+	CHECK(text_parse_double("12,34", &e1, &fast) && *e1 == ',' &&
+	    fast == 12);
+}
+
+static void
 test_quote(void)
 {
 	char q[PERR_QUOTE_MAX], big[300];
@@ -251,6 +276,7 @@ main(void)
 	test_names();
 	test_clock();
 	test_durations();
+	test_parse_double();
 	test_quote();
 	return check_done("test-basics");
 }
