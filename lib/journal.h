@@ -69,13 +69,22 @@ int journal_frame(const char *payload, size_t len, struct buf *out,
 /*
  * journal_replace: compaction's swap.  With the exclusive lock held (see
  * journal_lock), write head followed by the bytes [keep_from, end) of the
- * current journal (open on fd) to a temporary file beside it with the
+ * current journal (open on fd) to a temporary file beside it
+ * ("<journal>.compact.tmp") with the
  * journal's mode, fsync it, rename it over path and fsync the directory.
  * *new_size receives the new journal's size.  Returns 0, or PERR_IO with
  * the journal untouched.
  */
 int journal_replace(const char *path, int fd, uint64_t keep_from,
     const struct buf *head, uint64_t *new_size, struct perr *e);
+
+/*
+ * journal_remove_leftovers: remove the temporary file a compaction killed
+ * halfway left beside the journal, if the journal's lock can be taken
+ * exclusively right now (no appender or compaction is running); otherwise
+ * leave it for a later call.  Returns 0.
+ */
+int journal_remove_leftovers(const char *path);
 
 /*
  * journal_lock_path: the lock file's path for a journal path, written into

@@ -114,6 +114,7 @@ remove_leftovers(struct job *j)
 
 	if (dest != NULL && (rc = atomicfile_cleanup(dest, j->e)) != 0)
 		return rc;
+	journal_remove_leftovers(j->journal);
 	return atomicfile_cleanup(buf_str(&j->checkpoint), j->e);
 }
 

@@ -18,7 +18,8 @@ def counters(text):
         if family.type not in ("counter", "histogram"):
             continue
         for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+            labels = tuple(sorted((k, v) for k, v in s.labels.items() if v != ""))
+            out[(s.name, labels)] = s.value
     return out
 
 

@@ -1,0 +1,46 @@
+# Helpers for the reliability suites: state snapshots, syscall counting and
+# crash injection with strace, and the checks every crash point must pass.
+#
+# PROMRUN_LONG=1 (make check-long) runs the long variants.
+
+long_run() {
+	[ "${PROMRUN_LONG:-0}" = 1 ]
+}
+
+# syscall_count SYSCALL CMD...: how often CMD makes SYSCALL (children too).
+syscall_count() {
+	local sc=$1 log="$BATS_TEST_TMPDIR/count.$RANDOM"
+	shift
+	strace_env strace -f -qq -e trace="$sc" -o "$log" "$@" >/dev/null 2>&1 || true
+	grep -c "^[0-9]* *$sc(\|^$sc(" "$log" || true
+	rm -f "$log"
+}
+
+# crash_at SYSCALL N CMD...: run CMD, killed by SIGKILL as it enters its
+# N-th SYSCALL.  Prints nothing; returns CMD's status (137 when killed).
+crash_at() {
+	local sc=$1 n=$2
+	shift 2
+	strace_env strace -f -qq -o /dev/null \
+	    -e inject="$sc:signal=SIGKILL:when=$n" "$@" >/dev/null 2>&1
+}
+
+# no_temp_files DIR...: nothing a crashed writer could have left behind.
+no_temp_files() {
+	local left
+	left=$(find "$@" -name '*.tmp' 2>/dev/null)
+	[ -z "$left" ] || { echo "left behind: $left"; return 1; }
+}
+
+# total_runs FILE: the sum of every ci_workflow_runs_total sample.
+total_runs() {
+	awk '/^ci_workflow_runs_total/ { s += $2 } END { print s + 0 }' "$1"
+}
+
+# no_counter_decrease OLD NEW: parses, and no counter went down or vanished.
+no_counter_decrease() {
+	"$BATS_TEST_DIRNAME/tools/prom-compare.py" "$1" "$2"
+}
+
+# The syscalls every crash suite kills at.
+CRASH_SYSCALLS="openat write fsync fdatasync rename ftruncate unlink flock"
