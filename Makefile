@@ -40,7 +40,7 @@ PROGRAMS   = promrun-record promrun-render
 LIBS_promrun-record = $(LIBS_INIH)
 LIBS_promrun-render = $(LIBS_INIH)
 
-LIB_SRCS   = $(wildcard lib/*.c)
+LIB_SRCS   = $(wildcard lib/*.c) $(wildcard lib/promql/*.c)
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBA       = $(BUILD)/libpromrun.a
 BINS       = $(PROGRAMS:%=$(BUILD)/%)

@@ -1,0 +1,274 @@
+/* ast.c - arena, types and equality of PromQL trees (see ast.h). */
+#include "promql/ast.h"
+#include "promql/func.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK_MIN 4096
+
+struct pq_chunk {
+	struct pq_chunk *next;
+	size_t size, used;
+	max_align_t data[];
+};
+
+void *
+pq_arena_alloc(struct pq_arena *a, size_t size)
+{
+	struct pq_chunk *c = a->head;
+	size_t align = sizeof(max_align_t), want, csize;
+	void *p;
+
+	size = (size + align - 1) / align * align;
+	if (size == 0)
+		size = align;
+	if (c == NULL || c->size - c->used < size) {
+		want = size > CHUNK_MIN ? size : CHUNK_MIN;
+		/* Grow chunks with the arena: big expressions make few mallocs. */
+		if (a->used / 2 > want)
+			want = a->used / 2;
+		csize = (want + align - 1) / align * align;
+		c = malloc(sizeof(*c) + csize);
+		if (c == NULL)
+			return NULL;
+		c->size = csize;
+		c->used = 0;
+		c->next = a->head;
+		a->head = c;
+	}
+	p = (char *)c->data + c->used;
+	c->used += size;
+	a->used += size;
+	memset(p, 0, size);
+	return p;
+}
+
+const char *
+pq_arena_strdup(struct pq_arena *a, const char *s, size_t len)
+{
+	char *p = pq_arena_alloc(a, len + 1);
+
+	if (p == NULL)
+		return NULL;
+	if (len > 0)
+		memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+void
+pq_arena_free(struct pq_arena *a)
+{
+	struct pq_chunk *c, *next;
+
+	for (c = a->head; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	a->head = NULL;
+	a->used = 0;
+}
+
+void
+pq_expr_free(struct pq_expr *x)
+{
+	if (x == NULL)
+		return;
+	pq_arena_free(&x->arena);
+	free(x);
+}
+
+enum pq_type
+pq_node_type(const struct pq_node *n)
+{
+	switch (n->kind) {
+	case PQ_NUMBER:
+		return PQ_TYPE_SCALAR;
+	case PQ_STRING:
+		return PQ_TYPE_STRING;
+	case PQ_VECTOR_SELECTOR:
+	case PQ_AGGREGATE:
+		return PQ_TYPE_VECTOR;
+	case PQ_MATRIX_SELECTOR:
+	case PQ_SUBQUERY:
+		return PQ_TYPE_MATRIX;
+	case PQ_PAREN:
+	case PQ_UNARY:
+		return pq_node_type(n->expr);
+	case PQ_BINARY:
+		return pq_node_type(n->lhs) == PQ_TYPE_SCALAR &&
+		    pq_node_type(n->rhs) == PQ_TYPE_SCALAR ? PQ_TYPE_SCALAR :
+		    PQ_TYPE_VECTOR;
+	case PQ_CALL:
+		return n->func != NULL ? n->func->ret : PQ_TYPE_NONE;
+	}
+	return PQ_TYPE_NONE;
+}
+
+const char *
+pq_type_name(enum pq_type t)
+{
+	switch (t) {
+	case PQ_TYPE_SCALAR:
+		return "scalar";
+	case PQ_TYPE_VECTOR:
+		return "instant vector";
+	case PQ_TYPE_MATRIX:
+		return "range vector";
+	case PQ_TYPE_STRING:
+		return "string";
+	case PQ_TYPE_NONE:
+		break;
+	}
+	return "none";
+}
+
+bool
+pq_str_eq(struct pq_str s, const char *c)
+{
+	return strlen(c) == s.len && memcmp(s.p, c, s.len) == 0;
+}
+
+static bool
+str_equal(struct pq_str a, struct pq_str b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+static bool
+labels_equal(const struct pq_labels *a, const struct pq_labels *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (!str_equal(a->v[i].name, b->v[i].name))
+			return false;
+	return true;
+}
+
+static int
+matcher_cmp(const struct pq_matcher *a, const struct pq_matcher *b)
+{
+	size_t n;
+	int c;
+
+	n = a->name.len < b->name.len ? a->name.len : b->name.len;
+	if ((c = memcmp(a->name.p, b->name.p, n)) != 0)
+		return c;
+	if (a->name.len != b->name.len)
+		return a->name.len < b->name.len ? -1 : 1;
+	if (a->op != b->op)
+		return a->op < b->op ? -1 : 1;
+	n = a->value.len < b->value.len ? a->value.len : b->value.len;
+	if (n > 0 && (c = memcmp(a->value.p, b->value.p, n)) != 0)
+		return c;
+	if (a->value.len != b->value.len)
+		return a->value.len < b->value.len ? -1 : 1;
+	return 0;
+}
+
+/* Matchers compare as multisets: each of a's must pair with one of b's. */
+static bool
+matchers_equal(const struct pq_node *a, const struct pq_node *b)
+{
+	size_t i, j, used_words;
+	unsigned char used[256];
+	bool found;
+
+	if (a->nmatchers != b->nmatchers)
+		return false;
+	used_words = a->nmatchers;
+	if (used_words > sizeof(used)) {
+		/* Too many to track: require the same order. */
+		for (i = 0; i < a->nmatchers; i++)
+			if (matcher_cmp(&a->matchers[i], &b->matchers[i]) != 0)
+				return false;
+		return true;
+	}
+	memset(used, 0, sizeof(used));
+	for (i = 0; i < a->nmatchers; i++) {
+		found = false;
+		for (j = 0; j < b->nmatchers && !found; j++) {
+			if (!used[j] && matcher_cmp(&a->matchers[i],
+			    &b->matchers[j]) == 0) {
+				used[j] = 1;
+				found = true;
+			}
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static bool
+number_equal(double a, double b)
+{
+	if (isnan(a) || isnan(b))
+		return isnan(a) && isnan(b);
+	return a == b && signbit(a) == signbit(b);
+}
+
+static bool
+modifiers_equal(const struct pq_node *a, const struct pq_node *b)
+{
+	return a->offset_ms == b->offset_ms && a->at == b->at &&
+	    (a->at != PQ_AT_TIME || a->at_ms == b->at_ms);
+}
+
+bool
+pq_node_equal(const struct pq_node *a, const struct pq_node *b)
+{
+	size_t i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case PQ_NUMBER:
+		return number_equal(a->num, b->num);
+	case PQ_STRING:
+		return str_equal(a->str, b->str);
+	case PQ_VECTOR_SELECTOR:
+		return str_equal(a->name, b->name) && matchers_equal(a, b) &&
+		    modifiers_equal(a, b);
+	case PQ_MATRIX_SELECTOR:
+		return a->range_ms == b->range_ms &&
+		    pq_node_equal(a->expr, b->expr);
+	case PQ_SUBQUERY:
+		return a->range_ms == b->range_ms && a->step_ms == b->step_ms &&
+		    modifiers_equal(a, b) && pq_node_equal(a->expr, b->expr);
+	case PQ_PAREN:
+		return pq_node_equal(a->expr, b->expr);
+	case PQ_UNARY:
+		return a->op == b->op && pq_node_equal(a->expr, b->expr);
+	case PQ_BINARY:
+		if (a->op != b->op || a->return_bool != b->return_bool ||
+		    a->has_matching != b->has_matching)
+			return false;
+		if (a->has_matching && (a->card != b->card || a->on != b->on ||
+		    !labels_equal(&a->matching, &b->matching) ||
+		    !labels_equal(&a->include, &b->include)))
+			return false;
+		return pq_node_equal(a->lhs, b->lhs) &&
+		    pq_node_equal(a->rhs, b->rhs);
+	case PQ_CALL:
+		if (a->func != b->func || a->nargs != b->nargs)
+			return false;
+		for (i = 0; i < a->nargs; i++)
+			if (!pq_node_equal(a->args[i], b->args[i]))
+				return false;
+		return true;
+	case PQ_AGGREGATE:
+		return a->op == b->op && a->without == b->without &&
+		    labels_equal(&a->grouping, &b->grouping) &&
+		    pq_node_equal(a->param, b->param) &&
+		    pq_node_equal(a->expr, b->expr);
+	}
+	return false;
+}

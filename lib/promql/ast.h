@@ -1,0 +1,168 @@
+/*
+ * ast.h - the PromQL syntax tree, as Prometheus 2.42 builds it.
+ *
+ * Every node, string and array of one parsed expression lives in the
+ * expression's arena and is freed at once by pq_expr_free; nothing in a
+ * tree is freed alone.  Strings are stored with their length (a label value
+ * may hold a NUL from a "\x00" escape) and are also NUL-terminated.
+ *
+ * Positions are byte offsets into the parsed text: [start, end).
+ */
+#ifndef PROMRUN_PROMQL_AST_H
+#define PROMRUN_PROMQL_AST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "promql/lex.h"
+
+/* The value types of the type checker (Prometheus's ValueType). */
+enum pq_type {
+	PQ_TYPE_NONE,
+	PQ_TYPE_SCALAR,
+	PQ_TYPE_VECTOR,		/* "instant vector" */
+	PQ_TYPE_MATRIX,		/* "range vector" */
+	PQ_TYPE_STRING,
+};
+
+enum pq_kind {
+	PQ_NUMBER,
+	PQ_STRING,
+	PQ_VECTOR_SELECTOR,
+	PQ_MATRIX_SELECTOR,	/* expr is the vector selector */
+	PQ_SUBQUERY,
+	PQ_PAREN,
+	PQ_UNARY,
+	PQ_BINARY,
+	PQ_CALL,
+	PQ_AGGREGATE,
+};
+
+enum pq_match { PQ_MATCH_EQ, PQ_MATCH_NEQ, PQ_MATCH_RE, PQ_MATCH_NRE };
+
+enum pq_at { PQ_AT_NONE, PQ_AT_TIME, PQ_AT_START, PQ_AT_END };
+
+enum pq_card {
+	PQ_CARD_ONE_TO_ONE,
+	PQ_CARD_MANY_TO_ONE,	/* group_left */
+	PQ_CARD_ONE_TO_MANY,	/* group_right */
+	PQ_CARD_MANY_TO_MANY,	/* set operators */
+};
+
+struct pq_str {
+	const char *p;		/* NUL-terminated; may hold NULs inside */
+	size_t len;
+};
+
+/* A label name as written in by/without/on/ignoring/group_x, with its place. */
+struct pq_label {
+	struct pq_str name;
+	size_t pos;
+};
+
+struct pq_matcher {
+	struct pq_str name;
+	enum pq_match op;
+	struct pq_str value;
+	bool matches_empty;	/* the matcher accepts the empty value */
+	size_t pos;		/* where the label name starts; the implicit
+				 * __name__ matcher of "foo{}" has foo's place */
+};
+
+/* A list of label names (by/without, on/ignoring, group_left/right). */
+struct pq_labels {
+	struct pq_label *v;
+	size_t n;
+};
+
+struct pq_func;
+
+struct pq_node {
+	enum pq_kind kind;
+	size_t start, end;
+
+	double num;			/* PQ_NUMBER */
+	struct pq_str str;		/* PQ_STRING */
+
+	/* PQ_VECTOR_SELECTOR: name ("" in the braces-only form) and matchers;
+	 * the name, when given, is also the last matcher (__name__="name"). */
+	struct pq_str name;
+	struct pq_matcher *matchers;
+	size_t nmatchers;
+	/* Vector selector and subquery modifiers. */
+	int64_t offset_ms;
+	enum pq_at at;
+	int64_t at_ms;			/* when at == PQ_AT_TIME */
+
+	int64_t range_ms;		/* matrix selector, subquery */
+	int64_t step_ms;		/* subquery; 0 when not given */
+
+	/* The operand of matrix selector, subquery, paren, unary, aggregate. */
+	struct pq_node *expr;
+
+	enum pq_tok op;			/* unary, binary, aggregate */
+	size_t op_pos;			/* where the operator is written */
+	struct pq_node *lhs, *rhs;	/* binary */
+	bool return_bool;
+	bool has_matching;		/* vector matching kept (both sides vectors) */
+	enum pq_card card;
+	bool on;
+	struct pq_labels matching;	/* on/ignoring labels */
+	struct pq_labels include;	/* group_left/right labels */
+
+	const struct pq_func *func;	/* call */
+	struct pq_node **args;
+	size_t nargs;
+
+	struct pq_node *param;		/* aggregate parameter, or NULL */
+	struct pq_labels grouping;	/* by/without labels */
+	bool without;
+};
+
+/* The arena that owns a tree. */
+struct pq_chunk;
+struct pq_arena {
+	struct pq_chunk *head;
+	size_t used;			/* bytes handed out, for limits */
+};
+
+/* A parsed expression: the tree and the memory it lives in. */
+struct pq_expr {
+	struct pq_node *root;
+	struct pq_arena arena;
+};
+
+/*
+ * pq_arena_alloc: size zeroed bytes that live until the arena is freed, or
+ * NULL when memory runs out.
+ */
+void *pq_arena_alloc(struct pq_arena *a, size_t size);
+
+/* pq_arena_strdup: a NUL-terminated copy of s[0..len) in the arena, or NULL. */
+const char *pq_arena_strdup(struct pq_arena *a, const char *s, size_t len);
+
+/* pq_arena_free: release everything the arena handed out. */
+void pq_arena_free(struct pq_arena *a);
+
+/* pq_expr_free: free a parsed expression (NULL is allowed). */
+void pq_expr_free(struct pq_expr *x);
+
+/* pq_node_type: the value type of an expression, as Prometheus's Type(). */
+enum pq_type pq_node_type(const struct pq_node *n);
+
+/* pq_type_name: "scalar", "instant vector", "range vector", "string", "none". */
+const char *pq_type_name(enum pq_type t);
+
+/*
+ * pq_node_equal: true when two trees are the same expression: same kinds,
+ * operators, values (NaN equals NaN, -0 differs from 0), names, durations,
+ * modifiers and children.  Positions are ignored, and so is the order of
+ * a selector's matchers, which the canonical form sorts.
+ */
+bool pq_node_equal(const struct pq_node *a, const struct pq_node *b);
+
+/* pq_str_eq: s equals the C string c. */
+bool pq_str_eq(struct pq_str s, const char *c);
+
+#endif

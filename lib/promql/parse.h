@@ -1,0 +1,36 @@
+/*
+ * parse.h - parse and type-check a PromQL expression like Prometheus 2.42's
+ * parser.ParseExpr, which is what promtool applies to every rule's expr.
+ *
+ * Accepted: everything Prometheus 2.42 accepts, and nothing else (the
+ * differential tests in test/rules/ hold us to that), with two limits of
+ * our own: PQ_EXPR_MAX bytes of text and PQ_DEPTH_MAX levels of nesting.
+ * The checks are Prometheus's: syntax, unknown functions, argument counts
+ * and types, durations (> 0), regexes (Go syntax), number ranges, @ and
+ * offset placement, "bool" and set-operator rules, vector matching, and a
+ * selector that must not match everything.  The top-level expression may
+ * have any type, as in rule files.
+ */
+#ifndef PROMRUN_PROMQL_PARSE_H
+#define PROMRUN_PROMQL_PARSE_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "promql/ast.h"
+
+#define PQ_EXPR_MAX (1024 * 1024)
+#define PQ_DEPTH_MAX 500
+
+/*
+ * pq_parse: parse src[0..len) (need not be NUL-terminated).  On success
+ * returns 0 and *out, which the caller frees with pq_expr_free.  On error
+ * returns PERR_INVALID with *out NULL, e->msg in Prometheus's words
+ * ("unexpected end of input", "expected type range vector in call to
+ * function \"rate\", got instant vector") and *err_pos the byte offset in
+ * src where the problem is; PERR_LIMIT past the limits above; PERR_NOMEM.
+ */
+int pq_parse(const char *src, size_t len, struct pq_expr **out,
+    size_t *err_pos, struct perr *e);
+
+#endif
