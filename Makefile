@@ -34,6 +34,7 @@ endif
 
 # Libraries, looked up only when a program that needs them is linked.
 LIBS_INIH  = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
+LIBS_YAML  = $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
 
 PROGRAMS   = promrun-record promrun-render
 # Each program links only the libraries it uses: the recorder needs no curl.

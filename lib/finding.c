@@ -1,0 +1,193 @@
+/* finding.c - rule-file findings and their formats (see finding.h). */
+#include "finding.h"
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+findings_add(struct findings *f, unsigned line, unsigned col,
+    enum finding_level level, const char *check, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT(FINDING_MSG_MAX);
+	struct finding *v;
+	va_list ap;
+	size_t i;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	if (rc == PERR_LIMIT) {
+		/* Too long: keep the start. */
+		char cut[FINDING_MSG_MAX];
+
+		va_start(ap, fmt);
+		vsnprintf(cut, sizeof(cut), fmt, ap);
+		va_end(ap);
+		rc = buf_adds(&b, cut);
+	}
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < b.len; i++)
+		if ((unsigned char)b.p[i] < 0x20 || b.p[i] == 0x7f)
+			b.p[i] = ' ';
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+
+		if ((v = realloc(f->v, cap * sizeof(*v))) == NULL) {
+			buf_free(&b);
+			return PERR_NOMEM;
+		}
+		f->v = v;
+		f->cap = cap;
+	}
+	if (b.p == NULL && buf_add(&b, "", 0) != 0)
+		return PERR_NOMEM;
+	v = &f->v[f->n++];
+	v->line = line;
+	v->col = col;
+	v->level = level;
+	v->check = check;
+	v->seq = f->n - 1;
+	v->msg = buf_take(&b);
+	if (level == FINDING_ERROR)
+		f->errors++;
+	else
+		f->warnings++;
+	return 0;
+}
+
+static int
+by_position(const void *a, const void *b)
+{
+	const struct finding *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	/* qsort is not stable: fall back on the order of addition. */
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void
+findings_sort(struct findings *f)
+{
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof(*f->v), by_position);
+}
+
+void
+findings_promote(struct findings *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		f->v[i].level = FINDING_ERROR;
+	f->errors += f->warnings;
+	f->warnings = 0;
+}
+
+void
+findings_free(struct findings *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		free(f->v[i].msg);
+	free(f->v);
+	memset(f, 0, sizeof(*f));
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static int
+json_string(struct buf *b, const char *s)
+{
+	int rc = buf_addc(b, '"');
+
+	for (; rc == 0 && *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			rc = buf_addf(b, "\\%c", c);
+		else if (c < 0x20)
+			rc = buf_addf(b, "\\u%04x", c);
+		else
+			rc = buf_addc(b, (char)c);
+	}
+	return rc != 0 ? rc : buf_addc(b, '"');
+}
+
+/* GitHub workflow commands: %, CR and LF escaped; properties also : and ,. */
+static int
+github_escape(struct buf *b, const char *s, bool property)
+{
+	int rc = 0;
+
+	for (; rc == 0 && *s != '\0'; s++) {
+		if (*s == '%')
+			rc = buf_adds(b, "%25");
+		else if (*s == '\r')
+			rc = buf_adds(b, "%0D");
+		else if (*s == '\n')
+			rc = buf_adds(b, "%0A");
+		else if (property && *s == ':')
+			rc = buf_adds(b, "%3A");
+		else if (property && *s == ',')
+			rc = buf_adds(b, "%2C");
+		else
+			rc = buf_addc(b, *s);
+	}
+	return rc;
+}
+
+int
+finding_format(struct buf *b, const char *file, const struct finding *f,
+    enum finding_format format)
+{
+	const char *level = f->level == FINDING_ERROR ? "error" : "warning";
+	int rc;
+
+	switch (format) {
+	case FORMAT_JSON:
+		if ((rc = buf_adds(b, "{\"file\":")) != 0 ||
+		    (rc = json_string(b, file)) != 0 ||
+		    (rc = buf_addf(b, ",\"line\":%u,\"column\":%u,\"level\":"
+		    "\"%s\",\"check\":", f->line, f->col, level)) != 0 ||
+		    (rc = json_string(b, f->check)) != 0 ||
+		    (rc = buf_adds(b, ",\"message\":")) != 0 ||
+		    (rc = json_string(b, f->msg)) != 0)
+			return rc;
+		return buf_addc(b, '}');
+	case FORMAT_GITHUB:
+		if ((rc = buf_addf(b, "::%s file=", level)) != 0 ||
+		    (rc = github_escape(b, file, true)) != 0 ||
+		    (rc = buf_addf(b, ",line=%u,col=%u,title=", f->line,
+		    f->col)) != 0 ||
+		    (rc = github_escape(b, f->check, true)) != 0 ||
+		    (rc = buf_adds(b, "::")) != 0 ||
+		    (rc = github_escape(b, f->msg, false)) != 0)
+			return rc;
+		return buf_addf(b, " [%s]", f->check);
+	case FORMAT_TEXT:
+		break;
+	}
+	return buf_addf(b, "%s:%u:%u: %s: %s [%s]", file, f->line, f->col,
+	    level, f->msg, f->check);
+}
+
+int
+finding_format_parse(const char *s)
+{
+	if (strcmp(s, "text") == 0)
+		return FORMAT_TEXT;
+	if (strcmp(s, "json") == 0)
+		return FORMAT_JSON;
+	if (strcmp(s, "github") == 0)
+		return FORMAT_GITHUB;
+	return -1;
+}

@@ -1,0 +1,1189 @@
+/*
+ * rules.c - rule files via libyaml, validated like promtool 2.42 (see
+ * rules.h).
+ *
+ * promtool decodes with yaml.v3 into rulefmt's types, then validates.  We
+ * walk libyaml's node tree and apply yaml.v3's decoding rules by hand:
+ * any scalar fills a string field (a plain null gives ""), a mapping or a
+ * list there is an error, "<<" merges mappings, repeated keys are errors.
+ * record, alert and expr are yaml.Node fields in rulefmt, so they keep a
+ * scalar's text as written ("~" stays "~") and a non-scalar counts as "".
+ */
+#include "rules.h"
+#include "buf.h"
+#include "promql/duration.h"
+#include "promql/parse.h"
+#include "text.h"
+#include "tmpl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+struct kv {
+	yaml_node_t *k, *v;
+};
+
+struct loader {
+	const char *src;
+	size_t len;
+	size_t *lines;		/* byte offset of each line's start */
+	size_t nlines;
+	yaml_document_t *doc;
+	struct findings *f;
+	struct rule_file *rf;
+	bool structure_bad;	/* a yaml finding was made */
+	bool in_manifest;	/* the document is a PrometheusRule */
+	int rc;			/* PERR_NOMEM once memory ran out */
+};
+
+/* --- findings --- */
+
+static void add(struct loader *L, unsigned line, unsigned col,
+    enum finding_level level, const char *check, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void
+add(struct loader *L, unsigned line, unsigned col, enum finding_level level,
+    const char *check, const char *fmt, ...)
+{
+	char msg[FINDING_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (strcmp(check, "yaml") == 0)
+		L->structure_bad = true;
+	if (findings_add(L->f, line, col, level, check, "%s", msg) != 0)
+		L->rc = PERR_NOMEM;
+}
+
+static unsigned
+node_line(const yaml_node_t *n)
+{
+	return (unsigned)n->start_mark.line + 1;
+}
+
+static unsigned
+node_col(const yaml_node_t *n)
+{
+	return (unsigned)n->start_mark.column + 1;
+}
+
+static const char *
+kind_name(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	default:
+		return "a scalar";
+	}
+}
+
+/* --- scalars --- */
+
+static const char *
+scalar(const yaml_node_t *n, size_t *len)
+{
+	*len = n->data.scalar.length;
+	return (const char *)n->data.scalar.value;
+}
+
+static bool
+scalar_is(const yaml_node_t *n, const char *s)
+{
+	size_t len;
+	const char *v;
+
+	if (n == NULL || n->type != YAML_SCALAR_NODE)
+		return false;
+	v = scalar(n, &len);
+	return len == strlen(s) && memcmp(v, s, len) == 0;
+}
+
+/* yaml.v3's null: a plain "", "~", "null", "Null" or "NULL". */
+static bool
+is_null(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE &&
+	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (n->data.scalar.length == 0 || scalar_is(n, "~") ||
+	    scalar_is(n, "null") || scalar_is(n, "Null") ||
+	    scalar_is(n, "NULL"));
+}
+
+/* Byte offset in the file of a (0-based line, character column) mark. */
+static size_t
+mark_offset(const struct loader *L, size_t line, size_t col)
+{
+	size_t off;
+
+	if (line >= L->nlines)
+		return L->len;
+	off = L->lines[line];
+	while (col > 0 && off < L->len && L->src[off] != '\n') {
+		off++;
+		while (off < L->len && ((unsigned char)L->src[off] & 0xc0) == 0x80)
+			off++;
+		col--;
+	}
+	return off;
+}
+
+/* Does value[0..len) stand in the file at byte off, exactly? */
+static bool
+raw_equals(const struct loader *L, size_t off, const char *value, size_t len)
+{
+	return off <= L->len && L->len - off >= len &&
+	    memcmp(L->src + off, value, len) == 0 &&
+	    memchr(value, '\n', len) == NULL;
+}
+
+/* Where s[0] of a scalar stands, when offsets map exactly. */
+static void
+locate(const struct loader *L, const yaml_node_t *n, struct rule_text *t)
+{
+	size_t off = mark_offset(L, n->start_mark.line, n->start_mark.column);
+	size_t line, p, indent;
+
+	switch (n->data.scalar.style) {
+	case YAML_PLAIN_SCALAR_STYLE:
+		if (raw_equals(L, off, t->s, t->len)) {
+			t->exact = true;
+			t->line0 = t->line;
+			t->col0 = t->col;
+		}
+		break;
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+		if (raw_equals(L, off + 1, t->s, t->len) &&
+		    off + 1 + t->len < L->len &&
+		    L->src[off + 1 + t->len] == L->src[off]) {
+			t->exact = true;
+			t->line0 = t->line;
+			t->col0 = t->col + 1;
+		}
+		break;
+	case YAML_LITERAL_SCALAR_STYLE:
+		/* Content starts on the next line; find its indentation. */
+		line = n->start_mark.line + 1;
+		while (line < L->nlines) {
+			p = L->lines[line];
+			indent = 0;
+			while (p + indent < L->len && L->src[p + indent] == ' ')
+				indent++;
+			if (p + indent < L->len && L->src[p + indent] != '\n')
+				break;
+			line++;
+		}
+		if (line >= L->nlines)
+			break;
+		t->exact = true;
+		t->line0 = (unsigned)n->start_mark.line + 2;
+		t->col0 = (unsigned)indent + 1;
+		break;
+	default:
+		break;
+	}
+}
+
+void
+rule_text_pos(const struct rule_text *t, size_t off, unsigned *line,
+    unsigned *col)
+{
+	size_t i;
+
+	if (!t->exact) {
+		*line = t->line;
+		*col = t->col;
+		return;
+	}
+	*line = t->line0;
+	*col = t->col0;
+	for (i = 0; i < off && i < t->len; i++) {
+		if (t->s[i] == '\n') {
+			(*line)++;
+			*col = t->col0;
+		} else if (((unsigned char)t->s[i] & 0xc0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
+static char *
+dup_bytes(struct loader *L, const char *s, size_t len)
+{
+	struct buf b = BUF_INIT(RULES_FILE_MAX);
+	char *p;
+
+	if (buf_add(&b, s, len) != 0 || buf_add(&b, "", 0) != 0) {
+		L->rc = PERR_NOMEM;
+		return NULL;
+	}
+	if ((p = buf_take(&b)) == NULL && (p = calloc(1, 1)) == NULL)
+		L->rc = PERR_NOMEM;
+	return p;
+}
+
+/*
+ * Fill t from node n.  as_node: rulefmt's yaml.Node fields, which keep
+ * what is written; otherwise a string field (null is "", non-scalars are
+ * an error about what).
+ */
+static bool
+text_of(struct loader *L, yaml_node_t *n, bool as_node, const char *what,
+    struct rule_text *t)
+{
+	const char *v = "";
+	size_t len = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->line = node_line(n);
+	t->col = node_col(n);
+	if (n->type != YAML_SCALAR_NODE) {
+		if (!as_node)
+			add(L, t->line, t->col, FINDING_ERROR, "yaml",
+			    "%s must be a string, not %s", what, kind_name(n));
+	} else if (as_node || !is_null(n)) {
+		v = scalar(n, &len);
+	}
+	if ((t->s = dup_bytes(L, v, len)) == NULL)
+		return false;
+	t->len = len;
+	if (n->type == YAML_SCALAR_NODE && len > 0)
+		locate(L, n, t);
+	return true;
+}
+
+/* --- mappings --- */
+
+static yaml_node_t *
+node(struct loader *L, int id)
+{
+	return yaml_document_get_node(L->doc, id);
+}
+
+static bool
+has_key(const struct kv *pairs, size_t n, const yaml_node_t *k)
+{
+	size_t i, len;
+	const char *s;
+
+	if (k->type != YAML_SCALAR_NODE)
+		return false;
+	s = scalar(k, &len);
+	for (i = 0; i < n; i++)
+		if (pairs[i].k->type == YAML_SCALAR_NODE &&
+		    pairs[i].k->data.scalar.length == len &&
+		    memcmp(pairs[i].k->data.scalar.value, s, len) == 0)
+			return true;
+	return false;
+}
+
+static bool
+push_pair(struct loader *L, struct kv **pairs, size_t *n, yaml_node_t *k,
+    yaml_node_t *v)
+{
+	struct kv *p = realloc(*pairs, (*n + 1) * sizeof(**pairs));
+
+	if (p == NULL) {
+		L->rc = PERR_NOMEM;
+		return false;
+	}
+	p[*n].k = k;
+	p[*n].v = v;
+	(*n)++;
+	*pairs = p;
+	return true;
+}
+
+static bool mapping_pairs(struct loader *L, yaml_node_t *map, int depth,
+    struct kv **out, size_t *n);
+
+/* "<<: MAP" or "<<: [MAP, ...]": add the keys not already present. */
+static bool
+merge(struct loader *L, yaml_node_t *v, int depth, struct kv **out,
+    size_t *n)
+{
+	struct kv *more = NULL;
+	size_t nmore = 0, i;
+	yaml_node_item_t *it;
+	bool ok = true;
+
+	if (v->type == YAML_SEQUENCE_NODE) {
+		for (it = v->data.sequence.items.start;
+		    ok && it < v->data.sequence.items.top; it++)
+			ok = merge(L, node(L, *it), depth + 1, out, n);
+		return ok;
+	}
+	if (v->type != YAML_MAPPING_NODE) {
+		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
+		    "map merge requires a mapping or a list of mappings");
+		return true;
+	}
+	if (!mapping_pairs(L, v, depth + 1, &more, &nmore)) {
+		free(more);
+		return false;
+	}
+	for (i = 0; ok && i < nmore; i++)
+		if (!has_key(*out, *n, more[i].k))
+			ok = push_pair(L, out, n, more[i].k, more[i].v);
+	free(more);
+	return ok;
+}
+
+/*
+ * The effective key/value pairs of a mapping: its own keys (a repeated one
+ * is a finding), then merged keys it does not have.
+ */
+static bool
+mapping_pairs(struct loader *L, yaml_node_t *map, int depth, struct kv **out,
+    size_t *n)
+{
+	yaml_node_pair_t *p;
+	yaml_node_t *k, *v;
+	size_t i;
+	bool ok = true;
+
+	*out = NULL;
+	*n = 0;
+	if (depth > 32) {
+		add(L, node_line(map), node_col(map), FINDING_ERROR, "yaml",
+		    "map merges nest too deeply");
+		return true;
+	}
+	for (p = map->data.mapping.pairs.start;
+	    ok && p < map->data.mapping.pairs.top; p++) {
+		k = node(L, p->key);
+		v = node(L, p->value);
+		if (k->type == YAML_SCALAR_NODE && scalar_is(k, "<<") &&
+		    k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+			continue;
+		for (i = 0; i < *n; i++) {
+			if (has_key(&(*out)[i], 1, k)) {
+				add(L, node_line(k), node_col(k), FINDING_ERROR,
+				    "yaml", "mapping key \"%.*s\" already "
+				    "defined at line %u",
+				    (int)k->data.scalar.length,
+				    (const char *)k->data.scalar.value,
+				    node_line((*out)[i].k));
+				break;
+			}
+		}
+		ok = push_pair(L, out, n, k, v);
+	}
+	for (p = map->data.mapping.pairs.start;
+	    ok && p < map->data.mapping.pairs.top; p++) {
+		k = node(L, p->key);
+		if (k->type == YAML_SCALAR_NODE && scalar_is(k, "<<") &&
+		    k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+			ok = merge(L, node(L, p->value), depth, out, n);
+	}
+	return ok;
+}
+
+/* A field name not in known[]: the finding names the accepted ones. */
+static void
+unknown_field(struct loader *L, yaml_node_t *k, const char *where,
+    const char *accepted)
+{
+	size_t len;
+	const char *s;
+
+	if (k->type != YAML_SCALAR_NODE) {
+		add(L, node_line(k), node_col(k), FINDING_ERROR, "yaml",
+		    "%s: a key must be a string", where);
+		return;
+	}
+	s = scalar(k, &len);
+	add(L, node_line(k), node_col(k), FINDING_ERROR, "yaml",
+	    "unknown field \"%.*s\" in %s (accepted: %s)",
+	    (int)(len > 80 ? 80 : len), s, where, accepted);
+}
+
+/* --- values --- */
+
+static bool
+duration_of(struct loader *L, yaml_node_t *v, const char *field,
+    int64_t *ms)
+{
+	struct perr e;
+	size_t len;
+	const char *s;
+
+	*ms = 0;
+	if (is_null(v))
+		return false;
+	if (v->type != YAML_SCALAR_NODE) {
+		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
+		    "%s must be a duration, not %s", field, kind_name(v));
+		return false;
+	}
+	s = scalar(v, &len);
+	if (pq_duration_parse(s, len, ms, &e) != 0) {
+		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
+		    "%s: %s (use a Prometheus duration such as 90s, 5m, 1h30m)",
+		    field, e.msg);
+		return false;
+	}
+	return true;
+}
+
+/* yaml.v3 into an int: an integer, or a float with no fraction. */
+static void
+check_int(struct loader *L, yaml_node_t *v, const char *field)
+{
+	char tmp[64], *end;
+	size_t len;
+	const char *s;
+	double d;
+
+	if (is_null(v))
+		return;
+	if (v->type == YAML_SCALAR_NODE &&
+	    v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+		s = scalar(v, &len);
+		if (len > 0 && len < sizeof(tmp)) {
+			memcpy(tmp, s, len);
+			tmp[len] = '\0';
+			errno = 0;
+			(void)strtoll(tmp, &end, 0);
+			if (*end == '\0' && errno == 0)
+				return;
+			if (strpbrk(tmp, "xXiInN") == NULL) {
+				d = strtod(tmp, &end);
+				if (*end == '\0' && d == floor(d) &&
+				    fabs(d) < 9.2e18)
+					return;
+			}
+		}
+	}
+	add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
+	    "%s must be an integer", field);
+}
+
+/* labels: or annotations: into pairs. */
+static bool
+pairs_of(struct loader *L, yaml_node_t *v, const char *field,
+    struct rule_pair **out, size_t *n)
+{
+	struct kv *kvs = NULL;
+	size_t nkv = 0, i;
+	bool ok;
+
+	*out = NULL;
+	*n = 0;
+	if (is_null(v))
+		return true;
+	if (v->type != YAML_MAPPING_NODE) {
+		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
+		    "%s must be a mapping of names to strings, not %s", field,
+		    kind_name(v));
+		return true;
+	}
+	if (!mapping_pairs(L, v, 0, &kvs, &nkv))
+		return free(kvs), false;
+	if ((*out = calloc(nkv + 1, sizeof(**out))) == NULL) {
+		free(kvs);
+		L->rc = PERR_NOMEM;
+		return false;
+	}
+	ok = true;
+	for (i = 0; ok && i < nkv; i++) {
+		ok = text_of(L, kvs[i].k, false, field, &(*out)[i].name) &&
+		    text_of(L, kvs[i].v, false, field, &(*out)[i].value);
+		*n = i + 1;
+	}
+	free(kvs);
+	return ok;
+}
+
+/* --- rules, groups, the file --- */
+
+static const char rule_fields[] =
+    "record, alert, expr, for, keep_firing_for, labels, annotations";
+
+static bool
+decode_rule(struct loader *L, yaml_node_t *m, struct rule *r,
+    struct rule_text *record, struct rule_text *alert)
+{
+	struct kv *kvs = NULL;
+	size_t n = 0, i;
+	bool ok = true, have_expr = false;
+	yaml_node_t *k, *v;
+
+	r->line = node_line(m);
+	r->col = node_col(m);
+	if (m->type != YAML_MAPPING_NODE) {
+		add(L, r->line, r->col, FINDING_ERROR, "yaml",
+		    "a rule must be a mapping (%s), not %s", rule_fields,
+		    kind_name(m));
+		return true;
+	}
+	if (!mapping_pairs(L, m, 0, &kvs, &n))
+		return free(kvs), false;
+	for (i = 0; ok && i < n; i++) {
+		k = kvs[i].k;
+		v = kvs[i].v;
+		if (scalar_is(k, "record")) {
+			free(record->s);
+			ok = text_of(L, v, true, "record", record);
+		} else if (scalar_is(k, "alert")) {
+			free(alert->s);
+			ok = text_of(L, v, true, "alert", alert);
+		} else if (scalar_is(k, "expr")) {
+			free(r->expr.s);
+			ok = text_of(L, v, true, "expr", &r->expr);
+			have_expr = true;
+		} else if (scalar_is(k, "for")) {
+			r->has_for = duration_of(L, v, "for", &r->for_ms) ||
+			    r->has_for;
+		} else if (scalar_is(k, "keep_firing_for")) {
+			duration_of(L, v, "keep_firing_for",
+			    &r->keep_firing_for_ms);
+		} else if (scalar_is(k, "labels")) {
+			ok = pairs_of(L, v, "labels", &r->labels, &r->nlabels);
+		} else if (scalar_is(k, "annotations")) {
+			ok = pairs_of(L, v, "annotations", &r->annotations,
+			    &r->nannotations);
+		} else {
+			unknown_field(L, k, "rule", rule_fields);
+		}
+	}
+	if (ok && !have_expr) {
+		r->expr.line = r->line;
+		r->expr.col = r->col;
+	}
+	free(kvs);
+	return ok;
+}
+
+static bool
+empty_text(struct loader *L, struct rule_text *t, unsigned line,
+    unsigned col)
+{
+	memset(t, 0, sizeof(*t));
+	t->line = line;
+	t->col = col;
+	if ((t->s = dup_bytes(L, "", 0)) == NULL)
+		return false;
+	return true;
+}
+
+static bool
+decode_rules(struct loader *L, yaml_node_t *v, struct rule_group *g)
+{
+	yaml_node_item_t *it;
+	struct rule_text record, alert;
+	struct rule *r;
+	size_t n;
+	bool ok = true;
+
+	if (is_null(v))
+		return true;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
+		    "rules must be a list, not %s", kind_name(v));
+		return true;
+	}
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if ((g->rules = calloc(n + 1, sizeof(*g->rules))) == NULL) {
+		L->rc = PERR_NOMEM;
+		return false;
+	}
+	for (it = v->data.sequence.items.start;
+	    ok && it < v->data.sequence.items.top; it++) {
+		yaml_node_t *m = node(L, *it);
+
+		if (is_null(m))
+			continue;	/* yaml.v3 leaves nothing for "- ~" */
+		r = &g->rules[g->nrules++];
+		ok = empty_text(L, &record, node_line(m), node_col(m)) &&
+		    empty_text(L, &alert, node_line(m), node_col(m)) &&
+		    empty_text(L, &r->expr, node_line(m), node_col(m)) &&
+		    decode_rule(L, m, r, &record, &alert);
+		/* Keep both names for validation: one of them is the name. */
+		r->alerting = alert.len > 0;
+		if (r->alerting) {
+			r->name = alert;
+			if (record.len > 0)
+				add(L, record.line, record.col, FINDING_ERROR,
+				    "rule", "only one of 'record' and 'alert' "
+				    "must be set");
+			free(record.s);
+		} else {
+			r->name = record;
+			free(alert.s);
+		}
+	}
+	L->rf->nrules += g->nrules;
+	return ok;
+}
+
+static const char group_fields[] = "name, interval, limit, rules";
+
+static bool
+decode_group(struct loader *L, yaml_node_t *m, struct rule_group *g)
+{
+	struct kv *kvs = NULL;
+	size_t n = 0, i;
+	bool ok;
+
+	ok = empty_text(L, &g->name, node_line(m), node_col(m));
+	if (!ok)
+		return false;
+	if (m->type != YAML_MAPPING_NODE) {
+		add(L, node_line(m), node_col(m), FINDING_ERROR, "yaml",
+		    "a group must be a mapping (%s), not %s", group_fields,
+		    kind_name(m));
+		return true;
+	}
+	if (!mapping_pairs(L, m, 0, &kvs, &n))
+		return free(kvs), false;
+	for (i = 0; ok && i < n; i++) {
+		yaml_node_t *k = kvs[i].k, *v = kvs[i].v;
+
+		if (scalar_is(k, "name")) {
+			free(g->name.s);
+			ok = text_of(L, v, false, "name", &g->name);
+		} else if (scalar_is(k, "interval")) {
+			duration_of(L, v, "interval", &g->interval_ms);
+		} else if (scalar_is(k, "limit")) {
+			check_int(L, v, "limit");
+		} else if (scalar_is(k, "rules")) {
+			ok = decode_rules(L, v, g);
+		} else if (L->in_manifest &&
+		    scalar_is(k, "partial_response_strategy")) {
+			continue;	/* Thanos's field, allowed by the CRD */
+		} else {
+			unknown_field(L, k, "group", L->in_manifest ?
+			    "name, interval, limit, rules, "
+			    "partial_response_strategy" : group_fields);
+		}
+	}
+	free(kvs);
+	return ok;
+}
+
+static bool
+decode_groups(struct loader *L, yaml_node_t *v)
+{
+	yaml_node_item_t *it;
+	struct rule_group *g;
+	size_t n;
+	bool ok = true;
+
+	if (is_null(v))
+		return true;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
+		    "groups must be a list, not %s", kind_name(v));
+		return true;
+	}
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	g = realloc(L->rf->groups, (L->rf->ngroups + n + 1) * sizeof(*g));
+	if (g == NULL) {
+		L->rc = PERR_NOMEM;
+		return false;
+	}
+	L->rf->groups = g;
+	for (it = v->data.sequence.items.start;
+	    ok && it < v->data.sequence.items.top; it++) {
+		yaml_node_t *m = node(L, *it);
+
+		if (is_null(m))
+			continue;	/* yaml.v3 leaves nothing for "- ~" */
+		g = &L->rf->groups[L->rf->ngroups++];
+		memset(g, 0, sizeof(*g));
+		ok = decode_group(L, m, g);
+	}
+	return ok;
+}
+
+/* Is this document's top a PrometheusRule manifest? */
+static bool
+is_manifest(struct loader *L, yaml_node_t *root)
+{
+	yaml_node_pair_t *p;
+
+	for (p = root->data.mapping.pairs.start;
+	    p < root->data.mapping.pairs.top; p++)
+		if (scalar_is(node(L, p->key), "kind") &&
+		    scalar_is(node(L, p->value), "PrometheusRule"))
+			return true;
+	return false;
+}
+
+static bool
+decode_spec(struct loader *L, yaml_node_t *specnode)
+{
+	struct kv *spec = NULL;
+	size_t nspec = 0, i;
+	bool ok = true;
+
+	if (is_null(specnode))
+		return true;
+	if (specnode->type != YAML_MAPPING_NODE) {
+		add(L, node_line(specnode), node_col(specnode), FINDING_ERROR,
+		    "yaml", "spec must be a mapping with \"groups:\", not %s",
+		    kind_name(specnode));
+		return true;
+	}
+	if (!mapping_pairs(L, specnode, 0, &spec, &nspec))
+		return free(spec), false;
+	for (i = 0; ok && i < nspec; i++) {
+		if (scalar_is(spec[i].k, "groups"))
+			ok = decode_groups(L, spec[i].v);
+		else
+			unknown_field(L, spec[i].k, "PrometheusRule spec",
+			    "groups");
+	}
+	free(spec);
+	return ok;
+}
+
+/*
+ * The top of a document: a rule file, or a PrometheusRule manifest.  After
+ * the first document only manifests count, and other kinds are skipped.
+ */
+static bool
+decode_top(struct loader *L, yaml_node_t *root, bool first)
+{
+	struct kv *kvs = NULL;
+	size_t n = 0, i;
+	bool ok = true;
+
+	if (root == NULL || is_null(root))
+		return true;
+	if (root->type != YAML_MAPPING_NODE) {
+		if (first)
+			add(L, node_line(root), node_col(root), FINDING_ERROR,
+			    "yaml", "a rule file must be a mapping with "
+			    "\"groups:\", not %s", kind_name(root));
+		return true;
+	}
+	L->in_manifest = is_manifest(L, root);
+	if (!first && !L->in_manifest)
+		return true;
+	L->rf->manifest |= L->in_manifest;
+	if (!mapping_pairs(L, root, 0, &kvs, &n))
+		return free(kvs), false;
+	for (i = 0; ok && i < n; i++) {
+		yaml_node_t *k = kvs[i].k;
+
+		if (!L->in_manifest && scalar_is(k, "groups"))
+			ok = decode_groups(L, kvs[i].v);
+		else if (L->in_manifest && scalar_is(k, "spec"))
+			ok = decode_spec(L, kvs[i].v);
+		else if (!L->in_manifest || (!scalar_is(k, "apiVersion") &&
+		    !scalar_is(k, "kind") && !scalar_is(k, "metadata")))
+			unknown_field(L, k, L->in_manifest ? "PrometheusRule" :
+			    "rule file", L->in_manifest ?
+			    "apiVersion, kind, metadata, spec" : "groups");
+	}
+	free(kvs);
+	return ok;
+}
+
+/* --- validation (rulefmt's Validate) --- */
+
+static void
+check_expr(struct loader *L, struct rule *r)
+{
+	struct perr e;
+	size_t pos;
+	unsigned line, col;
+	int rc;
+
+	if (r->expr.len == 0) {
+		add(L, r->expr.line, r->expr.col, FINDING_ERROR, "rule",
+		    "field 'expr' must be set in rule");
+		return;
+	}
+	rc = pq_parse(r->expr.s, r->expr.len, &r->parsed, &pos, &e);
+	if (rc == PERR_NOMEM) {
+		L->rc = rc;
+		return;
+	}
+	if (rc != 0) {
+		rule_text_pos(&r->expr, pos, &line, &col);
+		if (r->expr.exact)
+			add(L, line, col, FINDING_ERROR, "promql",
+			    "could not parse expression: %s", e.msg);
+		else
+			add(L, line, col, FINDING_ERROR, "promql",
+			    "could not parse expression: at byte %zu of the "
+			    "expression: %s", pos + 1, e.msg);
+	}
+}
+
+static void
+check_template(struct loader *L, const char *what, struct rule_pair *p)
+{
+	struct perr e;
+	size_t off;
+	unsigned line, col;
+
+	if (tmpl_check(p->value.s, p->value.len, NULL, NULL, &off, &e) == 0)
+		return;
+	if (e.code == PERR_NOMEM) {
+		L->rc = PERR_NOMEM;
+		return;
+	}
+	rule_text_pos(&p->value, off, &line, &col);
+	add(L, line, col, FINDING_ERROR, "template", "%s \"%s\": template: %s",
+	    what, p->name.s, e.msg);
+}
+
+static void
+check_labels(struct loader *L, struct rule *r)
+{
+	char q[PERR_QUOTE_MAX];
+	size_t i;
+
+	for (i = 0; i < r->nlabels; i++) {
+		struct rule_pair *p = &r->labels[i];
+
+		if (!label_name_valid(p->name.s) || p->name.len !=
+		    strlen(p->name.s) || strcmp(p->name.s, "__name__") == 0)
+			add(L, p->name.line, p->name.col, FINDING_ERROR, "rule",
+			    "invalid label name: %s (use [a-zA-Z_][a-zA-Z0-9_]*,"
+			    " not __name__)", perr_quote(p->name.s, q));
+		if (!utf8_valid(p->value.s, p->value.len, NULL))
+			add(L, p->value.line, p->value.col, FINDING_ERROR,
+			    "rule", "invalid label value: not UTF-8");
+		if (r->alerting)
+			check_template(L, "label", p);
+	}
+	for (i = 0; i < r->nannotations; i++) {
+		struct rule_pair *p = &r->annotations[i];
+
+		if (!label_name_valid(p->name.s) || p->name.len !=
+		    strlen(p->name.s))
+			add(L, p->name.line, p->name.col, FINDING_ERROR, "rule",
+			    "invalid annotation name: %s (use "
+			    "[a-zA-Z_][a-zA-Z0-9_]*)", perr_quote(p->name.s, q));
+		check_template(L, "annotation", p);
+	}
+}
+
+static void
+validate_rule(struct loader *L, struct rule *r)
+{
+	char q[PERR_QUOTE_MAX];
+
+	if (r->name.len == 0)
+		add(L, r->line, r->col, FINDING_ERROR, "rule",
+		    "one of 'record' or 'alert' must be set");
+	check_expr(L, r);
+	if (!r->alerting && r->name.len > 0) {
+		if (r->nannotations > 0)
+			add(L, r->name.line, r->name.col, FINDING_ERROR, "rule",
+			    "invalid field 'annotations' in recording rule");
+		if (r->for_ms != 0)
+			add(L, r->name.line, r->name.col, FINDING_ERROR, "rule",
+			    "invalid field 'for' in recording rule");
+		if (r->keep_firing_for_ms != 0)
+			add(L, r->name.line, r->name.col, FINDING_ERROR, "rule",
+			    "invalid field 'keep_firing_for' in recording rule");
+		if (!metric_name_valid(r->name.s) ||
+		    r->name.len != strlen(r->name.s))
+			add(L, r->name.line, r->name.col, FINDING_ERROR, "rule",
+			    "invalid recording rule name: %s (use "
+			    "[a-zA-Z_:][a-zA-Z0-9_:]*)", perr_quote(r->name.s, q));
+	}
+	check_labels(L, r);
+}
+
+/* The duplicate key of a rule: name, then its labels sorted by name. */
+struct dup {
+	char *key;
+	size_t len;
+	const struct rule *r;
+};
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const struct rule_pair *x = *(const struct rule_pair *const *)a;
+	const struct rule_pair *y = *(const struct rule_pair *const *)b;
+
+	return strcmp(x->name.s, y->name.s);
+}
+
+static int
+dup_cmp(const void *a, const void *b)
+{
+	const struct dup *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->key, y->key, n);
+
+	if (c != 0)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->r < y->r ? -1 : x->r > y->r;
+}
+
+static bool
+dup_key(struct loader *L, const struct rule *r, struct dup *d)
+{
+	struct buf b = BUF_INIT(RULES_FILE_MAX);
+	const struct rule_pair **sorted;
+	size_t i;
+	int rc;
+
+	if ((sorted = calloc(r->nlabels + 1, sizeof(*sorted))) == NULL)
+		return L->rc = PERR_NOMEM, false;
+	for (i = 0; i < r->nlabels; i++)
+		sorted[i] = &r->labels[i];
+	qsort(sorted, r->nlabels, sizeof(*sorted), pair_cmp);
+	rc = buf_add(&b, r->name.s, r->name.len + 1);
+	for (i = 0; rc == 0 && i < r->nlabels; i++)
+		if ((rc = buf_add(&b, sorted[i]->name.s,
+		    sorted[i]->name.len + 1)) == 0)
+			rc = buf_add(&b, sorted[i]->value.s,
+			    sorted[i]->value.len + 1);
+	free(sorted);
+	if (rc != 0)
+		return L->rc = PERR_NOMEM, false;
+	d->len = b.len;
+	d->key = buf_take(&b);
+	d->r = r;
+	return true;
+}
+
+/* promtool's lint: rules with the same name and labels, across groups. */
+static void
+check_duplicates(struct loader *L)
+{
+	struct dup *d;
+	size_t n = 0, i, j;
+
+	if ((d = calloc(L->rf->nrules + 1, sizeof(*d))) == NULL) {
+		L->rc = PERR_NOMEM;
+		return;
+	}
+	for (i = 0; i < L->rf->ngroups; i++)
+		for (j = 0; j < L->rf->groups[i].nrules; j++)
+			if (dup_key(L, &L->rf->groups[i].rules[j], &d[n]))
+				n++;
+	qsort(d, n, sizeof(*d), dup_cmp);
+	for (i = 1; i < n; i++) {
+		if (d[i].len != d[i - 1].len ||
+		    memcmp(d[i].key, d[i - 1].key, d[i].len) != 0)
+			continue;
+		/* Report each later copy against the first one. */
+		for (j = i - 1; j > 0 && d[j - 1].len == d[i].len &&
+		    memcmp(d[j - 1].key, d[i].key, d[i].len) == 0; j--)
+			continue;
+		add(L, d[i].r->name.line, d[i].r->name.col, FINDING_WARNING,
+		    "duplicate-rule", "duplicate rule: %s \"%s\" has the same "
+		    "name and labels as the rule at line %u",
+		    d[i].r->alerting ? "alert" : "record", d[i].r->name.s,
+		    d[j].r->name.line);
+	}
+	for (i = 0; i < n; i++)
+		free(d[i].key);
+	free(d);
+}
+
+static void
+validate(struct loader *L)
+{
+	size_t i, j;
+
+	for (i = 0; i < L->rf->ngroups; i++) {
+		struct rule_group *g = &L->rf->groups[i];
+
+		if (g->name.len == 0)
+			add(L, g->name.line, g->name.col, FINDING_ERROR, "group",
+			    "group name must not be empty");
+		for (j = 0; j < i; j++)
+			if (strcmp(L->rf->groups[j].name.s, g->name.s) == 0 &&
+			    L->rf->groups[j].name.len == g->name.len) {
+				add(L, g->name.line, g->name.col,
+				    FINDING_ERROR, "group", "group name \"%s\" "
+				    "is repeated in the same file (first at "
+				    "line %u)", g->name.s,
+				    L->rf->groups[j].name.line);
+				break;
+			}
+		for (j = 0; j < g->nrules; j++)
+			validate_rule(L, &g->rules[j]);
+	}
+	check_duplicates(L);
+}
+
+/* --- loading --- */
+
+static bool
+index_lines(struct loader *L)
+{
+	size_t i, n = 1;
+
+	for (i = 0; i < L->len; i++)
+		if (L->src[i] == '\n')
+			n++;
+	if ((L->lines = malloc(n * sizeof(*L->lines))) == NULL)
+		return false;
+	L->lines[0] = 0;
+	L->nlines = 1;
+	for (i = 0; i < L->len; i++)
+		if (L->src[i] == '\n')
+			L->lines[L->nlines++] = i + 1;
+	return true;
+}
+
+static void
+yaml_problem(struct loader *L, const yaml_parser_t *p)
+{
+	const yaml_mark_t *m = &p->problem_mark;
+
+	if (p->error == YAML_MEMORY_ERROR) {
+		L->rc = PERR_NOMEM;
+		return;
+	}
+	add(L, (unsigned)m->line + 1, (unsigned)m->column + 1, FINDING_ERROR,
+	    "yaml", "%s%s%s", p->problem != NULL ? p->problem :
+	    "invalid YAML", p->context != NULL ? " " : "",
+	    p->context != NULL ? p->context : "");
+}
+
+/* Read the first document, and the later ones when it is a manifest. */
+static void
+load_documents(struct loader *L)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	bool first = true;
+
+	if (!yaml_parser_initialize(&parser)) {
+		L->rc = PERR_NOMEM;
+		return;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)L->src,
+	    L->len);
+	while (L->rc == 0 && (first || L->rf->manifest)) {
+		if (!yaml_parser_load(&parser, &doc)) {
+			yaml_problem(L, &parser);
+			break;
+		}
+		root = yaml_document_get_root_node(&doc);
+		L->doc = &doc;
+		if (root != NULL && !decode_top(L, root, first) && L->rc == 0)
+			L->rc = PERR_NOMEM;
+		L->doc = NULL;
+		yaml_document_delete(&doc);
+		if (root == NULL)
+			break;
+		first = false;
+	}
+	yaml_parser_delete(&parser);
+}
+
+int
+rules_load_text(const char *text, size_t len, struct rule_file *rf,
+    struct findings *f, struct perr *e)
+{
+	struct loader L;
+
+	memset(rf, 0, sizeof(*rf));
+	memset(&L, 0, sizeof(L));
+	L.src = text;
+	L.len = len;
+	L.f = f;
+	L.rf = rf;
+	if (!index_lines(&L))
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	load_documents(&L);
+	rf->structure_ok = !L.structure_bad && L.rc == 0;
+	if (rf->structure_ok)
+		validate(&L);
+	free(L.lines);
+	if (L.rc != 0)
+		return perr_set(e, L.rc, "out of memory");
+	return 0;
+}
+
+int
+rules_load(const char *path, struct rule_file *rf, struct findings *f,
+    struct perr *e)
+{
+	struct buf b = BUF_INIT(RULES_FILE_MAX);
+	char chunk[65536], q[PERR_QUOTE_MAX];
+	FILE *fp;
+	size_t n;
+	int rc = 0;
+
+	memset(rf, 0, sizeof(*rf));
+	if ((fp = fopen(path, "rb")) == NULL)
+		return perr_set(e, PERR_INVALID, "cannot open %s: %s",
+		    perr_quote(path, q), strerror(errno));
+	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		rc = buf_add(&b, chunk, n);
+	if (rc == 0 && ferror(fp))
+		rc = perr_set(e, PERR_INVALID, "cannot read %s: %s",
+		    perr_quote(path, q), strerror(errno));
+	else if (rc == PERR_LIMIT)
+		rc = perr_set(e, PERR_INVALID, "%s is larger than %d MiB",
+		    perr_quote(path, q), RULES_FILE_MAX >> 20);
+	else if (rc != 0)
+		rc = perr_set(e, rc, "out of memory");
+	fclose(fp);
+	if (rc == 0)
+		rc = rules_load_text(buf_str(&b), b.len, rf, f, e);
+	buf_free(&b);
+	return rc;
+}
+
+static void
+free_text(struct rule_text *t)
+{
+	free(t->s);
+	t->s = NULL;
+}
+
+static void
+free_pairs(struct rule_pair *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free_text(&p[i].name);
+		free_text(&p[i].value);
+	}
+	free(p);
+}
+
+void
+rules_free(struct rule_file *rf)
+{
+	size_t i, j;
+
+	for (i = 0; i < rf->ngroups; i++) {
+		struct rule_group *g = &rf->groups[i];
+
+		for (j = 0; j < g->nrules; j++) {
+			struct rule *r = &g->rules[j];
+
+			free_text(&r->name);
+			free_text(&r->expr);
+			free_pairs(r->labels, r->nlabels);
+			free_pairs(r->annotations, r->nannotations);
+			pq_expr_free(r->parsed);
+		}
+		free(g->rules);
+		free_text(&g->name);
+	}
+	free(rf->groups);
+	memset(rf, 0, sizeof(*rf));
+}

@@ -1,0 +1,108 @@
+/*
+ * rules.h - Prometheus rule files, read with libyaml and validated the way
+ * promtool 2.42 validates them (its rulefmt package), with positions kept
+ * for every problem.
+ *
+ * Accepted input: a rule file ("groups:" at the top), or a Kubernetes
+ * PrometheusRule manifest (kind: PrometheusRule), whose .spec holds the
+ * groups; a manifest may be followed by more documents ("---"), and every
+ * PrometheusRule among them is read.  In a plain rule file only the first
+ * document counts, as in promtool.
+ *
+ * Problems are findings (finding.h), errors unless noted:
+ *   yaml       syntax; unknown fields; repeated keys; a value of the wrong
+ *              kind (a list where a string goes); bad durations and limits
+ *   group      empty or repeated group name
+ *   rule       record and alert both or neither; no expr; a recording rule
+ *              with for, keep_firing_for or annotations, or a name that is
+ *              no metric name; bad label names (__name__ too) and values;
+ *              bad annotation names
+ *   promql     the expression does not parse or type-check (parse.h)
+ *   template   an alert's label or annotation value is no valid template
+ *   duplicate-rule  (warning) two rules with the same name and labels
+ * When the YAML structure is wrong (yaml findings), the rules are not
+ * validated further, as in promtool.
+ */
+#ifndef PROMRUN_RULES_H
+#define PROMRUN_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "finding.h"
+#include "promql/ast.h"
+
+#define RULES_FILE_MAX (64 * 1024 * 1024)	/* bytes in one file */
+
+/*
+ * A string from the file and where it is.  Offsets in s map to file
+ * positions exactly when the scalar is on one line without escapes, or a
+ * literal block ("|"); otherwise every offset maps to the scalar's start.
+ */
+struct rule_text {
+	char *s;		/* NUL-terminated copy; "" when absent */
+	size_t len;
+	unsigned line, col;	/* where the YAML node starts, 1-based */
+	bool exact;		/* offsets map exactly (see above) */
+	unsigned line0, col0;	/* the position of s[0] when exact */
+};
+
+struct rule_pair {
+	struct rule_text name, value;
+};
+
+struct rule {
+	bool alerting;
+	struct rule_text name;		/* the alert or record name */
+	struct rule_text expr;
+	bool has_for;
+	int64_t for_ms, keep_firing_for_ms;
+	struct rule_pair *labels;
+	size_t nlabels;
+	struct rule_pair *annotations;
+	size_t nannotations;
+	unsigned line, col;		/* the rule's mapping */
+	struct pq_expr *parsed;		/* NULL unless expr is valid */
+};
+
+struct rule_group {
+	struct rule_text name;
+	int64_t interval_ms;
+	struct rule *rules;
+	size_t nrules;
+};
+
+struct rule_file {
+	bool manifest;			/* a PrometheusRule manifest */
+	bool structure_ok;		/* no yaml findings: rules validated */
+	struct rule_group *groups;
+	size_t ngroups;
+	size_t nrules;
+};
+
+/*
+ * rules_load: read path and validate it, appending findings to f.
+ * Returns 0 when the file was read, whatever it holds; PERR_INVALID when
+ * it cannot be opened or read (e says which file and why) or is larger
+ * than RULES_FILE_MAX; PERR_NOMEM.  Free rf with rules_free in every case.
+ */
+int rules_load(const char *path, struct rule_file *rf, struct findings *f,
+    struct perr *e);
+
+/*
+ * rules_load_text: the same for text[0..len) already in memory (the
+ * fuzz target and tests); text need not be NUL-terminated.
+ */
+int rules_load_text(const char *text, size_t len, struct rule_file *rf,
+    struct findings *f, struct perr *e);
+
+/* rules_free: release what rules_load filled in; rf is empty after. */
+void rules_free(struct rule_file *rf);
+
+/* rule_text_pos: the file position of byte offset off of t's value. */
+void rule_text_pos(const struct rule_text *t, size_t off, unsigned *line,
+    unsigned *col);
+
+#endif
