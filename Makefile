@@ -36,10 +36,12 @@ endif
 LIBS_INIH  = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
 LIBS_YAML  = $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
 
-PROGRAMS   = promrun-record promrun-render
+PROGRAMS   = promrun-record promrun-render promrun-rules
 # Each program links only the libraries it uses: the recorder needs no curl.
 LIBS_promrun-record = $(LIBS_INIH)
 LIBS_promrun-render = $(LIBS_INIH)
+# The rule checker reads YAML; the config (its default catalog) needs inih.
+LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML)
 
 LIB_SRCS   = $(wildcard lib/*.c) $(wildcard lib/promql/*.c)
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)

@@ -1115,32 +1115,47 @@ rules_load_text(const char *text, size_t len, struct rule_file *rf,
 }
 
 int
-rules_load(const char *path, struct rule_file *rf, struct findings *f,
+rules_read_file(const char *path, size_t max, struct buf *out,
     struct perr *e)
 {
-	struct buf b = BUF_INIT(RULES_FILE_MAX);
 	char chunk[65536], q[PERR_QUOTE_MAX];
 	FILE *fp;
 	size_t n;
 	int rc = 0;
 
-	memset(rf, 0, sizeof(*rf));
+	buf_init(out, max);
 	if ((fp = fopen(path, "rb")) == NULL)
 		return perr_set(e, PERR_INVALID, "cannot open %s: %s",
 		    perr_quote(path, q), strerror(errno));
 	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		rc = buf_add(&b, chunk, n);
+		rc = buf_add(out, chunk, n);
 	if (rc == 0 && ferror(fp))
 		rc = perr_set(e, PERR_INVALID, "cannot read %s: %s",
 		    perr_quote(path, q), strerror(errno));
 	else if (rc == PERR_LIMIT)
-		rc = perr_set(e, PERR_INVALID, "%s is larger than %d MiB",
-		    perr_quote(path, q), RULES_FILE_MAX >> 20);
+		rc = perr_set(e, PERR_INVALID, "%s is larger than %zu bytes",
+		    perr_quote(path, q), max);
 	else if (rc != 0)
 		rc = perr_set(e, rc, "out of memory");
 	fclose(fp);
-	if (rc == 0)
-		rc = rules_load_text(buf_str(&b), b.len, rf, f, e);
+	if (rc == 0 && out->p == NULL && buf_add(out, "", 0) != 0)
+		rc = perr_set(e, PERR_NOMEM, "out of memory");
+	if (rc != 0)
+		buf_free(out);
+	return rc;
+}
+
+int
+rules_load(const char *path, struct rule_file *rf, struct findings *f,
+    struct perr *e)
+{
+	struct buf b;
+	int rc;
+
+	memset(rf, 0, sizeof(*rf));
+	if ((rc = rules_read_file(path, RULES_FILE_MAX, &b, e)) != 0)
+		return rc;
+	rc = rules_load_text(b.p, b.len, rf, f, e);
 	buf_free(&b);
 	return rc;
 }

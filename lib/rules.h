@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 #include "finding.h"
 #include "promql/ast.h"
@@ -97,6 +98,15 @@ int rules_load(const char *path, struct rule_file *rf, struct findings *f,
  */
 int rules_load_text(const char *text, size_t len, struct rule_file *rf,
     struct findings *f, struct perr *e);
+
+/*
+ * rules_read_file: the whole of path into out (initialised here, at most
+ * max bytes, NUL-terminated; free with buf_free).  Returns 0;
+ * PERR_INVALID naming the file and the system's reason, or saying it is
+ * too large; PERR_NOMEM.
+ */
+int rules_read_file(const char *path, size_t max, struct buf *out,
+    struct perr *e);
 
 /* rules_free: release what rules_load filled in; rf is empty after. */
 void rules_free(struct rule_file *rf);

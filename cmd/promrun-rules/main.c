@@ -1,0 +1,319 @@
+/*
+ * promrun-rules - check Prometheus rule files offline: the YAML and PromQL
+ * as strictly as promtool, and the metrics against what promrun emits.
+ *
+ * Outline: parse the options, build the catalog (preset, textfiles, or the
+ * configuration's preset), load every rule file, lint them, print the
+ * findings and a summary, exit 0 (clean), 1 (errors) or 2 (usage, or a
+ * file that could not be read).  "parse" prints an expression's canonical
+ * form.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "err.h"
+#include "finding.h"
+#include "lint.h"
+#include "promql/parse.h"
+#include "promql/print.h"
+#include "rules.h"
+#include "schema.h"
+
+#ifndef PROMRUN_VERSION
+#define PROMRUN_VERSION "unknown"
+#endif
+
+static const char *progname = "promrun-rules";
+
+static const char synopsis[] =
+    "usage: promrun-rules check [-c CONFIG] [-p PRESET] [-n NAMESPACE] "
+    "[-m FILE.prom]...\n"
+    "                           [-f text|json|github] [--strict] "
+    "RULEFILE...\n"
+    "       promrun-rules parse EXPR\n";
+
+static const char help_text[] =
+    "Check Prometheus alerting and recording rule files (or PrometheusRule\n"
+    "manifests) as promtool does, and their metrics and labels against what\n"
+    "promrun emits.  parse prints an expression in canonical form.\n"
+    "\n"
+    "  -p, --preset NAME       catalog of metrics: native, chainloop, prpc "
+    "or attest\n"
+    "  -n, --namespace NS      the preset's namespace (native: ci, attest: "
+    "attest)\n"
+    "  -m, --metrics FILE      add the metrics of a .prom textfile "
+    "(repeatable)\n"
+    "  -c, --config FILE       configuration file (its [render] preset and\n"
+    "                          namespace are the default catalog)\n"
+    "  -f, --format FORMAT     text (default), json or github\n"
+    "      --strict            warnings count as errors\n"
+    "  -h, --help              show this help\n"
+    "  -V, --version           show the version\n"
+    "\n"
+    "Exit status: 0 no errors, 1 errors found, 2 usage error or unreadable\n"
+    "file.  See promrun-rules(1).\n";
+
+enum { OPT_STRICT = 256 };
+
+static const struct option longopts[] = {
+	{"preset", required_argument, NULL, 'p'},
+	{"namespace", required_argument, NULL, 'n'},
+	{"metrics", required_argument, NULL, 'm'},
+	{"config", required_argument, NULL, 'c'},
+	{"format", required_argument, NULL, 'f'},
+	{"strict", no_argument, NULL, OPT_STRICT},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+struct options {
+	const char *preset, *ns, *config;
+	const char **metrics;
+	size_t nmetrics;
+	int format;
+	int strict;
+	char **operands;
+	int noperands;
+};
+
+static void
+usage(const char *why)
+{
+	if (why != NULL)
+		fprintf(stderr, "%s: %s\n", progname, why);
+	fputs(synopsis, stderr);
+	exit(2);
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	char q[PERR_QUOTE_MAX], msg[PERR_QUOTE_MAX + 64];
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	if ((o->metrics = calloc((size_t)argc, sizeof(char *))) == NULL)
+		usage("out of memory");
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:p:n:m:c:f:hV", longopts,
+	    NULL)) != -1) {
+		switch (opt) {
+		case 'p': o->preset = optarg; break;
+		case 'n': o->ns = optarg; break;
+		case 'm': o->metrics[o->nmetrics++] = optarg; break;
+		case 'c': o->config = optarg; break;
+		case OPT_STRICT: o->strict = 1; break;
+		case 'f':
+			if ((o->format = finding_format_parse(optarg)) < 0) {
+				snprintf(msg, sizeof(msg), "unknown format %s: "
+				    "use text, json or github",
+				    perr_quote(optarg, q));
+				usage(msg);
+			}
+			break;
+		case 'h':
+			fputs(synopsis, stdout);
+			fputs("\n", stdout);
+			fputs(help_text, stdout);
+			exit(0);
+		case 'V':
+			printf("%s %s\n", progname, PROMRUN_VERSION);
+			exit(0);
+		default:
+			snprintf(msg, sizeof(msg), "%s %s", opt == ':' ?
+			    "missing argument for option" : "unknown option",
+			    perr_quote(argv[optind - 1], q));
+			usage(msg);
+		}
+	}
+	o->operands = argv + optind;
+	o->noperands = argc - optind;
+}
+
+/* The catalog: --preset, --metrics, else the configuration's preset. */
+static int
+build_catalog(const struct options *o, struct lint_catalog *cat,
+    struct perr *e)
+{
+	const struct schema_preset *p;
+	const char *name = o->preset, *ns = o->ns;
+	struct config c;
+	size_t i;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if ((rc = config_load(&c, o->config, e)) != 0)
+		goto out;
+	if (name == NULL && o->nmetrics == 0 && c.file != NULL)
+		name = c.render.preset != NULL ? c.render.preset : "native";
+	if (name != NULL) {
+		if ((p = schema_preset_find(name, e)) == NULL) {
+			rc = PERR_INVALID;
+			goto out;
+		}
+		if (ns == NULL && (o->preset == NULL || (c.render.preset != NULL &&
+		    strcmp(c.render.preset, o->preset) == 0)))
+			ns = c.render.namespace;
+		if ((rc = schema_check_namespace(p, ns, e)) != 0 ||
+		    (rc = lint_catalog_add_preset(cat, p, ns, c.journal.labels,
+		    c.journal.nlabels, e)) != 0)
+			goto out;
+	}
+	for (i = 0; i < o->nmetrics; i++)
+		if ((rc = lint_catalog_add_textfile(cat, o->metrics[i], e)) != 0)
+			goto out;
+out:
+	config_free(&c);
+	return rc;
+}
+
+static void
+print_findings(const char *file, struct findings *f, int format)
+{
+	struct buf b = BUF_INIT(64 * 1024);
+	size_t i;
+
+	findings_sort(f);
+	for (i = 0; i < f->n; i++) {
+		buf_reset(&b);
+		if (finding_format(&b, file, &f->v[i], format) == 0)
+			printf("%s\n", buf_str(&b));
+	}
+	buf_free(&b);
+}
+
+static int
+check(const struct options *o)
+{
+	struct lint_catalog cat;
+	struct rule_file *rf;
+	struct findings *f;
+	struct perr e;
+	size_t nfiles = 0, nrules = 0, errors = 0, warnings = 0;
+	int i, status = 0;
+
+	if (o->noperands == 0)
+		usage("check needs at least one rule file");
+	memset(&cat, 0, sizeof(cat));
+	if (build_catalog(o, &cat, &e) != 0) {
+		fprintf(stderr, "%s: %s\n", progname, e.msg);
+		lint_catalog_free(&cat);
+		return perr_exit_status(e.code);
+	}
+	rf = calloc((size_t)o->noperands, sizeof(*rf));
+	f = calloc((size_t)o->noperands, sizeof(*f));
+	if (rf == NULL || f == NULL) {
+		fprintf(stderr, "%s: out of memory\n", progname);
+		exit(1);
+	}
+	/* Load all first: one file's recording rules feed another's alerts. */
+	for (i = 0; i < o->noperands; i++) {
+		if (rules_load(o->operands[i], &rf[i], &f[i], &e) != 0) {
+			fprintf(stderr, "%s: %s\n", progname, e.msg);
+			status = 2;
+		} else if (lint_catalog_add_recorded(&cat, &rf[i]) != 0) {
+			status = 2;
+		}
+	}
+	for (i = 0; i < o->noperands; i++) {
+		if (rf[i].structure_ok && lint_rules(&cat, &rf[i], &f[i]) != 0)
+			fprintf(stderr, "%s: out of memory\n", progname);
+		if (o->strict)
+			findings_promote(&f[i]);
+		print_findings(o->operands[i], &f[i], o->format);
+		nfiles++;
+		nrules += rf[i].nrules;
+		errors += f[i].errors;
+		warnings += f[i].warnings;
+		rules_free(&rf[i]);
+		findings_free(&f[i]);
+	}
+	fprintf(o->format == FORMAT_TEXT ? stdout : stderr, "%s: %zu file%s, "
+	    "%zu rule%s, %zu error%s, %zu warning%s\n", progname, nfiles,
+	    nfiles == 1 ? "" : "s", nrules, nrules == 1 ? "" : "s", errors,
+	    errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+	free(rf);
+	free(f);
+	lint_catalog_free(&cat);
+	if (status == 0 && errors > 0)
+		status = 1;
+	return status;
+}
+
+/* Line and column (1-based, in bytes) of byte off in s. */
+static void
+position(const char *s, size_t off, unsigned *line, unsigned *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && s[i] != '\0'; i++) {
+		if (s[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+static int
+parse(const struct options *o)
+{
+	struct buf b = BUF_INIT(4 * PQ_EXPR_MAX);
+	struct pq_expr *x;
+	struct perr e;
+	unsigned line, col;
+	size_t pos;
+	int rc;
+
+	if (o->noperands != 1)
+		usage("parse needs exactly one expression");
+	rc = pq_parse(o->operands[0], strlen(o->operands[0]), &x, &pos, &e);
+	if (rc != 0) {
+		position(o->operands[0], pos, &line, &col);
+		fprintf(stderr, "%s: %u:%u: %s\n", progname, line, col, e.msg);
+		return rc == PERR_INVALID ? 1 : perr_exit_status(rc);
+	}
+	rc = pq_print(&b, x->root);
+	pq_expr_free(x);
+	if (rc != 0) {
+		fprintf(stderr, "%s: %s\n", progname, perr_name(rc));
+		return 1;
+	}
+	printf("%s\n", buf_str(&b));
+	buf_free(&b);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	const char *verb;
+	char q[PERR_QUOTE_MAX], msg[PERR_QUOTE_MAX + 64];
+	int status;
+
+	if (argc < 2)
+		usage("missing command: check or parse");
+	verb = argv[1];
+	if (strcmp(verb, "check") != 0 && strcmp(verb, "parse") != 0) {
+		if (verb[0] == '-') {
+			parse_options(argc, argv, &o);	/* --help, --version */
+			usage("missing command: check or parse");
+		}
+		snprintf(msg, sizeof(msg), "unknown command %s: use check or "
+		    "parse", perr_quote(verb, q));
+		usage(msg);
+	}
+	parse_options(argc - 1, argv + 1, &o);
+	status = strcmp(verb, "check") == 0 ? check(&o) : parse(&o);
+	free(o.metrics);
+	return status;
+}

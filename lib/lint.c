@@ -1,0 +1,896 @@
+/*
+ * lint.c - rules against a catalog of the metrics promrun emits (see
+ * lint.h).
+ *
+ * The label checks follow what Prometheus does to labels: aggregation
+ * keeps its "by" labels or drops its "without" labels, one-to-one matching
+ * keeps the "on" labels or drops the "ignoring" ones, group_left adds the
+ * included labels, label_replace adds its target, and so on.  A label set
+ * can be "any" when we cannot know it (an unknown metric, absent()); then
+ * nothing is reported about it.
+ */
+#include "lint.h"
+#include "buf.h"
+#include "promql/func.h"
+#include "tmpl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define LSET_MAX 64
+
+/* --- the catalog --- */
+
+static struct lint_metric *
+new_metric(struct lint_catalog *c, const char *name)
+{
+	struct lint_metric *v;
+	struct buf b = BUF_INIT(4096);
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 32;
+
+		if ((v = realloc(c->v, cap * sizeof(*v))) == NULL)
+			return NULL;
+		c->v = v;
+		c->cap = cap;
+	}
+	if (buf_adds(&b, name) != 0)
+		return NULL;
+	v = &c->v[c->n++];
+	memset(v, 0, sizeof(*v));
+	v->name = buf_take(&b);
+	return v;
+}
+
+static int
+add_label(struct lint_metric *m, const char *name)
+{
+	struct buf b = BUF_INIT(4096);
+	size_t i;
+
+	for (i = 0; i < m->nlabels; i++)
+		if (strcmp(m->labels[i], name) == 0)
+			return 0;
+	if (m->nlabels == LINT_MAX_LABELS) {
+		m->any_labels = true;
+		return 0;
+	}
+	if (buf_adds(&b, name) != 0)
+		return PERR_NOMEM;
+	m->labels[m->nlabels++] = buf_take(&b);
+	return 0;
+}
+
+static bool
+suffixed(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), k = strlen(suffix);
+
+	return n > k && strcmp(name + n - k, suffix) == 0;
+}
+
+/* Does family f of preset p carry every configured user label? */
+static bool
+has_user_labels(const struct schema_family *f)
+{
+	size_t i;
+
+	for (i = 0; i < SCHEMA_MAX_LABELS && f->labels[i].source != SRC_END;
+	    i++)
+		if (f->labels[i].source == SRC_USER_ALL)
+			return true;
+	return false;
+}
+
+int
+lint_catalog_add_preset(struct lint_catalog *c,
+    const struct schema_preset *p, const char *ns, char *const *user,
+    size_t nuser, struct perr *e)
+{
+	struct schema_catalog cat;
+	struct lint_metric *m;
+	size_t i, k, fam = 0, left = 0;
+	int rc;
+
+	if ((rc = schema_catalog_build(p, ns, user, nuser, &cat, e)) != 0)
+		return rc;
+	c->checks = true;
+	for (i = 0; i < cat.count; i++) {
+		const struct schema_metric *s = &cat.metrics[i];
+
+		/* The catalog lists families in order, histograms as three. */
+		if (left == 0)
+			left = p->families[fam++].type == EXPFMT_HISTOGRAM ? 3 : 1;
+		left--;
+		if ((m = new_metric(c, s->name)) == NULL)
+			goto nomem;
+		m->type = s->type;
+		m->counter = s->type == EXPFMT_COUNTER ||
+		    suffixed(s->name, "_bucket") || suffixed(s->name, "_sum") ||
+		    suffixed(s->name, "_count");
+		m->any_labels = nuser == 0 &&
+		    has_user_labels(&p->families[fam - 1]);
+		for (k = 0; k < s->nlabels; k++)
+			if (add_label(m, s->labels[k]) != 0)
+				goto nomem;
+	}
+	schema_catalog_free(&cat);
+	return 0;
+nomem:
+	schema_catalog_free(&cat);
+	return perr_set(e, PERR_NOMEM, "out of memory");
+}
+
+/* --- textfiles --- */
+
+struct textfile {
+	struct lint_catalog *c;
+	int rc;
+};
+
+static struct lint_metric *
+find_exact(const struct lint_catalog *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].name, name) == 0)
+			return &c->v[i];
+	return NULL;
+}
+
+static int
+on_sample(void *ctx, const struct expfmt_sample *s)
+{
+	struct textfile *t = ctx;
+	struct lint_metric *m;
+	enum expfmt_type type = s->family->type;
+	size_t i;
+
+	if ((m = find_exact(t->c, s->name)) == NULL) {
+		if ((m = new_metric(t->c, s->name)) == NULL)
+			return PERR_NOMEM;
+		m->type = type;
+		m->counter = type == EXPFMT_COUNTER ||
+		    ((type == EXPFMT_HISTOGRAM || type == EXPFMT_SUMMARY) &&
+		    strcmp(s->name, s->family->name) != 0 &&
+		    (suffixed(s->name, "_bucket") || suffixed(s->name, "_sum") ||
+		    suffixed(s->name, "_count")));
+	}
+	for (i = 0; i < s->nlabels; i++)
+		if (add_label(m, s->labels[i].name) != 0)
+			return PERR_NOMEM;
+	return 0;
+}
+
+int
+lint_catalog_add_textfile(struct lint_catalog *c, const char *path,
+    struct perr *e)
+{
+	struct expfmt_handler h = {NULL, on_sample, NULL};
+	struct textfile t = {c, 0};
+	struct buf b;
+	int rc;
+
+	if ((rc = rules_read_file(path, RULES_FILE_MAX, &b, e)) != 0)
+		return rc;
+	h.ctx = &t;
+	rc = expfmt_parse(b.p, b.len, path, 0, &h, NULL, e);
+	buf_free(&b);
+	if (rc == PERR_NOMEM)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	c->checks = true;
+	return rc;
+}
+
+int
+lint_catalog_add_recorded(struct lint_catalog *c, const struct rule_file *rf)
+{
+	struct lint_metric *m;
+	size_t i, j;
+
+	for (i = 0; i < rf->ngroups; i++)
+		for (j = 0; j < rf->groups[i].nrules; j++) {
+			const struct rule *r = &rf->groups[i].rules[j];
+
+			if (r->alerting || r->name.len == 0 ||
+			    find_exact(c, r->name.s) != NULL)
+				continue;
+			if ((m = new_metric(c, r->name.s)) == NULL)
+				return PERR_NOMEM;
+			m->type = EXPFMT_UNTYPED;
+			m->any_labels = true;
+		}
+	return 0;
+}
+
+void
+lint_catalog_free(struct lint_catalog *c)
+{
+	size_t i, k;
+
+	for (i = 0; i < c->n; i++) {
+		free(c->v[i].name);
+		for (k = 0; k < c->v[i].nlabels; k++)
+			free(c->v[i].labels[k]);
+	}
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+/* --- label sets --- */
+
+struct lset {
+	bool any;
+	const char *v[LSET_MAX];
+	size_t n;
+};
+
+static bool
+lset_has(const struct lset *s, const char *name)
+{
+	size_t i;
+
+	if (s->any)
+		return true;
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void
+lset_add(struct lset *s, const char *name)
+{
+	if (s->any || lset_has(s, name))
+		return;
+	if (s->n == LSET_MAX)
+		s->any = true;
+	else
+		s->v[s->n++] = name;
+}
+
+static void
+lset_del(struct lset *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], name) == 0) {
+			s->v[i] = s->v[--s->n];
+			return;
+		}
+}
+
+/* "a, b, c" or "none", for messages. */
+static void
+lset_list(const struct lset *s, char *out, size_t size)
+{
+	size_t i, len = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < s->n && len + 4 < size; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%s",
+		    i > 0 ? ", " : "", s->v[i]);
+	if (s->n == 0)
+		snprintf(out, size, "none");
+}
+
+/* --- context --- */
+
+struct ctx {
+	const struct lint_catalog *c;
+	const struct rule *r;
+	struct findings *f;
+	int rc;
+};
+
+static const char *const target_metrics[] = {
+	"up", "scrape_duration_seconds", "scrape_samples_scraped",
+	"scrape_samples_post_metric_relabeling", "scrape_series_added",
+};
+
+static void warn(struct ctx *x, size_t off, const char *check,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+warn(struct ctx *x, size_t off, const char *check, const char *fmt, ...)
+{
+	char msg[FINDING_MSG_MAX];
+	unsigned line, col;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rule_text_pos(&x->r->expr, off, &line, &col);
+	if (findings_add(x->f, line, col, FINDING_WARNING, check, "%s", msg)
+	    != 0)
+		x->rc = PERR_NOMEM;
+}
+
+/* The metric name a selector asks for, or NULL. */
+static const char *
+selector_name(const struct pq_node *vs)
+{
+	size_t i;
+
+	if (vs->name.len > 0)
+		return vs->name.p;
+	for (i = 0; i < vs->nmatchers; i++)
+		if (vs->matchers[i].op == PQ_MATCH_EQ &&
+		    pq_str_eq(vs->matchers[i].name, "__name__"))
+			return vs->matchers[i].value.p;
+	return NULL;
+}
+
+static const struct lint_metric *
+lookup(const struct lint_catalog *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		const char *m = c->v[i].name;
+
+		if (m[0] == '*' ? suffixed(name, m + 1) : strcmp(m, name) == 0)
+			return &c->v[i];
+	}
+	return NULL;
+}
+
+static bool
+is_target_metric(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(target_metrics); i++)
+		if (strcmp(name, target_metrics[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Levenshtein distance, capped at 100 bytes a side. */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, prev, cur, tmp;
+	size_t row[101];
+
+	if (la > 100 || lb > 100)
+		return (size_t)-1;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			cur = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < cur)
+				cur = row[j] + 1;
+			if (row[j - 1] + 1 < cur)
+				cur = row[j - 1] + 1;
+			tmp = row[j];
+			row[j] = cur;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+/* The closest of names[0..n) to s, if close enough to be a typo. */
+static const char *
+nearest(const char *s, const char *const *names, size_t n)
+{
+	size_t i, d, best = (size_t)-1, limit = strlen(s) / 4;
+	const char *pick = NULL;
+
+	if (limit < 2)
+		limit = 2;
+	for (i = 0; i < n; i++) {
+		if (names[i][0] == '*')
+			continue;
+		d = distance(s, names[i]);
+		if (d < best) {
+			best = d;
+			pick = names[i];
+		}
+	}
+	return best <= limit ? pick : NULL;
+}
+
+static const char *
+nearest_metric(const struct lint_catalog *c, const char *s)
+{
+	const char **names;
+	const char *pick;
+	size_t i;
+
+	if ((names = calloc(c->n + 1, sizeof(*names))) == NULL)
+		return NULL;
+	for (i = 0; i < c->n; i++)
+		names[i] = c->v[i].name;
+	pick = nearest(s, names, c->n);
+	free(names);
+	return pick;
+}
+
+/* --- what labels an expression's result carries --- */
+
+static void result_labels(const struct ctx *x, const struct pq_node *n,
+    struct lset *out);
+
+static void
+selector_labels(const struct ctx *x, const struct pq_node *vs,
+    struct lset *out)
+{
+	const struct lint_metric *m;
+	const char *name = selector_name(vs);
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (name == NULL || (m = lookup(x->c, name)) == NULL || m->any_labels) {
+		out->any = true;
+		return;
+	}
+	for (i = 0; i < m->nlabels; i++)
+		lset_add(out, m->labels[i]);
+}
+
+static bool
+func_is(const struct pq_node *n, const char *name)
+{
+	return n->kind == PQ_CALL && strcmp(n->func->name, name) == 0;
+}
+
+static void
+call_labels(const struct ctx *x, const struct pq_node *n, struct lset *out)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (func_is(n, "absent") || func_is(n, "absent_over_time")) {
+		out->any = true;
+		return;
+	}
+	for (i = 0; i < n->nargs; i++) {
+		enum pq_type t = pq_node_type(n->args[i]);
+
+		if (t == PQ_TYPE_VECTOR || t == PQ_TYPE_MATRIX) {
+			result_labels(x, n->args[i], out);
+			break;
+		}
+	}
+	if ((func_is(n, "label_replace") || func_is(n, "label_join")) &&
+	    n->nargs > 1 && n->args[1]->kind == PQ_STRING)
+		lset_add(out, n->args[1]->str.p);
+	if (func_is(n, "histogram_quantile") ||
+	    func_is(n, "histogram_fraction"))
+		lset_del(out, "le");
+}
+
+static void
+aggregate_labels(const struct ctx *x, const struct pq_node *n,
+    struct lset *out)
+{
+	struct lset in;
+	size_t i;
+
+	result_labels(x, n->expr, &in);
+	if (n->op == PQ_T_TOPK || n->op == PQ_T_BOTTOMK) {
+		*out = in;
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	if (n->without) {
+		*out = in;
+		for (i = 0; i < n->grouping.n; i++)
+			lset_del(out, n->grouping.v[i].name.p);
+	} else {
+		for (i = 0; i < n->grouping.n; i++)
+			if (lset_has(&in, n->grouping.v[i].name.p))
+				lset_add(out, n->grouping.v[i].name.p);
+	}
+	if (n->op == PQ_T_COUNT_VALUES && n->param->kind == PQ_STRING)
+		lset_add(out, n->param->str.p);
+}
+
+static void
+binary_labels(const struct ctx *x, const struct pq_node *n, struct lset *out)
+{
+	struct lset l, r;
+	size_t i;
+
+	result_labels(x, n->lhs, &l);
+	result_labels(x, n->rhs, &r);
+	if (pq_node_type(n->lhs) != PQ_TYPE_VECTOR) {
+		*out = r;
+		return;
+	}
+	if (pq_node_type(n->rhs) != PQ_TYPE_VECTOR) {
+		*out = l;
+		return;
+	}
+	if (n->op == PQ_T_LOR) {
+		*out = l;
+		for (i = 0; i < r.n || r.any; i++) {
+			if (r.any) {
+				out->any = true;
+				break;
+			}
+			lset_add(out, r.v[i]);
+		}
+		return;
+	}
+	if (n->op == PQ_T_LAND || n->op == PQ_T_LUNLESS) {
+		*out = l;
+		return;
+	}
+	*out = n->card == PQ_CARD_ONE_TO_MANY ? r : l;
+	if (n->card == PQ_CARD_ONE_TO_ONE && n->on) {
+		struct lset keep;
+
+		memset(&keep, 0, sizeof(keep));
+		for (i = 0; i < n->matching.n; i++)
+			if (lset_has(&l, n->matching.v[i].name.p))
+				lset_add(&keep, n->matching.v[i].name.p);
+		*out = keep;
+	} else if (n->card == PQ_CARD_ONE_TO_ONE) {
+		for (i = 0; i < n->matching.n; i++)
+			lset_del(out, n->matching.v[i].name.p);
+	}
+	for (i = 0; i < n->include.n; i++)
+		lset_add(out, n->include.v[i].name.p);
+}
+
+static void
+result_labels(const struct ctx *x, const struct pq_node *n, struct lset *out)
+{
+	switch (n->kind) {
+	case PQ_VECTOR_SELECTOR:
+		selector_labels(x, n, out);
+		break;
+	case PQ_MATRIX_SELECTOR:
+	case PQ_SUBQUERY:
+	case PQ_PAREN:
+	case PQ_UNARY:
+		result_labels(x, n->expr, out);
+		break;
+	case PQ_CALL:
+		call_labels(x, n, out);
+		break;
+	case PQ_AGGREGATE:
+		aggregate_labels(x, n, out);
+		break;
+	case PQ_BINARY:
+		binary_labels(x, n, out);
+		break;
+	case PQ_NUMBER:
+	case PQ_STRING:
+		memset(out, 0, sizeof(*out));
+		break;
+	}
+}
+
+/* --- the checks on one node --- */
+
+static void
+unknown_label(struct ctx *x, size_t off, const char *what, const char *label,
+    const struct lset *have)
+{
+	char list[512];
+	const char *hint = nearest(label, have->v, have->n);
+
+	lset_list(have, list, sizeof(list));
+	if (hint != NULL)
+		warn(x, off, "label-unknown", "%s has no label \"%s\" (did you "
+		    "mean \"%s\"? it has: %s)", what, label, hint, list);
+	else
+		warn(x, off, "label-unknown", "%s has no label \"%s\" (it has: "
+		    "%s)", what, label, list);
+}
+
+static void
+check_selector(struct ctx *x, const struct pq_node *vs)
+{
+	const char *name = selector_name(vs), *hint;
+	const struct lint_metric *m;
+	char what[300];
+	struct lset have;
+	size_t i;
+
+	if (name == NULL || is_target_metric(name))
+		return;
+	if ((m = lookup(x->c, name)) == NULL) {
+		hint = nearest_metric(x->c, name);
+		if (hint != NULL)
+			warn(x, vs->start, "metric-unknown", "unknown metric "
+			    "\"%s\": promrun does not emit it (did you mean "
+			    "\"%s\"?)", name, hint);
+		else
+			warn(x, vs->start, "metric-unknown", "unknown metric "
+			    "\"%s\": promrun does not emit it", name);
+		return;
+	}
+	if (m->any_labels)
+		return;
+	selector_labels(x, vs, &have);
+	snprintf(what, sizeof(what), "metric \"%s\"", name);
+	for (i = 0; i < vs->nmatchers; i++) {
+		const struct pq_matcher *mt = &vs->matchers[i];
+
+		if (!pq_str_eq(mt->name, "__name__") &&
+		    !lset_has(&have, mt->name.p))
+			unknown_label(x, mt->pos, what, mt->name.p, &have);
+	}
+}
+
+static void
+check_grouping(struct ctx *x, const struct pq_node *n)
+{
+	struct lset in;
+	char what[64];
+	size_t i;
+
+	result_labels(x, n->expr, &in);
+	if (in.any)
+		return;
+	snprintf(what, sizeof(what), "the input of %s %s",
+	    pq_tok_text(n->op), n->without ? "without" : "by");
+	for (i = 0; i < n->grouping.n; i++)
+		if (!lset_has(&in, n->grouping.v[i].name.p))
+			unknown_label(x, n->grouping.v[i].pos, what,
+			    n->grouping.v[i].name.p, &in);
+}
+
+static void
+check_matching(struct ctx *x, const struct pq_node *n)
+{
+	struct lset l, r, both;
+	const struct lset *one;
+	size_t i, k;
+
+	if (!n->has_matching)
+		return;
+	result_labels(x, n->lhs, &l);
+	result_labels(x, n->rhs, &r);
+	both = l;
+	for (k = 0; k < r.n; k++)
+		lset_add(&both, r.v[k]);
+	both.any = l.any || r.any;
+	for (i = 0; !both.any && i < n->matching.n; i++)
+		if (!lset_has(&both, n->matching.v[i].name.p))
+			unknown_label(x, n->matching.v[i].pos, n->on ?
+			    "neither side of on()" : "neither side of ignoring()",
+			    n->matching.v[i].name.p, &both);
+	one = n->card == PQ_CARD_MANY_TO_ONE ? &r : &l;
+	for (i = 0; !one->any && i < n->include.n; i++)
+		if (!lset_has(one, n->include.v[i].name.p))
+			unknown_label(x, n->include.v[i].pos,
+			    n->card == PQ_CARD_MANY_TO_ONE ? "the right side "
+			    "of group_left" : "the left side of group_right",
+			    n->include.v[i].name.p, one);
+}
+
+static void
+check_rate(struct ctx *x, const struct pq_node *n)
+{
+	const struct pq_node *a;
+	const struct lint_metric *m;
+	const char *name;
+
+	if (!func_is(n, "rate") && !func_is(n, "irate") &&
+	    !func_is(n, "increase"))
+		return;
+	if (n->nargs != 1 || (a = n->args[0])->kind != PQ_MATRIX_SELECTOR)
+		return;
+	if ((name = selector_name(a->expr)) == NULL ||
+	    (m = lookup(x->c, name)) == NULL || m->counter ||
+	    m->type == EXPFMT_UNTYPED)
+		return;
+	warn(x, n->start, "rate-non-counter", "%s() of %s \"%s\": rate, irate "
+	    "and increase need a counter; use deriv(), delta() or "
+	    "changes() for gauges", n->func->name, expfmt_type_name(m->type),
+	    name);
+}
+
+/* A counter reaching a comparison without going through a function. */
+static void
+check_bare_counter(struct ctx *x, const struct pq_node *n)
+{
+	const struct lint_metric *m;
+	const char *name;
+
+	switch (n->kind) {
+	case PQ_VECTOR_SELECTOR:
+		if ((name = selector_name(n)) != NULL &&
+		    (m = lookup(x->c, name)) != NULL && m->counter)
+			warn(x, n->start, "counter-without-rate", "counter "
+			    "\"%s\" compared as it is: its value only grows; "
+			    "compare rate() or increase() of it", name);
+		break;
+	case PQ_PAREN:
+	case PQ_UNARY:
+	case PQ_AGGREGATE:
+		check_bare_counter(x, n->expr);
+		break;
+	case PQ_BINARY:
+		if (n->op < PQ_T_EQLC || n->op > PQ_T_GTE) {
+			check_bare_counter(x, n->lhs);
+			check_bare_counter(x, n->rhs);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+walk(struct ctx *x, const struct pq_node *n)
+{
+	size_t i;
+
+	if (n == NULL)
+		return;
+	switch (n->kind) {
+	case PQ_VECTOR_SELECTOR:
+		check_selector(x, n);
+		break;
+	case PQ_CALL:
+		check_rate(x, n);
+		for (i = 0; i < n->nargs; i++)
+			walk(x, n->args[i]);
+		break;
+	case PQ_AGGREGATE:
+		check_grouping(x, n);
+		walk(x, n->param);
+		walk(x, n->expr);
+		break;
+	case PQ_BINARY:
+		check_matching(x, n);
+		if (n->op >= PQ_T_EQLC && n->op <= PQ_T_GTE) {
+			check_bare_counter(x, n->lhs);
+			check_bare_counter(x, n->rhs);
+		}
+		walk(x, n->lhs);
+		walk(x, n->rhs);
+		break;
+	case PQ_MATRIX_SELECTOR:
+	case PQ_SUBQUERY:
+	case PQ_PAREN:
+	case PQ_UNARY:
+		walk(x, n->expr);
+		break;
+	case PQ_NUMBER:
+	case PQ_STRING:
+		break;
+	}
+}
+
+/* --- alerts --- */
+
+/* Does the expression drop series, so that an alert can stop firing? */
+static bool
+filters(const struct pq_node *n)
+{
+	size_t i;
+
+	switch (n->kind) {
+	case PQ_BINARY:
+		if (n->op >= PQ_T_EQLC && n->op <= PQ_T_GTE)
+			return !n->return_bool;
+		if (n->op == PQ_T_LOR)
+			return filters(n->lhs) && filters(n->rhs);
+		if (n->op == PQ_T_LAND || n->op == PQ_T_LUNLESS)
+			return true;
+		return filters(n->lhs) || filters(n->rhs);
+	case PQ_CALL:
+		if (func_is(n, "absent") || func_is(n, "absent_over_time"))
+			return true;
+		for (i = 0; i < n->nargs; i++)
+			if (filters(n->args[i]))
+				return true;
+		return false;
+	case PQ_PAREN:
+	case PQ_UNARY:
+	case PQ_AGGREGATE:
+	case PQ_SUBQUERY:
+		return filters(n->expr);
+	default:
+		return false;
+	}
+}
+
+struct refs {
+	struct ctx *x;
+	const struct rule_pair *p;
+	const struct lset *have;
+	const char *what;
+};
+
+static void
+on_label_ref(void *arg, const char *name, size_t len, size_t off)
+{
+	struct refs *rf = arg;
+	char label[128], list[512];
+	unsigned line, col;
+	const char *hint;
+
+	if (rf->have->any || len >= sizeof(label))
+		return;
+	memcpy(label, name, len);
+	label[len] = '\0';
+	if (lset_has(rf->have, label))
+		return;
+	lset_list(rf->have, list, sizeof(list));
+	hint = nearest(label, rf->have->v, rf->have->n);
+	rule_text_pos(&rf->p->value, off, &line, &col);
+	if (findings_add(rf->x->f, line, col, FINDING_WARNING,
+	    "template-label", "%s \"%s\": $labels.%s is never set: the "
+	    "expression's result has no label \"%s\"%s%s%s (it has: %s)",
+	    rf->what, rf->p->name.s, label, label, hint ? " (did you mean \"" :
+	    "", hint ? hint : "", hint ? "\"?)" : "", list) != 0)
+		rf->x->rc = PERR_NOMEM;
+}
+
+static void
+check_template_labels(struct ctx *x, const struct rule_pair *pairs, size_t n,
+    const char *what, const struct lset *have)
+{
+	struct refs rf = {x, NULL, have, what};
+	struct perr e;
+	size_t i, off;
+
+	for (i = 0; i < n; i++) {
+		rf.p = &pairs[i];
+		(void)tmpl_check(pairs[i].value.s, pairs[i].value.len,
+		    on_label_ref, &rf, &off, &e);
+	}
+}
+
+static void
+check_alert(struct ctx *x, const struct rule *r)
+{
+	struct lset have;
+
+	if (!filters(r->parsed->root))
+		warn(x, r->parsed->root->start, "alert-no-comparison", "alert "
+		    "\"%s\" compares nothing: it fires for every series the "
+		    "expression returns (add a comparison such as \"> 0\")",
+		    r->name.s);
+	if (!r->has_for || r->for_ms == 0) {
+		if (findings_add(x->f, r->name.line, r->name.col,
+		    FINDING_WARNING, "alert-no-for", "alert \"%s\" has no "
+		    "'for': a single evaluation fires it; add \"for:\" with "
+		    "how long the condition must hold", r->name.s) != 0)
+			x->rc = PERR_NOMEM;
+	}
+	if (!x->c->checks)
+		return;
+	result_labels(x, r->parsed->root, &have);
+	check_template_labels(x, r->labels, r->nlabels, "label", &have);
+	check_template_labels(x, r->annotations, r->nannotations, "annotation",
+	    &have);
+}
+
+int
+lint_rules(const struct lint_catalog *c, const struct rule_file *rf,
+    struct findings *f)
+{
+	struct ctx x = {c, NULL, f, 0};
+	size_t i, j;
+
+	for (i = 0; i < rf->ngroups && x.rc == 0; i++)
+		for (j = 0; j < rf->groups[i].nrules && x.rc == 0; j++) {
+			x.r = &rf->groups[i].rules[j];
+			if (x.r->parsed == NULL)
+				continue;
+			if (c->checks)
+				walk(&x, x.r->parsed->root);
+			if (x.r->alerting)
+				check_alert(&x, x.r);
+		}
+	return x.rc;
+}

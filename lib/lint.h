@@ -1,0 +1,92 @@
+/*
+ * lint.h - checks of rules against what promrun emits: a catalog of metric
+ * names with their types and label names, filled from a preset
+ * (lib/schema) and/or from exposition-format textfiles (lib/expfmt).
+ *
+ * Checks (all warnings; each finding names its check):
+ *   metric-unknown        a selector's metric is not in the catalog (the
+ *                         nearest known name is suggested)
+ *   label-unknown         a label in a matcher, by, without, on, ignoring
+ *                         or group_left/right that the metric(s) lack
+ *   template-label        $labels.x (or .Labels.x) in an alert's labels or
+ *                         annotations that the expression's result cannot
+ *                         carry (dropped by aggregation, or never there)
+ *   rate-non-counter      rate, irate or increase over a metric that is
+ *                         not a counter
+ *   counter-without-rate  a counter compared as it is, without rate or
+ *                         increase (its value only grows)
+ *   alert-no-comparison   an alert expression that filters nothing, so it
+ *                         fires for every series it returns
+ *   alert-no-for          an alert without "for"
+ * The last two need no catalog; the others run only with one.  Prometheus's
+ * own per-target series (up, scrape_*) and the metrics recorded by the
+ * rules being checked are always known, with any labels.
+ */
+#ifndef PROMRUN_LINT_H
+#define PROMRUN_LINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "expfmt.h"
+#include "finding.h"
+#include "rules.h"
+#include "schema.h"
+
+#define LINT_MAX_LABELS 32	/* label names kept per metric */
+
+struct lint_metric {
+	char *name;		/* owned; "*suffix" is a pattern (prpc) */
+	enum expfmt_type type;	/* of the family */
+	bool counter;		/* a counter, or a histogram/summary's
+				   _bucket, _sum or _count */
+	bool any_labels;	/* label names unknown: accept any */
+	char *labels[LINT_MAX_LABELS];	/* owned */
+	size_t nlabels;
+};
+
+struct lint_catalog {
+	struct lint_metric *v;
+	size_t n, cap;
+	bool checks;		/* a preset or textfile was added: run the
+				   catalog checks */
+};
+
+/*
+ * lint_catalog_add_preset: the metrics preset p emits under namespace ns
+ * (NULL: its default) with the configured user labels (nuser 0: user
+ * labels are not restricted, so families carrying them accept any label).
+ * Returns 0 or PERR_NOMEM.
+ */
+int lint_catalog_add_preset(struct lint_catalog *c,
+    const struct schema_preset *p, const char *ns, char *const *user,
+    size_t nuser, struct perr *e);
+
+/*
+ * lint_catalog_add_textfile: the families and label names found in an
+ * exposition-format file (a .prom textfile, a /metrics page saved).
+ * Returns 0; PERR_INVALID when it cannot be read or parsed (e names the
+ * file and line); PERR_NOMEM.
+ */
+int lint_catalog_add_textfile(struct lint_catalog *c, const char *path,
+    struct perr *e);
+
+/*
+ * lint_catalog_add_recorded: the names rf's recording rules define, with
+ * any labels.  Returns 0 or PERR_NOMEM.
+ */
+int lint_catalog_add_recorded(struct lint_catalog *c,
+    const struct rule_file *rf);
+
+/* lint_catalog_free: release the catalog; it is empty after. */
+void lint_catalog_free(struct lint_catalog *c);
+
+/*
+ * lint_rules: run the checks over every rule of rf whose expression
+ * parsed, appending warnings to f.  Returns 0 or PERR_NOMEM.
+ */
+int lint_rules(const struct lint_catalog *c, const struct rule_file *rf,
+    struct findings *f);
+
+#endif
