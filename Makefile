@@ -68,17 +68,36 @@ $(BINS): $(BUILD)/%: $(BUILD)/cmd/%/main.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
 
 # Unit tests and test tools may use any module, so they get every library.
-TEST_LIBS  = $(LIBS_INIH) -lm
+TEST_LIBS  = $(LIBS_INIH) $(LIBS_YAML) -lm
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 
+# promrun-rules' fuzz target: its saved corpus is replayed by fuzz-replay,
+# built with the normal compiler; "make fuzz" runs libFuzzer under clang.
+FUZZ_SRCS  = test/fuzz/fuzz-promql.c test/fuzz/replay.c
+FUZZ_REPLAY = $(BUILD)/test/fuzz-replay
+$(FUZZ_REPLAY): $(FUZZ_SRCS:%.c=$(BUILD)/%.o) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
+
+FUZZ_TIME ?= 60
+FUZZ_DIR   = build/fuzz
+fuzz:
+	@mkdir -p $(FUZZ_DIR)/new
+	clang $(ALL_CPPFLAGS) -std=c11 -g -O1 \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $(FUZZ_DIR)/fuzz-promql test/fuzz/fuzz-promql.c \
+	    $(wildcard lib/promql/*.c) lib/buf.c lib/err.c lib/text.c -lm
+	$(FUZZ_DIR)/fuzz-promql -max_total_time=$(FUZZ_TIME) -max_len=512 \
+	    -timeout=10 $(FUZZ_DIR)/new test/fuzz/corpus/promql
+
 # Keep test objects between runs.
 .SECONDARY:
 
 -include $(LIB_OBJS:.o=.d) $(PROGRAMS:%=$(BUILD)/cmd/%/main.d) \
-    $(UNIT_SRCS:%.c=$(BUILD)/%.d) $(TOOL_SRCS:%.c=$(BUILD)/%.d)
+    $(UNIT_SRCS:%.c=$(BUILD)/%.d) $(TOOL_SRCS:%.c=$(BUILD)/%.d) \
+    $(FUZZ_SRCS:%.c=$(BUILD)/%.d)
 
 deps:
 	@scripts/install-deps
@@ -88,9 +107,10 @@ OTHER_CC = $(if $(findstring clang,$(CC)),gcc,clang)
 warnings:
 	@command -v $(OTHER_CC) >/dev/null || { echo "$(OTHER_CC) not found" >&2; exit 1; }
 	$(OTHER_CC) $(ALL_CPPFLAGS) -std=c11 $(WARNINGS) -fsyntax-only \
-	    $(LIB_SRCS) $(PROGRAMS:%=cmd/%/main.c) $(UNIT_SRCS) $(TOOL_SRCS)
+	    $(LIB_SRCS) $(PROGRAMS:%=cmd/%/main.c) $(UNIT_SRCS) $(TOOL_SRCS) \
+	    $(FUZZ_SRCS)
 
-test-bins: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
+test-bins: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_REPLAY)
 
 unit: test-bins
 	@for t in $(UNIT_BINS); do echo "unit: $$t"; $$t || exit 1; done
@@ -130,4 +150,4 @@ clean:
 	rm -rf build
 
 .PHONY: all deps warnings test-bins unit bats check bench run install \
-	uninstall clean
+	uninstall clean fuzz

@@ -436,7 +436,7 @@ duration_of(struct loader *L, yaml_node_t *v, const char *field,
 	return true;
 }
 
-/* yaml.v3 into an int: an integer, or a float with no fraction. */
+/* yaml.v3 into an int: an integer, or a float in range (truncated). */
 static void
 check_int(struct loader *L, yaml_node_t *v, const char *field)
 {
@@ -459,8 +459,7 @@ check_int(struct loader *L, yaml_node_t *v, const char *field)
 				return;
 			if (strpbrk(tmp, "xXiInN") == NULL) {
 				d = strtod(tmp, &end);
-				if (*end == '\0' && d == floor(d) &&
-				    fabs(d) < 9.2e18)
+				if (*end == '\0' && d > -9.2e18 && d < 9.2e18)
 					return;
 			}
 		}
@@ -1079,6 +1078,18 @@ load_documents(struct loader *L)
 		}
 		root = yaml_document_get_root_node(&doc);
 		L->doc = &doc;
+		if (doc.version_directive != NULL &&
+		    (doc.version_directive->major != 1 ||
+		    doc.version_directive->minor != 1)) {
+			/* yaml.v3, like libyaml before 0.2, knows only 1.1. */
+			add(L, (unsigned)doc.start_mark.line + 1,
+			    (unsigned)doc.start_mark.column + 1, FINDING_ERROR,
+			    "yaml", "found incompatible YAML document (%%YAML "
+			    "%d.%d; only 1.1 is read)", doc.version_directive->major,
+			    doc.version_directive->minor);
+			yaml_document_delete(&doc);
+			break;
+		}
 		if (root != NULL && !decode_top(L, root, first) && L->rc == 0)
 			L->rc = PERR_NOMEM;
 		L->doc = NULL;

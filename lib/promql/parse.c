@@ -475,13 +475,17 @@ parse_vector_selector(struct parser *p, bool named)
 
 /* --- label lists --- */
 
-/* Tokens that may name a label in by/without/on/ignoring/group_x. */
+/*
+ * Tokens that may name a label in by/without/on/ignoring/group_x: every
+ * word but "without" (Prometheus 2.42's maybe_label lacks it) and the
+ * numbers inf and nan.
+ */
 static bool
 label_token(enum pq_tok t)
 {
 	return t == PQ_T_IDENT || pq_tok_is_aggregator(t) ||
-	    pq_tok_is_keyword(t) || t == PQ_T_LAND || t == PQ_T_LOR ||
-	    t == PQ_T_LUNLESS || t == PQ_T_ATAN2;
+	    (pq_tok_is_keyword(t) && t != PQ_T_WITHOUT) || t == PQ_T_LAND ||
+	    t == PQ_T_LOR || t == PQ_T_LUNLESS || t == PQ_T_ATAN2;
 }
 
 static bool
