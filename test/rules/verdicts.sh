@@ -24,9 +24,12 @@ promtool)
 	;;
 promrun-rules)
 	# The file names of the corpus need no JSON escapes.
+	list=$(mktemp)
+	trap 'rm -f "$list"' EXIT
+	printf '%s\n' "$@" >"$list"
 	promrun-rules check -c /dev/null -f json "$@" 2>/dev/null |
-	    LC_ALL=C awk -v files="$(printf '%s\n' "$@")" '
-		BEGIN { n = split(files, order, "\n") }
+	    LC_ALL=C awk '
+		FNR == NR { order[++n] = $0; next }
 		/"level":"error"/ {
 			f = $0
 			sub(/^\{"file":"/, "", f)
@@ -35,10 +38,9 @@ promrun-rules)
 		}
 		END {
 			for (i = 1; i <= n; i++)
-				if (order[i] != "")
-					print (order[i] in bad ? "reject" : "accept"),
-					    order[i]
-		}'
+				print (order[i] in bad ? "reject" : "accept"),
+				    order[i]
+		}' "$list" -
 	;;
 *)
 	echo "verdicts.sh: unknown tool $tool" >&2
