@@ -111,7 +111,7 @@ lint_catalog_add_preset(struct lint_catalog *c,
 		m->counter = s->type == EXPFMT_COUNTER ||
 		    suffixed(s->name, "_bucket") || suffixed(s->name, "_sum") ||
 		    suffixed(s->name, "_count");
-		m->any_labels = nuser == 0 &&
+		m->user_labels = nuser == 0 &&
 		    has_user_labels(&p->families[fam - 1]);
 		for (k = 0; k < s->nlabels; k++)
 			if (add_label(m, s->labels[k]) != 0)
@@ -225,27 +225,38 @@ lint_catalog_free(struct lint_catalog *c)
 
 struct lset {
 	bool any;
+	bool open;		/* plus any user label (see lint_metric) */
 	const char *v[LSET_MAX];
 	size_t n;
 };
 
+static const char *nearest(const char *s, const char *const *names,
+    size_t n);
+
 static bool
-lset_has(const struct lset *s, const char *name)
+lset_listed(const struct lset *s, const char *name)
 {
 	size_t i;
 
-	if (s->any)
-		return true;
 	for (i = 0; i < s->n; i++)
 		if (strcmp(s->v[i], name) == 0)
 			return true;
 	return false;
 }
 
+static bool
+lset_has(const struct lset *s, const char *name)
+{
+	if (s->any || lset_listed(s, name))
+		return true;
+	/* An unlisted user label is fine, a typo of a listed one is not. */
+	return s->open && nearest(name, s->v, s->n) == NULL;
+}
+
 static void
 lset_add(struct lset *s, const char *name)
 {
-	if (s->any || lset_has(s, name))
+	if (s->any || lset_listed(s, name))
 		return;
 	if (s->n == LSET_MAX)
 		s->any = true;
@@ -275,7 +286,10 @@ lset_list(const struct lset *s, char *out, size_t size)
 	for (i = 0; i < s->n && len + 4 < size; i++)
 		len += (size_t)snprintf(out + len, size - len, "%s%s",
 		    i > 0 ? ", " : "", s->v[i]);
-	if (s->n == 0)
+	if (s->open && len + 20 < size)
+		snprintf(out + len, size - len, "%suser labels",
+		    s->n > 0 ? ", " : "");
+	else if (s->n == 0)
 		snprintf(out, size, "none");
 }
 
@@ -437,6 +451,7 @@ selector_labels(const struct ctx *x, const struct pq_node *vs,
 	}
 	for (i = 0; i < m->nlabels; i++)
 		lset_add(out, m->labels[i]);
+	out->open = m->user_labels;
 }
 
 static bool
@@ -515,13 +530,10 @@ binary_labels(const struct ctx *x, const struct pq_node *n, struct lset *out)
 	}
 	if (n->op == PQ_T_LOR) {
 		*out = l;
-		for (i = 0; i < r.n || r.any; i++) {
-			if (r.any) {
-				out->any = true;
-				break;
-			}
+		out->any = l.any || r.any;
+		out->open = l.open || r.open;
+		for (i = 0; i < r.n; i++)
 			lset_add(out, r.v[i]);
-		}
 		return;
 	}
 	if (n->op == PQ_T_LAND || n->op == PQ_T_LUNLESS) {
@@ -585,11 +597,11 @@ unknown_label(struct ctx *x, size_t off, const char *what, const char *label,
 
 	lset_list(have, list, sizeof(list));
 	if (hint != NULL)
-		warn(x, off, "label-unknown", "%s has no label \"%s\" (did you "
-		    "mean \"%s\"? it has: %s)", what, label, hint, list);
+		warn(x, off, "label-unknown", "label \"%s\" is not on %s (did "
+		    "you mean \"%s\"? it has: %s)", label, what, hint, list);
 	else
-		warn(x, off, "label-unknown", "%s has no label \"%s\" (it has: "
-		    "%s)", what, label, list);
+		warn(x, off, "label-unknown", "label \"%s\" is not on %s (it "
+		    "has: %s)", label, what, list);
 }
 
 static void
@@ -660,10 +672,11 @@ check_matching(struct ctx *x, const struct pq_node *n)
 	for (k = 0; k < r.n; k++)
 		lset_add(&both, r.v[k]);
 	both.any = l.any || r.any;
+	both.open = l.open || r.open;
 	for (i = 0; !both.any && i < n->matching.n; i++)
 		if (!lset_has(&both, n->matching.v[i].name.p))
 			unknown_label(x, n->matching.v[i].pos, n->on ?
-			    "neither side of on()" : "neither side of ignoring()",
+			    "either side of on()" : "either side of ignoring()",
 			    n->matching.v[i].name.p, &both);
 	one = n->card == PQ_CARD_MANY_TO_ONE ? &r : &l;
 	for (i = 0; !one->any && i < n->include.n; i++)

@@ -42,6 +42,10 @@ struct lint_metric {
 	bool counter;		/* a counter, or a histogram/summary's
 				   _bucket, _sum or _count */
 	bool any_labels;	/* label names unknown: accept any */
+	bool user_labels;	/* labels has the fixed labels; any user
+				   label may come too (no allow-list is
+				   configured), except names that look like
+				   a typo of a fixed one */
 	char *labels[LINT_MAX_LABELS];	/* owned */
 	size_t nlabels;
 };
