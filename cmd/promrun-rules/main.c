@@ -245,24 +245,6 @@ check(const struct options *o)
 	return status;
 }
 
-/* Line and column (1-based, in bytes) of byte off in s. */
-static void
-position(const char *s, size_t off, unsigned *line, unsigned *col)
-{
-	size_t i;
-
-	*line = 1;
-	*col = 1;
-	for (i = 0; i < off && s[i] != '\0'; i++) {
-		if (s[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
-}
-
 static int
 parse(const struct options *o)
 {
@@ -277,7 +259,7 @@ parse(const struct options *o)
 		usage("parse needs exactly one expression");
 	rc = pq_parse(o->operands[0], strlen(o->operands[0]), &x, &pos, &e);
 	if (rc != 0) {
-		position(o->operands[0], pos, &line, &col);
+		pq_line_col(o->operands[0], pos, &line, &col);
 		fprintf(stderr, "%s: %u:%u: %s\n", progname, line, col, e.msg);
 		return rc == PERR_INVALID ? 1 : perr_exit_status(rc);
 	}
@@ -312,7 +294,14 @@ main(int argc, char **argv)
 		    "parse", perr_quote(verb, q));
 		usage(msg);
 	}
-	parse_options(argc - 1, argv + 1, &o);
+	if (strcmp(verb, "parse") == 0 && argc == 3) {
+		/* An expression may start with '-': no options here. */
+		memset(&o, 0, sizeof(o));
+		o.operands = argv + 2;
+		o.noperands = 1;
+	} else {
+		parse_options(argc - 1, argv + 1, &o);
+	}
 	status = strcmp(verb, "check") == 0 ? check(&o) : parse(&o);
 	free(o.metrics);
 	return status;

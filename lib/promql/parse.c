@@ -1256,3 +1256,20 @@ pq_parse(const char *src, size_t len, struct pq_expr **out, size_t *err_pos,
 	*out = x;
 	return 0;
 }
+
+void
+pq_line_col(const char *src, size_t off, unsigned *line, unsigned *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && src[i] != '\0'; i++) {
+		if (src[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}

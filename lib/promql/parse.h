@@ -33,4 +33,10 @@
 int pq_parse(const char *src, size_t len, struct pq_expr **out,
     size_t *err_pos, struct perr *e);
 
+/*
+ * pq_line_col: the line and column (1-based; columns count bytes, as
+ * Prometheus's messages do) of byte offset off in the NUL-terminated src.
+ */
+void pq_line_col(const char *src, size_t off, unsigned *line, unsigned *col);
+
 #endif
