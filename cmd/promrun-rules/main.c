@@ -39,21 +39,16 @@ static const char synopsis[] =
 static const char help_text[] =
     "Check Prometheus alerting and recording rule files (or PrometheusRule\n"
     "manifests) as promtool does, and their metrics and labels against what\n"
-    "promrun emits.  parse prints an expression in canonical form.\n"
-    "\n"
-    "  -p, --preset NAME       catalog of metrics: native, chainloop, prpc "
-    "or attest\n"
-    "  -n, --namespace NS      the preset's namespace (native: ci, attest: "
-    "attest)\n"
-    "  -m, --metrics FILE      add the metrics of a .prom textfile "
-    "(repeatable)\n"
+    "promrun emits.  parse prints an expression in canonical form.\n\n"
+    "  -p, --preset NAME       catalog: native, chainloop, prpc or attest\n"
+    "  -n, --namespace NS      the preset's namespace (native: ci)\n"
+    "  -m, --metrics FILE      add the metrics of a .prom textfile\n"
     "  -c, --config FILE       configuration file (its [render] preset and\n"
     "                          namespace are the default catalog)\n"
     "  -f, --format FORMAT     text (default), json or github\n"
     "      --strict            warnings count as errors\n"
     "  -h, --help              show this help\n"
-    "  -V, --version           show the version\n"
-    "\n"
+    "  -V, --version           show the version\n\n"
     "Exit status: 0 no errors, 1 errors found, 2 usage error or unreadable\n"
     "file.  See promrun-rules(1).\n";
 
@@ -117,9 +112,7 @@ parse_options(int argc, char **argv, struct options *o)
 			}
 			break;
 		case 'h':
-			fputs(synopsis, stdout);
-			fputs("\n", stdout);
-			fputs(help_text, stdout);
+			printf("%s\n%s", synopsis, help_text);
 			exit(0);
 		case 'V':
 			printf("%s %s\n", progname, PROMRUN_VERSION);
@@ -207,10 +200,8 @@ check(const struct options *o)
 	}
 	rf = calloc((size_t)o->noperands, sizeof(*rf));
 	f = calloc((size_t)o->noperands, sizeof(*f));
-	if (rf == NULL || f == NULL) {
-		fprintf(stderr, "%s: out of memory\n", progname);
-		exit(1);
-	}
+	if (rf == NULL || f == NULL)
+		usage("out of memory");
 	/* Load all first: one file's recording rules feed another's alerts. */
 	for (i = 0; i < o->noperands; i++) {
 		if (rules_load(o->operands[i], &rf[i], &f[i], &e) != 0) {
