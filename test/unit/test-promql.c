@@ -1,0 +1,305 @@
+/*
+ * test-promql.c - unit tests of the PromQL lexer, parser, printer, regex
+ * check, durations, quoting; the template check; rule-file positions and
+ * the finding formats.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "check.h"
+#include "finding.h"
+#include "promql/duration.h"
+#include "promql/lex.h"
+#include "promql/parse.h"
+#include "promql/print.h"
+#include "promql/quote.h"
+#include "promql/regex.h"
+#include "rules.h"
+#include "tmpl.h"
+
+static char out[4096];
+
+/* The canonical form of e, or "ERR <pos>: <message>". */
+static const char *
+canon(const char *e)
+{
+	struct buf b = BUF_INIT(1 << 20);
+	struct pq_expr *x;
+	struct perr err;
+	size_t pos;
+
+	if (pq_parse(e, strlen(e), &x, &pos, &err) != 0) {
+		snprintf(out, sizeof(out), "ERR %zu: %s", pos, err.msg);
+		return out;
+	}
+	if (pq_print(&b, x->root) != 0)
+		snprintf(out, sizeof(out), "PRINT FAILED");
+	else
+		snprintf(out, sizeof(out), "%s", buf_str(&b));
+	buf_free(&b);
+	pq_expr_free(x);
+	return out;
+}
+
+static void
+test_durations(void)
+{
+	struct buf b = BUF_INIT(64);
+	struct perr e;
+	int64_t ms;
+
+	CHECK(pq_duration_parse("0", 1, &ms, &e) == 0 && ms == 0);
+	CHECK(pq_duration_parse("90s", 3, &ms, &e) == 0 && ms == 90000);
+	CHECK(pq_duration_parse("1h30m", 5, &ms, &e) == 0 && ms == 5400000);
+	CHECK(pq_duration_parse("1w2d", 4, &ms, &e) == 0 &&
+	    ms == 9LL * 86400000);
+	CHECK(pq_duration_parse("5ms", 3, &ms, &e) == 0 && ms == 5);
+	CHECK(pq_duration_parse("", 0, &ms, &e) == PERR_INVALID);
+	CHECK_STR(e.msg, "empty duration string");
+	CHECK(pq_duration_parse("5", 1, &ms, &e) == PERR_INVALID);
+	CHECK_STR(e.msg, "not a valid duration string: \"5\"");
+	CHECK(pq_duration_parse("5M", 2, &ms, &e) == PERR_INVALID);
+	CHECK(pq_duration_parse("1.5m", 4, &ms, &e) == PERR_INVALID);
+	CHECK(pq_duration_parse("-1m", 3, &ms, &e) == PERR_INVALID);
+	CHECK(pq_duration_parse("30m1h", 5, &ms, &e) == PERR_INVALID);
+	CHECK(pq_duration_parse("292y", 4, &ms, &e) == 0);
+	CHECK(pq_duration_parse("293y", 4, &ms, &e) == PERR_INVALID);
+	CHECK_STR(e.msg, "duration out of range");
+	pq_duration_format(&b, 5400000);
+	CHECK_STR(buf_str(&b), "1h30m");
+	buf_reset(&b);
+	pq_duration_format(&b, 90LL * 86400000);
+	CHECK_STR(buf_str(&b), "90d");
+	buf_reset(&b);
+	pq_duration_format(&b, 14LL * 86400000);
+	CHECK_STR(buf_str(&b), "2w");
+	buf_free(&b);
+}
+
+static void
+test_quoting(void)
+{
+	struct buf b = BUF_INIT(256);
+
+	CHECK(pq_unquote("'a\\'b'", 6, true, &b) == 0);
+	CHECK_STR(buf_str(&b), "a'b");
+	buf_reset(&b);
+	CHECK(pq_unquote("\"\\x41\\101\\u00e9\"", 16, true, &b) == 0);
+	CHECK_STR(buf_str(&b), "AA\xc3\xa9");
+	buf_reset(&b);
+	CHECK(pq_unquote("\"\\'\"", 4, true, &b) == PERR_INVALID);
+	buf_reset(&b);
+	CHECK(pq_unquote("\"\\ud800\"", 8, true, &b) == PERR_INVALID);
+	buf_reset(&b);
+	CHECK(pq_unquote("'ab'", 4, false, &b) == PERR_INVALID);
+	buf_reset(&b);
+	CHECK(pq_quote(&b, "a\"\\\n\x01\xff\xef\xbf\xbd\xc3\xa9", 11) == 0);
+	CHECK_STR(buf_str(&b), "\"a\\\"\\\\\\n\\x01\\xff\\ufffd\xc3\xa9\"");
+	buf_free(&b);
+}
+
+static int
+re(const char *s)
+{
+	struct perr e;
+	bool empty;
+
+	if (pq_regex_check(s, strlen(s), &empty, &e) != 0)
+		return -1;
+	return empty;
+}
+
+static void
+test_regex(void)
+{
+	CHECK(re(".*") == 1);
+	CHECK(re(".+") == 0);
+	CHECK(re("a|") == 1);
+	CHECK(re("a{0,2}") == 1);
+	CHECK(re("\\b") == 0);
+	CHECK(re("\\B^$") == 1);
+	CHECK(re("(?i)a*") == 1);
+	CHECK(re("[[:alpha:]]+") == 0);
+	CHECK(re("\\p{Greek}\\PL") == 0);
+	CHECK(re("a**") == -1);
+	CHECK(re("*a") == -1);
+	CHECK(re("a)(b") == -1);	/* alone invalid, though anchored not */
+	CHECK(re("a\\Q") == -1);	/* \Q swallows the anchor's ")$" */
+	CHECK(re("(a{10}){100}") == 0);
+	CHECK(re("(a{10}){101}") == -1);
+	CHECK(re("a{1001}") == -1);
+	CHECK(re("a{,2}") == 0);	/* a literal '{' */
+	CHECK(re("[z-a]") == -1);
+	CHECK(re("\\8") == -1);
+	CHECK(re("\\p{Toto}") == -1);	/* Unicode 14: not in Go 1.19 */
+	CHECK(re("(?P<n>a)(?P<n>b)") == 0);
+	CHECK(re("(?=a)") == -1);
+}
+
+static void
+test_numbers(void)
+{
+	struct buf b = BUF_INIT(64);
+	static const struct {
+		double v;
+		const char *s;
+	} cases[] = {
+		{1, "1"}, {-0.0, "-0"}, {0.5, "0.5"}, {1e6, "1e+06"},
+		{123456, "123456"}, {1e-5, "1e-05"}, {0.0001, "0.0001"},
+		{1.5e300, "1.5e+300"}, {-2.25, "-2.25"}, {INFINITY, "+Inf"},
+		{-INFINITY, "-Inf"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&b);
+		pq_print_number(&b, cases[i].v);
+		CHECK_STR(buf_str(&b), cases[i].s);
+	}
+	buf_reset(&b);
+	pq_print_number(&b, NAN);
+	CHECK_STR(buf_str(&b), "NaN");
+	buf_free(&b);
+}
+
+static void
+test_lexer(void)
+{
+	static const enum pq_tok want[] = {
+		PQ_T_SUM, PQ_T_BY, PQ_T_LPAREN, PQ_T_IDENT, PQ_T_RPAREN,
+		PQ_T_LPAREN, PQ_T_METRIC_IDENT, PQ_T_LBRACE, PQ_T_IDENT,
+		PQ_T_EQL_REGEX, PQ_T_STRING, PQ_T_RBRACE, PQ_T_LBRACKET,
+		PQ_T_DURATION, PQ_T_COLON, PQ_T_RBRACKET, PQ_T_RPAREN, PQ_T_GTE,
+		PQ_T_NUMBER, PQ_T_LAND, PQ_T_NUMBER, PQ_T_EOF,
+	};
+	const char *src = "SUM By (a) (x:y{b=~'c'}[5m x]) >= 0x1F and Inf # c";
+	struct pq_lexer l;
+	size_t i;
+
+	pq_lex_init(&l, src, strlen(src));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK(pq_lex_next(&l).type == want[i]);
+	pq_lex_init(&l, "(a", 2);
+	pq_lex_next(&l);
+	pq_lex_next(&l);
+	CHECK(pq_lex_next(&l).type == PQ_T_ERROR);
+	CHECK_STR(l.msg, "unclosed left parenthesis");
+}
+
+static void
+test_parser(void)
+{
+	CHECK_STR(canon("sum(rate(x[90s])) by (job)"),
+	    "sum by (job) (rate(x[1m30s]))");
+	CHECK_STR(canon("-1 ^ 2"), "-1 ^ 2");	/* -(1 ^ 2) */
+	CHECK_STR(canon("2 ^ 3 ^ 2 - 1 - 1"), "2 ^ 3 ^ 2 - 1 - 1");
+	CHECK_STR(canon("a or b and c unless d"), "a or b and c unless d");
+	CHECK_STR(canon("x @ 0.0005"), "x @ 0.001");
+	CHECK_STR(canon("x + ignoring () group_left y"),
+	    "x + ignoring () group_left () y");
+	CHECK_STR(canon("rate(x)"), "ERR 5: expected type range vector in "
+	    "call to function \"rate\", got instant vector");
+	CHECK_STR(canon("foo{a=~\".*\"}"), "foo{a=~\".*\"}");
+	CHECK_STR(canon("{a=~\".*\"}"), "ERR 0: vector selector must contain "
+	    "at least one non-empty matcher");
+	CHECK_STR(canon("x offset 5m offset 1m"),
+	    "ERR 0: offset may not be set multiple times");
+	CHECK_STR(canon(""), "ERR 0: no expression found in input");
+	CHECK_STR(canon("sum by (without) (x)"),
+	    "ERR 8: unexpected <without> in grouping opts, expected label");
+	CHECK_STR(canon("foo(x)"), "ERR 0: unknown function with name \"foo\"");
+	CHECK_STR(canon("1 and 1"), "ERR 0: set operator \"and\" not allowed "
+	    "in binary scalar expression");
+}
+
+static void
+test_equal(void)
+{
+	struct pq_expr *a, *b;
+	struct perr e;
+	size_t pos;
+	const char *s1 = "x{b=\"1\",a=\"2\"}", *s2 = "x{a=\"2\",b=\"1\"}";
+	const char *s3 = "x{a=\"2\",b=\"2\"}";
+
+	CHECK(pq_parse(s1, strlen(s1), &a, &pos, &e) == 0);
+	CHECK(pq_parse(s2, strlen(s2), &b, &pos, &e) == 0);
+	CHECK(pq_node_equal(a->root, b->root));
+	pq_expr_free(b);
+	CHECK(pq_parse(s3, strlen(s3), &b, &pos, &e) == 0);
+	CHECK(!pq_node_equal(a->root, b->root));
+	pq_expr_free(a);
+	pq_expr_free(b);
+}
+
+static size_t nrefs;
+static char refs[256];
+
+static void
+on_ref(void *ctx, const char *name, size_t len, size_t off)
+{
+	(void)ctx;
+	nrefs++;
+	snprintf(refs + strlen(refs), sizeof(refs) - strlen(refs), "%.*s@%zu ",
+	    (int)len, name, off);
+}
+
+static void
+test_templates(void)
+{
+	const char *t = "{{ $labels.org }}/{{ .Labels.workflow }} {{ $value }}";
+	struct perr e;
+	size_t off;
+
+	CHECK(tmpl_check(t, strlen(t), on_ref, NULL, &off, &e) == 0);
+	CHECK(nrefs == 2);
+	CHECK_STR(refs, "org@3 workflow@21 ");
+	CHECK(tmpl_check("{{ $x }}", 8, NULL, NULL, &off, &e) == PERR_INVALID);
+	CHECK_STR(e.msg, "undefined variable \"$x\"");
+	CHECK(off == 3);
+	CHECK(tmpl_check("{{if 1}}", 8, NULL, NULL, &off, &e) == PERR_INVALID);
+	CHECK_STR(e.msg, "unexpected EOF");
+}
+
+static void
+test_rules_positions(void)
+{
+	const char *y = "groups:\n- name: g\n  rules:\n  - alert: A\n"
+	    "    expr: |\n      sum(\n        x[5m])\n    for: 5m\n";
+	struct rule_file rf;
+	struct findings f;
+	struct perr e;
+	struct buf b = BUF_INIT(1024);
+
+	memset(&f, 0, sizeof(f));
+	CHECK(rules_load_text(y, strlen(y), &rf, &f, &e) == 0);
+	CHECK(rf.nrules == 1 && f.errors == 1);
+	CHECK(f.n == 1 && f.v[0].line == 7 && f.v[0].col == 9);
+	CHECK(finding_format(&b, "r.yml", &f.v[0], FORMAT_TEXT) == 0);
+	CHECK_STR(buf_str(&b), "r.yml:7:9: error: could not parse expression: "
+	    "expected type instant vector in aggregation expression, got range "
+	    "vector [promql]");
+	buf_reset(&b);
+	CHECK(finding_format(&b, "a,b:c%", &f.v[0], FORMAT_GITHUB) == 0);
+	CHECK(strncmp(buf_str(&b), "::error file=a%2Cb%3Ac%25,line=7,col=9,"
+	    "title=promql::", 46) == 0);
+	buf_free(&b);
+	rules_free(&rf);
+	findings_free(&f);
+}
+
+int
+main(void)
+{
+	test_durations();
+	test_quoting();
+	test_regex();
+	test_numbers();
+	test_lexer();
+	test_parser();
+	test_equal();
+	test_templates();
+	test_rules_positions();
+	return check_done("test-promql");
+}
