@@ -12,7 +12,6 @@
 #include "lint.h"
 #include "buf.h"
 #include "promql/func.h"
-#include "tmpl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,8 @@ new_metric(struct lint_catalog *c, const char *name)
 {
 	struct lint_metric *v;
 	struct buf b = BUF_INIT(4096);
+	size_t *slot;
+	bool found;
 
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 32;
@@ -37,6 +38,12 @@ new_metric(struct lint_catalog *c, const char *name)
 		c->v = v;
 		c->cap = cap;
 	}
+	if (name[0] == '*')
+		c->patterns = true;
+	else if (hmap_upsert(&c->index, name, strlen(name), &slot, &found) != 0)
+		return NULL;
+	else if (!found)
+		*slot = c->n;
 	if (buf_adds(&b, name) != 0)
 		return NULL;
 	v = &c->v[c->n++];
@@ -136,10 +143,9 @@ find_exact(const struct lint_catalog *c, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < c->n; i++)
-		if (strcmp(c->v[i].name, name) == 0)
-			return &c->v[i];
-	return NULL;
+	if (!hmap_find(&c->index, name, strlen(name), &i))
+		return NULL;
+	return &c->v[i];
 }
 
 static int
@@ -218,6 +224,7 @@ lint_catalog_free(struct lint_catalog *c)
 			free(c->v[i].labels[k]);
 	}
 	free(c->v);
+	hmap_free(&c->index);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -344,15 +351,13 @@ selector_name(const struct pq_node *vs)
 static const struct lint_metric *
 lookup(const struct lint_catalog *c, const char *name)
 {
+	const struct lint_metric *m = find_exact(c, name);
 	size_t i;
 
-	for (i = 0; i < c->n; i++) {
-		const char *m = c->v[i].name;
-
-		if (m[0] == '*' ? suffixed(name, m + 1) : strcmp(m, name) == 0)
-			return &c->v[i];
-	}
-	return NULL;
+	for (i = 0; m == NULL && c->patterns && i < c->n; i++)
+		if (c->v[i].name[0] == '*' && suffixed(name, c->v[i].name + 1))
+			m = &c->v[i];
+	return m;
 }
 
 static bool
@@ -816,51 +821,33 @@ filters(const struct pq_node *n)
 	}
 }
 
-struct refs {
-	struct ctx *x;
-	const struct rule_pair *p;
-	const struct lset *have;
-	const char *what;
-};
-
-static void
-on_label_ref(void *arg, const char *name, size_t len, size_t off)
-{
-	struct refs *rf = arg;
-	char label[128], list[512];
-	unsigned line, col;
-	const char *hint;
-
-	if (rf->have->any || len >= sizeof(label))
-		return;
-	memcpy(label, name, len);
-	label[len] = '\0';
-	if (lset_has(rf->have, label))
-		return;
-	lset_list(rf->have, list, sizeof(list));
-	hint = nearest(label, rf->have->v, rf->have->n);
-	rule_text_pos(&rf->p->value, off, &line, &col);
-	if (findings_add(rf->x->f, line, col, FINDING_WARNING,
-	    "template-label", "%s \"%s\": $labels.%s is never set: the "
-	    "expression's result has no label \"%s\"%s%s%s (it has: %s)",
-	    rf->what, rf->p->name.s, label, label, hint ? " (did you mean \"" :
-	    "", hint ? hint : "", hint ? "\"?)" : "", list) != 0)
-		rf->x->rc = PERR_NOMEM;
-}
-
+/* $labels.x in labels or annotations that the result cannot carry. */
 static void
 check_template_labels(struct ctx *x, const struct rule_pair *pairs, size_t n,
     const char *what, const struct lset *have)
 {
-	struct refs rf = {x, NULL, have, what};
-	struct perr e;
-	size_t i, off;
+	char list[512];
+	unsigned line, col;
+	const char *hint;
+	size_t i, k;
 
-	for (i = 0; i < n; i++) {
-		rf.p = &pairs[i];
-		(void)tmpl_check(pairs[i].value.s, pairs[i].value.len,
-		    on_label_ref, &rf, &off, &e);
-	}
+	for (i = 0; i < n && !have->any; i++)
+		for (k = 0; k < pairs[i].nrefs; k++) {
+			const struct rule_ref *ref = &pairs[i].refs[k];
+
+			if (lset_has(have, ref->name))
+				continue;
+			lset_list(have, list, sizeof(list));
+			hint = nearest(ref->name, have->v, have->n);
+			rule_text_pos(&pairs[i].value, ref->off, &line, &col);
+			if (findings_add(x->f, line, col, FINDING_WARNING,
+			    "template-label", "%s \"%s\": $labels.%s is never "
+			    "set: the expression's result has no label \"%s\""
+			    "%s%s%s (it has: %s)", what, pairs[i].name.s,
+			    ref->name, ref->name, hint ? " (did you mean \"" :
+			    "", hint ? hint : "", hint ? "\"?)" : "", list) != 0)
+				x->rc = PERR_NOMEM;
+		}
 }
 
 static void
@@ -868,8 +855,8 @@ check_alert(struct ctx *x, const struct rule *r)
 {
 	struct lset have;
 
-	if (!filters(r->parsed->root))
-		warn(x, r->parsed->root->start, "alert-no-comparison", "alert "
+	if (!filters(r->ast))
+		warn(x, r->ast->start, "alert-no-comparison", "alert "
 		    "\"%s\" compares nothing: it fires for every series the "
 		    "expression returns (add a comparison such as \"> 0\")",
 		    r->name.s);
@@ -882,7 +869,7 @@ check_alert(struct ctx *x, const struct rule *r)
 	}
 	if (!x->c->checks)
 		return;
-	result_labels(x, r->parsed->root, &have);
+	result_labels(x, r->ast, &have);
 	check_template_labels(x, r->labels, r->nlabels, "label", &have);
 	check_template_labels(x, r->annotations, r->nannotations, "annotation",
 	    &have);
@@ -898,10 +885,10 @@ lint_rules(const struct lint_catalog *c, const struct rule_file *rf,
 	for (i = 0; i < rf->ngroups && x.rc == 0; i++)
 		for (j = 0; j < rf->groups[i].nrules && x.rc == 0; j++) {
 			x.r = &rf->groups[i].rules[j];
-			if (x.r->parsed == NULL)
+			if (x.r->ast == NULL)
 				continue;
 			if (c->checks)
-				walk(&x, x.r->parsed->root);
+				walk(&x, x.r->ast);
 			if (x.r->alerting)
 				check_alert(&x, x.r);
 		}

@@ -31,6 +31,7 @@
 #include "err.h"
 #include "expfmt.h"
 #include "finding.h"
+#include "hmap.h"
 #include "rules.h"
 #include "schema.h"
 
@@ -53,6 +54,8 @@ struct lint_metric {
 struct lint_catalog {
 	struct lint_metric *v;
 	size_t n, cap;
+	struct hmap index;	/* exact name -> position in v */
+	bool patterns;		/* some names are "*suffix" patterns */
 	bool checks;		/* a preset or textfile was added: run the
 				   catalog checks */
 };

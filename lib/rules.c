@@ -220,14 +220,9 @@ rule_text_pos(const struct rule_text *t, size_t off, unsigned *line,
 static char *
 dup_bytes(struct loader *L, const char *s, size_t len)
 {
-	struct buf b = BUF_INIT(RULES_FILE_MAX);
-	char *p;
+	char *p = (char *)pq_arena_strdup(&L->rf->arena, s, len);
 
-	if (buf_add(&b, s, len) != 0 || buf_add(&b, "", 0) != 0) {
-		L->rc = PERR_NOMEM;
-		return NULL;
-	}
-	if ((p = buf_take(&b)) == NULL && (p = calloc(1, 1)) == NULL)
+	if (p == NULL)
 		L->rc = PERR_NOMEM;
 	return p;
 }
@@ -291,12 +286,17 @@ static bool
 push_pair(struct loader *L, struct kv **pairs, size_t *n, yaml_node_t *k,
     yaml_node_t *v)
 {
-	struct kv *p = realloc(*pairs, (*n + 1) * sizeof(**pairs));
+	struct kv *p = *pairs;
 
+	/* Room for 8, 16, 32...: reallocate when n reaches a power of two. */
+	if ((*n < 8 && *pairs != NULL) || (*n & (*n - 1)) != 0)
+		goto store;
+	p = realloc(*pairs, (*n < 8 ? 8 : 2 * *n) * sizeof(**pairs));
 	if (p == NULL) {
 		L->rc = PERR_NOMEM;
 		return false;
 	}
+store:
 	p[*n].k = k;
 	p[*n].v = v;
 	(*n)++;
@@ -489,7 +489,8 @@ pairs_of(struct loader *L, yaml_node_t *v, const char *field,
 	}
 	if (!mapping_pairs(L, v, 0, &kvs, &nkv))
 		return free(kvs), false;
-	if ((*out = calloc(nkv + 1, sizeof(**out))) == NULL) {
+	if ((*out = pq_arena_alloc(&L->rf->arena, (nkv + 1) * sizeof(**out)))
+	    == NULL) {
 		free(kvs);
 		L->rc = PERR_NOMEM;
 		return false;
@@ -532,13 +533,10 @@ decode_rule(struct loader *L, yaml_node_t *m, struct rule *r,
 		k = kvs[i].k;
 		v = kvs[i].v;
 		if (scalar_is(k, "record")) {
-			free(record->s);
 			ok = text_of(L, v, true, "record", record);
 		} else if (scalar_is(k, "alert")) {
-			free(alert->s);
 			ok = text_of(L, v, true, "alert", alert);
 		} else if (scalar_is(k, "expr")) {
-			free(r->expr.s);
 			ok = text_of(L, v, true, "expr", &r->expr);
 			have_expr = true;
 		} else if (scalar_is(k, "for")) {
@@ -616,10 +614,8 @@ decode_rules(struct loader *L, yaml_node_t *v, struct rule_group *g)
 				add(L, record.line, record.col, FINDING_ERROR,
 				    "rule", "only one of 'record' and 'alert' "
 				    "must be set");
-			free(record.s);
 		} else {
 			r->name = record;
-			free(alert.s);
 		}
 	}
 	L->rf->nrules += g->nrules;
@@ -650,7 +646,6 @@ decode_group(struct loader *L, yaml_node_t *m, struct rule_group *g)
 		yaml_node_t *k = kvs[i].k, *v = kvs[i].v;
 
 		if (scalar_is(k, "name")) {
-			free(g->name.s);
 			ok = text_of(L, v, false, "name", &g->name);
 		} else if (scalar_is(k, "interval")) {
 			duration_of(L, v, "interval", &g->interval_ms);
@@ -806,7 +801,8 @@ check_expr(struct loader *L, struct rule *r)
 		    "field 'expr' must be set in rule");
 		return;
 	}
-	rc = pq_parse(r->expr.s, r->expr.len, &r->parsed, &pos, &e);
+	rc = pq_parse_into(&L->rf->arena, r->expr.s, r->expr.len, &r->ast,
+	    &pos, &e);
 	if (rc == PERR_NOMEM) {
 		L->rc = rc;
 		return;
@@ -823,14 +819,46 @@ check_expr(struct loader *L, struct rule *r)
 	}
 }
 
+struct refs {
+	struct loader *L;
+	struct rule_pair *p;
+	size_t cap;
+};
+
+/* Keep each $labels.NAME of an alert's template for lint's checks. */
+static void
+keep_ref(void *ctx, const char *name, size_t len, size_t off)
+{
+	struct refs *rs = ctx;
+	struct rule_ref *v;
+
+	if (rs->p->nrefs == rs->cap) {
+		rs->cap = rs->cap ? 2 * rs->cap : 4;
+		v = pq_arena_alloc(&rs->L->rf->arena, rs->cap * sizeof(*v));
+		if (v == NULL) {
+			rs->L->rc = PERR_NOMEM;
+			return;
+		}
+		if (rs->p->nrefs > 0)
+			memcpy(v, rs->p->refs, rs->p->nrefs * sizeof(*v));
+		rs->p->refs = v;
+	}
+	v = &rs->p->refs[rs->p->nrefs];
+	if ((v->name = dup_bytes(rs->L, name, len)) == NULL)
+		return;
+	v->off = off;
+	rs->p->nrefs++;
+}
+
 static void
 check_template(struct loader *L, const char *what, struct rule_pair *p)
 {
+	struct refs rs = {L, p, 0};
 	struct perr e;
 	size_t off;
 	unsigned line, col;
 
-	if (tmpl_check(p->value.s, p->value.len, NULL, NULL, &off, &e) == 0)
+	if (tmpl_check(p->value.s, p->value.len, keep_ref, &rs, &off, &e) == 0)
 		return;
 	if (e.code == PERR_NOMEM) {
 		L->rc = PERR_NOMEM;
@@ -1171,45 +1199,14 @@ rules_load(const char *path, struct rule_file *rf, struct findings *f,
 	return rc;
 }
 
-static void
-free_text(struct rule_text *t)
-{
-	free(t->s);
-	t->s = NULL;
-}
-
-static void
-free_pairs(struct rule_pair *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free_text(&p[i].name);
-		free_text(&p[i].value);
-	}
-	free(p);
-}
-
 void
 rules_free(struct rule_file *rf)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < rf->ngroups; i++) {
-		struct rule_group *g = &rf->groups[i];
-
-		for (j = 0; j < g->nrules; j++) {
-			struct rule *r = &g->rules[j];
-
-			free_text(&r->name);
-			free_text(&r->expr);
-			free_pairs(r->labels, r->nlabels);
-			free_pairs(r->annotations, r->nannotations);
-			pq_expr_free(r->parsed);
-		}
-		free(g->rules);
-		free_text(&g->name);
-	}
+	for (i = 0; i < rf->ngroups; i++)
+		free(rf->groups[i].rules);
 	free(rf->groups);
+	pq_arena_free(&rf->arena);
 	memset(rf, 0, sizeof(*rf));
 }

@@ -50,8 +50,16 @@ struct rule_text {
 	unsigned line0, col0;	/* the position of s[0] when exact */
 };
 
+/* A $labels.NAME (or .Labels.NAME) in an alert's template. */
+struct rule_ref {
+	const char *name;	/* NUL-terminated */
+	size_t off;		/* in the template text */
+};
+
 struct rule_pair {
 	struct rule_text name, value;
+	struct rule_ref *refs;	/* alerts only: the label references */
+	size_t nrefs;
 };
 
 struct rule {
@@ -65,7 +73,7 @@ struct rule {
 	struct rule_pair *annotations;
 	size_t nannotations;
 	unsigned line, col;		/* the rule's mapping */
-	struct pq_expr *parsed;		/* NULL unless expr is valid */
+	struct pq_node *ast;		/* NULL unless expr is valid */
 };
 
 struct rule_group {
@@ -76,6 +84,7 @@ struct rule_group {
 };
 
 struct rule_file {
+	struct pq_arena arena;		/* every string and tree below */
 	bool manifest;			/* a PrometheusRule manifest */
 	bool structure_ok;		/* no yaml findings: rules validated */
 	struct rule_group *groups;

@@ -305,8 +305,13 @@ static bool
 unquote_token(struct parser *p, struct pq_token t, struct pq_str *out)
 {
 	struct buf b = BUF_INIT(PQ_EXPR_MAX);
+	const char *s = p->src + t.start;
+	size_t n = t.end - t.start;
 	int rc;
 
+	/* Most strings hold no escape: copy what is between the quotes. */
+	if (n >= 2 && (s[0] == '`' || memchr(s + 1, '\\', n - 2) == NULL))
+		return copy_str(p, out, s + 1, n - 2);
 	rc = pq_unquote(p->src + t.start, t.end - t.start, true, &b);
 	if (rc == 0)
 		rc = buf_add(&b, "", 0);	/* a buffer for "" too */
@@ -1006,17 +1011,23 @@ parse_expr(struct parser *p, int min_prec)
 
 static enum pq_type check(struct parser *p, struct pq_node *n);
 
+/* fname, when not NULL, makes the context "call to function \"fname\"". */
 static bool
 expect_type(struct parser *p, struct pq_node *n, enum pq_type want,
-    const char *context)
+    const char *context, const char *fname)
 {
 	enum pq_type t = check(p, n);
 
 	if (p->failed)
 		return false;
 	if (t != want) {
-		fail_at(p, n->start, "expected type %s in %s, got %s",
-		    pq_type_name(want), context, pq_type_name(t));
+		if (fname != NULL)
+			fail_at(p, n->start, "expected type %s in call to "
+			    "function \"%s\", got %s", pq_type_name(want), fname,
+			    pq_type_name(t));
+		else
+			fail_at(p, n->start, "expected type %s in %s, got %s",
+			    pq_type_name(want), context, pq_type_name(t));
 		return false;
 	}
 	return true;
@@ -1100,7 +1111,6 @@ check_call(struct parser *p, struct pq_node *n)
 {
 	const struct pq_func *f = n->func;
 	size_t na = (size_t)f->nargs, i, k;
-	char context[80];
 
 	if (f->variadic == 0) {
 		if (na != n->nargs) {
@@ -1119,10 +1129,9 @@ check_call(struct parser *p, struct pq_node *n)
 		    f->name, n->nargs);
 		return;
 	}
-	snprintf(context, sizeof(context), "call to function \"%s\"", f->name);
 	for (i = 0; i < n->nargs; i++) {
 		k = i < na ? i : na - 1;
-		if (!expect_type(p, n->args[i], f->args[k], context))
+		if (!expect_type(p, n->args[i], f->args[k], NULL, f->name))
 			return;
 	}
 }
@@ -1172,15 +1181,15 @@ check(struct parser *p, struct pq_node *n)
 	switch (n->kind) {
 	case PQ_AGGREGATE:
 		if (!expect_type(p, n->expr, PQ_TYPE_VECTOR,
-		    "aggregation expression"))
+		    "aggregation expression", NULL))
 			break;
 		if (n->op == PQ_T_TOPK || n->op == PQ_T_BOTTOMK ||
 		    n->op == PQ_T_QUANTILE)
 			expect_type(p, n->param, PQ_TYPE_SCALAR,
-			    "aggregation parameter");
+			    "aggregation parameter", NULL);
 		else if (n->op == PQ_T_COUNT_VALUES)
 			expect_type(p, n->param, PQ_TYPE_STRING,
-			    "aggregation parameter");
+			    "aggregation parameter", NULL);
 		break;
 	case PQ_BINARY:
 		check_binary(p, n);
@@ -1220,38 +1229,53 @@ check(struct parser *p, struct pq_node *n)
 }
 
 int
-pq_parse(const char *src, size_t len, struct pq_expr **out, size_t *err_pos,
-    struct perr *e)
+pq_parse_into(struct pq_arena *a, const char *src, size_t len,
+    struct pq_node **root, size_t *err_pos, struct perr *e)
 {
 	struct parser p;
-	struct pq_expr *x;
 	struct pq_token t;
 
-	*out = NULL;
+	*root = NULL;
 	*err_pos = 0;
 	if (len > PQ_EXPR_MAX)
 		return perr_set(e, PERR_LIMIT, "expression longer than %d bytes",
 		    PQ_EXPR_MAX);
-	if ((x = calloc(1, sizeof(*x))) == NULL)
-		return perr_set(e, PERR_NOMEM, "out of memory");
 	memset(&p, 0, sizeof(p));
 	pq_lex_init(&p.lx, src, len);
-	p.arena = &x->arena;
+	p.arena = a;
 	p.src = src;
 	p.e = e;
 	if (peek(&p).type == PQ_T_EOF)
 		fail_at(&p, 0, "no expression found in input");
-	else if ((x->root = parse_expr(&p, 1)) != NULL) {
+	else if ((*root = parse_expr(&p, 1)) != NULL) {
 		t = peek(&p);
 		if (t.type != PQ_T_EOF)
 			unexpected(&p, t, NULL, NULL);
 		else
-			check(&p, x->root);
+			check(&p, *root);
 	}
 	if (p.failed) {
+		*root = NULL;
 		*err_pos = p.err_pos;
-		pq_expr_free(x);
 		return p.code;
+	}
+	return 0;
+}
+
+int
+pq_parse(const char *src, size_t len, struct pq_expr **out, size_t *err_pos,
+    struct perr *e)
+{
+	struct pq_expr *x;
+	int rc;
+
+	*out = NULL;
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	if ((rc = pq_parse_into(&x->arena, src, len, &x->root, err_pos, e))
+	    != 0) {
+		pq_expr_free(x);
+		return rc;
 	}
 	*out = x;
 	return 0;

@@ -34,6 +34,14 @@ int pq_parse(const char *src, size_t len, struct pq_expr **out,
     size_t *err_pos, struct perr *e);
 
 /*
+ * pq_parse_into: the same, with the tree allocated in the caller's arena
+ * (freed with it; after an error the arena may hold unreachable pieces).
+ * Sets *root on success.  For callers that keep many trees.
+ */
+int pq_parse_into(struct pq_arena *a, const char *src, size_t len,
+    struct pq_node **root, size_t *err_pos, struct perr *e);
+
+/*
  * pq_line_col: the line and column (1-based; columns count bytes, as
  * Prometheus's messages do) of byte offset off in the NUL-terminated src.
  */

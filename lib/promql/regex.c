@@ -8,7 +8,6 @@
  * Unicode classes, {n,m} with its literal fallback, nested repetition.
  */
 #include "promql/regex.h"
-#include "buf.h"
 #include "text.h"
 
 #include <stdint.h>
@@ -30,6 +29,7 @@ struct rx {
 	int depth;
 	struct perr *e;
 	bool failed;
+	bool open_quote;	/* a \Q ran to the end without \E */
 };
 
 static int
@@ -606,6 +606,7 @@ parse_atom(struct rx *x, struct piece *p, bool *none)
 					}
 				x->pos = end != NULL ? (size_t)(end - x->s) + 2 :
 				    x->len;
+				x->open_quote |= end == NULL;
 				/* \Q\E holds no literal: like a flags group. */
 				*none = (end != NULL ? (size_t)(end - x->s) :
 				    x->len) == q;
@@ -695,46 +696,29 @@ parse_alternation(struct rx *x, struct piece *out)
 	}
 }
 
-/* Parse re[0..len) as a whole expression. */
-static int
-check_one(const char *re, size_t len, struct piece *p, struct perr *e)
-{
-	struct rx x = {re, len, 0, 0, e, false};
-
-	if (parse_alternation(&x, p) != 0)
-		return PERR_INVALID;
-	if (!at_end(&x))	/* a ')' with no '(' */
-		return fail(&x, "unexpected )", 0, len), PERR_INVALID;
-	return 0;
-}
-
 int
 pq_regex_check(const char *re, size_t len, bool *matches_empty,
     struct perr *e)
 {
-	struct buf anchored = BUF_INIT(len + 16);
-	struct piece p, q;
+	struct rx x = {re, len, 0, 0, e, false, false};
+	struct piece p;
 	size_t bad;
-	int rc;
 
 	if (!utf8_valid(re, len, &bad))
 		return perr_set(e, PERR_INVALID, "error parsing regexp: "
 		    "invalid UTF-8: `%.*s`", (int)(len - bad > 40 ? 40 :
 		    len - bad), re + bad);
+	if (parse_alternation(&x, &p) != 0)
+		return PERR_INVALID;
+	if (!at_end(&x))	/* a ')' with no '(' */
+		return fail(&x, "unexpected )", 0, len), PERR_INVALID;
 	/*
-	 * Prometheus compiles "^(?:RE)$" and also parses RE alone; both must
-	 * be valid ("a)(b" fails alone, "a\Q" only anchored).
+	 * Prometheus also compiles the anchored "^(?:RE)$", which fails where
+	 * RE alone does not only when a \Q without \E swallows the ")$".
 	 */
-	if ((rc = buf_adds(&anchored, "^(?:")) != 0 ||
-	    (rc = buf_add(&anchored, re, len)) != 0 ||
-	    (rc = buf_adds(&anchored, ")$")) != 0)
-		return perr_set(e, rc, "regular expression too long");
-	rc = check_one(anchored.p, anchored.len, &q, e);
-	buf_free(&anchored);
-	if (rc != 0)
-		return rc;
-	if ((rc = check_one(re, len, &p, e)) != 0)
-		return rc;
-	*matches_empty = q.nullable;
+	if (x.open_quote)
+		return perr_set(e, PERR_INVALID, "error parsing regexp: missing "
+		    "closing ): `^(?:%.*s)$`", (int)(len > 200 ? 200 : len), re);
+	*matches_empty = p.nullable;
 	return 0;
 }
