@@ -550,8 +550,16 @@ body:
 	if ((rc = parse_alternation(x, out)) != 0)
 		return rc;
 	x->depth--;
-	if (at_end(x))
-		return fail(x, "missing closing )", 0, x->len);
+	if (at_end(x)) {
+		/* Prometheus reports this from its anchored compile. */
+		if (!x->failed) {
+			x->failed = true;
+			perr_set(x->e, PERR_INVALID, "error parsing regexp: "
+			    "missing closing ): `^(?:%.*s)$`", (int)(x->len > 200 ?
+			    200 : x->len), x->s);
+		}
+		return -1;
+	}
 	x->pos++;		/* ')' */
 	return 0;
 }
