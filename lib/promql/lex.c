@@ -469,13 +469,15 @@ keyword(const char *s, size_t n)
 	char low[16];
 	size_t i;
 
-	if (n >= sizeof(low))
+	/* Keywords are 2 to 12 letters: most metric names end here. */
+	if (n < 2 || n > 12)
 		return PQ_T_EOF;
 	for (i = 0; i < n; i++)
 		low[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
-	low[n] = '\0';
 	for (i = 0; i < NELEM(keywords); i++)
-		if (strcmp(keywords[i].word, low) == 0)
+		if (keywords[i].word[0] == low[0] &&
+		    strlen(keywords[i].word) == n &&
+		    memcmp(keywords[i].word, low, n) == 0)
 			return keywords[i].tok;
 	return PQ_T_EOF;
 }

@@ -190,7 +190,15 @@ print_selector(struct buf *b, const struct pq_node *n, bool modifiers)
 static int
 print_binary(struct buf *b, const struct pq_node *n)
 {
-	TRY(pq_print(b, n->lhs));
+	/*
+	 * "+Inf ^ 2" reads back as +(Inf ^ 2): '+' binds looser than '^'.
+	 * Prometheus prints it so; we write "Inf ^ 2", the same tree.
+	 */
+	if (n->op == PQ_T_POW && n->lhs->kind == PQ_NUMBER &&
+	    isinf(n->lhs->num) && n->lhs->num > 0)
+		TRY(buf_adds(b, "Inf"));
+	else
+		TRY(pq_print(b, n->lhs));
 	TRY(buf_addf(b, " %s", pq_tok_text(n->op)));
 	if (n->return_bool)
 		TRY(buf_adds(b, " bool"));

@@ -5,10 +5,11 @@
  * ("90s" -> "1m30s"), numbers in Go's shortest form ("1e+06"), strings
  * double-quoted.  Parentheses are kept where they were written.
  *
- * Two departures, so that parsing the output always gives the same tree
+ * Three departures, so that parsing the output always gives the same tree
  * back (pq_node_equal): group_left/group_right is kept after an empty
- * "ignoring ()", and an @ timestamp is written with more than three
- * decimals when three would not read back as the same millisecond.
+ * "ignoring ()"; an @ timestamp is written with more than three decimals
+ * when three would not read back as the same millisecond; and +Inf before
+ * '^' is written "Inf" ("+Inf ^ 2" would read as +(Inf ^ 2)).
  */
 #ifndef PROMRUN_PROMQL_PRINT_H
 #define PROMRUN_PROMQL_PRINT_H
