@@ -574,6 +574,24 @@ empty_text(struct loader *L, struct rule_text *t, unsigned line,
 	return true;
 }
 
+/*
+ * The items of a list field: false (nothing to read) for null, and for a
+ * value that is no list, which is a finding.
+ */
+static bool
+list_of(struct loader *L, yaml_node_t *v, const char *field, size_t *n)
+{
+	if (is_null(v))
+		return false;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
+		    "%s must be a list, not %s", field, kind_name(v));
+		return false;
+	}
+	*n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	return true;
+}
+
 static bool
 decode_rules(struct loader *L, yaml_node_t *v, struct rule_group *g)
 {
@@ -583,14 +601,8 @@ decode_rules(struct loader *L, yaml_node_t *v, struct rule_group *g)
 	size_t n;
 	bool ok = true;
 
-	if (is_null(v))
+	if (!list_of(L, v, "rules", &n))
 		return true;
-	if (v->type != YAML_SEQUENCE_NODE) {
-		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
-		    "rules must be a list, not %s", kind_name(v));
-		return true;
-	}
-	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	if ((g->rules = calloc(n + 1, sizeof(*g->rules))) == NULL) {
 		L->rc = PERR_NOMEM;
 		return false;
@@ -674,14 +686,8 @@ decode_groups(struct loader *L, yaml_node_t *v)
 	size_t n;
 	bool ok = true;
 
-	if (is_null(v))
+	if (!list_of(L, v, "groups", &n))
 		return true;
-	if (v->type != YAML_SEQUENCE_NODE) {
-		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
-		    "groups must be a list, not %s", kind_name(v));
-		return true;
-	}
-	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	g = realloc(L->rf->groups, (L->rf->ngroups + n + 1) * sizeof(*g));
 	if (g == NULL) {
 		L->rc = PERR_NOMEM;

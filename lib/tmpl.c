@@ -5,6 +5,7 @@
  */
 #include "tmpl.h"
 #include "buf.h"
+#include "promql/fail.h"
 #include "promql/quote.h"
 
 #include <math.h>
@@ -471,32 +472,21 @@ struct parser {
 	size_t ndefs;
 	tmpl_label_fn on_label;
 	void *ctx;
-	bool failed;
-	int code;
-	size_t err_off;
-	struct perr *e;
+	struct pq_fail f;	/* the first error */
 };
 
 static bool fail(struct parser *p, size_t off, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Record the first error; false, so callers can "return fail(...)". */
 static bool
 fail(struct parser *p, size_t off, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (p->failed)
-		return false;
-	p->failed = true;
-	p->code = PERR_INVALID;
-	p->err_off = off;
-	if (p->e != NULL) {
-		p->e->code = PERR_INVALID;
-		p->e->sys_errno = 0;
-		va_start(ap, fmt);
-		vsnprintf(p->e->msg, sizeof(p->e->msg), fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	pq_fail_vat(&p->f, off, fmt, ap);
+	va_end(ap);
 	return false;
 }
 
@@ -594,9 +584,7 @@ push_var(struct parser *p, const char *s, size_t len)
 		size_t cap = p->capvars ? p->capvars * 2 : 16;
 
 		if ((v = realloc(p->vars, cap * sizeof(*v))) == NULL) {
-			p->failed = true;
-			p->code = PERR_NOMEM;
-			perr_set(p->e, PERR_NOMEM, "out of memory");
+			pq_fail_code(&p->f, PERR_NOMEM, "out of memory");
 			return false;
 		}
 		p->vars = v;
@@ -1273,14 +1261,14 @@ tmpl_check(const char *text, size_t len, tmpl_label_fn on_label, void *ctx,
 	p.l = &l;
 	p.on_label = on_label;
 	p.ctx = ctx;
-	p.e = e;
+	p.f.e = e;
 	for (i = 0; i < sizeof(predefined) / sizeof(predefined[0]); i++)
 		push_var(&p, predefined[i], strlen(predefined[i]));
-	if (!p.failed && !parse_top(&p) && !p.failed)
+	if (!p.f.failed && !parse_top(&p) && !p.f.failed)
 		fail(&p, 0, "invalid template");
-	if (p.failed) {
-		rc = p.code;
-		*err_off = p.err_off;
+	if (p.f.failed) {
+		rc = p.f.code;
+		*err_off = p.f.pos;
 	}
 	for (i = 0; i < p.ndefs; i++)
 		free(p.defs[i].name);

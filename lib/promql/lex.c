@@ -7,6 +7,7 @@
  * discipline are kept so error messages quote the same text.
  */
 #include "promql/lex.h"
+#include "promql/quote.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -348,18 +349,6 @@ lex_duration(struct cursor *c)
 
 /* --- strings --- */
 
-static int
-digit_val(int32_t r)
-{
-	if (r >= '0' && r <= '9')
-		return r - '0';
-	if (r >= 'a' && r <= 'f')
-		return r - 'a' + 10;
-	if (r >= 'A' && r <= 'F')
-		return r - 'A' + 10;
-	return 16;
-}
-
 /* Check one escape after a backslash; 0 or -1 with the error set. */
 static int
 lex_escape(struct cursor *c, int32_t quote, struct pq_token *err)
@@ -401,7 +390,7 @@ lex_escape(struct cursor *c, int32_t quote, struct pq_token *err)
 		return -1;
 	}
 	while (n > 0) {
-		uint32_t d = (uint32_t)digit_val(r);
+		uint32_t d = (uint32_t)(r < 0x80 ? pq_hexval(r) : -1);
 
 		if (d >= base) {
 			if (r == RUNE_EOF)

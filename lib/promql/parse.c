@@ -13,6 +13,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "promql/parse.h"
 #include "promql/duration.h"
+#include "promql/fail.h"
 #include "promql/func.h"
 #include "promql/quote.h"
 #include "promql/regex.h"
@@ -34,49 +35,13 @@ struct parser {
 	struct pq_arena *arena;
 	const char *src;
 	int depth;
-	bool failed;
-	int code;
-	size_t err_pos;
-	struct perr *e;
+	struct pq_fail f;	/* the first error */
 };
 
 /* --- errors --- */
 
-static void *fail_at(struct parser *p, size_t pos, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Record the first error; returns NULL so callers can "return fail_at(...)". */
-static void *
-fail_at(struct parser *p, size_t pos, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->failed)
-		return NULL;
-	p->failed = true;
-	p->code = PERR_INVALID;
-	p->err_pos = pos;
-	if (p->e != NULL) {
-		p->e->code = PERR_INVALID;
-		p->e->sys_errno = 0;
-		va_start(ap, fmt);
-		vsnprintf(p->e->msg, sizeof(p->e->msg), fmt, ap);
-		va_end(ap);
-	}
-	return NULL;
-}
-
-static void *
-fail_code(struct parser *p, int code, const char *msg)
-{
-	if (!p->failed) {
-		p->failed = true;
-		p->code = code;
-		p->err_pos = 0;
-		perr_set(p->e, code, "%s", msg);
-	}
-	return NULL;
-}
+#define fail_at(p, ...) pq_fail_at(&(p)->f, __VA_ARGS__)
+#define fail_code(p, code, msg) pq_fail_code(&(p)->f, code, msg)
 
 static void *
 nomem(struct parser *p)
@@ -1018,7 +983,7 @@ expect_type(struct parser *p, struct pq_node *n, enum pq_type want,
 {
 	enum pq_type t = check(p, n);
 
-	if (p->failed)
+	if (p->f.failed)
 		return false;
 	if (t != want) {
 		if (fname != NULL)
@@ -1051,7 +1016,7 @@ check_binary(struct parser *p, struct pq_node *n)
 	enum pq_type lt = check(p, n->lhs), rt = check(p, n->rhs);
 	size_t i, j;
 
-	if (p->failed)
+	if (p->f.failed)
 		return;
 	if (n->return_bool && !is_comparison(n->op)) {
 		fail_at(p, n->op_pos, "bool modifier can only be used on "
@@ -1176,7 +1141,7 @@ check(struct parser *p, struct pq_node *n)
 {
 	enum pq_type t = pq_node_type(n);
 
-	if (p->failed)
+	if (p->f.failed)
 		return t;
 	switch (n->kind) {
 	case PQ_AGGREGATE:
@@ -1204,7 +1169,7 @@ check(struct parser *p, struct pq_node *n)
 	case PQ_UNARY: {
 		enum pq_type u = check(p, n->expr);
 
-		if (!p->failed && u != PQ_TYPE_SCALAR && u != PQ_TYPE_VECTOR)
+		if (!p->f.failed && u != PQ_TYPE_SCALAR && u != PQ_TYPE_VECTOR)
 			fail_at(p, n->start, "unary expression only allowed on "
 			    "expressions of type scalar or instant vector, got "
 			    "\"%s\"", pq_type_name(u));
@@ -1213,7 +1178,7 @@ check(struct parser *p, struct pq_node *n)
 	case PQ_SUBQUERY: {
 		enum pq_type s = check(p, n->expr);
 
-		if (!p->failed && s != PQ_TYPE_VECTOR)
+		if (!p->f.failed && s != PQ_TYPE_VECTOR)
 			fail_at(p, n->start, "subquery is only allowed on instant "
 			    "vector, got %s instead", value_type_string(s));
 		break;
@@ -1244,7 +1209,7 @@ pq_parse_into(struct pq_arena *a, const char *src, size_t len,
 	pq_lex_init(&p.lx, src, len);
 	p.arena = a;
 	p.src = src;
-	p.e = e;
+	p.f.e = e;
 	if (peek(&p).type == PQ_T_EOF)
 		fail_at(&p, 0, "no expression found in input");
 	else if ((*root = parse_expr(&p, 1)) != NULL) {
@@ -1254,10 +1219,10 @@ pq_parse_into(struct pq_arena *a, const char *src, size_t len,
 		else
 			check(&p, *root);
 	}
-	if (p.failed) {
+	if (p.f.failed) {
 		*root = NULL;
-		*err_pos = p.err_pos;
-		return p.code;
+		*err_pos = p.f.pos;
+		return p.f.code;
 	}
 	return 0;
 }

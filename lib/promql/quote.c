@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
-static int
-hexval(char c)
+int
+pq_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -81,7 +81,7 @@ unescape(const char *s, size_t len, size_t *i, char quote, struct buf *out)
 	if (n == 0)
 		return PERR_INVALID;
 	for (k = 0; k < n; k++) {
-		if (*i >= len || (d = hexval(s[*i])) < 0)
+		if (*i >= len || (d = pq_hexval(s[*i])) < 0)
 			return PERR_INVALID;
 		v = v << 4 | (uint32_t)d;
 		(*i)++;

@@ -10,6 +10,9 @@
 
 #include "buf.h"
 
+/* pq_hexval: the value of hex digit c (0-15), or -1. */
+int pq_hexval(int c);
+
 /*
  * pq_unquote: append the value of the quoted literal s[0..len) to out.
  * s starts and ends with the same quote: '"' or '\'' (escapes as in Go:

@@ -8,6 +8,7 @@
  * Unicode classes, {n,m} with its literal fallback, nested repetition.
  */
 #include "promql/regex.h"
+#include "promql/quote.h"
 #include "text.h"
 
 #include <stdint.h>
@@ -98,16 +99,11 @@ is_alnum(int c)
 	    (c >= 'A' && c <= 'Z');
 }
 
+/* A hex digit's value, or -1 (also for any non-ASCII rune). */
 static int
 unhex(uint32_t c)
 {
-	if (c >= '0' && c <= '9')
-		return (int)c - '0';
-	if (c >= 'a' && c <= 'f')
-		return (int)c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return (int)c - 'A' + 10;
-	return -1;
+	return c < 0x80 ? pq_hexval((int)c) : -1;
 }
 
 /* --- escapes and classes --- */
