@@ -92,6 +92,25 @@ findings_promote(struct findings *f)
 	f->warnings = 0;
 }
 
+size_t
+findings_skip(struct findings *f, const char *check)
+{
+	size_t i, kept = 0, dropped;
+
+	for (i = 0; i < f->n; i++) {
+		if (f->v[i].level == FINDING_WARNING &&
+		    strcmp(f->v[i].check, check) == 0) {
+			free(f->v[i].msg);
+			continue;
+		}
+		f->v[kept++] = f->v[i];
+	}
+	dropped = f->n - kept;
+	f->n = kept;
+	f->warnings -= dropped;
+	return dropped;
+}
+
 void
 findings_free(struct findings *f)
 {

@@ -45,6 +45,12 @@ void findings_sort(struct findings *f);
 /* findings_promote: make every warning an error (--strict). */
 void findings_promote(struct findings *f);
 
+/*
+ * findings_skip: drop the warnings of check (--skip); errors stay.
+ * Returns how many were dropped.
+ */
+size_t findings_skip(struct findings *f, const char *check);
+
 /* findings_free: release the list; it is empty and reusable after. */
 void findings_free(struct findings *f);
 

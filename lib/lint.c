@@ -11,6 +11,7 @@
  */
 #include "lint.h"
 #include "buf.h"
+#include "config.h"
 #include "promql/func.h"
 
 #include <stdio.h>
@@ -19,6 +20,21 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define LSET_MAX 64
+
+const char lint_check_names[] = "metric-unknown, label-unknown, "
+    "template-label, rate-non-counter, counter-without-rate, "
+    "alert-no-comparison, alert-no-for, duplicate-rule";
+
+bool
+lint_check_known(const char *name)
+{
+	const char *p = strstr(lint_check_names, name);
+	size_t n = strlen(name);
+
+	/* A whole item of the list: bounded by the start, ", " or the end. */
+	return n > 0 && p != NULL && (p == lint_check_names || p[-1] == ' ') &&
+	    (p[n] == ',' || p[n] == '\0');
+}
 
 /* --- the catalog --- */
 
@@ -129,6 +145,42 @@ lint_catalog_add_preset(struct lint_catalog *c,
 nomem:
 	schema_catalog_free(&cat);
 	return perr_set(e, PERR_NOMEM, "out of memory");
+}
+
+int
+lint_catalog_build(struct lint_catalog *c, const char *preset,
+    const char *ns, const char *config, const char *const *metrics, size_t n,
+    struct perr *e)
+{
+	const struct schema_preset *p;
+	const char *name = preset;
+	struct config cf;
+	size_t i;
+	int rc;
+
+	memset(&cf, 0, sizeof(cf));
+	if ((rc = config_load(&cf, config, e)) != 0)
+		goto out;
+	if (name == NULL && n == 0 && cf.file != NULL)
+		name = cf.render.preset != NULL ? cf.render.preset : "native";
+	if (name != NULL) {
+		if ((p = schema_preset_find(name, e)) == NULL) {
+			rc = PERR_INVALID;
+			goto out;
+		}
+		if (ns == NULL && (preset == NULL || (cf.render.preset != NULL &&
+		    strcmp(cf.render.preset, preset) == 0)))
+			ns = cf.render.namespace;
+		if ((rc = schema_check_namespace(p, ns, e)) != 0 ||
+		    (rc = lint_catalog_add_preset(c, p, ns, cf.journal.labels,
+		    cf.journal.nlabels, e)) != 0)
+			goto out;
+	}
+	for (i = 0; i < n && rc == 0; i++)
+		rc = lint_catalog_add_textfile(c, metrics[i], e);
+out:
+	config_free(&cf);
+	return rc;
 }
 
 /* --- textfiles --- */

@@ -86,6 +86,30 @@ int lint_catalog_add_textfile(struct lint_catalog *c, const char *path,
 int lint_catalog_add_recorded(struct lint_catalog *c,
     const struct rule_file *rf);
 
+/*
+ * lint_catalog_build: the catalog promrun-rules checks against: the preset
+ * named (NULL: none) under namespace ns; the exposition files metrics[0..n);
+ * and, when neither is given, the preset and namespace of the configuration
+ * (config_load's file: config, else $PROMRUN_CONFIG, else the default, if
+ * one is found), with its [journal] labels as user labels.  ns NULL takes
+ * the configuration's namespace when its preset is the one named.  With
+ * nothing found the catalog stays empty and only catalog-free checks run.
+ * Returns 0; PERR_INVALID naming a bad preset, namespace, configuration or
+ * file; PERR_NOMEM.  Free with lint_catalog_free in every case.
+ */
+int lint_catalog_build(struct lint_catalog *c, const char *preset,
+    const char *ns, const char *config, const char *const *metrics, size_t n,
+    struct perr *e);
+
+/*
+ * lint_check_known: name is one of the warnings' checks above or
+ * "duplicate-rule" (rules.h), which --skip may silence.
+ */
+bool lint_check_known(const char *name);
+
+/* lint_check_names: those names as one line, for messages. */
+extern const char lint_check_names[];
+
 /* lint_catalog_free: release the catalog; it is empty after. */
 void lint_catalog_free(struct lint_catalog *c);
 

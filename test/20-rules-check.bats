@@ -127,6 +127,19 @@ lint_file() {
 	assert_line --regexp '^promrun-rules: 1 file, 6 rules, [0-9]+ errors, 0 warnings$'
 }
 
+@test "--skip silences one check's warnings; an unknown check is a usage error" {
+	lint_file
+	run promrun-rules check -p native -x alert-no-for --skip rate-non-counter lint.yml
+	assert_success
+	refute_output --partial '[alert-no-for]'
+	refute_output --partial '[rate-non-counter]'
+	assert_output --partial '[alert-no-comparison]'
+	assert_line --regexp '^promrun-rules: 1 file, 6 rules, 0 errors, [0-9]+ warnings$'
+	run --separate-stderr promrun-rules check -x promql lint.yml
+	assert_failure 2
+	assert_equal "${stderr_lines[0]}" 'promrun-rules: unknown check "promql": use metric-unknown, label-unknown, template-label, rate-non-counter, counter-without-rate, alert-no-comparison, alert-no-for, duplicate-rule'
+}
+
 @test "an error gives exit status 1 and a promtool-like message at the expression's position" {
 	printf 'groups:\n- name: g\n  rules:\n  - record: job:up\n    expr: sum(rate(up[5m]) by (job)\n' >e.yml
 	run promrun-rules check -c /dev/null e.yml

@@ -2,10 +2,9 @@
  * promrun-rules - check Prometheus rule files offline: the YAML and PromQL
  * as strictly as promtool, and the metrics against what promrun emits.
  *
- * Outline: parse the options, build the catalog (preset, textfiles, or the
- * configuration's preset), load every rule file, lint them, print the
- * findings and a summary, exit 0 (clean), 1 (errors) or 2 (usage, or a
- * file that could not be read).  "parse" prints an expression's canonical
+ * Outline: parse the options, build the catalog, load every rule file, lint
+ * them, print the findings and a summary, exit 0 (clean), 1 (errors) or 2
+ * (usage, or an unreadable file).  "parse" prints an expression's canonical
  * form.
  */
 #include <getopt.h>
@@ -14,14 +13,12 @@
 #include <string.h>
 
 #include "buf.h"
-#include "config.h"
 #include "err.h"
 #include "finding.h"
 #include "lint.h"
 #include "promql/parse.h"
 #include "promql/print.h"
 #include "rules.h"
-#include "schema.h"
 
 #ifndef PROMRUN_VERSION
 #define PROMRUN_VERSION "unknown"
@@ -32,8 +29,8 @@ static const char *progname = "promrun-rules";
 static const char synopsis[] =
     "usage: promrun-rules check [-c CONFIG] [-p PRESET] [-n NAMESPACE] "
     "[-m FILE.prom]...\n"
-    "                           [-f text|json|github] [--strict] "
-    "RULEFILE...\n"
+    "                           [-f text|json|github] [-x CHECK]... "
+    "[--strict] RULEFILE...\n"
     "       promrun-rules parse EXPR\n";
 
 static const char help_text[] =
@@ -43,14 +40,12 @@ static const char help_text[] =
     "  -p, --preset NAME       catalog: native, chainloop, prpc or attest\n"
     "  -n, --namespace NS      the preset's namespace (native: ci)\n"
     "  -m, --metrics FILE      add the metrics of a .prom textfile\n"
-    "  -c, --config FILE       configuration file (its [render] preset and\n"
-    "                          namespace are the default catalog)\n"
+    "  -c, --config FILE       configuration (its preset is the default)\n"
     "  -f, --format FORMAT     text (default), json or github\n"
+    "  -x, --skip CHECK        drop the warnings of CHECK (repeatable)\n"
     "      --strict            warnings count as errors\n"
-    "  -h, --help              show this help\n"
-    "  -V, --version           show the version\n\n"
-    "Exit status: 0 no errors, 1 errors found, 2 usage error or unreadable\n"
-    "file.  See promrun-rules(1).\n";
+    "  -h, --help / -V, --version\n\n"
+    "Exit status: 0 no errors, 1 errors, 2 usage or unreadable file.\n";
 
 enum { OPT_STRICT = 256 };
 
@@ -60,6 +55,7 @@ static const struct option longopts[] = {
 	{"metrics", required_argument, NULL, 'm'},
 	{"config", required_argument, NULL, 'c'},
 	{"format", required_argument, NULL, 'f'},
+	{"skip", required_argument, NULL, 'x'},
 	{"strict", no_argument, NULL, OPT_STRICT},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -68,10 +64,9 @@ static const struct option longopts[] = {
 
 struct options {
 	const char *preset, *ns, *config;
-	const char **metrics;
-	size_t nmetrics;
-	int format;
-	int strict;
+	const char **metrics, **skip;
+	size_t nmetrics, nskip;
+	int format, strict;
 	char **operands;
 	int noperands;
 };
@@ -86,16 +81,28 @@ usage(const char *why)
 }
 
 static void
+bad_value(const char *what, const char *value, const char *accepted)
+{
+	char q[PERR_QUOTE_MAX], msg[PERR_QUOTE_MAX + 512];
+
+	snprintf(msg, sizeof(msg), "unknown %s %s: use %s", what,
+	    perr_quote(value, q), accepted);
+	usage(msg);
+}
+
+static void
 parse_options(int argc, char **argv, struct options *o)
 {
 	char q[PERR_QUOTE_MAX], msg[PERR_QUOTE_MAX + 64];
 	int opt;
 
 	memset(o, 0, sizeof(*o));
-	if ((o->metrics = calloc((size_t)argc, sizeof(char *))) == NULL)
+	o->metrics = calloc((size_t)argc, sizeof(char *));
+	if (o->metrics == NULL || (o->skip = calloc((size_t)argc,
+	    sizeof(char *))) == NULL)
 		usage("out of memory");
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:p:n:m:c:f:hV", longopts,
+	while ((opt = getopt_long(argc, argv, "+:p:n:m:c:f:x:hV", longopts,
 	    NULL)) != -1) {
 		switch (opt) {
 		case 'p': o->preset = optarg; break;
@@ -103,6 +110,14 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'm': o->metrics[o->nmetrics++] = optarg; break;
 		case 'c': o->config = optarg; break;
 		case OPT_STRICT: o->strict = 1; break;
+		case 'x':
+			if (!lint_check_known(optarg)) {
+				snprintf(msg, sizeof(msg), "unknown check %s: use "
+				    "%s", perr_quote(optarg, q), lint_check_names);
+				usage(msg);
+			}
+			o->skip[o->nskip++] = optarg;
+			break;
 		case 'f':
 			if ((o->format = finding_format_parse(optarg)) < 0) {
 				snprintf(msg, sizeof(msg), "unknown format %s: "
@@ -128,53 +143,20 @@ parse_options(int argc, char **argv, struct options *o)
 	o->noperands = argc - optind;
 }
 
-/* The catalog: --preset, --metrics, else the configuration's preset. */
-static int
-build_catalog(const struct options *o, struct lint_catalog *cat,
-    struct perr *e)
-{
-	const struct schema_preset *p;
-	const char *name = o->preset, *ns = o->ns;
-	struct config c;
-	size_t i;
-	int rc;
-
-	memset(&c, 0, sizeof(c));
-	if ((rc = config_load(&c, o->config, e)) != 0)
-		goto out;
-	if (name == NULL && o->nmetrics == 0 && c.file != NULL)
-		name = c.render.preset != NULL ? c.render.preset : "native";
-	if (name != NULL) {
-		if ((p = schema_preset_find(name, e)) == NULL) {
-			rc = PERR_INVALID;
-			goto out;
-		}
-		if (ns == NULL && (o->preset == NULL || (c.render.preset != NULL &&
-		    strcmp(c.render.preset, o->preset) == 0)))
-			ns = c.render.namespace;
-		if ((rc = schema_check_namespace(p, ns, e)) != 0 ||
-		    (rc = lint_catalog_add_preset(cat, p, ns, c.journal.labels,
-		    c.journal.nlabels, e)) != 0)
-			goto out;
-	}
-	for (i = 0; i < o->nmetrics; i++)
-		if ((rc = lint_catalog_add_textfile(cat, o->metrics[i], e)) != 0)
-			goto out;
-out:
-	config_free(&c);
-	return rc;
-}
-
 static void
-print_findings(const char *file, struct findings *f, int format)
+print_findings(const char *file, struct findings *f, const struct options *o)
 {
 	struct buf b = BUF_INIT(64 * 1024);
 	size_t i;
 
+	for (i = 0; i < o->nskip; i++)
+		findings_skip(f, o->skip[i]);
+	if (o->strict)
+		findings_promote(f);
 	findings_sort(f);
 	for (i = 0; i < f->n; i++) {
 		buf_reset(&b);
-		if (finding_format(&b, file, &f->v[i], format) == 0)
+		if (finding_format(&b, file, &f->v[i], o->format) == 0)
 			printf("%s\n", buf_str(&b));
 	}
 	buf_free(&b);
@@ -187,13 +169,14 @@ check(const struct options *o)
 	struct rule_file *rf;
 	struct findings *f;
 	struct perr e;
-	size_t nfiles = 0, nrules = 0, errors = 0, warnings = 0;
+	size_t nrules = 0, errors = 0, warnings = 0;
 	int i, status = 0;
 
 	if (o->noperands == 0)
 		usage("check needs at least one rule file");
 	memset(&cat, 0, sizeof(cat));
-	if (build_catalog(o, &cat, &e) != 0) {
+	if (lint_catalog_build(&cat, o->preset, o->ns, o->config, o->metrics,
+	    o->nmetrics, &e) != 0) {
 		fprintf(stderr, "%s: %s\n", progname, e.msg);
 		lint_catalog_free(&cat);
 		return perr_exit_status(e.code);
@@ -214,19 +197,16 @@ check(const struct options *o)
 	for (i = 0; i < o->noperands; i++) {
 		if (rf[i].structure_ok && lint_rules(&cat, &rf[i], &f[i]) != 0)
 			fprintf(stderr, "%s: out of memory\n", progname);
-		if (o->strict)
-			findings_promote(&f[i]);
-		print_findings(o->operands[i], &f[i], o->format);
-		nfiles++;
+		print_findings(o->operands[i], &f[i], o);
 		nrules += rf[i].nrules;
 		errors += f[i].errors;
 		warnings += f[i].warnings;
 		rules_free(&rf[i]);
 		findings_free(&f[i]);
 	}
-	fprintf(o->format == FORMAT_TEXT ? stdout : stderr, "%s: %zu file%s, "
-	    "%zu rule%s, %zu error%s, %zu warning%s\n", progname, nfiles,
-	    nfiles == 1 ? "" : "s", nrules, nrules == 1 ? "" : "s", errors,
+	fprintf(o->format == FORMAT_TEXT ? stdout : stderr, "%s: %d file%s, "
+	    "%zu rule%s, %zu error%s, %zu warning%s\n", progname, i,
+	    i == 1 ? "" : "s", nrules, nrules == 1 ? "" : "s", errors,
 	    errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
 	free(rf);
 	free(f);
@@ -270,20 +250,15 @@ main(int argc, char **argv)
 {
 	struct options o;
 	const char *verb;
-	char q[PERR_QUOTE_MAX], msg[PERR_QUOTE_MAX + 64];
 	int status;
 
 	if (argc < 2)
 		usage("missing command: check or parse");
 	verb = argv[1];
 	if (strcmp(verb, "check") != 0 && strcmp(verb, "parse") != 0) {
-		if (verb[0] == '-') {
-			parse_options(argc, argv, &o);	/* --help, --version */
-			usage("missing command: check or parse");
-		}
-		snprintf(msg, sizeof(msg), "unknown command %s: use check or "
-		    "parse", perr_quote(verb, q));
-		usage(msg);
+		if (verb[0] == '-')	/* --help, --version, or a mistake */
+			parse_options(argc, argv, &o);
+		bad_value("command", verb, "check or parse");
 	}
 	if (strcmp(verb, "parse") == 0 && argc == 3) {
 		/* An expression may start with '-': no options here. */
@@ -295,5 +270,6 @@ main(int argc, char **argv)
 	}
 	status = strcmp(verb, "check") == 0 ? check(&o) : parse(&o);
 	free(o.metrics);
+	free(o.skip);
 	return status;
 }
