@@ -111,20 +111,13 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'c': o->config = optarg; break;
 		case OPT_STRICT: o->strict = 1; break;
 		case 'x':
-			if (!lint_check_known(optarg)) {
-				snprintf(msg, sizeof(msg), "unknown check %s: use "
-				    "%s", perr_quote(optarg, q), lint_check_names);
-				usage(msg);
-			}
+			if (!lint_check_known(optarg))
+				bad_value("check", optarg, lint_check_names);
 			o->skip[o->nskip++] = optarg;
 			break;
 		case 'f':
-			if ((o->format = finding_format_parse(optarg)) < 0) {
-				snprintf(msg, sizeof(msg), "unknown format %s: "
-				    "use text, json or github",
-				    perr_quote(optarg, q));
-				usage(msg);
-			}
+			if ((o->format = finding_format_parse(optarg)) < 0)
+				bad_value("format", optarg, "text, json or github");
 			break;
 		case 'h':
 			printf("%s\n%s", synopsis, help_text);
