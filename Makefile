@@ -3,6 +3,7 @@
 #   make                 build every program into $(BUILD)
 #   make check           install missing dependencies, build, run every test
 #   make check SANITIZE=1   the same suite with ASan and UBSan
+#   make check-long      the reliability suites' long variants
 #   make run             install, build, record sample runs, show the result
 #   make bench           benchmarks against the peers, printed as ratios
 #   make install / uninstall   (PREFIX, DESTDIR, BINDIR, MANDIR honoured)
@@ -101,6 +102,12 @@ check: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory bats
 
+# The reliability suites' long variants: 10,000 kills, 1,000 compactions.
+check-long: deps
+	@$(MAKE) --no-print-directory test-bins
+	PROMRUN_BUILD=$(abspath $(BUILD)) PROMRUN_LONG=1 \
+	    bats --print-output-on-failure test/5*.bats
+
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@for b in test/bench/*.sh; do PROMRUN_BUILD=$(abspath $(BUILD)) $$b || exit 1; echo; done
@@ -126,5 +133,5 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all deps warnings test-bins unit bats check bench run install \
+.PHONY: all deps warnings test-bins unit bats check check-long bench run install \
 	uninstall clean
