@@ -48,6 +48,27 @@ set_status(struct run *r, const struct record_args *a, struct perr *e)
 	return 0;
 }
 
+/* The CI gives when the job started: the duration is the difference. */
+static int
+set_started(struct run *r, const struct record_args *a, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	double started;
+	int rc;
+
+	if (a->duration != NULL)
+		return perr_set(e, PERR_INVALID, "give -d or --started, not both");
+	if ((rc = clock_parse_time(a->started, "--started", &started, e)) != 0)
+		return rc;
+	if (started > r->time)
+		return perr_set(e, PERR_INVALID, "--started %s is after the end "
+		    "of the run: the start must come first",
+		    perr_quote(a->started, q));
+	r->has_duration = true;
+	r->duration = r->time - started;
+	return 0;
+}
+
 static int
 set_times(struct run *r, const struct record_args *a, struct perr *e)
 {
@@ -63,6 +84,8 @@ set_times(struct run *r, const struct record_args *a, struct perr *e)
 			return rc;
 		r->has_duration = true;
 	}
+	if (a->started != NULL)
+		return set_started(r, a, e);
 	return 0;
 }
 
@@ -80,9 +103,10 @@ record_build(struct run *r, struct record_args *a, const struct config *c,
 	if (a->workflow == NULL)
 		return perr_set(e, PERR_INVALID, "no workflow: give -w NAME");
 	if (a->event == RUN_EVENT_START &&
-	    (a->status != NULL || a->exit_code != NULL || a->duration != NULL))
-		return perr_set(e, PERR_INVALID, "--start takes no -s, -e or -d: "
-		    "give them with --finish");
+	    (a->status != NULL || a->exit_code != NULL || a->duration != NULL ||
+	    a->started != NULL))
+		return perr_set(e, PERR_INVALID, "--start takes no -s, -e, -d or "
+		    "--started: give them with --finish");
 	if (a->event != RUN_EVENT_START && a->status == NULL &&
 	    a->exit_code == NULL)
 		return perr_set(e, PERR_INVALID, "no outcome: give -s STATUS or "

@@ -23,13 +23,16 @@ struct record_args {
 	const char *exit_code;	/* -e */
 	const char *duration;	/* -d */
 	const char *time;	/* --time; default: now */
+	const char *started;	/* --started: duration = time - started */
 	char **labels;		/* "NAME=VALUE" each; the '=' becomes a NUL */
 	size_t nlabels;
 };
 
 /*
  * record_build: check the arguments and fill r (whose strings then point
- * into a).  Status comes from -s or is derived from -e (run.h's mapping,
+ * into a).  --started T gives the duration as the end time minus T (not
+ * with -d; an end before T is refused).  Status comes from -s or is
+ * derived from -e (run.h's mapping,
  * keeping the exit code); with both, -s decides the status and the exit
  * code is kept (systemd's "timeout" with EXIT_STATUS=TERM, say).  Labels must pass
  * the configured allow-list.  Returns 0, or PERR_INVALID/PERR_LIMIT naming

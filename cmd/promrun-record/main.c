@@ -24,9 +24,10 @@ static const char *progname = "promrun-record";
 
 static const char synopsis[] =
     "usage: promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW "
-    "(-s STATUS | -e CODE) [-d SECONDS]\n"
-    "                      [-l NAME=VALUE]... [--step STEP] [--run-id ID] "
-    "[--time T]\n"
+    "(-s STATUS | -e CODE)\n"
+    "                      [-d SECONDS | --started T] [-l NAME=VALUE]... "
+    "[--step STEP]\n"
+    "                      [--run-id ID] [--time T]\n"
     "       promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW --start "
     "--run-id ID [options]\n"
     "       promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW --finish "
@@ -47,6 +48,7 @@ static const char help_text[] =
     "  -e, --exit-code N       outcome from an exit status: 0 success, 124\n"
     "                          timeout, 130/143 cancelled, else failure\n"
     "  -d, --duration SECONDS  how long the run took\n"
+    "      --started T         when it started (instead of -d)\n"
     "  -l, --label NAME=VALUE  a user label (repeatable)\n"
     "      --step STEP         the run is a step inside WORKFLOW\n"
     "      --run-id ID         matches a --start with its --finish\n"
@@ -65,7 +67,7 @@ static const char help_text[] =
     "input; with COMMAND, the command's status.  See promrun-record(1).\n";
 
 enum { OPT_STEP = 256, OPT_RUN_ID, OPT_TIME, OPT_START, OPT_FINISH,
-    OPT_SYSTEMD };
+    OPT_SYSTEMD, OPT_STARTED };
 
 static const struct option longopts[] = {
 	{"config", required_argument, NULL, 'c'},
@@ -81,6 +83,7 @@ static const struct option longopts[] = {
 	{"start", no_argument, NULL, OPT_START},
 	{"finish", no_argument, NULL, OPT_FINISH},
 	{"systemd", no_argument, NULL, OPT_SYSTEMD},
+	{"started", required_argument, NULL, OPT_STARTED},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -155,6 +158,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_START: set_event(o, RUN_EVENT_START); break;
 		case OPT_FINISH: set_event(o, RUN_EVENT_FINISH); break;
 		case OPT_SYSTEMD: o->systemd = true; break;
+		case OPT_STARTED: o->args.started = optarg; break;
 		case 'h':
 			fputs(synopsis, stdout);
 			fputs("\n", stdout);
@@ -233,9 +237,9 @@ prepare_start(struct options *o, struct config *c, struct run *start,
 	if (o->mistake == NULL && (o->args.status != NULL ||
 	    o->args.exit_code != NULL || o->args.duration != NULL ||
 	    o->args.time != NULL || o->args.event != RUN_EVENT_RUN ||
-	    o->systemd))
-		note_mistake(o, "-s, -e, -d, --time, --start, --finish and "
-		    "--systemd do not go with a COMMAND");
+	    o->systemd || o->args.started != NULL))
+		note_mistake(o, "-s, -e, -d, --started, --time, --start, "
+		    "--finish and --systemd do not go with a COMMAND");
 	if (o->mistake != NULL) {
 		warn_not_recorded("run", o->mistake);
 		return -1;
