@@ -35,11 +35,13 @@ endif
 
 # Libraries, looked up only when a program that needs them is linked.
 LIBS_INIH  = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
+LIBS_CURL  = $(shell pkg-config --libs libcurl zlib 2>/dev/null || echo -lcurl -lz)
 
-PROGRAMS   = promrun-record promrun-render
-# Each program links only the libraries it uses: the recorder needs no curl.
+PROGRAMS   = promrun-record promrun-render promrun-push
+# Each program links only the libraries it uses: only promrun-push links curl.
 LIBS_promrun-record = $(LIBS_INIH)
 LIBS_promrun-render = $(LIBS_INIH)
+LIBS_promrun-push = $(LIBS_INIH) $(LIBS_CURL)
 
 LIB_SRCS   = $(wildcard lib/*.c)
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -66,7 +68,7 @@ $(BINS): $(BUILD)/%: $(BUILD)/cmd/%/main.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
 
 # Unit tests and test tools may use any module, so they get every library.
-TEST_LIBS  = $(LIBS_INIH) -lm
+TEST_LIBS  = $(LIBS_INIH) $(LIBS_CURL) -lm
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
