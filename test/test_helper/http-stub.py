@@ -34,6 +34,11 @@ def log(text):
         f.write(text)
 
 
+def log_request(lines, body):
+    with lock:
+        log("REQUEST %s\n%s\nBODY %d\n" % (lines[0], "\n".join(lines[1:]), len(body)))
+
+
 def read_request(conn):
     data = b""
     while b"\r\n\r\n" not in data:
@@ -61,11 +66,10 @@ def answer(conn):
     got = read_request(conn)
     if got is None:
         return
-    lines, body = got
+    log_request(*got)
     with lock:
         n = count
         count += 1
-        log("REQUEST %s\n%s\nBODY %d\n" % (lines[0], "\n".join(lines[1:]), len(body)))
     code = args[min(n, len(args) - 1)]
     extra = ""
     if "+" in code:
@@ -81,10 +85,10 @@ def answer(conn):
 def serve(conn):
     try:
         if mode == "hang":
-            read_request(conn)
-            with lock:
-                log("REQUEST (not answered)\n")
-            time.sleep(3600)
+            got = read_request(conn)
+            if got is not None:
+                log_request(*got)
+                time.sleep(3600)
         else:
             answer(conn)
     finally:
