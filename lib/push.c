@@ -165,9 +165,9 @@ read_input(const char *path, struct buf *out, struct perr *e)
 	if (n < 0)
 		rc = perr_sys(e, errno, "cannot read %s", display_name(path));
 	else if (rc != 0)
-		perr_set(e, rc, rc == PERR_LIMIT ? "%s is larger than %u MiB: "
-		    "push at most that much at once" : "out of memory reading "
-		    "%s", display_name(path), PUSH_MAX_INPUT >> 20);
+		perr_set(e, rc, rc == PERR_LIMIT ? "%s makes the input larger "
+		    "than %u MiB: push at most that much at once" : "out of "
+		    "memory reading %s", display_name(path), PUSH_MAX_INPUT >> 20);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	return rc;
@@ -178,20 +178,17 @@ push_load(char *const *paths, size_t n, const struct push_group *g,
     struct buf *body, struct perr *e)
 {
 	struct hmap families = HMAP_INIT;
-	struct buf one = BUF_INIT(PUSH_MAX_INPUT);
 	struct check k = {g, NULL, e, n > 1 ? &families : NULL, 0, paths};
+	size_t start;
 	int rc = 0;
 
+	/* Each input is read straight into body and checked where it lies. */
 	for (k.input = 0; rc == 0 && k.input < n; k.input++) {
-		buf_reset(&one);
+		start = body->len;
 		k.what = display_name(paths[k.input]);
-		if ((rc = read_input(paths[k.input], &one, e)) != 0 ||
-		    (rc = check_text(one.p, one.len, &k)) != 0)
-			break;
-		if (one.len > 0 && (rc = buf_add(body, one.p, one.len)) != 0)
-			perr_set(e, rc, rc == PERR_LIMIT ? "the inputs are "
-			    "larger than %u MiB together" : "out of memory",
-			    PUSH_MAX_INPUT >> 20);
+		if ((rc = read_input(paths[k.input], body, e)) == 0)
+			rc = check_text(body->len > start ? body->p + start :
+			    "", body->len - start, &k);
 	}
 	/* What only shows together: a histogram here, its _sum there. */
 	if (rc == 0 && n > 1) {
@@ -200,7 +197,6 @@ push_load(char *const *paths, size_t n, const struct push_group *g,
 		rc = check_text(body->p, body->len, &k);
 	}
 	hmap_free(&families);
-	buf_free(&one);
 	return rc;
 }
 

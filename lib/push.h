@@ -66,16 +66,17 @@ const char *push_method_name(enum push_method m);
 
 /*
  * push_load: read each of the n paths ("-" is standard input) and append
- * them, in order, to body, which the caller initialised (buf_init, max at
- * least PUSH_MAX_INPUT) and frees.  Before anything is appended, every file
- * is validated on its own, with "FILE:LINE: " and the offending text in the
- * message: everything expfmt_parse refuses, timestamps included; families
- * the gateway owns (push_time_seconds, push_failure_time_seconds, go_*,
- * process_*, pushgateway_*); a label the grouping key g also sets, with a
- * different value (the gateway would overwrite it); and, across files, a
- * family given in two files.  Several files are then validated together.
- * Returns 0; PERR_INVALID; PERR_LIMIT past PUSH_MAX_INPUT in all; PERR_IO
- * naming a file that cannot be read; PERR_NOMEM.
+ * them, in order, to body, which the caller initialised (buf_init, max
+ * PUSH_MAX_INPUT) and frees.  Each file is validated on its own, with
+ * "FILE:LINE: " and the offending text in the message: everything
+ * expfmt_parse refuses, timestamps included; families the gateway owns
+ * (push_time_seconds, push_failure_time_seconds, go_*, process_*,
+ * pushgateway_*); a label the grouping key g also sets, with a different
+ * value (the gateway would overwrite it); and, across files, a family given
+ * in two files.  Several files are then validated together.  Returns 0;
+ * PERR_INVALID; PERR_LIMIT past PUSH_MAX_INPUT in all; PERR_IO naming a
+ * file that cannot be read; PERR_NOMEM.  After an error body holds part of
+ * the input and must not be sent.
  */
 int push_load(char *const *paths, size_t n, const struct push_group *g,
     struct buf *body, struct perr *e);

@@ -230,5 +230,5 @@ refused_args() {
 
 @test "a file larger than 64 MiB is refused before sending" {
 	head -c $((64 * 1024 * 1024 + 1)) /dev/zero | tr '\0' '\n' >big.prom
-	refused_args 'big.prom is larger than 64 MiB: push at most that much at once' big.prom
+	refused_args 'big.prom makes the input larger than 64 MiB: push at most that much at once' big.prom
 }
