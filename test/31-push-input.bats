@@ -4,24 +4,14 @@
 # reaches the gateway (the group's push_time_seconds and
 # push_failure_time_seconds stay as they were).
 
+load 'test_helper/pushgateway'
+
 setup_file() {
-	load 'test_helper/common-setup'
-	load 'test_helper/pushgateway'
 	gateway_start "$BATS_FILE_TMPDIR/gw"
 }
 
-teardown_file() {
-	load 'test_helper/pushgateway'
-	gateway_stop
-}
-
 setup() {
-	load 'test_helper/common-setup'
-	load 'test_helper/pushgateway'
-	_common_setup
-	JOB="in$BATS_TEST_NUMBER"
-	printf '[push]\nurl = %s\njob = %s\n' "$GW_URL" "$JOB" >"$CONF"
-	cd "$BATS_TEST_TMPDIR"
+	push_test_setup in
 	printf 'seed_metric 1\n' >seed.prom
 	promrun-push seed.prom
 	before=$(gateway_state)

@@ -5,9 +5,9 @@
 # cases use test_helper/http-stub.py; a refusal from the real gateway is in
 # 30-push.bats.
 
+load 'test_helper/pushgateway'
+
 setup() {
-	load 'test_helper/common-setup'
-	load 'test_helper/pushgateway'
 	_common_setup
 	cd "$BATS_TEST_TMPDIR"
 	printf 'net_metric 1\n' >m.prom

@@ -29,9 +29,9 @@ make_pki() {
 	done
 }
 
+load 'test_helper/pushgateway'
+
 setup_file() {
-	load 'test_helper/common-setup'
-	load 'test_helper/pushgateway'
 	local d="$BATS_FILE_TMPDIR/pki"
 	mkdir -p "$d"
 	make_pki "$d"
@@ -46,20 +46,10 @@ setup_file() {
 	gateway_start "$BATS_FILE_TMPDIR/gw" --web.config.file="$d/web.yml"
 }
 
-teardown_file() {
-	load 'test_helper/pushgateway'
-	gateway_stop
-}
-
 setup() {
-	load 'test_helper/common-setup'
-	load 'test_helper/pushgateway'
-	_common_setup
+	push_test_setup auth
 	unset PROMRUN_PUSH_PASSWORD PROMRUN_PUSH_TOKEN
 	PKI="$BATS_FILE_TMPDIR/pki"
-	JOB="auth$BATS_TEST_NUMBER"
-	printf '[push]\nurl = %s\njob = %s\n' "$GW_URL" "$JOB" >"$CONF"
-	cd "$BATS_TEST_TMPDIR"
 	printf '%s\n' "$PASSWORD" >password
 	printf 'wrong-%s\n' "$PASSWORD" >wrong
 	printf '%s\n' "$TOKEN" >token

@@ -2,9 +2,15 @@
 # for what the real gateway cannot be made to do (never answer, answer 503,
 # redirect, record the headers it got).
 #
-# Load after common-setup.  Every server listens on 127.0.0.1 on a port the
-# kernel picked free, is started in the background with fd 3 closed (bats
-# waits for fd 3), and is stopped by its pid.
+# A suite loads it at its top ("load 'test_helper/pushgateway'"): it brings
+# common-setup and a teardown_file that stops the gateway a suite's
+# setup_file started with gateway_start.
+# Every server listens on 127.0.0.1 on a port the kernel picked free, is
+# started in the background with fd 3 closed (bats waits for fd 3), and is
+# stopped by its pid.
+
+# shellcheck source=common-setup.bash
+source "$BATS_TEST_DIRNAME/test_helper/common-setup.bash"
 
 PUSHGATEWAY=${PUSHGATEWAY:-/usr/bin/prometheus-pushgateway}
 
@@ -19,8 +25,8 @@ print(s.getsockname()[1])'
 # wait_listening PORT PID: wait (at most 10 s) until something accepts
 # connections on PORT, failing early if PID died.
 wait_listening() {
-	local port=$1 pid=$2 i
-	for i in $(seq 100); do
+	local port=$1 pid=$2
+	for _ in $(seq 100); do
 		if "$PYTHON3" -c 'import socket, sys
 socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
 		    "$port" 2>/dev/null; then
@@ -35,10 +41,10 @@ socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
 
 # stop_pid PID: TERM it and wait (at most 5 s) until it is gone.
 stop_pid() {
-	local pid=$1 i
+	local pid=$1
 	[ -n "$pid" ] || return 0
 	kill "$pid" 2>/dev/null || return 0
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1
 	done
@@ -97,8 +103,8 @@ stub_start() {
 	"$PYTHON3" "$BATS_TEST_DIRNAME/test_helper/http-stub.py" "$dir" "$@" \
 	    >"$dir/stub.log" 2>&1 3>&- &
 	STUB_PID=$!
-	local i
-	for i in $(seq 100); do
+
+	for _ in $(seq 100); do
 		[ -s "$dir/port" ] && break
 		sleep 0.05
 	done
@@ -119,4 +125,20 @@ stub_requests() {
 	else
 		echo 0
 	fi
+}
+
+# Stops the suite's gateway, if its setup_file started one.
+teardown_file() {
+	gateway_stop
+}
+
+# push_test_setup PREFIX: the common setup of a test against the shared
+# gateway: its own job, PREFIX plus the test's number (the gateway is shared
+# by the file), that job and the gateway's URL in the config, and the test's
+# directory as the working directory.
+push_test_setup() {
+	_common_setup
+	JOB="$1$BATS_TEST_NUMBER"
+	printf '[push]\nurl = %s\njob = %s\n' "$GW_URL" "$JOB" >"$CONF"
+	cd "$BATS_TEST_TMPDIR" || return 1
 }
