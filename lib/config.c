@@ -315,6 +315,29 @@ config_parse_retries(const char *what, const char *value, unsigned *out,
 	return 0;
 }
 
+static void
+pick(const char **slot, const char *value)
+{
+	if (*slot == NULL)
+		*slot = value;
+}
+
+void
+config_push_defaults(const struct config *c, struct push_options *o)
+{
+	pick(&o->url, c->push.url);
+	pick(&o->user, c->push.user);
+	pick(&o->password_file, c->push.password_file);
+	pick(&o->bearer_token_file, c->push.bearer_token_file);
+	pick(&o->cacert, c->push.cacert);
+	pick(&o->cert, c->push.cert);
+	pick(&o->key, c->push.key);
+	o->insecure = o->insecure || c->push.insecure;
+	o->gzip = o->gzip || c->push.gzip;
+	o->timeout = c->push.timeout;
+	o->retries = c->push.retries;
+}
+
 static int
 parse_bool(const char *key, const char *value, bool *out, struct perr *e)
 {

@@ -110,6 +110,15 @@ int config_set_string(char **slot, const char *value, struct perr *e);
  */
 int config_parse_buckets(struct config *c, const char *value, struct perr *e);
 
+struct push_options;
+
+/*
+ * config_push_defaults: fill what o leaves unset from [push]: strings that
+ * are NULL, insecure and gzip when the config turns them on, and timeout and
+ * retries (a program parses its own options for those afterwards).
+ */
+void config_push_defaults(const struct config *c, struct push_options *o);
+
 /*
  * config_parse_timeout: value as seconds ("10", "2.5") or a Prometheus
  * duration ("10s", "500ms", "1m"), above 0 and at most one hour.  what

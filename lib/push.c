@@ -215,8 +215,8 @@ is_textfile_name(const struct dirent *d)
 	    strcmp(d->d_name + len - 5, ".prom") == 0;
 }
 
-void
-push_dir_list_free(char **paths, size_t n)
+static void
+free_paths(char **paths, size_t n)
 {
 	size_t i;
 
@@ -225,8 +225,9 @@ push_dir_list_free(char **paths, size_t n)
 	free(paths);
 }
 
-int
-push_dir_list(const char *dir, char ***paths, size_t *n, struct perr *e)
+/* The *.prom files of dir, sorted, as a malloc'd array of "dir/name". */
+static int
+list_textfiles(const char *dir, char ***paths, size_t *n, struct perr *e)
 {
 	struct dirent **list = NULL;
 	struct buf path = BUF_INIT(4096);
@@ -256,9 +257,56 @@ push_dir_list(const char *dir, char ***paths, size_t *n, struct perr *e)
 	if (rc == 0 && *n == 0)
 		rc = perr_set(e, PERR_INVALID, "no *.prom files in %s", dir);
 	if (rc != 0) {
-		push_dir_list_free(*paths, *n);
+		free_paths(*paths, *n);
 		*paths = NULL;
 		*n = 0;
+	}
+	return rc;
+}
+
+void
+push_dir_free(struct push_textfile *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; t != NULL && i < n; i++) {
+		free(t[i].path);
+		buf_free(&t[i].body);
+	}
+	free(t);
+}
+
+int
+push_dir_load(const char *dir, const struct push_group *g,
+    bool with_bodies, struct push_textfile **out, size_t *n, struct perr *e)
+{
+	struct push_textfile *t;
+	char **paths = NULL;
+	size_t count = 0, i;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = list_textfiles(dir, &paths, &count, e)) != 0)
+		return rc;
+	if ((t = calloc(count, sizeof(*t))) == NULL) {
+		free_paths(paths, count);
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	}
+	/* The paths move into t, which owns them from here on. */
+	for (i = 0; i < count; i++) {
+		t[i].path = paths[i];
+		t[i].group = *g;
+		buf_init(&t[i].body, PUSH_MAX_INPUT);
+	}
+	free(paths);
+	*out = t;
+	*n = count;
+	for (i = 0; rc == 0 && i < count; i++) {
+		rc = push_group_add(&t[i].group, PUSH_DIR_LABEL,
+		    strrchr(t[i].path, '/') + 1, e);
+		if (rc == 0 && with_bodies)
+			rc = push_load(&t[i].path, 1, &t[i].group, &t[i].body, e);
 	}
 	return rc;
 }

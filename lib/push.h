@@ -88,17 +88,29 @@ int push_load(char *const *paths, size_t n, const struct push_group *g,
 int push_validate(const char *text, size_t len, const char *what,
     const struct push_group *g, struct perr *e);
 
-/*
- * push_dir_list: the regular files in dir whose names end in ".prom" and
- * do not start with '.', as "dir/name", sorted by name (byte order), in
- * *paths (a malloc'd array of *n malloc'd strings; free with
- * push_dir_list_free).  A directory without such files is PERR_INVALID;
- * one that cannot be read, PERR_IO.
- */
-int push_dir_list(const char *dir, char ***paths, size_t *n, struct perr *e);
+/* One textfile of a --dir directory, ready to send. */
+struct push_textfile {
+	char *path;			/* "dir/name" */
+	struct push_group group;	/* the caller's, plus textfile="name" */
+	struct buf body;		/* validated content; empty for DELETE */
+};
 
-/* push_dir_list_free: release what push_dir_list returned. */
-void push_dir_list_free(char **paths, size_t n);
+/*
+ * push_dir_load: the regular files in dir whose names end in ".prom" and do
+ * not start with '.', sorted by name (byte order), each with its group (g
+ * plus PUSH_DIR_LABEL set to the file's name) and, when with_bodies, its
+ * content read and validated as push_load does.  Every file is done before
+ * this returns, so nothing need be sent when one is invalid.  *out is a
+ * malloc'd array of *n, freed with push_dir_free, also after an error.
+ * Errors: a directory without such files is PERR_INVALID, one that cannot
+ * be read PERR_IO; push_group_add's (a -g with the same label name) and
+ * push_load's.
+ */
+int push_dir_load(const char *dir, const struct push_group *g,
+    bool with_bodies, struct push_textfile **out, size_t *n, struct perr *e);
+
+/* push_dir_free: release what push_dir_load returned. */
+void push_dir_free(struct push_textfile *t, size_t n);
 
 /* --- 3. the request --- */
 

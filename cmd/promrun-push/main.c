@@ -211,20 +211,11 @@ merge(struct options *o, const struct config *c, struct push_group *g,
 	if ((rc = push_group_merge(g, &c->push.grouping, e)) != 0 ||
 	    (rc = push_group_check(g, e)) != 0)
 		return rc;
-	p->url = o->url != NULL ? o->url : c->push.url;
+	p->url = o->url;
 	p->method = o->del ? PUSH_DELETE : o->add ? PUSH_POST : PUSH_PUT;
-#define PICK(field) if (p->field == NULL) p->field = c->push.field
-	PICK(user);
-	PICK(password_file);
-	PICK(bearer_token_file);
-	PICK(cacert);
-	PICK(cert);
-	PICK(key);
-#undef PICK
-	p->insecure = o->insecure || c->push.insecure;
-	p->gzip = o->gzip || c->push.gzip;
-	p->timeout = c->push.timeout;
-	p->retries = c->push.retries;
+	p->insecure = o->insecure;
+	p->gzip = o->gzip;
+	config_push_defaults(c, p);
 	if (o->verbose)
 		p->log = log_line;
 	if (o->timeout != NULL &&
@@ -260,38 +251,19 @@ push_inputs(struct push_client *cl, struct options *o, const struct config *c,
 	return rc;
 }
 
-/*
- * --dir: every file is read and validated before the first request.  A
- * group the gateway refuses does not stop the others; an unreachable
- * gateway does.
- */
+/* --dir: a refused group does not stop the others; an unreachable gateway does. */
 static int
 push_dir(struct push_client *cl, const struct options *o,
     const struct push_group *g, struct perr *e)
 {
-	struct push_group *groups = NULL;
-	struct buf *bodies = NULL;
-	char **paths = NULL;
+	struct push_textfile *t = NULL;
 	size_t n = 0, i, refused = 0;
 	int rc;
 
-	if ((rc = push_dir_list(o->dir, &paths, &n, e)) != 0)
-		return rc;
-	groups = calloc(n, sizeof(*groups));
-	bodies = calloc(n, sizeof(*bodies));
-	if (groups == NULL || bodies == NULL)
-		rc = perr_set(e, PERR_NOMEM, "out of memory");
+	rc = push_dir_load(o->dir, g, o->push.method != PUSH_DELETE, &t, &n, e);
 	for (i = 0; rc == 0 && i < n; i++) {
-		groups[i] = *g;
-		buf_init(&bodies[i], PUSH_MAX_INPUT);
-		rc = push_group_add(&groups[i], PUSH_DIR_LABEL,
-		    strrchr(paths[i], '/') + 1, e);
-		if (rc == 0 && o->push.method != PUSH_DELETE)
-			rc = push_load(&paths[i], 1, &groups[i], &bodies[i], e);
-	}
-	for (i = 0; rc == 0 && i < n; i++) {
-		if ((rc = push_send(cl, &groups[i], bodies[i].p,
-		    bodies[i].len, e)) != PERR_FAILED)
+		if ((rc = push_send(cl, &t[i].group, t[i].body.p, t[i].body.len,
+		    e)) != PERR_FAILED)
 			continue;
 		fail(e);
 		refused++;
@@ -300,11 +272,7 @@ push_dir(struct push_client *cl, const struct options *o,
 	if (rc == 0 && refused > 0)
 		rc = perr_set(e, PERR_FAILED, "the gateway refused %zu of %zu "
 		    "groups", refused, n);
-	for (i = 0; bodies != NULL && i < n; i++)
-		buf_free(&bodies[i]);
-	free(bodies);
-	free(groups);
-	push_dir_list_free(paths, n);
+	push_dir_free(t, n);
 	return rc;
 }
 
