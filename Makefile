@@ -3,6 +3,7 @@
 #   make                 build every program into $(BUILD)
 #   make check           install missing dependencies, build, run every test
 #   make check SANITIZE=1   the same suite with ASan and UBSan
+#   make check-long      the reliability suites' long variants
 #   make run             install, build, record sample runs, show the result
 #   make bench           benchmarks against the peers, printed as ratios
 #   make install / uninstall   (PREFIX, DESTDIR, BINDIR, MANDIR honoured)
@@ -35,12 +36,14 @@ endif
 # Libraries, looked up only when a program that needs them is linked.
 LIBS_INIH  = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
 LIBS_YAML  = $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
+LIBS_CURL  = $(shell pkg-config --libs libcurl zlib 2>/dev/null || echo -lcurl -lz)
 
-PROGRAMS   = promrun-record promrun-render promrun-rules
-# Each program links only the libraries it uses: the recorder needs no curl.
+PROGRAMS   = promrun-record promrun-render promrun-push promrun-rules
+# Each program links only the libraries it uses: only promrun-push links curl,
+# only promrun-rules reads YAML; the config (and so every program) needs inih.
 LIBS_promrun-record = $(LIBS_INIH)
 LIBS_promrun-render = $(LIBS_INIH)
-# The rule checker reads YAML; the config (its default catalog) needs inih.
+LIBS_promrun-push = $(LIBS_INIH) $(LIBS_CURL)
 LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML)
 
 LIB_SRCS   = $(wildcard lib/*.c) $(wildcard lib/promql/*.c)
@@ -68,7 +71,7 @@ $(BINS): $(BUILD)/%: $(BUILD)/cmd/%/main.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
 
 # Unit tests and test tools may use any module, so they get every library.
-TEST_LIBS  = $(LIBS_INIH) $(LIBS_YAML) -lm
+TEST_LIBS  = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_CURL) -lm
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
@@ -124,6 +127,12 @@ check: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory bats
 
+# The reliability suites' long variants: 10,000 kills, 1,000 compactions.
+check-long: deps
+	@$(MAKE) --no-print-directory test-bins
+	PROMRUN_BUILD=$(abspath $(BUILD)) PROMRUN_LONG=1 \
+	    bats --print-output-on-failure test/5*.bats
+
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@for b in test/bench/*.sh; do PROMRUN_BUILD=$(abspath $(BUILD)) $$b || exit 1; echo; done
@@ -149,5 +158,5 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all deps warnings test-bins unit bats check bench run install \
+.PHONY: all deps warnings test-bins unit bats check check-long bench run install \
 	uninstall clean fuzz

@@ -45,7 +45,7 @@ fill_temp(int fd, const char *tmp, const void *data, size_t len,
 		return perr_sys(e, errno, "cannot set mode of %s", tmp);
 	if (fs_write_all(fd, data, len) != 0)
 		return perr_sys(e, errno, "cannot write %s", tmp);
-	if (!(flags & ATOMICFILE_NO_SYNC) && fsync(fd) != 0)
+	if (!(flags & ATOMICFILE_NO_SYNC) && fs_sync(fd, 0) != 0)
 		return perr_sys(e, errno, "cannot fsync %s", tmp);
 	return 0;
 }
@@ -69,7 +69,7 @@ atomicfile_write(const char *path, const void *data, size_t len,
 	rc = fill_temp(fd, buf_str(&tmp), data, len, mode, flags, e);
 	if (close(fd) != 0 && rc == 0)
 		rc = perr_sys(e, errno, "cannot close %s", buf_str(&tmp));
-	if (rc == 0 && rename(buf_str(&tmp), path) != 0)
+	if (rc == 0 && fs_rename(buf_str(&tmp), path) != 0)
 		rc = perr_sys(e, errno, "cannot rename %s to %s", buf_str(&tmp),
 		    path);
 	if (rc != 0)

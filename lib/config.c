@@ -3,6 +3,7 @@
 #include "config.h"
 #include "buf.h"
 #include "clock.h"
+#include "push.h"
 #include "run.h"
 #include "schema.h"
 #include "text.h"
@@ -190,6 +191,13 @@ set_render_keep_history(struct config *c, const char *value, struct perr *e)
 	    value, e);
 }
 
+/* "[push] retries = x" in a config message, "--retries x" for an option. */
+static const char *
+sep(const char *what)
+{
+	return what[0] == '[' ? " =" : "";
+}
+
 /* A whole number within [min, max], for counts and sizes. */
 static int
 parse_count(const char *key, const char *value, unsigned long long min,
@@ -202,8 +210,9 @@ parse_count(const char *key, const char *value, unsigned long long min,
 	v = strtoull(value, &end, 10);
 	if (value[0] < '0' || value[0] > '9' || errno != 0 || v < min ||
 	    v > max || *end != '\0')
-		return perr_set(e, PERR_INVALID, "%s = %s: use a whole number "
-		    "from %llu to %llu", key, perr_quote(value, q), min, max);
+		return perr_set(e, PERR_INVALID, "%s%s %s: use a whole number "
+		    "from %llu to %llu", key, sep(key), perr_quote(value, q),
+		    min, max);
 	*out = v;
 	return 0;
 }
@@ -273,6 +282,205 @@ set_render_checkpoint(struct config *c, const char *value, struct perr *e)
 	return config_set_string(&c->render.checkpoint, value, e);
 }
 
+/* --- [push] --- */
+
+int
+config_parse_timeout(const char *what, const char *value, double *out,
+    struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	double v;
+
+	if ((clock_parse_seconds(value, what, &v, NULL) == 0 ||
+	    clock_parse_duration(value, what, &v, NULL) == 0) && v > 0 &&
+	    v <= PUSH_MAX_TIMEOUT) {
+		*out = v;
+		return 0;
+	}
+	return perr_set(e, PERR_INVALID, "%s%s %s: use seconds (10, 2.5) or a "
+	    "duration (10s, 500ms, 1m) above 0 and at most 1h", what, sep(what),
+	    perr_quote(value, q));
+}
+
+int
+config_parse_retries(const char *what, const char *value, unsigned *out,
+    struct perr *e)
+{
+	unsigned long long v = 0;
+	int rc;
+
+	if ((rc = parse_count(what, value, 0, PUSH_MAX_RETRIES, &v, e)) != 0)
+		return rc;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static void
+pick(const char **slot, const char *value)
+{
+	if (*slot == NULL)
+		*slot = value;
+}
+
+void
+config_push_defaults(const struct config *c, struct push_options *o)
+{
+	pick(&o->url, c->push.url);
+	pick(&o->user, c->push.user);
+	pick(&o->password_file, c->push.password_file);
+	pick(&o->bearer_token_file, c->push.bearer_token_file);
+	pick(&o->cacert, c->push.cacert);
+	pick(&o->cert, c->push.cert);
+	pick(&o->key, c->push.key);
+	o->insecure = o->insecure || c->push.insecure;
+	o->gzip = o->gzip || c->push.gzip;
+	o->timeout = c->push.timeout;
+	o->retries = c->push.retries;
+}
+
+static int
+parse_bool(const char *key, const char *value, bool *out, struct perr *e)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	char q[PERR_QUOTE_MAX];
+	size_t i;
+
+	for (i = 0; i < NELEM(yes); i++) {
+		if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
+			*out = strcmp(value, yes[i]) == 0;
+			return 0;
+		}
+	}
+	return perr_set(e, PERR_INVALID, "%s = %s: use true or false", key,
+	    perr_quote(value, q));
+}
+
+/* A non-empty string setting; empty would silently mean "none". */
+static int
+set_nonempty(char **slot, const char *key, const char *value, struct perr *e)
+{
+	if (value[0] == '\0')
+		return perr_set(e, PERR_INVALID, "%s is empty: leave it out for "
+		    "the default", key);
+	return config_set_string(slot, value, e);
+}
+
+static int
+set_push_url(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->push.url, "[push] url", value, e);
+}
+
+static int
+set_push_job(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->push.job, "[push] job", value, e);
+}
+
+static void
+free_grouping(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->push.grouping.nlabels; i++)
+		free(c->push.grouping_items[i]);
+	push_group_init(&c->push.grouping, NULL);
+}
+
+/* "instance=ci-1, runner=docker": NAME=VALUE items split like labels. */
+static int
+set_push_grouping(struct config *c, const char *value, struct perr *e)
+{
+	char item[1024], *copy;
+	size_t pos = 0, len, n;
+	int rc;
+
+	free_grouping(c);
+	while ((len = name_list_next(value, &pos, item, sizeof(item))) > 0) {
+		if (len >= sizeof(item))
+			return perr_set(e, PERR_INVALID, "[push] grouping: an "
+			    "item is longer than %zu bytes", sizeof(item) - 1);
+		n = c->push.grouping.nlabels;
+		if (n == PUSH_MAX_GROUPING)
+			return perr_set(e, PERR_INVALID, "[push] grouping: at "
+			    "most %d labels", PUSH_MAX_GROUPING);
+		if ((copy = strdup(item)) == NULL)
+			return perr_set(e, PERR_NOMEM, "out of memory");
+		if ((rc = push_group_add_arg(&c->push.grouping, copy, e)) != 0) {
+			free(copy);
+			return rc;
+		}
+		c->push.grouping_items[n] = copy;
+	}
+	return 0;
+}
+
+static int
+set_push_user(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->push.user, "[push] user", value, e);
+}
+
+static int
+set_push_password_file(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->push.password_file, "[push] password_file",
+	    value, e);
+}
+
+static int
+set_push_bearer_token_file(struct config *c, const char *value,
+    struct perr *e)
+{
+	return set_nonempty(&c->push.bearer_token_file,
+	    "[push] bearer_token_file", value, e);
+}
+
+static int
+set_push_cacert(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->push.cacert, "[push] cacert", value, e);
+}
+
+static int
+set_push_cert(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->push.cert, "[push] cert", value, e);
+}
+
+static int
+set_push_key(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->push.key, "[push] key", value, e);
+}
+
+static int
+set_push_insecure(struct config *c, const char *value, struct perr *e)
+{
+	return parse_bool("[push] insecure", value, &c->push.insecure, e);
+}
+
+static int
+set_push_gzip(struct config *c, const char *value, struct perr *e)
+{
+	return parse_bool("[push] gzip", value, &c->push.gzip, e);
+}
+
+static int
+set_push_timeout(struct config *c, const char *value, struct perr *e)
+{
+	return config_parse_timeout("[push] timeout", value, &c->push.timeout,
+	    e);
+}
+
+static int
+set_push_retries(struct config *c, const char *value, struct perr *e)
+{
+	return config_parse_retries("[push] retries", value, &c->push.retries,
+	    e);
+}
+
 static const struct key keys[] = {
 	{"journal", "path", set_journal_path},
 	{"journal", "fsync", set_journal_fsync},
@@ -287,6 +495,19 @@ static const struct key keys[] = {
 	{"render", "keep_history", set_render_keep_history},
 	{"render", "max_journal_size", set_render_max_journal_size},
 	{"render", "checkpoint", set_render_checkpoint},
+	{"push", "url", set_push_url},
+	{"push", "job", set_push_job},
+	{"push", "grouping", set_push_grouping},
+	{"push", "user", set_push_user},
+	{"push", "password_file", set_push_password_file},
+	{"push", "bearer_token_file", set_push_bearer_token_file},
+	{"push", "cacert", set_push_cacert},
+	{"push", "cert", set_push_cert},
+	{"push", "key", set_push_key},
+	{"push", "insecure", set_push_insecure},
+	{"push", "gzip", set_push_gzip},
+	{"push", "timeout", set_push_timeout},
+	{"push", "retries", set_push_retries},
 };
 
 /* --- reading the file --- */
@@ -357,7 +578,7 @@ handle(void *user, const char *section, const char *name, const char *value)
 		    perr_quote(name, qn));
 	else if (!section_known)
 		perr_set(&e, PERR_INVALID, "unknown section [%s]: known are "
-		    "[journal] and [render]", perr_quote(section, qs));
+		    "[journal], [render] and [push]", perr_quote(section, qs));
 	else
 		perr_set(&e, PERR_INVALID, "unknown key %s in [%s]",
 		    perr_quote(name, qn), section);
@@ -495,6 +716,8 @@ set_defaults(struct config *c)
 	c->render.mode = 0644;
 	c->render.keep_history = 30 * 86400;
 	c->render.max_journal_size = 64ull << 20;
+	c->push.timeout = PUSH_DEFAULT_TIMEOUT;
+	c->push.retries = PUSH_DEFAULT_RETRIES;
 }
 
 int
@@ -529,5 +752,14 @@ config_free(struct config *c)
 	free(c->render.preset);
 	free(c->render.namespace);
 	free(c->render.checkpoint);
+	free(c->push.url);
+	free(c->push.job);
+	free_grouping(c);
+	free(c->push.user);
+	free(c->push.password_file);
+	free(c->push.bearer_token_file);
+	free(c->push.cacert);
+	free(c->push.cert);
+	free(c->push.key);
 	memset(c, 0, sizeof(*c));
 }

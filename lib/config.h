@@ -14,13 +14,19 @@
  *   [journal] path, fsync, labels
  *   [render]  output, preset, namespace, buckets, lost_after, max_series,
  *             mode, keep_history, max_journal_size, checkpoint
+ *   [push]    url, job, grouping, user, password_file, bearer_token_file,
+ *             cacert, cert, key, insecure, timeout, retries, gzip
+ *             (no password or token: secrets come from their own files or
+ *             the environment, see push.h)
  */
 #ifndef PROMRUN_CONFIG_H
 #define PROMRUN_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
+#include "grouping.h"
 #include "journal.h"
 
 #ifndef SYSCONFDIR
@@ -52,6 +58,23 @@ struct config {
 							automatically; default 64 MiB */
 		char *checkpoint;	/* NULL: "<journal>.checkpoint" */
 	} render;
+	struct {
+		char *url;		/* NULL: the client's default */
+		char *job;		/* NULL: the client's default */
+		struct push_group grouping; /* labels only (job unset); they
+					   point into grouping_items */
+		char *grouping_items[PUSH_MAX_GROUPING];
+		char *user;		/* basic auth user, or NULL */
+		char *password_file;	/* or NULL */
+		char *bearer_token_file; /* or NULL */
+		char *cacert;		/* or NULL */
+		char *cert;		/* or NULL */
+		char *key;		/* or NULL */
+		bool insecure;		/* default false */
+		bool gzip;		/* default false */
+		double timeout;		/* seconds per attempt, default 10 */
+		unsigned retries;	/* default 3 */
+	} push;
 };
 
 /*
@@ -86,6 +109,31 @@ int config_set_string(char **slot, const char *value, struct perr *e);
  * there anyway).  PERR_INVALID names the value.
  */
 int config_parse_buckets(struct config *c, const char *value, struct perr *e);
+
+struct push_options;
+
+/*
+ * config_push_defaults: fill what o leaves unset from [push]: strings that
+ * are NULL, insecure and gzip when the config turns them on, and timeout and
+ * retries (a program parses its own options for those afterwards).
+ */
+void config_push_defaults(const struct config *c, struct push_options *o);
+
+/*
+ * config_parse_timeout: value as seconds ("10", "2.5") or a Prometheus
+ * duration ("10s", "500ms", "1m"), above 0 and at most one hour.  what
+ * names the setting in the message ("--timeout", "[push] timeout").
+ * Returns 0 and sets *out, or PERR_INVALID.
+ */
+int config_parse_timeout(const char *what, const char *value, double *out,
+    struct perr *e);
+
+/*
+ * config_parse_retries: a whole number from 0 to 10.  Returns 0 and sets
+ * *out, or PERR_INVALID naming what and value.
+ */
+int config_parse_retries(const char *what, const char *value, unsigned *out,
+    struct perr *e);
 
 /*
  * config_default_journal_path: $XDG_STATE_HOME/promrun/journal when

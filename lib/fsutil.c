@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,7 +79,7 @@ fs_fsync_dir_of(const char *path, struct perr *e)
 	fd = fs_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return perr_sys(e, errno, "cannot open directory %s", dir);
-	if (fsync(fd) != 0)
+	if (fs_sync(fd, 0) != 0)
 		rc = perr_sys(e, errno, "cannot fsync directory %s", dir);
 	close(fd);
 	return rc;
@@ -126,4 +127,26 @@ fs_write_all(int fd, const void *p, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int
+fs_sync(int fd, int data_only)
+{
+	int rc;
+
+	do
+		rc = data_only ? fdatasync(fd) : fsync(fd);
+	while (rc != 0 && errno == EINTR);
+	return rc;
+}
+
+int
+fs_rename(const char *from, const char *to)
+{
+	int rc;
+
+	do
+		rc = rename(from, to);
+	while (rc != 0 && errno == EINTR);
+	return rc;
 }

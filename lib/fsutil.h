@@ -30,6 +30,16 @@ int fs_mkdir_parents(const char *path, struct perr *e);
  */
 int fs_fsync_dir_of(const char *path, struct perr *e);
 
+/*
+ * fs_sync: fdatasync(2) (data_only) or fsync(2), retried on EINTR (the
+ * call was interrupted before it finished, not failed); any other failure
+ * is returned, never taken for success.  0 or -1 with errno.
+ */
+int fs_sync(int fd, int data_only);
+
+/* fs_rename: rename(2) retried on EINTR; the same return and errno. */
+int fs_rename(const char *from, const char *to);
+
 /* fs_open: open(2) retried on EINTR; the same return and errno. */
 int fs_open(const char *path, int flags, mode_t mode);
 

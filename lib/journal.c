@@ -175,10 +175,7 @@ sync_record(int fd, const char *path, bool created, struct perr *e)
 	(void)e;
 	return 0;
 #endif
-	do
-		rc = fdatasync(fd);
-	while (rc != 0 && errno == EINTR);
-	if (rc != 0)
+	if ((rc = fs_sync(fd, 1)) != 0)
 		return perr_sys(e, errno, "cannot sync journal %s", path);
 	return created ? fs_fsync_dir_of(path, e) : 0;
 }
@@ -278,13 +275,13 @@ journal_replace(const char *path, int fd, uint64_t keep_from,
 		rc = perr_sys(e, errno, "cannot write %s", buf_str(&tmp));
 	if (rc == 0)
 		rc = copy_rest(fd, keep_from, out, path, e);
-	if (rc == 0 && fsync(out) != 0)
+	if (rc == 0 && fs_sync(out, 0) != 0)
 		rc = perr_sys(e, errno, "cannot fsync %s", buf_str(&tmp));
 	if (rc == 0 && fstat(out, &st) == 0)
 		*new_size = (uint64_t)st.st_size;
 	if (close(out) != 0 && rc == 0)
 		rc = perr_sys(e, errno, "cannot close %s", buf_str(&tmp));
-	if (rc == 0 && rename(buf_str(&tmp), path) != 0)
+	if (rc == 0 && fs_rename(buf_str(&tmp), path) != 0)
 		rc = perr_sys(e, errno, "cannot rename %s to %s", buf_str(&tmp),
 		    path);
 	if (rc != 0)

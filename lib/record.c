@@ -6,6 +6,8 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,27 @@ set_status(struct run *r, const struct record_args *a, struct perr *e)
 	return 0;
 }
 
+/* The CI gives when the job started: the duration is the difference. */
+static int
+set_started(struct run *r, const struct record_args *a, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	double started;
+	int rc;
+
+	if (a->duration != NULL)
+		return perr_set(e, PERR_INVALID, "give -d or --started, not both");
+	if ((rc = clock_parse_time(a->started, "--started", &started, e)) != 0)
+		return rc;
+	if (started > r->time)
+		return perr_set(e, PERR_INVALID, "--started %s is after the end "
+		    "of the run: the start must come first",
+		    perr_quote(a->started, q));
+	r->has_duration = true;
+	r->duration = r->time - started;
+	return 0;
+}
+
 static int
 set_times(struct run *r, const struct record_args *a, struct perr *e)
 {
@@ -61,6 +84,8 @@ set_times(struct run *r, const struct record_args *a, struct perr *e)
 			return rc;
 		r->has_duration = true;
 	}
+	if (a->started != NULL)
+		return set_started(r, a, e);
 	return 0;
 }
 
@@ -78,9 +103,10 @@ record_build(struct run *r, struct record_args *a, const struct config *c,
 	if (a->workflow == NULL)
 		return perr_set(e, PERR_INVALID, "no workflow: give -w NAME");
 	if (a->event == RUN_EVENT_START &&
-	    (a->status != NULL || a->exit_code != NULL || a->duration != NULL))
-		return perr_set(e, PERR_INVALID, "--start takes no -s, -e or -d: "
-		    "give them with --finish");
+	    (a->status != NULL || a->exit_code != NULL || a->duration != NULL ||
+	    a->started != NULL))
+		return perr_set(e, PERR_INVALID, "--start takes no -s, -e, -d or "
+		    "--started: give them with --finish");
 	if (a->event != RUN_EVENT_START && a->status == NULL &&
 	    a->exit_code == NULL)
 		return perr_set(e, PERR_INVALID, "no outcome: give -s STATUS or "
@@ -117,6 +143,102 @@ record_append(const struct run *r, const struct config *c, struct perr *e)
 	    c->journal.fsync, e);
 	buf_free(&payload);
 	return rc;
+}
+
+/* A signal's number from its name as systemd writes it ("TERM"), or 0. */
+static int
+signal_number(const char *name)
+{
+	const char *abbrev;
+	int sig;
+
+	for (sig = 1; sig < 65; sig++) {
+		abbrev = sigabbrev_np(sig);
+		if (abbrev != NULL && strcmp(abbrev, name) == 0)
+			return sig;
+	}
+	return 0;
+}
+
+/* Set the exit code from EXIT_STATUS: a number, or a signal name. */
+static int
+systemd_exit_code(struct record_args *a, struct record_systemd *store,
+    const char *exit_status, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX], *end;
+	long v;
+	int sig;
+
+	if (exit_status == NULL || exit_status[0] == '\0')
+		return 0;
+	v = strtol(exit_status, &end, 10);
+	if (*end == '\0' && v >= 0 && v <= 255) {
+		snprintf(store->exit_code, sizeof(store->exit_code), "%ld", v);
+	} else if ((sig = signal_number(exit_status)) != 0) {
+		snprintf(store->exit_code, sizeof(store->exit_code), "%d",
+		    128 + sig);
+	} else {
+		return perr_set(e, PERR_INVALID, "$EXIT_STATUS %s is neither an "
+		    "exit status nor a signal name", perr_quote(exit_status, q));
+	}
+	a->exit_code = store->exit_code;
+	return 0;
+}
+
+static bool
+is_stop_signal(const char *name)
+{
+	return name != NULL && (strcmp(name, "TERM") == 0 ||
+	    strcmp(name, "INT") == 0 || strcmp(name, "HUP") == 0);
+}
+
+/* The status SERVICE_RESULT means, or NULL to derive it from the exit code. */
+static const char *
+systemd_status(const char *result, const char *code, const char *status)
+{
+	bool killed = code != NULL && (strcmp(code, "killed") == 0 ||
+	    strcmp(code, "dumped") == 0);
+
+	if (strcmp(result, "success") == 0)
+		return killed ? "cancelled" : "success";
+	if (strcmp(result, "exit-code") == 0)
+		return NULL;
+	if (strcmp(result, "signal") == 0 || strcmp(result, "core-dump") == 0)
+		return is_stop_signal(status) ? "cancelled" : "failure";
+	if (strcmp(result, "timeout") == 0)
+		return "timeout";
+	return "failure";
+}
+
+int
+record_use_systemd(struct record_args *a, struct record_systemd *store,
+    struct perr *e)
+{
+	const char *id = getenv("INVOCATION_ID");
+	const char *result = getenv("SERVICE_RESULT");
+	const char *code = getenv("EXIT_CODE");
+	const char *status = getenv("EXIT_STATUS");
+	int rc;
+
+	if (a->run_id == NULL && (id == NULL || id[0] == '\0'))
+		return perr_set(e, PERR_INVALID, "--systemd needs $INVOCATION_ID "
+		    "(systemd sets it for every unit) or --run-id");
+	if (a->run_id == NULL)
+		a->run_id = id;
+	if (a->event != RUN_EVENT_FINISH || a->status != NULL ||
+	    a->exit_code != NULL)
+		return 0;
+	if (result == NULL || result[0] == '\0')
+		return perr_set(e, PERR_INVALID, "--systemd --finish needs "
+		    "$SERVICE_RESULT, which systemd sets for ExecStopPost= "
+		    "commands (or give -s or -e)");
+	if ((rc = systemd_exit_code(a, store, status, e)) != 0)
+		return rc;
+	a->status = systemd_status(result, code, status);
+	if (a->status == NULL && a->exit_code == NULL)
+		return perr_set(e, PERR_INVALID, "$SERVICE_RESULT=exit-code but "
+		    "$EXIT_STATUS gives no exit status");
+	return 0;
 }
 
 void

@@ -23,13 +23,16 @@ struct record_args {
 	const char *exit_code;	/* -e */
 	const char *duration;	/* -d */
 	const char *time;	/* --time; default: now */
+	const char *started;	/* --started: duration = time - started */
 	char **labels;		/* "NAME=VALUE" each; the '=' becomes a NUL */
 	size_t nlabels;
 };
 
 /*
  * record_build: check the arguments and fill r (whose strings then point
- * into a).  Status comes from -s or is derived from -e (run.h's mapping,
+ * into a).  --started T gives the duration as the end time minus T (not
+ * with -d; an end before T is refused).  Status comes from -s or is
+ * derived from -e (run.h's mapping,
  * keeping the exit code); with both, -s decides the status and the exit
  * code is kept (systemd's "timeout" with EXIT_STATUS=TERM, say).  Labels must pass
  * the configured allow-list.  Returns 0, or PERR_INVALID/PERR_LIMIT naming
@@ -44,6 +47,31 @@ int record_build(struct run *r, struct record_args *a,
  * journal's bound, PERR_IO naming the journal and the reason.
  */
 int record_append(const struct run *r, const struct config *c,
+    struct perr *e);
+
+/* Storage for what record_use_systemd derives. */
+struct record_systemd {
+	char exit_code[8];
+};
+
+/*
+ * record_use_systemd: take what systemd gives a unit's ExecStartPre= and
+ * ExecStopPost= commands.  The run id comes from $INVOCATION_ID unless
+ * --run-id was given.  For a finish without -s or -e, the outcome comes
+ * from $SERVICE_RESULT, $EXIT_CODE and $EXIT_STATUS:
+ *   success      success (cancelled when the main process was killed by
+ *                systemd's stop: EXIT_CODE=killed)
+ *   exit-code    from the exit status, as -e: 0 success, 124 timeout,
+ *                130/143 cancelled, else failure
+ *   signal, core-dump   exit code 128+signal; INT, TERM and HUP are
+ *                cancelled, other signals failure
+ *   timeout      timeout
+ *   anything else (watchdog, oom-kill, resources, start-limit-hit, ...)
+ *                failure
+ * The exit code is kept when $EXIT_STATUS gives one.  Returns 0, or
+ * PERR_INVALID naming the variable that is missing or not understood.
+ */
+int record_use_systemd(struct record_args *a, struct record_systemd *store,
     struct perr *e);
 
 /*

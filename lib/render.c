@@ -677,7 +677,7 @@ write_family(struct formatter *fm, const struct schema_family *fam)
 	memset(&rs, 0, sizeof(rs));
 	buf_init(&rs.names, (size_t)1 << 30);
 	rc = build_rows(fm, fam, &rs);
-	if (rc == 0)
+	if (rc == 0 && rs.n > 1)	/* qsort(NULL, 0, ...) is undefined */
 		qsort(rs.v, rs.n, sizeof(*rs.v), compare_rows);
 	for (i = 0; i < rs.n && rc == 0; i++) {
 		if (current == NULL || strcmp(current, rs.v[i].instance) != 0) {

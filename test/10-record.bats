@@ -128,3 +128,15 @@ setup() {
 	run journal_summary "$J"
 	assert_output --partial 'records=3 damaged=0'
 }
+
+@test "--started gives the duration from the CI's start time" {
+	promrun-record -j "$J" -w w -s ok --time 2026-11-23T10:01:30Z --started 2026-11-23T10:00:00Z
+	run journal_payloads "$J"
+	assert_output 'run time=1795428090 workflow=w status=success duration=90'
+	run --separate-stderr promrun-record -j "$J" -w w -s ok --time 100 --started 200
+	assert_failure 2
+	[ "$stderr" = 'promrun-record: --started "200" is after the end of the run: the start must come first' ]
+	run --separate-stderr promrun-record -j "$J" -w w -s ok -d 5 --started 1
+	assert_failure 2
+	[ "$stderr" = 'promrun-record: give -d or --started, not both' ]
+}

@@ -105,7 +105,7 @@ refused() {
 	refused 'no outcome: give -s STATUS or -e EXIT_CODE' -w w
 	refused '--start needs --run-id' -w w --start
 	refused '--finish needs --run-id' -w w --finish -s ok
-	refused '--start takes no -s, -e or -d' -w w --start --run-id 1 -s ok
+	refused '--start takes no -s, -e, -d or --started' -w w --start --run-id 1 -s ok
 	refused '--start and --finish exclude each other' -w w --start --finish --run-id 1
 }
 

@@ -151,7 +151,7 @@ wait_for() {
 @test "options that do not go with a command still run it" {
 	run --separate-stderr promrun-record -j "$J" -w w -s ok -- true
 	assert_success
-	[[ $stderr == *'warning: run not recorded: -s, -e, -d, --time, --start and --finish do not go with a COMMAND' ]]
+	[[ $stderr == *'warning: run not recorded: -s, -e, -d, --started, --time, --start, --finish and --systemd do not go with a COMMAND' ]]
 	[ ! -e "$J" ]
 }
 

@@ -24,14 +24,17 @@ static const char *progname = "promrun-record";
 
 static const char synopsis[] =
     "usage: promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW "
-    "(-s STATUS | -e CODE) [-d SECONDS]\n"
-    "                      [-l NAME=VALUE]... [--step STEP] [--run-id ID] "
-    "[--time T]\n"
+    "(-s STATUS | -e CODE)\n"
+    "                      [-d SECONDS | --started T] [-l NAME=VALUE]... "
+    "[--step STEP]\n"
+    "                      [--run-id ID] [--time T]\n"
     "       promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW --start "
     "--run-id ID [options]\n"
     "       promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW --finish "
     "--run-id ID\n"
     "                      (-s STATUS | -e CODE) [-d SECONDS] [options]\n"
+    "       promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW --systemd "
+    "(--start | --finish) [options]\n"
     "       promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW "
     "[-l NAME=VALUE]... [--step STEP]\n"
     "                      [--run-id ID] -- COMMAND [ARG...]\n";
@@ -45,12 +48,16 @@ static const char help_text[] =
     "  -e, --exit-code N       outcome from an exit status: 0 success, 124\n"
     "                          timeout, 130/143 cancelled, else failure\n"
     "  -d, --duration SECONDS  how long the run took\n"
+    "      --started T         when it started (instead of -d)\n"
     "  -l, --label NAME=VALUE  a user label (repeatable)\n"
     "      --step STEP         the run is a step inside WORKFLOW\n"
     "      --run-id ID         matches a --start with its --finish\n"
     "      --time T            end time (start time with --start): Unix\n"
     "                          seconds or RFC 3339; default now\n"
     "      --start, --finish   record one end of a run\n"
+    "      --systemd           run id from $INVOCATION_ID; with --finish,\n"
+    "                          the outcome from $SERVICE_RESULT, $EXIT_CODE\n"
+    "                          and $EXIT_STATUS (ExecStopPost=)\n"
     "  -j, --journal PATH      journal file (default from the config)\n"
     "  -c, --config FILE       configuration file\n"
     "  -h, --help              show this help\n"
@@ -59,7 +66,8 @@ static const char help_text[] =
     "Exit status: 0 recorded, 1 the journal could not be written, 2 invalid\n"
     "input; with COMMAND, the command's status.  See promrun-record(1).\n";
 
-enum { OPT_STEP = 256, OPT_RUN_ID, OPT_TIME, OPT_START, OPT_FINISH };
+enum { OPT_STEP = 256, OPT_RUN_ID, OPT_TIME, OPT_START, OPT_FINISH,
+    OPT_SYSTEMD, OPT_STARTED };
 
 static const struct option longopts[] = {
 	{"config", required_argument, NULL, 'c'},
@@ -74,6 +82,8 @@ static const struct option longopts[] = {
 	{"time", required_argument, NULL, OPT_TIME},
 	{"start", no_argument, NULL, OPT_START},
 	{"finish", no_argument, NULL, OPT_FINISH},
+	{"systemd", no_argument, NULL, OPT_SYSTEMD},
+	{"started", required_argument, NULL, OPT_STARTED},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -84,6 +94,7 @@ struct options {
 	const char *journal;
 	struct record_args args;
 	char **command;		/* NULL unless wrapping a command */
+	bool systemd;		/* --systemd: run id and outcome from systemd */
 	const char *mistake;	/* first usage error, or NULL */
 	char bad_option[PERR_QUOTE_MAX + 40];
 };
@@ -146,6 +157,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_TIME: o->args.time = optarg; break;
 		case OPT_START: set_event(o, RUN_EVENT_START); break;
 		case OPT_FINISH: set_event(o, RUN_EVENT_FINISH); break;
+		case OPT_SYSTEMD: o->systemd = true; break;
+		case OPT_STARTED: o->args.started = optarg; break;
 		case 'h':
 			fputs(synopsis, stdout);
 			fputs("\n", stdout);
@@ -185,6 +198,7 @@ load_config(const struct options *o, struct config *c, struct perr *e)
 static int
 record_once(struct options *o)
 {
+	struct record_systemd sd;
 	struct config c;
 	struct perr e;
 	struct run r;
@@ -196,6 +210,7 @@ record_once(struct options *o)
 		return 2;
 	}
 	if ((rc = load_config(o, &c, &e)) == 0 &&
+	    (!o->systemd || (rc = record_use_systemd(&o->args, &sd, &e)) == 0) &&
 	    (rc = record_build(&r, &o->args, &c, &e)) == 0)
 		rc = record_append(&r, &c, &e);
 	config_free(&c);
@@ -221,9 +236,10 @@ prepare_start(struct options *o, struct config *c, struct run *start,
 
 	if (o->mistake == NULL && (o->args.status != NULL ||
 	    o->args.exit_code != NULL || o->args.duration != NULL ||
-	    o->args.time != NULL || o->args.event != RUN_EVENT_RUN))
-		note_mistake(o, "-s, -e, -d, --time, --start and --finish do "
-		    "not go with a COMMAND");
+	    o->args.time != NULL || o->args.event != RUN_EVENT_RUN ||
+	    o->systemd || o->args.started != NULL))
+		note_mistake(o, "-s, -e, -d, --started, --time, --start, "
+		    "--finish and --systemd do not go with a COMMAND");
 	if (o->mistake != NULL) {
 		warn_not_recorded("run", o->mistake);
 		return -1;

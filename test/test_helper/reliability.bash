@@ -44,3 +44,25 @@ no_counter_decrease() {
 
 # The syscalls every crash suite kills at.
 CRASH_SYSCALLS="openat write fsync fdatasync rename ftruncate unlink flock"
+
+# nth_call SYSCALL REGEX CMD...: which occurrence of SYSCALL in a clean run
+# of CMD is the first whose strace line (file descriptors shown as paths)
+# matches REGEX; fails when none does.
+nth_call() {
+	local sc=$1 re=$2 log="$BATS_TEST_TMPDIR/nth.$RANDOM" n
+	shift 2
+	strace_env strace -f -qq -y -e trace="$sc" -o "$log" "$@" >/dev/null 2>&1 || true
+	n=$(grep -E "(^|[0-9] +)$sc\(" "$log" | grep -n -E -- "$re" | head -n 1 | cut -d: -f1)
+	rm -f "$log"
+	[ -n "$n" ] || { echo "no $sc matching $re" >&2; return 1; }
+	echo "$n"
+}
+
+# fail_at SYSCALL N ERRNO CMD...: run CMD with its N-th SYSCALL failing
+# with ERRNO.  Output and status as CMD's.
+fail_at() {
+	local sc=$1 n=$2 err=$3
+	shift 3
+	strace_env strace -f -qq -o /dev/null \
+	    -e inject="$sc:error=$err:when=$n" "$@"
+}

@@ -1,0 +1,196 @@
+/*
+ * push.h - a Prometheus Pushgateway client on libcurl: the validation of
+ * what is pushed, and requests that are safe to retry and never leak a
+ * secret.
+ *
+ * A push is three steps, each its own call so a program can do them in
+ * order and stop at the first problem:
+ *
+ *   1. the group: job plus grouping labels (grouping.h);
+ *   2. the body: files read and validated before anything is sent
+ *      (push_load): the exposition-format checks of expfmt.h with
+ *      timestamps refused, families the gateway owns refused, and labels
+ *      that the grouping key would silently overwrite refused;
+ *   3. the request (push_client_new, push_send): PUT replaces the group,
+ *      POST replaces the families pushed, DELETE removes the group.  All
+ *      three are idempotent on the gateway, so a request that may or may not
+ *      have arrived is simply sent again.
+ *
+ * Retries: connection errors (refused, unreachable, reset, timed out, no
+ * answer) and HTTP 5xx and 429 are retried at most `retries` times, after
+ * an exponential backoff with jitter (push_backoff), or after the answer's
+ * Retry-After when that is longer (up to PUSH_BACKOFF_CAP).  Anything else is
+ * final: a 4xx is the gateway's considered answer, a TLS verification
+ * failure is a configuration error, a redirect is never followed.
+ *
+ * Secrets: the password and bearer token come only from a file or the
+ * environment (PROMRUN_PUSH_PASSWORD, PROMRUN_PUSH_TOKEN), never from the
+ * URL.  No message and no log line this module produces contains them, and
+ * its copies are cleared before they are freed.
+ *
+ * Nothing here prints: -v lines go to the log callback of push_options.
+ */
+#ifndef PROMRUN_PUSH_H
+#define PROMRUN_PUSH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+#include "grouping.h"
+
+#define PUSH_DEFAULT_URL "http://localhost:9091"
+#define PUSH_DEFAULT_JOB "promrun"
+#define PUSH_DEFAULT_TIMEOUT 10.0	/* seconds per attempt */
+#define PUSH_DEFAULT_RETRIES 3
+#define PUSH_MAX_TIMEOUT 3600.0
+#define PUSH_MAX_RETRIES 10
+#define PUSH_BACKOFF_BASE 0.5	/* seconds: the first retry waits 0.25-0.5 s */
+#define PUSH_BACKOFF_CAP 8.0	/* seconds: no wait is longer */
+#define PUSH_MAX_INPUT (64u << 20)	/* bytes of one group's body */
+#define PUSH_MAX_SECRET 4096	/* bytes of a password or token */
+#define PUSH_BODY_SHOWN 300	/* bytes of a refusal's body in a message */
+#define PUSH_DIR_LABEL "textfile"	/* --dir's grouping label */
+
+enum push_method {
+	PUSH_PUT = 0,		/* replace the group (the default) */
+	PUSH_POST,		/* replace only the families pushed */
+	PUSH_DELETE,		/* remove the group; no body */
+};
+
+/* push_method_name: "PUT", "POST" or "DELETE". */
+const char *push_method_name(enum push_method m);
+
+/* --- 2. the body --- */
+
+/*
+ * push_load: read each of the n paths ("-" is standard input) and append
+ * them, in order, to body, which the caller initialised (buf_init, max
+ * PUSH_MAX_INPUT) and frees.  Each file is validated on its own, with
+ * "FILE:LINE: " and the offending text in the message: everything
+ * expfmt_parse refuses, timestamps included; families the gateway owns
+ * (push_time_seconds, push_failure_time_seconds, go_*, process_*,
+ * pushgateway_*); a label the grouping key g also sets, with a different
+ * value (the gateway would overwrite it); and, across files, a family given
+ * in two files.  Several files are then validated together.  Returns 0;
+ * PERR_INVALID; PERR_LIMIT past PUSH_MAX_INPUT in all; PERR_IO naming a
+ * file that cannot be read; PERR_NOMEM.  After an error body holds part of
+ * the input and must not be sent.
+ */
+int push_load(char *const *paths, size_t n, const struct push_group *g,
+    struct buf *body, struct perr *e);
+
+/*
+ * push_validate: the checks of push_load on len bytes of text, named what
+ * in messages.  text is not modified.
+ */
+int push_validate(const char *text, size_t len, const char *what,
+    const struct push_group *g, struct perr *e);
+
+/* One textfile of a --dir directory, ready to send. */
+struct push_textfile {
+	char *path;			/* "dir/name" */
+	struct push_group group;	/* the caller's, plus textfile="name" */
+	struct buf body;		/* validated content; empty for DELETE */
+};
+
+/*
+ * push_dir_load: the regular files in dir whose names end in ".prom" and do
+ * not start with '.', sorted by name (byte order), each with its group (g
+ * plus PUSH_DIR_LABEL set to the file's name) and, when with_bodies, its
+ * content read and validated as push_load does.  Every file is done before
+ * this returns, so nothing need be sent when one is invalid.  *out is a
+ * malloc'd array of *n, freed with push_dir_free, also after an error.
+ * Errors: a directory without such files is PERR_INVALID, one that cannot
+ * be read PERR_IO; push_group_add's (a -g with the same label name) and
+ * push_load's.
+ */
+int push_dir_load(const char *dir, const struct push_group *g,
+    bool with_bodies, struct push_textfile **out, size_t *n, struct perr *e);
+
+/* push_dir_free: release what push_dir_load returned. */
+void push_dir_free(struct push_textfile *t, size_t n);
+
+/* --- 3. the request --- */
+
+/* A line for -v: the request line, the status, a retry.  Never a secret. */
+typedef void (*push_log_fn)(void *ctx, const char *line);
+
+struct push_options {
+	const char *url;	/* the gateway's base URL; NULL: PUSH_DEFAULT_URL */
+	enum push_method method;
+	const char *user;	/* basic auth user name, or NULL */
+	const char *password_file;	/* NULL: PROMRUN_PUSH_PASSWORD */
+	const char *bearer_token_file;	/* NULL: PROMRUN_PUSH_TOKEN, if set */
+	const char *cacert;	/* CA bundle to verify the gateway, or NULL */
+	const char *cert;	/* client certificate (PEM), or NULL */
+	const char *key;	/* its private key (PEM), or NULL */
+	bool insecure;		/* do not verify the gateway's certificate */
+	double timeout;		/* seconds per attempt, (0, PUSH_MAX_TIMEOUT] */
+	unsigned retries;	/* attempts after the first, <= PUSH_MAX_RETRIES */
+	bool gzip;		/* send the body gzip-compressed */
+	push_log_fn log;	/* NULL: no -v lines */
+	void *log_ctx;
+};
+
+/* push_options_init: the defaults (PUT, 10 s, 3 retries, no auth). */
+void push_options_init(struct push_options *o);
+
+struct push_client;
+
+/*
+ * push_client_new: check o and prepare a client.  Refused with
+ * PERR_INVALID: a URL that is not http:// or https://, that carries user
+ * credentials, a query or a fragment, or that already names /metrics/...;
+ * --user without a password; a password without --user; both basic auth
+ * and a bearer token; a secret file that cannot be read, is empty, or has
+ * more than one line (the message names the file, never its content);
+ * --key without --cert; a CA, certificate or key file that
+ * cannot be read; a timeout or retry count out of range.  PERR_NOMEM, or
+ * PERR_IO when libcurl cannot start.  On success *out is the client, to be
+ * freed with push_client_free.
+ */
+int push_client_new(struct push_client **out, const struct push_options *o,
+    struct perr *e);
+
+/*
+ * push_send: send body[0..len) (ignored for DELETE) to group g, retrying as
+ * described above; one connection is reused across calls.  Returns 0 when
+ * the gateway answered 200 or 202; PERR_IO when it could not be reached
+ * (the message names the URL, the attempts and libcurl's reason);
+ * PERR_FAILED when it refused: HTTP status and the start of its body, on
+ * one line, or a redirect that was not followed; PERR_NOMEM.
+ */
+int push_send(struct push_client *c, const struct push_group *g,
+    const char *body, size_t len, struct perr *e);
+
+/* push_client_free: release c (NULL is fine) and clear its secrets. */
+void push_client_free(struct push_client *c);
+
+/* --- exposed for tests --- */
+
+/*
+ * push_backoff: seconds to wait before retry number attempt (0 for the
+ * first retry): d = min(PUSH_BACKOFF_CAP, PUSH_BACKOFF_BASE * 2^attempt),
+ * then d/2 + u*d/2 for a uniform draw u in [0, 1) ("equal jitter": retries
+ * from many runners spread out, yet each still waits at least half).
+ */
+double push_backoff(unsigned attempt, double u);
+
+/*
+ * push_retryable_status: true for HTTP 429 and 5xx, the statuses worth
+ * asking again.
+ */
+bool push_retryable_status(long status);
+
+/*
+ * push_body_line: append at most max bytes of a response body to out as
+ * one line: control bytes (newlines included) become spaces, surrounding
+ * blanks are trimmed, and "..." marks a cut, made on a UTF-8 character
+ * boundary.  buf.h's errors.
+ */
+int push_body_line(struct buf *out, const char *body, size_t len,
+    size_t max);
+
+#endif

@@ -1,0 +1,224 @@
+#!/usr/bin/env bats
+# promrun-push: invalid input and usage are refused with exit 2 and one line
+# naming the file, the line, the value and what is accepted, and nothing
+# reaches the gateway (the group's push_time_seconds and
+# push_failure_time_seconds stay as they were).
+
+load 'test_helper/pushgateway'
+
+setup_file() {
+	gateway_start "$BATS_FILE_TMPDIR/gw"
+}
+
+setup() {
+	push_test_setup in
+	printf 'seed_metric 1\n' >seed.prom
+	promrun-push seed.prom
+	before=$(gateway_state)
+	[[ $before == *"push_time_seconds"* ]]
+}
+
+# gateway_state: the group's series, push times included.
+gateway_state() {
+	gateway_series | grep -F "job=\"$JOB\""
+}
+
+# refused WANT CONTENT [ARG...]: push a file holding CONTENT (a printf
+# format) with ARGs and expect exit 2, one line "promrun-push: WANT" on
+# stderr, and the gateway as it was.
+refused() {
+	local want=$1
+	# shellcheck disable=SC2059
+	printf "$2" >bad.prom
+	shift 2
+	refused_args "$want" "$@" bad.prom
+}
+
+# refused_args WANT ARG...: the same for any arguments.
+refused_args() {
+	local want=$1
+	shift
+	run --separate-stderr promrun-push "$@"
+	assert_failure 2
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ] || {
+		echo "not one line: $stderr"
+		return 1
+	}
+	[ "$stderr" = "promrun-push: $want" ] || {
+		echo "stderr: $stderr"
+		echo "wanted: promrun-push: $want"
+		return 1
+	}
+	[ "$(gateway_state)" = "$before" ]
+}
+
+@test "a sample with a timestamp" {
+	refused 'bad.prom:2: sample has a timestamp (1700000000000): timestamps are not accepted here' \
+	    'ok 1\nwith_ts 1 1700000000000\n'
+}
+
+@test "a duplicate series" {
+	refused 'bad.prom:3: duplicate series x with the same labels as line 1' \
+	    'x{a="1",b="2"} 1\nx{a="2"} 1\nx{b="2",a="1"} 3\n'
+}
+
+@test "a type conflict within the input" {
+	refused 'bad.prom:3: second TYPE line for x' \
+	    '# TYPE x counter\nx 1\n# TYPE x gauge\n'
+	refused 'bad.prom:3: lines of family x must be together: it was already given at line 1' \
+	    'x 1\ny 1\nx{a="b"} 2\nx{a="c"} 2\n'
+}
+
+@test "a missing final newline" {
+	refused 'bad.prom:2: missing newline at the end of the input: the last line must end with LF' \
+	    'x 1\ny 2'
+}
+
+@test "invalid metric and label names, invalid UTF-8" {
+	refused 'bad.prom:1: invalid metric name at "1x 1": names match [a-zA-Z_:][a-zA-Z0-9_:]* and are followed by labels or a value' \
+	    '1x 1\n'
+	refused 'bad.prom:1: label name "__bad" is reserved: names starting with __ are Prometheus'"'"'s' \
+	    'x{__bad="1"} 1\n'
+	refused 'bad.prom:1: label value is not valid UTF-8 (byte 0xff at offset 0)' \
+	    'x{a="\xff"} 1\n'
+}
+
+@test "families the gateway owns" {
+	refused 'bad.prom:2: family push_time_seconds belongs to the Pushgateway, which exposes push_time_seconds, push_failure_time_seconds, go_*, process_* and pushgateway_* itself: rename it' \
+	    'ok 1\npush_time_seconds 5\n'
+	refused 'bad.prom:1: family push_failure_time_seconds belongs to the Pushgateway, which exposes push_time_seconds, push_failure_time_seconds, go_*, process_* and pushgateway_* itself: rename it' \
+	    '# TYPE push_failure_time_seconds gauge\npush_failure_time_seconds 5\n'
+	refused 'bad.prom:3: family go_goroutines belongs to the Pushgateway, which exposes push_time_seconds, push_failure_time_seconds, go_*, process_* and pushgateway_* itself: rename it' \
+	    'a 1\nb 1\ngo_goroutines 5\n'
+	refused 'bad.prom:1: family process_cpu_seconds_total belongs to the Pushgateway, which exposes push_time_seconds, push_failure_time_seconds, go_*, process_* and pushgateway_* itself: rename it' \
+	    'process_cpu_seconds_total 5\n'
+	refused 'bad.prom:1: family pushgateway_build_info belongs to the Pushgateway, which exposes push_time_seconds, push_failure_time_seconds, go_*, process_* and pushgateway_* itself: rename it' \
+	    '# HELP pushgateway_build_info x\npushgateway_build_info 1\n'
+}
+
+@test "a family named like the gateway's but not one of them is fine" {
+	printf 'pushes_total 1\ngoroutines 2\nprocessed 3\n' >ok.prom
+	run promrun-push ok.prom
+	assert_success
+	run gateway_state
+	assert_line "processed{instance=\"\",job=\"$JOB\"} 3"
+}
+
+@test "a label the grouping key would overwrite" {
+	refused "bad.prom:2: x has job=\"other\" but the grouping key says job=\"$JOB\", and the gateway would overwrite it: drop the label or push to that group" \
+	    'x 1\nx{job="other"} 1\n'
+	refused 'bad.prom:1: y has instance="a" but the grouping key says instance="b", and the gateway would overwrite it: drop the label or push to that group' \
+	    'y{instance="a"} 1\n' -g instance=b
+	# The same value is what the gateway would set anyway: accepted.
+	printf 'z{instance="b",job="%s"} 1\n' "$JOB" >same.prom
+	run promrun-push -g instance=b same.prom
+	assert_success
+}
+
+@test "the same family in two files, and a clash only the two together show" {
+	printf 'x 1\n' >a.prom
+	printf 'y 1\nx{a="b"} 2\n' >b.prom
+	refused_args 'b.prom:2: family x is also in a.prom: give each family in one input only' \
+	    a.prom b.prom
+	printf '# TYPE h histogram\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n' >h.prom
+	printf 'h_sum 1\n' >s.prom
+	run --separate-stderr promrun-push h.prom s.prom
+	assert_failure 2
+	[[ $stderr == 'promrun-push: the inputs combined:5: '*'h_sum'* ]]
+	[ "$(gateway_state)" = "$before" ]
+}
+
+@test "an input that cannot be read: exit 1, nothing sent" {
+	run --separate-stderr promrun-push missing.prom
+	assert_failure 1
+	[ "$stderr" = 'promrun-push: cannot read missing.prom: No such file or directory' ]
+	[ "$(gateway_state)" = "$before" ]
+}
+
+@test "no input at all" {
+	refused_args 'no input: give FILE or - (standard input), or set [render] output'
+}
+
+@test "grouping label names" {
+	refused_args 'invalid grouping label name "9x": names match [a-zA-Z_][a-zA-Z0-9_]* and do not start with __' \
+	    -g 9x=1 seed.prom
+	refused_args 'invalid grouping label name "__x": names match [a-zA-Z_][a-zA-Z0-9_]* and do not start with __' \
+	    -g __x=1 seed.prom
+	refused_args 'invalid grouping label name "a-b": names match [a-zA-Z_][a-zA-Z0-9_]* and do not start with __' \
+	    -g a-b=1 seed.prom
+	refused_args 'grouping label "job": give the job with --job (or [push] job)' \
+	    -g job=x seed.prom
+	refused_args 'grouping label "a" given twice' -g a=1 -g a=2 seed.prom
+	refused_args 'grouping label "a" has no value: use NAME=VALUE (NAME= for an empty value)' \
+	    -g a seed.prom
+	refused_args 'grouping label "a" is not valid UTF-8 (byte 0xff at offset 1)' \
+	    -g "a=x$(printf '\xff')" seed.prom
+}
+
+@test "an empty job" {
+	refused_args 'the job is empty: give a job name with --job (or [push] job)' \
+	    --job '' seed.prom
+}
+
+@test "option combinations" {
+	refused_args '--add and --delete exclude each other (see promrun-push --help)' \
+	    --add --delete
+	refused_args '--delete sends no metrics: give no FILE (see promrun-push --help)' \
+	    --delete seed.prom
+	refused_args '--dir and FILE arguments exclude each other (see promrun-push --help)' \
+	    --dir . seed.prom
+	refused_args 'unknown option "--frobnicate" (see promrun-push --help)' \
+	    --frobnicate seed.prom
+	refused_args 'missing argument for "--timeout" (see promrun-push --help)' \
+	    seed.prom --timeout
+}
+
+@test "gateway URLs" {
+	refused_args 'invalid gateway URL "ftp://h:21": use http://HOST:PORT or https://HOST:PORT' \
+	    -u ftp://h:21 seed.prom
+	refused_args 'invalid gateway URL "not a url": use http://HOST:PORT or https://HOST:PORT' \
+	    -u 'not a url' seed.prom
+	refused_args "gateway URL \"$GW_URL/metrics/job/x\" names a path under /metrics: give the gateway's base URL and the group with --job and -g" \
+	    -u "$GW_URL/metrics/job/x" seed.prom
+	refused_args "gateway URL \"$GW_URL/?x=1\" has a query or fragment: give only http(s)://HOST:PORT[/PATH]" \
+	    -u "$GW_URL/?x=1" seed.prom
+}
+
+@test "credentials in the URL are refused without repeating them" {
+	refused_args 'the gateway URL holds credentials, which would show in ps and in messages: use --user with --password-file or PROMRUN_PUSH_PASSWORD' \
+	    -u "http://ci:s3cr3t-in-url@127.0.0.1:$GW_PORT" seed.prom
+	refused_args 'the gateway URL holds credentials, which would show in ps and in messages: use --user with --password-file or PROMRUN_PUSH_PASSWORD' \
+	    -u "http://s3cr3t-in-url@127.0.0.1:$GW_PORT" seed.prom
+}
+
+@test "timeouts and retries out of range" {
+	refused_args '--timeout "0": use seconds (10, 2.5) or a duration (10s, 500ms, 1m) above 0 and at most 1h' \
+	    --timeout 0 seed.prom
+	refused_args '--timeout "2h": use seconds (10, 2.5) or a duration (10s, 500ms, 1m) above 0 and at most 1h' \
+	    --timeout 2h seed.prom
+	refused_args '--timeout "soon": use seconds (10, 2.5) or a duration (10s, 500ms, 1m) above 0 and at most 1h' \
+	    --timeout soon seed.prom
+	refused_args '--retries "11": use a whole number from 0 to 10' \
+	    --retries 11 seed.prom
+	refused_args '--retries "-1": use a whole number from 0 to 10' \
+	    --retries -1 seed.prom
+}
+
+@test "[push] errors name the config file and line" {
+	printf '[push]\nurl = %s\nretries = many\n' "$GW_URL" >"$CONF"
+	refused_args "$CONF:3: [push] retries = \"many\": use a whole number from 0 to 10" seed.prom
+	printf '[push]\ngrouping = ok=1, 9bad=2\n' >"$CONF"
+	refused_args "$CONF:2: invalid grouping label name \"9bad\": names match [a-zA-Z_][a-zA-Z0-9_]* and do not start with __" seed.prom
+	printf '[push]\ngzip = maybe\n' >"$CONF"
+	refused_args "$CONF:2: [push] gzip = \"maybe\": use true or false" seed.prom
+	printf '[push]\npassword = hunter2\n' >"$CONF"
+	refused_args "$CONF:2: unknown key \"password\" in [push]" seed.prom
+	printf '[push]\ntimeout = 0s\n' >"$CONF"
+	refused_args "$CONF:2: [push] timeout = \"0s\": use seconds (10, 2.5) or a duration (10s, 500ms, 1m) above 0 and at most 1h" seed.prom
+}
+
+@test "a file larger than 64 MiB is refused before sending" {
+	head -c $((64 * 1024 * 1024 + 1)) /dev/zero | tr '\0' '\n' >big.prom
+	refused_args 'big.prom makes the input larger than 64 MiB: push at most that much at once' big.prom
+}
