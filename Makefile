@@ -77,23 +77,44 @@ $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIBA)
 $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 
-# promrun-rules' fuzz target: its saved corpus is replayed by fuzz-replay,
-# built with the normal compiler; "make fuzz" runs libFuzzer under clang.
-FUZZ_SRCS  = test/fuzz/fuzz-promql.c test/fuzz/replay.c
-FUZZ_REPLAY = $(BUILD)/test/fuzz-replay
-$(FUZZ_REPLAY): $(FUZZ_SRCS:%.c=$(BUILD)/%.o) $(LIBA)
+# Fuzz targets (test/fuzz/fuzz-NAME.c).  Each saved corpus is replayed in
+# every "make check" by a replay driver built with the normal compiler (so
+# under gcc, and under ASan/UBSan with SANITIZE=1); "make fuzz" runs
+# libFuzzer under clang for FUZZ_TIME seconds per target.  The PromQL
+# target has its own driver, which also counts the inputs that parse.
+FUZZ_TARGETS = journal checkpoint expfmt config promql
+FUZZ_SRCS  = $(FUZZ_TARGETS:%=test/fuzz/fuzz-%.c) test/fuzz/replay.c \
+             test/fuzz/replay-main.c
+FUZZ_REPLAYS = $(filter-out %-promql,$(FUZZ_TARGETS:%=$(BUILD)/test/fuzz-replay-%)) \
+             $(BUILD)/test/fuzz-replay
+$(BUILD)/test/fuzz-replay: $(BUILD)/test/fuzz/fuzz-promql.o \
+    $(BUILD)/test/fuzz/replay.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
+$(BUILD)/test/fuzz-replay-%: $(BUILD)/test/fuzz/fuzz-%.o \
+    $(BUILD)/test/fuzz/replay-main.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 
 FUZZ_TIME ?= 60
 FUZZ_DIR   = build/fuzz
-fuzz:
-	@mkdir -p $(FUZZ_DIR)/new
+FUZZ_MAXLEN_promql = 512
+FUZZ_MAXLEN_config = 4096
+FUZZ_MAXLEN_expfmt = 8192
+FUZZ_MAXLEN_journal = 16384
+FUZZ_MAXLEN_checkpoint = 16384
+fuzz: deps
+	@command -v clang >/dev/null || { echo "make fuzz needs clang" >&2; exit 1; }
+	@for t in $(FUZZ_TARGETS); do $(MAKE) --no-print-directory fuzz-$$t || exit 1; done
+# A static pattern: a plain "fuzz-%" would also match build/.../fuzz-replay-*.
+FUZZ_RUNS  = $(FUZZ_TARGETS:%=fuzz-%)
+$(FUZZ_RUNS): fuzz-%:
+	@mkdir -p $(FUZZ_DIR)/new-$* $(FUZZ_DIR)/artifacts-$*
 	clang $(ALL_CPPFLAGS) -std=c11 -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o $(FUZZ_DIR)/fuzz-promql test/fuzz/fuzz-promql.c \
-	    $(wildcard lib/promql/*.c) lib/buf.c lib/err.c lib/text.c -lm
-	$(FUZZ_DIR)/fuzz-promql -max_total_time=$(FUZZ_TIME) -max_len=512 \
-	    -timeout=10 $(FUZZ_DIR)/new test/fuzz/corpus/promql
+	    -o $(FUZZ_DIR)/fuzz-$* test/fuzz/fuzz-$*.c $(LIB_SRCS) $(TEST_LIBS)
+	$(FUZZ_DIR)/fuzz-$* -max_total_time=$(FUZZ_TIME) \
+	    -max_len=$(FUZZ_MAXLEN_$*) -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/artifacts-$*/ \
+	    $(FUZZ_DIR)/new-$* test/fuzz/corpus/$*
 
 # Keep test objects between runs.
 .SECONDARY:
@@ -113,14 +134,19 @@ warnings:
 	    $(LIB_SRCS) $(PROGRAMS:%=cmd/%/main.c) $(UNIT_SRCS) $(TOOL_SRCS) \
 	    $(FUZZ_SRCS)
 
-test-bins: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_REPLAY)
+test-bins: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_REPLAYS)
 
 unit: test-bins
 	@for t in $(UNIT_BINS); do echo "unit: $$t"; $$t || exit 1; done
 
+# Every test prints its time, and none may hang the suite: a test still
+# running after BATS_TEST_TIMEOUT seconds fails (the slowest take ~3 min on
+# a loaded 2-core machine under SANITIZE=1).
+BATS_TEST_TIMEOUT ?= 600
 bats: test-bins
 	PROMRUN_BUILD=$(abspath $(BUILD)) PROMRUN_SANITIZE=$(SANITIZE) \
-	    bats --print-output-on-failure test/
+	    BATS_TEST_TIMEOUT=$(BATS_TEST_TIMEOUT) \
+	    bats --timing --print-output-on-failure test/
 
 check: deps
 	@$(MAKE) --no-print-directory warnings
@@ -159,4 +185,4 @@ clean:
 	rm -rf build
 
 .PHONY: all deps warnings test-bins unit bats check check-long bench run install \
-	uninstall clean fuzz
+	uninstall clean fuzz $(FUZZ_RUNS)

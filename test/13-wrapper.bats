@@ -7,6 +7,10 @@ setup() {
 	_common_setup
 }
 
+teardown() {
+	stop_background
+}
+
 # wait_for FILE: up to 5 s for FILE to appear.
 wait_for() {
 	local i

@@ -7,6 +7,10 @@ setup() {
 	_common_setup
 }
 
+teardown() {
+	stop_background
+}
+
 # record_bytes: a record with a fixed time whose line is exactly $1 bytes.
 # Prints the padding value to pass as -l pad=VALUE for workflow $2.
 pad_for() {
@@ -20,14 +24,15 @@ pad_for() {
 
 @test "16 recorders x 500 records, sizes up to the bound: 8000 intact, in order" {
 	many_runs
+	per=$(volume 500)
 	printf '[journal]\nfsync = never\n' >"$CONF"
-	# Each recorder is an xargs running promrun-record 500 times in a row
+	# Each recorder is an xargs running promrun-record $per times in a row
 	# (cheaper than a shell loop); sizes cycle through small, 9000 bytes
 	# and exactly the 64 KiB bound.
 	for w in $(seq -w 0 15); do
 		big=$(pad_for 65536 "w$w")
 		mid=$(pad_for 9000 "w$w")
-		for n in $(seq -w 0 499); do
+		for n in $(seq -f %03g 0 $((per - 1))); do
 			case $((10#$n % 10)) in
 			0) pad=$big ;;
 			1 | 2 | 3) pad=$mid ;;
@@ -44,15 +49,15 @@ pad_for() {
 	for job in $(jobs -p); do wait "$job" || rc=1; done
 	[ "$rc" -eq 0 ]
 	run journal_summary "$J"
-	assert_output "# records=8000 damaged=0 damaged_bytes=0 tail=0 end=$(wc -c <"$J") undecodable=0"
+	assert_output "# records=$((16 * per)) damaged=0 damaged_bytes=0 tail=0 end=$(wc -c <"$J") undecodable=0"
 	# The largest records are exactly the bound.
-	[ "$(awk 'length($0) + 1 == 65536' "$J" | wc -l)" -eq 800 ]
+	[ "$(awk 'length($0) + 1 == 65536' "$J" | wc -l)" -eq $((16 * per / 10)) ]
 	# Each writer's records appear once each, in the order it wrote them.
-	journal_payloads "$J" | awk '
+	journal_payloads "$J" | awk -v per="$per" '
 	    { w = $3; sub(/workflow=/, "", w); s = $5; sub(/label.seq=/, "", s)
 	      if (s + 0 != next_seq[w] + 0) { print "writer " w " gave " s " after " next_seq[w] - 1; bad = 1 }
 	      next_seq[w] = s + 1 }
-	    END { n = 0; for (w in next_seq) { n++; if (next_seq[w] != 500) bad = 1 }
+	    END { n = 0; for (w in next_seq) { n++; if (next_seq[w] != per) bad = 1 }
 	          if (n != 16) bad = 1; exit bad }'
 }
 

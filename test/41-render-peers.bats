@@ -22,6 +22,10 @@ setup() {
 	promrun-record -j "$J" -w "$HOSTILE_WF" -s success -d 1 -l "who=$HOSTILE_VALUE" --time 1795427300
 }
 
+teardown() {
+	stop_background
+}
+
 @test "promtool check metrics accepts every preset's output without findings" {
 	# prpc turns workflow names into metric names: promtool's lint would
 	# judge the hostile name's words, so check it on plain names.

@@ -9,6 +9,10 @@ setup() {
 	mkdir -p "${OUT%/*}"
 }
 
+teardown() {
+	stop_background
+}
+
 @test "a reader parsing the file in a loop during 1,000 renders never sees a partial or unparsable file" {
 	many_runs
 	for i in $(seq 1 50); do
@@ -25,7 +29,7 @@ setup() {
 		done
 	) 3>&- &
 	recorder=$!
-	for i in $(seq 1 1000); do
+	for i in $(seq 1 "$(volume 1000)"); do
 		promrun-render -j "$J" -o "$OUT" || { echo "render $i failed"; touch "$BATS_TEST_TMPDIR/stop"; return 1; }
 	done
 	wait "$recorder"

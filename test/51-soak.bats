@@ -16,6 +16,10 @@ setup() {
 	printf '[journal]\nfsync = never\n[render]\nkeep_history = 1h\noutput = %s\n' "$OUT" >"$CONF"
 }
 
+teardown() {
+	stop_background
+}
+
 @test "SIGKILL at random moments in render and compaction: nothing partial, nothing lost, nothing counted twice" {
 	kills=200
 	long_run && kills=10000

@@ -33,6 +33,7 @@ setup() {
 }
 
 teardown() {
+	stop_background
 	mountpoint -q "$MNT" 2>/dev/null && umount "$MNT"
 	return 0
 }

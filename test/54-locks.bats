@@ -10,6 +10,10 @@ setup() {
 	promrun-record -j "$J" -w w -s success --time 1
 }
 
+teardown() {
+	stop_background
+}
+
 ms_now() {
 	date +%s%3N
 }

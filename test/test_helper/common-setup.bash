@@ -22,6 +22,33 @@ _common_setup() {
 	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 }
 
+# stop_background: for teardown.  End every job the test started in the
+# background, and raise the "stop" flag the looping ones watch, so a failed
+# assertion never leaves a recorder or a reader running through the rest of
+# the suite (or keeps CI waiting after it).
+stop_background() {
+	local pid
+	: >"$BATS_TEST_TMPDIR/stop"
+	for pid in $(jobs -p); do
+		pkill -KILL -P "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null
+	done
+	wait 2>/dev/null
+	return 0
+}
+
+# volume N: how many iterations a test that starts thousands of processes
+# runs: N, or a fifth of N under SANITIZE=1.  The sanitized pass looks for
+# memory errors on the same code paths, and every sanitized process start
+# costs ~20 ms more; the full volumes run in the plain pass.
+volume() {
+	if [ "${PROMRUN_SANITIZE:-}" = 1 ]; then
+		echo $(($1 / 5))
+	else
+		echo "$1"
+	fi
+}
+
 # Debian's python3 modules belong to /usr/bin/python3.
 PYTHON3=/usr/bin/python3
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bats
+# Every fuzz target's saved corpus (test/fuzz/corpus/NAME: seeds and what
+# "make fuzz" found worth keeping) replayed through the target itself, built
+# with the normal compiler: under gcc in "make check", under ASan and UBSan
+# with SANITIZE=1.  A broken property aborts inside the target.  The PromQL
+# corpus is replayed by 22-rules-differential.
+
+setup() {
+	load 'test_helper/common-setup'
+	_common_setup
+}
+
+# replay NAME MIN: the corpus holds at least MIN inputs and all replay.
+replay() {
+	local corpus="$BATS_TEST_DIRNAME/fuzz/corpus/$1" n
+	n=$(find "$corpus" -type f | wc -l)
+	(( n >= $2 )) || fail "corpus $1 holds $n inputs, expected at least $2"
+	run "fuzz-replay-$1" "$corpus"/*
+	assert_success
+	assert_output "$n inputs replayed"
+}
+
+@test "the journal decoder's corpus replays: every record found, round trip exact" {
+	replay journal 50
+}
+
+@test "the checkpoint decoder's corpus replays: loaded or refused, never trusted when damaged" {
+	replay checkpoint 50
+}
+
+@test "the exposition parser's corpus replays: accepted input prints back the same" {
+	replay expfmt 5
+}
+
+@test "the INI handling's corpus replays: loaded values are always acceptable" {
+	replay config 50
+}
+
+@test "an input the driver cannot read is an error, not a silent pass" {
+	run fuzz-replay-journal "$BATS_TEST_DIRNAME"/fuzz/corpus/journal/* /nonexistent/input
+	assert_failure 2
+	assert_output --partial '/nonexistent/input'
+}
