@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 def counters(path):
     if not os.path.exists(path):
         return {}
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", newline="") as f:
         text = f.read()
     if text and not text.endswith("\n"):
         raise ValueError("%s: no final newline" % path)

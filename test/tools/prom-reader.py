@@ -29,7 +29,7 @@ def main():
     last = {}
     while not os.path.exists(stop):
         try:
-            with open(path, encoding="utf-8") as f:
+            with open(path, encoding="utf-8", newline="") as f:
                 text = f.read()
         except FileNotFoundError:
             time.sleep(0.001)

@@ -15,9 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 def main():
     path = sys.argv[1]
     if path == "-":
-        text = sys.stdin.read()
+        text = sys.stdin.buffer.read().decode("utf-8")
     else:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8", newline="") as f:
             text = f.read()
     try:
         for family in text_string_to_metric_families(text):

@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 
 def main():
-    with open(sys.argv[1], encoding="utf-8") as f:
+    with open(sys.argv[1], encoding="utf-8", newline="") as f:
         families = text_string_to_metric_families(f.read())
     out = []
     for fam in families:
