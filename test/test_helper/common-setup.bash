@@ -30,10 +30,12 @@ stop_background() {
 	local pid
 	: >"$BATS_TEST_TMPDIR/stop"
 	for pid in $(jobs -p); do
+		# bats' own timeout watchdog is a job of this shell too.
+		[ "$pid" = "${BATS_killer_pid:-}" ] && continue
 		pkill -KILL -P "$pid" 2>/dev/null
 		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
 	done
-	wait 2>/dev/null
 	return 0
 }
 
