@@ -21,15 +21,15 @@ replay() {
 }
 
 @test "the journal decoder's corpus replays: every record found, round trip exact" {
-	replay journal 50
+	replay journal 300
 }
 
 @test "the checkpoint decoder's corpus replays: loaded or refused, never trusted when damaged" {
-	replay checkpoint 50
+	replay checkpoint 200
 }
 
 @test "the exposition parser's corpus replays: accepted input prints back the same" {
-	replay expfmt 5
+	replay expfmt 400
 }
 
 @test "the INI handling's corpus replays: loaded values are always acceptable" {
