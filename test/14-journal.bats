@@ -46,7 +46,7 @@ pad_for() {
 		    --time 1 <"$BATS_TEST_TMPDIR/args.$w" 3>&- &
 	done
 	rc=0
-	for job in $(jobs -p); do wait "$job" || rc=1; done
+	wait_jobs || rc=1
 	[ "$rc" -eq 0 ]
 	run journal_summary "$J"
 	assert_output "# records=$((16 * per)) damaged=0 damaged_bytes=0 tail=0 end=$(wc -c <"$J") undecodable=0"
@@ -70,7 +70,7 @@ pad_for() {
 		) 3>&- &
 	done
 	rc=0
-	for job in $(jobs -p); do wait "$job" || rc=1; done
+	wait_jobs || rc=1
 	[ "$rc" -eq 0 ]
 	run journal_summary "$J"
 	assert_output --partial '# records=200 damaged=0 damaged_bytes=0 tail=0'

@@ -64,7 +64,8 @@ power_cut() {
 	sleep "$((RANDOM % 3 + 1)).$((RANDOM % 10))"
 	xfs_io -x -c shutdown "$MNT"
 	touch "$BATS_TEST_TMPDIR/stop"
-	wait
+	# The loops end on the stop flag; their status does not matter.
+	wait_jobs || true
 	umount "$MNT"
 	mount -o loop "$IMG" "$MNT"
 	LOST=0

@@ -22,6 +22,18 @@ _common_setup() {
 	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 }
 
+# wait_jobs: wait for every job the test started in the background (not
+# bats' own timeout watchdog, which is a job of this shell too); fails if
+# any of them failed.
+wait_jobs() {
+	local pid rc=0
+	for pid in $(jobs -p); do
+		[ "$pid" = "${BATS_killer_pid:-}" ] && continue
+		wait "$pid" || rc=1
+	done
+	return "$rc"
+}
+
 # stop_background: for teardown.  End every job the test started in the
 # background, and raise the "stop" flag the looping ones watch, so a failed
 # assertion never leaves a recorder or a reader running through the rest of
