@@ -33,7 +33,7 @@ replay() {
 }
 
 @test "the INI handling's corpus replays: loaded values are always acceptable" {
-	replay config 50
+	replay config 400
 }
 
 @test "an input the driver cannot read is an error, not a silent pass" {
