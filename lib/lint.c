@@ -366,6 +366,9 @@ static const char *const target_metrics[] = {
 	"scrape_samples_post_metric_relabeling", "scrape_series_added",
 };
 
+/* The target labels Prometheus attaches to every series it scrapes. */
+static const char *const target_labels[] = {"job", "instance"};
+
 static void warn(struct ctx *x, size_t off, const char *check,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -508,6 +511,8 @@ selector_labels(const struct ctx *x, const struct pq_node *vs,
 	}
 	for (i = 0; i < m->nlabels; i++)
 		lset_add(out, m->labels[i]);
+	for (i = 0; i < NELEM(target_labels); i++)
+		lset_add(out, target_labels[i]);
 	out->open = m->user_labels;
 }
 

@@ -20,7 +20,9 @@
  *   alert-no-for          an alert without "for"
  * The last two need no catalog; the others run only with one.  Prometheus's
  * own per-target series (up, scrape_*) and the metrics recorded by the
- * rules being checked are always known, with any labels.
+ * rules being checked are always known, with any labels, and every metric
+ * may carry the target labels job and instance, which Prometheus attaches
+ * to every series it scrapes.
  */
 #ifndef PROMRUN_LINT_H
 #define PROMRUN_LINT_H

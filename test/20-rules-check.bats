@@ -40,7 +40,7 @@ setup() {
 	sed 's/sum by (org, workflow)/sum by (org, wokflow)/' "$EX/chainloop.yml" >w.yml
 	run promrun-rules check -p chainloop w.yml
 	assert_success
-	assert_line --index 0 'w.yml:8:24: warning: label "wokflow" is not on the input of sum by (did you mean "workflow"? it has: org, workflow) [label-unknown]'
+	assert_line --index 0 'w.yml:8:24: warning: label "wokflow" is not on the input of sum by (did you mean "workflow"? it has: org, workflow, job, instance) [label-unknown]'
 	assert_line --index 1 --partial 'w.yml:13:29: warning: annotation "summary": $labels.workflow is never set: the expression'"'"'s result has no label "workflow"'
 	assert_line --index 2 --partial 'w.yml:14:37: warning: annotation "description": $labels.workflow is never set'
 }
@@ -52,7 +52,7 @@ setup() {
 	assert_line --index 0 'w.yml:8:16: warning: unknown metric "attest_pipeline_execution_total": promrun does not emit it (did you mean "attest_pipeline_executions_total"?) [metric-unknown]'
 	sed 's/{status=/{stauts=/' "$EX/attest.yml" >m.yml
 	run promrun-rules check -p attest m.yml
-	assert_line --index 0 'm.yml:8:49: warning: label "stauts" is not on metric "attest_pipeline_executions_total" (did you mean "status"? it has: status) [label-unknown]'
+	assert_line --index 0 'm.yml:8:49: warning: label "stauts" is not on metric "attest_pipeline_executions_total" (did you mean "status"? it has: status, job, instance) [label-unknown]'
 }
 
 @test "the last-success rule with a misspelled metric, in a literal block" {
@@ -106,8 +106,8 @@ lint_file() {
 	assert_line --index 1 --regexp '^lint.yml:8:15: warning: counter "ci_workflow_runs_total" compared as it is: .* \[counter-without-rate\]$'
 	assert_line --index 2 --regexp '^lint.yml:11:11: warning: alert "NoComparison" compares nothing: .* \[alert-no-comparison\]$'
 	assert_line --index 3 --regexp '^lint.yml:13:12: warning: alert "NoFor" has no .for.: .* \[alert-no-for\]$'
-	assert_line --index 4 'lint.yml:16:32: warning: label "wrkflow" is not on either side of on() (did you mean "workflow"? it has: workflow, org, repo) [label-unknown]'
-	assert_line --index 5 'lint.yml:16:53: warning: label "branch" is not on the right side of group_left (it has: workflow, org, repo) [label-unknown]'
+	assert_line --index 4 'lint.yml:16:32: warning: label "wrkflow" is not on either side of on() (did you mean "workflow"? it has: workflow, org, repo, job, instance) [label-unknown]'
+	assert_line --index 5 'lint.yml:16:53: warning: label "branch" is not on the right side of group_left (it has: workflow, org, repo, job, instance) [label-unknown]'
 	assert_line --index 6 --regexp '^lint.yml:22:46: warning: annotation "summary": \$labels.repo is never set: .* \[template-label\]$'
 	assert_line --index 7 'promrun-rules: 1 file, 6 rules, 0 errors, 7 warnings'
 }
@@ -115,7 +115,7 @@ lint_file() {
 @test "without an allow-list a user label is accepted, a typo of a fixed one is not" {
 	lint_file
 	run promrun-rules check -c /dev/null lint.yml
-	assert_line --partial 'label "wrkflow" is not on either side of on() (did you mean "workflow"? it has: workflow, user labels)'
+	assert_line --partial 'label "wrkflow" is not on either side of on() (did you mean "workflow"? it has: workflow, job, instance, user labels)'
 	refute_line --partial 'label "branch"'
 }
 
@@ -248,7 +248,30 @@ lint_file() {
 	EOF
 	run promrun-rules check -m m.prom r.yml
 	assert_success
-	assert_line --index 0 'r.yml:7:58: warning: label "jb" is not on metric "backup_last_success_timestamp_seconds" (did you mean "job"? it has: job) [label-unknown]'
+	assert_line --index 0 'r.yml:7:58: warning: label "jb" is not on metric "backup_last_success_timestamp_seconds" (did you mean "job"? it has: job, instance) [label-unknown]'
+	assert_line --index 1 'promrun-rules: 1 file, 2 rules, 0 errors, 1 warning'
+}
+
+@test "job and instance, attached by Prometheus when it scrapes, are on every metric until aggregated away" {
+	printf '[journal]\nlabels = org\n' >promrun.ini
+	cat >r.yml <<-'EOF'
+	groups:
+	- name: g
+	  rules:
+	  - alert: A
+	    expr: ci_workflow_up{instance=~"runner-.*"} == 0
+	    for: 5m
+	    annotations:
+	      summary: "{{ $labels.job }} {{ $labels.instance }}"
+	  - alert: B
+	    expr: sum by (workflow) (ci_workflow_up) == 0
+	    for: 5m
+	    annotations:
+	      summary: "{{ $labels.instance }}"
+	EOF
+	run promrun-rules check -c promrun.ini r.yml
+	assert_success
+	assert_line --index 0 'r.yml:13:20: warning: annotation "summary": $labels.instance is never set: the expression'"'"'s result has no label "instance" (it has: workflow) [template-label]'
 	assert_line --index 1 'promrun-rules: 1 file, 2 rules, 0 errors, 1 warning'
 }
 
