@@ -3,7 +3,7 @@
 # client's parser and node_exporter's textfile collector.
 
 setup() {
-	load 'test_helper/common-setup'
+	load 'test_helper/prometheus'
 	_common_setup
 	NOW=1795428000
 	DIR="$BATS_TEST_TMPDIR/textfiles"
@@ -73,20 +73,14 @@ teardown() {
 	for preset in native chainloop prpc attest; do
 		promrun-render -j "$J" --now "$NOW" --preset "$preset" -o "$DIR/$preset.prom"
 	done
-	port=$(free_port)
-	prometheus-node-exporter --web.listen-address="127.0.0.1:$port" \
-	    --collector.disable-defaults --collector.textfile \
-	    --collector.textfile.directory="$DIR" >"$BATS_TEST_TMPDIR/ne.log" 2>&1 3>&- &
-	pid=$!
-	wait_for_http "http://127.0.0.1:$port/metrics"
-	curl -fsS "http://127.0.0.1:$port/metrics" >"$BATS_TEST_TMPDIR/scraped"
-	kill "$pid"
-	wait "$pid" || true
+	node_exporter_start "$BATS_TEST_TMPDIR" "$DIR"
+	curl -fsS "$NE_URL/metrics" >"$BATS_TEST_TMPDIR/scraped"
+	stop_pid "$NE_PID"
 	run grep -E '^node_textfile_scrape_error ' "$BATS_TEST_TMPDIR/scraped"
 	assert_output 'node_textfile_scrape_error 0'
 	prom_samples "$BATS_TEST_TMPDIR/scraped" | sort >"$BATS_TEST_TMPDIR/served"
 	# node_exporter logs nothing wrong about our files.
-	run grep -c 'level=error' "$BATS_TEST_TMPDIR/ne.log"
+	run grep -c 'level=error' "$BATS_TEST_TMPDIR/node-exporter.log"
 	assert_output 0
 	for preset in native chainloop prpc attest; do
 		prom_samples "$DIR/$preset.prom" | sort >"$BATS_TEST_TMPDIR/rendered"

@@ -114,6 +114,50 @@ free_port() {
 	"$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# wait_listening PORT PID: wait (at most 10 s) until something accepts
+# connections on PORT, failing early if PID died.
+wait_listening() {
+	local port=$1 pid=$2
+	for _ in $(seq 100); do
+		if "$PYTHON3" -c 'import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
+		    "$port" 2>/dev/null; then
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "server pid $pid did not listen on port $port" >&2
+	return 1
+}
+
+# server_start LOG PORT COMMAND [ARG...]: start a server in the background,
+# its output in LOG and fd 3 closed (bats waits for fd 3), and wait until it
+# listens on PORT of 127.0.0.1.  Sets SERVER_PID, even when it fails (then
+# LOG goes to stderr).
+server_start() {
+	local log=$1 port=$2
+	shift 2
+	"$@" >"$log" 2>&1 3>&- &
+	SERVER_PID=$!
+	wait_listening "$port" "$SERVER_PID" || {
+		cat "$log" >&2
+		return 1
+	}
+}
+
+# stop_pid PID: TERM it and wait (at most 5 s) until it is gone.
+stop_pid() {
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
 # wait_for_http URL [SECONDS]: until URL answers, at most SECONDS (default 10).
 wait_for_http() {
 	local i

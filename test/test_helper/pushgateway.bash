@@ -14,62 +14,23 @@ source "$BATS_TEST_DIRNAME/test_helper/common-setup.bash"
 
 PUSHGATEWAY=${PUSHGATEWAY:-/usr/bin/prometheus-pushgateway}
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
-free_port() {
-	"$PYTHON3" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-# wait_listening PORT PID: wait (at most 10 s) until something accepts
-# connections on PORT, failing early if PID died.
-wait_listening() {
-	local port=$1 pid=$2
-	for _ in $(seq 100); do
-		if "$PYTHON3" -c 'import socket, sys
-socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
-		    "$port" 2>/dev/null; then
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "server pid $pid did not listen on port $port" >&2
-	return 1
-}
-
-# stop_pid PID: TERM it and wait (at most 5 s) until it is gone.
-stop_pid() {
-	local pid=$1
-	[ -n "$pid" ] || return 0
-	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
-
 # gateway_start DIR [FLAG...]: start the gateway with its own persistence
 # file and log in DIR.  Exports GW_PORT, GW_PID and GW_URL (https:// when a
 # FLAG is --web.config.file=..., which the TLS suite uses).
 gateway_start() {
-	local dir=$1 scheme=http
+	local dir=$1 scheme=http rc=0
 	shift
 	case " $* " in *" --web.config.file="*) scheme=https ;; esac
 	mkdir -p "$dir"
 	GW_PORT=$(free_port)
-	"$PUSHGATEWAY" --web.listen-address="127.0.0.1:$GW_PORT" \
-	    --persistence.file="$dir/gateway.persist" --log.level=warn "$@" \
-	    >"$dir/gateway.log" 2>&1 3>&- &
-	GW_PID=$!
 	GW_URL="$scheme://127.0.0.1:$GW_PORT"
+	server_start "$dir/gateway.log" "$GW_PORT" "$PUSHGATEWAY" \
+	    --web.listen-address="127.0.0.1:$GW_PORT" \
+	    --persistence.file="$dir/gateway.persist" --log.level=warn "$@" ||
+	    rc=$?
+	GW_PID=$SERVER_PID
 	export GW_PORT GW_PID GW_URL
-	wait_listening "$GW_PORT" "$GW_PID" || {
-		cat "$dir/gateway.log" >&2
-		return 1
-	}
+	return $rc
 }
 
 gateway_stop() {
