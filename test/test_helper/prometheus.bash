@@ -45,6 +45,8 @@ prometheus_start() {
 # {"metric": {...}, "value": "V"} sorted; fails unless Prometheus answers
 # "success".
 prom_query() {
+	local -
+	set -o pipefail
 	curl -fsS -G "$PROM_URL/api/v1/query" --data-urlencode "query=$1" |
 	    jq -c 'if .status == "success" then .data.result[] |
 	        {metric: .metric, value: .value[1]} else error end' | sort
@@ -53,6 +55,8 @@ prom_query() {
 # prom_alerts NAME: the active alerts called NAME, as compact JSON lines
 # {"state": ..., "labels": {...}} sorted.
 prom_alerts() {
+	local -
+	set -o pipefail
 	curl -fsS "$PROM_URL/api/v1/alerts" |
 	    jq -c --arg name "$1" '.data.alerts[] |
 	        select(.labels.alertname == $name) |

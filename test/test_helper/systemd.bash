@@ -43,10 +43,10 @@ unit_command() {
 	local line name=${3%.*} host
 	local -a words
 	line=$(unit_value "$1" "$2")
-	[ -n "$line" ] && [ "$(printf '%s\n' "$line" | wc -l)" -eq 1 ] || {
+	if [ -z "$line" ] || [ "$(printf '%s\n' "$line" | wc -l)" -ne 1 ]; then
 		echo "$1: expected exactly one $2=" >&2
 		return 1
-	}
+	fi
 	case $line in *[\"\'\\]*)
 		echo "$1: $2= has quoting unit_command does not parse" >&2
 		return 1 ;;
