@@ -20,6 +20,8 @@ _common_setup() {
 	# LeakSanitizer cannot run under ptrace (strace); ASan itself still does.
 	export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1"
 	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+	# The jobs running before the test: bats' timeout watchdog.
+	BATS_JOBS_BEFORE=" $(jobs -p | tr '\n' ' ')"
 }
 
 # wait_jobs: wait for every job the test started in the background (not
@@ -42,8 +44,10 @@ stop_background() {
 	local pid
 	: >"$BATS_TEST_TMPDIR/stop"
 	for pid in $(jobs -p); do
-		# bats' own timeout watchdog is a job of this shell too.
+		# bats' own timeout watchdog is a job of this shell too; after a
+		# failed test BATS_killer_pid is gone, hence the list from setup.
 		[ "$pid" = "${BATS_killer_pid:-}" ] && continue
+		case ${BATS_JOBS_BEFORE:-} in *" $pid "*) continue ;; esac
 		pkill -KILL -P "$pid" 2>/dev/null
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
