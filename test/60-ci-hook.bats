@@ -215,6 +215,8 @@ duration_within() {
 	assert_output --partial ' --started 1795428000.007 '
 	run "$HOOK" --dry-run --started-ms 999 SUCCESS
 	assert_output --partial ' --started 0.999 '
+	run "$HOOK" --dry-run --started-ms 0000123 SUCCESS
+	assert_output --partial ' --started 0.123 '
 	run "$HOOK" --dry-run --started 2026-11-23T10:00:00+01:00 SUCCESS
 	assert_output --partial ' --started 2026-11-23T10:00:00+01:00 '
 	# Without a start time, no duration.
