@@ -68,7 +68,7 @@ expected() {
 	[ ! -e "$D/usr/local/share/promrun" ]
 }
 
-@test "an existing configuration is never overwritten, and a changed one is never uninstalled" {
+@test "an existing configuration is never overwritten nor uninstalled" {
 	mkdir -p "$D/etc/promrun"
 	printf '[journal]\npath = /srv/journal\n' >"$D/etc/promrun/promrun.ini"
 	cp "$D/etc/promrun/promrun.ini" "$BATS_TEST_TMPDIR/mine.ini"
@@ -82,16 +82,9 @@ expected() {
 	run files "$D"
 	assert_output '644 etc/promrun/promrun.ini'
 	cmp "$BATS_TEST_TMPDIR/mine.ini" "$D/etc/promrun/promrun.ini"
-	# The shipped file, edited after installation, stays too.
-	rm -r "$D"
-	mk install DESTDIR="$D"
-	echo 'labels = repo' >>"$D/etc/promrun/promrun.ini"
-	mk uninstall DESTDIR="$D"
-	run files "$D"
-	assert_output '644 etc/promrun/promrun.ini'
 }
 
-@test "PREFIX, SYSCONFDIR, UNITDIR and DROPINDIR are honoured; units and drop-ins are installed and uninstalled" {
+@test "PREFIX, SYSCONFDIR, UNITDIR, DROPINDIR honoured; units and drop-ins installed and uninstalled; an edited config stays" {
 	mkdir "$BATS_TEST_TMPDIR/units"
 	local u="$BATS_TEST_TMPDIR/units"
 	printf '[Service]\nType=oneshot\nExecStart=/bin/true\n' >"$u/x-test.service"
@@ -110,8 +103,12 @@ expected() {
 	assert_line '644 usr/share/man/man5/promrun.ini.5'
 	assert_line '644 etc/opt/promrun/promrun.ini'
 	refute_output --partial 'usr/local'
+	# The shipped configuration, edited after installation, stays; the rest
+	# goes.
+	echo 'labels = repo' >>"$D/etc/opt/promrun/promrun.ini"
 	run mk uninstall "${vars[@]}"
 	assert_success
+	assert_output "keeping $D/etc/opt/promrun/promrun.ini: it differs from examples/promrun.ini"
 	run files "$D"
-	assert_output ''
+	assert_output '644 etc/opt/promrun/promrun.ini'
 }
