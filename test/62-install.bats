@@ -37,8 +37,11 @@ expected() {
 		for f in systemd/*.service systemd/*.path systemd/*.timer; do
 			[ ! -e "$f" ] || echo "644 usr/local/lib/systemd/system/${f##*/}"
 		done
-		for f in systemd/*.conf systemd/*/*.conf; do
+		for f in systemd/*.conf; do
 			[ ! -e "$f" ] || echo "644 usr/local/share/promrun/systemd/${f##*/}"
+		done
+		for f in systemd/sysusers.d/*.conf systemd/tmpfiles.d/*.conf; do
+			[ ! -e "$f" ] || echo "644 usr/local/lib/${f#systemd/}"
 		done
 		find examples -type f ! -name '*.5' -printf '644 usr/local/share/doc/promrun/%p\n'
 		echo "644 etc/promrun/promrun.ini"
@@ -53,6 +56,11 @@ expected() {
 	cmp "$TOP/examples/promrun.ini" "$D/etc/promrun/promrun.ini"
 	cmp "$PROMRUN_BUILD/promrun-record" "$D/usr/local/bin/promrun-record"
 	cmp "$TOP/scripts/promrun-ci" "$D/usr/local/bin/promrun-ci"
+	# With the default BINDIR the units are installed as they are.
+	local f
+	for f in "$TOP"/systemd/*.service "$TOP"/systemd/*.path "$TOP"/systemd/*.timer; do
+		[ ! -e "$f" ] || cmp "$f" "$D/usr/local/lib/systemd/system/${f##*/}"
+	done
 	GITLAB_CI=true CI_JOB_NAME=build CI_JOB_STATUS=success \
 	    PATH=/usr/bin:/bin run "$D/usr/local/bin/promrun-ci" --dry-run --labels ''
 	assert_output "$D/usr/local/bin/promrun-record -w build -s success"
@@ -84,25 +92,36 @@ expected() {
 	cmp "$BATS_TEST_TMPDIR/mine.ini" "$D/etc/promrun/promrun.ini"
 }
 
-@test "PREFIX, SYSCONFDIR, UNITDIR, DROPINDIR honoured; units and drop-ins installed and uninstalled; an edited config stays" {
+@test "PREFIX, SYSCONFDIR, UNITDIR, DROPINDIR honoured; units, drop-ins, sysusers.d and tmpfiles.d files installed and uninstalled; an edited config stays" {
 	mkdir "$BATS_TEST_TMPDIR/units"
 	local u="$BATS_TEST_TMPDIR/units"
-	printf '[Service]\nType=oneshot\nExecStart=/bin/true\n' >"$u/x-test.service"
+	printf '[Service]\nType=oneshot\nExecStart=/usr/local/bin/promrun-render -v\n' >"$u/x-test.service"
 	printf '[Timer]\nOnCalendar=daily\n' >"$u/x-test.timer"
-	printf '[Service]\nExecStopPost=-/usr/bin/promrun-record --systemd --finish -w %%n\n' >"$u/x-test.conf"
+	printf '[Service]\nExecStopPost=-/usr/local/bin/promrun-record --systemd --finish -w %%n\n' >"$u/x-test.conf"
+	mkdir "$u/sysusers.d" "$u/tmpfiles.d"
+	printf 'u x-test - "x" /var/lib/x-test\n' >"$u/sysusers.d/x-test.conf"
+	printf 'd /var/lib/x-test 0750 x-test x-test -\n' >"$u/tmpfiles.d/x-test.conf"
 	local vars=(DESTDIR="$D" PREFIX=/usr SYSCONFDIR=/etc/opt
 	    UNITDIR=/lib/systemd/system DROPINDIR=/usr/share/x-dropins
-	    UNITS="$u/x-test.service $u/x-test.timer" DROPINS="$u/x-test.conf")
+	    UNITS="$u/x-test.service $u/x-test.timer" DROPINS="$u/x-test.conf"
+	    SYSUSERS="$u/sysusers.d/x-test.conf" TMPFILES="$u/tmpfiles.d/x-test.conf")
 	run mk install "${vars[@]}"
 	assert_success
 	run files "$D"
 	assert_line '644 lib/systemd/system/x-test.service'
 	assert_line '644 lib/systemd/system/x-test.timer'
 	assert_line '644 usr/share/x-dropins/x-test.conf'
+	assert_line '644 usr/lib/sysusers.d/x-test.conf'
+	assert_line '644 usr/lib/tmpfiles.d/x-test.conf'
 	assert_line '755 usr/bin/promrun-ci'
 	assert_line '644 usr/share/man/man5/promrun.ini.5'
 	assert_line '644 etc/opt/promrun/promrun.ini'
 	refute_output --partial 'usr/local'
+	# The units name the programs where they were installed.
+	run grep -h -o '/[a-z/]*/promrun-[a-z]*' "$D/lib/systemd/system/x-test.service" \
+	    "$D/usr/share/x-dropins/x-test.conf"
+	assert_output "$(printf '/usr/bin/promrun-render\n/usr/bin/promrun-record')"
+	[ -x "$D/usr/bin/promrun-render" ]
 	# The shipped configuration, edited after installation, stays; the rest
 	# goes.
 	echo 'labels = repo' >>"$D/etc/opt/promrun/promrun.ini"
