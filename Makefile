@@ -6,13 +6,20 @@
 #   make check-long      the reliability suites' long variants
 #   make run             install, build, record sample runs, show the result
 #   make bench           benchmarks against the peers, printed as ratios
-#   make install / uninstall   (PREFIX, DESTDIR, BINDIR, MANDIR honoured)
+#   make install / uninstall   (PREFIX, DESTDIR, BINDIR, MANDIR, SYSCONFDIR,
+#                        UNITDIR, DROPINDIR, SYSUSERSDIR, TMPFILESDIR, DOCDIR)
 
 VERSION    = 0.1.0
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+PKGDATADIR ?= $(PREFIX)/share/promrun
+DROPINDIR ?= $(PKGDATADIR)/systemd
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+DOCDIR    ?= $(PREFIX)/share/doc/promrun
 
 CC        ?= cc
 CFLAGS    ?= -O2 -g
@@ -169,17 +176,79 @@ run: deps
 	@PROMRUN_BUILD=$(abspath $(BUILD)) RUN_DIR=$(abspath $(RUN_DIR)) \
 	    scripts/demo
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	for p in $(PROGRAMS); do \
-	    install -m 755 $(BUILD)/$$p $(DESTDIR)$(BINDIR)/$$p && \
-	    install -m 644 cmd/$$p/$$p.1 $(DESTDIR)$(MANDIR)/man1/$$p.1 || exit 1; \
+# What "make install" copies, each list a wildcard so new files are picked
+# up: programs and the CI hook to BINDIR; man pages beside their sources;
+# systemd units to UNITDIR, unit drop-ins (for users' own services, to link
+# into NAME.service.d/) to DROPINDIR, systemd/sysusers.d and tmpfiles.d
+# files to SYSUSERSDIR and TMPFILESDIR (systemd reads both under
+# /usr/local/lib too); examples/ to DOCDIR/examples.
+INSTALL_SCRIPTS = scripts/promrun-ci
+MAN1       = $(wildcard cmd/*/*.1 scripts/*.1)
+MAN5       = $(wildcard examples/*.5)
+UNITS      = $(wildcard systemd/*.service systemd/*.path systemd/*.timer)
+DROPINS    = $(wildcard systemd/*.conf)
+SYSUSERS   = $(wildcard systemd/sysusers.d/*.conf)
+TMPFILES   = $(wildcard systemd/tmpfiles.d/*.conf)
+EXAMPLES   = $(filter-out $(MAN5),$(shell find examples -type f | LC_ALL=C sort))
+CONFIG     = $(DESTDIR)$(SYSCONFDIR)/promrun/promrun.ini
+# Directories only promrun uses, deepest first: uninstall removes them when
+# empty (never bin/, man1/ or the unit directory, which others share).
+reverse    = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
+OUR_DIRS   = $(call reverse,$(DOCDIR) $(sort $(patsubst examples/%,$(DOCDIR)/examples/%,\
+             $(dir $(EXAMPLES))))) $(DROPINDIR) $(PKGDATADIR) $(SYSCONFDIR)/promrun
+
+# install_units FILES,DIR: units and drop-ins name the programs by their
+# default path, /usr/local/bin/; installed with another BINDIR, they name it.
+install_units = for f in $(1); do \
+	    d="$(DESTDIR)$(2)/$$(basename "$$f")"; \
+	    install -d "$(DESTDIR)$(2)" && \
+	    sed 's|/usr/local/bin/|$(BINDIR)/|g' "$$f" >"$$d" && \
+	    chmod 644 "$$d" || exit 1; \
 	done
 
-uninstall:
-	for p in $(PROGRAMS); do \
-	    rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANDIR)/man1/$$p.1; \
+# The configuration is installed only where none exists, and uninstalled only
+# while it is byte for byte the shipped one: a file the administrator wrote
+# or changed is never replaced or removed.
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/promrun
+	install -m 755 $(BINS) $(INSTALL_SCRIPTS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
+	$(if $(UNITS),$(call install_units,$(UNITS),$(UNITDIR)))
+	$(if $(DROPINS),$(call install_units,$(DROPINS),$(DROPINDIR)))
+	$(if $(SYSUSERS),install -d $(DESTDIR)$(SYSUSERSDIR) && \
+	    install -m 644 $(SYSUSERS) $(DESTDIR)$(SYSUSERSDIR))
+	$(if $(TMPFILES),install -d $(DESTDIR)$(TMPFILESDIR) && \
+	    install -m 644 $(TMPFILES) $(DESTDIR)$(TMPFILESDIR))
+	for f in $(EXAMPLES:examples/%=%); do \
+	    install -d "$(DESTDIR)$(DOCDIR)/examples/$$(dirname "$$f")" && \
+	    install -m 644 "examples/$$f" "$(DESTDIR)$(DOCDIR)/examples/$$f" || exit 1; \
 	done
+	@if [ -e $(CONFIG) ]; then \
+	    echo "keeping the existing $(CONFIG)"; \
+	else \
+	    echo "install -m 644 examples/promrun.ini $(CONFIG)"; \
+	    install -m 644 examples/promrun.ini $(CONFIG); \
+	fi
+
+uninstall:
+	rm -f $(PROGRAMS:%=$(DESTDIR)$(BINDIR)/%) \
+	    $(INSTALL_SCRIPTS:scripts/%=$(DESTDIR)$(BINDIR)/%) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
+	    $(addprefix $(DESTDIR)$(DROPINDIR)/,$(notdir $(DROPINS))) \
+	    $(addprefix $(DESTDIR)$(SYSUSERSDIR)/,$(notdir $(SYSUSERS))) \
+	    $(addprefix $(DESTDIR)$(TMPFILESDIR)/,$(notdir $(TMPFILES))) \
+	    $(EXAMPLES:examples/%=$(DESTDIR)$(DOCDIR)/examples/%)
+	@if [ ! -e $(CONFIG) ]; then :; \
+	elif cmp -s examples/promrun.ini $(CONFIG); then \
+	    echo "rm -f $(CONFIG)"; rm -f $(CONFIG); \
+	else \
+	    echo "keeping $(CONFIG): it differs from examples/promrun.ini"; \
+	fi
+	-@rmdir $(addprefix $(DESTDIR),$(OUR_DIRS)) 2>/dev/null; true
 
 clean:
 	rm -rf build

@@ -16,6 +16,7 @@ _common_setup() {
 	CONF="$BATS_TEST_TMPDIR/promrun.ini"
 	: >"$CONF"
 	export PROMRUN_CONFIG="$CONF"
+	# shellcheck disable=SC2034  # $J is for the suites that load this
 	J="$BATS_TEST_TMPDIR/journal"
 	# LeakSanitizer cannot run under ptrace (strace); ASan itself still does.
 	export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1"
@@ -165,6 +166,7 @@ stop_pid() {
 # wait_for_http URL [SECONDS]: until URL answers, at most SECONDS (default 10).
 wait_for_http() {
 	local i
+	# shellcheck disable=SC2034  # only counts the tries
 	for i in $(seq $((${2:-10} * 20))); do
 		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
 		sleep 0.05

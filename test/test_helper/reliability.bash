@@ -43,6 +43,7 @@ no_counter_decrease() {
 }
 
 # The syscalls every crash suite kills at.
+# shellcheck disable=SC2034  # used by the suites that load this
 CRASH_SYSCALLS="openat write fsync fdatasync rename ftruncate unlink flock"
 
 # nth_call SYSCALL REGEX CMD...: which occurrence of SYSCALL in a clean run

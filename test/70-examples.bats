@@ -2,7 +2,7 @@
 # examples/: the alert rules pass promrun-rules --strict against their
 # presets and promtool; prometheus.yml and the ScrapeConfig manifests pass
 # promtool check config; every PromQL expression of the Grafana dashboard and
-# of the alert files parses.  test/62-e2e.bats runs them against a real
+# of the alert files parses.  test/72-e2e.bats runs them against a real
 # Prometheus.
 
 setup() {
