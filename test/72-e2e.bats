@@ -88,8 +88,13 @@ firing() {
 @test "failed runs reach Prometheus through node_exporter and the Pushgateway, and WorkflowDown fires for each" {
 	run promrun-record -j "$J" -w nightly-backup -- false
 	assert_failure 1
-	promrun-record -j "$J" -w build -s failure -d 42 --run-id 1001 \
-	    -l repo=acme/app -l branch=main -l runner=gha
+	# The second through the CI hook, as a GitHub Actions post-step runs
+	# it: the workflow, run id and labels from GitHub's own variables,
+	# the status as ${{ job.status }} passes it.
+	env GITHUB_ACTIONS=true GITHUB_WORKFLOW=build GITHUB_RUN_ID=1001 \
+	    GITHUB_RUN_ATTEMPT=1 GITHUB_REPOSITORY=acme/app GITHUB_REF_NAME=main \
+	    RUNNER_NAME=gha PROMRUN_CI_STARTED=$(($(date +%s) - 42)) \
+	    "$BATS_TEST_DIRNAME/../scripts/promrun-ci" --strict -j "$J" failure
 	render
 	push
 	eventually 30 is 'node 0
