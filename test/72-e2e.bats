@@ -4,7 +4,8 @@
 # into node_exporter's textfile directory, pushed by the push unit's command
 # line to a Pushgateway, scraped every second by a Prometheus server that
 # loads examples/prometheus.yml and examples/alerts.yml ("for" shortened to
-# 1s); then Prometheus's HTTP API tells what the user would see.  The tests
+# 1s); then Prometheus's HTTP API tells what the user would see.  Runs are
+# recorded by the wrapper and by scripts/promrun-ci.  The tests
 # run in order and share the servers (setup_file).
 
 load 'test_helper/pushgateway'
@@ -86,15 +87,16 @@ firing() {
 }
 
 @test "failed runs reach Prometheus through node_exporter and the Pushgateway, and WorkflowDown fires for each" {
+	# A cron-style job through the wrapper, and a GitHub Actions job
+	# through the CI hook, with the variables GitHub sets.
 	run promrun-record -j "$J" -w nightly-backup -- false
 	assert_failure 1
-	# The second through the CI hook, as a GitHub Actions post-step runs
-	# it: the workflow, run id and labels from GitHub's own variables,
-	# the status as ${{ job.status }} passes it.
-	env GITHUB_ACTIONS=true GITHUB_WORKFLOW=build GITHUB_RUN_ID=1001 \
-	    GITHUB_RUN_ATTEMPT=1 GITHUB_REPOSITORY=acme/app GITHUB_REF_NAME=main \
-	    RUNNER_NAME=gha PROMRUN_CI_STARTED=$(($(date +%s) - 42)) \
+	run env -u GITHUB_HEAD_REF GITHUB_ACTIONS=true GITHUB_WORKFLOW=build \
+	    GITHUB_RUN_ID=1001 GITHUB_RUN_ATTEMPT=1 GITHUB_REPOSITORY=acme/app \
+	    GITHUB_REF_NAME=main RUNNER_NAME=gha \
+	    PROMRUN_CI_STARTED=$(($(date +%s) - 42)) \
 	    "$BATS_TEST_DIRNAME/../scripts/promrun-ci" --strict -j "$J" failure
+	assert_success
 	render
 	push
 	eventually 30 is 'node 0
@@ -102,6 +104,8 @@ promrun 0' workflow_up nightly-backup
 	run prom_query 'ci_workflow_runs_total{workflow="build",status="failure",job="node"}'
 	assert_output --partial '"branch":"main","instance":"127.0.0.1:'"$NE_PORT"'","job":"node","repo":"acme/app","runner":"gha"'
 	assert_output --partial '"value":"1"'
+	run values 'ci_workflow_last_run_duration_seconds{workflow="build",job="node"} >= 42' workflow
+	assert_output --regexp '^build 4[23](\.[0-9]+)?$'
 	eventually 30 is "$(firing WorkflowDown \
 	    '{"severity": "critical", "workflow": "build"}' \
 	    '{"severity": "critical", "workflow": "nightly-backup"}')" \
