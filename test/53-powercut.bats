@@ -62,6 +62,16 @@ power_cut() {
 		done
 	) 3>&- &
 	sleep "$((RANDOM % 3 + 1)).$((RANDOM % 10))"
+	# What was acknowledged before the cut.  Unlike a real power cut, the
+	# shutdown ioctl leaves the recorders running, and an fdatasync that
+	# was waiting on the journal commit the shutdown aborts has been seen
+	# to return 0 for a record that was then missing (once, in a CI run:
+	# 43 acknowledged, 42 present; jbd2 finds no transaction left to wait
+	# for, we believe).  A process cannot see an acknowledgement after a
+	# real cut, so only those from before it count.
+	for r in 1 2; do
+		cat "$BATS_TEST_TMPDIR/acked.$r" 2>/dev/null >"$BATS_TEST_TMPDIR/cut.$r" || :
+	done
 	xfs_io -x -c shutdown "$MNT"
 	touch "$BATS_TEST_TMPDIR/stop"
 	# The loops end on the stop flag; their status does not matter.
@@ -70,7 +80,8 @@ power_cut() {
 	mount -o loop "$IMG" "$MNT"
 	LOST=0
 	for r in 1 2; do
-		acked=$(cat "$BATS_TEST_TMPDIR/acked.$r" 2>/dev/null || echo 0)
+		acked=$(cat "$BATS_TEST_TMPDIR/cut.$r" 2>/dev/null)
+		acked=${acked:-0}
 		present=$(journal_payloads "$MNT/journal" | grep -c "workflow=rec$r " || true)
 		# records are appended in order: the first $acked must all be there
 		for n in $(seq 1 "$acked"); do
