@@ -33,6 +33,8 @@ teardown() {
 		promrun-render -j "$J" -o "$OUT" || { echo "render $i failed"; touch "$BATS_TEST_TMPDIR/stop"; return 1; }
 	done
 	wait "$recorder"
+	# the renders may all have finished before the last record landed
+	promrun-render -j "$J" -o "$OUT"
 	touch "$BATS_TEST_TMPDIR/stop"
 	rc=0
 	wait "$reader" || rc=$?
