@@ -24,60 +24,92 @@ base_of(const char *path)
 }
 
 static int
-temp_name(const char *path, struct buf *out)
+temp_name(const char *path, char *out, size_t size)
 {
 	const char *base = base_of(path);
 	unsigned rnd = 0;
+	int n;
 
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
 		rnd = (unsigned)getpid() * 2654435761u;
-	if (buf_add(out, path, (size_t)(base - path)) ||
-	    buf_addf(out, ".%s.%ld.%08x.tmp", base, (long)getpid(), rnd))
-		return PERR_LIMIT;
+	n = snprintf(out, size, "%.*s.%s.%ld.%08x.tmp", (int)(base - path),
+	    path, base, (long)getpid(), rnd);
+	return n < 0 || (size_t)n >= size ? PERR_LIMIT : 0;
+}
+
+int
+atomicfile_begin(struct atomicfile *f, const char *path, unsigned mode,
+    unsigned flags, struct perr *e)
+{
+	f->path = path;
+	f->flags = flags;
+	f->e = e;
+	f->fd = -1;
+	if (temp_name(path, f->tmp, sizeof(f->tmp)) != 0)
+		return perr_set(e, PERR_INVALID, "path too long: %s", path);
+	f->fd = fs_open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (f->fd < 0)
+		return perr_sys(e, errno, "cannot create %s", f->tmp);
+	if (fchmod(f->fd, (mode_t)mode) != 0) {
+		int rc = perr_sys(e, errno, "cannot set mode of %s", f->tmp);
+
+		atomicfile_abort(f);
+		return rc;
+	}
 	return 0;
 }
 
-static int
-fill_temp(int fd, const char *tmp, const void *data, size_t len,
-    unsigned mode, unsigned flags, struct perr *e)
+int
+atomicfile_add(struct atomicfile *f, const void *data, size_t len)
 {
-	if (fchmod(fd, (mode_t)mode) != 0)
-		return perr_sys(e, errno, "cannot set mode of %s", tmp);
-	if (fs_write_all(fd, data, len) != 0)
-		return perr_sys(e, errno, "cannot write %s", tmp);
-	if (!(flags & ATOMICFILE_NO_SYNC) && fs_sync(fd, 0) != 0)
-		return perr_sys(e, errno, "cannot fsync %s", tmp);
+	if (fs_write_all(f->fd, data, len) != 0)
+		return perr_sys(f->e, errno, "cannot write %s", f->tmp);
 	return 0;
+}
+
+void
+atomicfile_abort(struct atomicfile *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	unlink(f->tmp);
+}
+
+int
+atomicfile_commit(struct atomicfile *f)
+{
+	int rc = 0;
+
+	if (!(f->flags & ATOMICFILE_NO_SYNC) && fs_sync(f->fd, 0) != 0)
+		rc = perr_sys(f->e, errno, "cannot fsync %s", f->tmp);
+	if (close(f->fd) != 0 && rc == 0)
+		rc = perr_sys(f->e, errno, "cannot close %s", f->tmp);
+	f->fd = -1;
+	if (rc == 0 && fs_rename(f->tmp, f->path) != 0)
+		rc = perr_sys(f->e, errno, "cannot rename %s to %s", f->tmp,
+		    f->path);
+	if (rc != 0)
+		unlink(f->tmp);
+	else if (!(f->flags & ATOMICFILE_NO_SYNC))
+		rc = fs_fsync_dir_of(f->path, f->e);
+	return rc;
 }
 
 int
 atomicfile_write(const char *path, const void *data, size_t len,
     unsigned mode, unsigned flags, struct perr *e)
 {
-	struct buf tmp = BUF_INIT(PATH_MAX);
-	int fd, rc;
+	struct atomicfile f;
+	int rc;
 
-	if (temp_name(path, &tmp) != 0)
-		return perr_set(e, PERR_INVALID, "path too long: %s", path);
-	fd = fs_open(buf_str(&tmp), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600);
-	if (fd < 0) {
-		rc = perr_sys(e, errno, "cannot create %s", buf_str(&tmp));
-		buf_free(&tmp);
+	if ((rc = atomicfile_begin(&f, path, mode, flags, e)) != 0)
+		return rc;
+	if ((rc = atomicfile_add(&f, data, len)) != 0) {
+		atomicfile_abort(&f);
 		return rc;
 	}
-	rc = fill_temp(fd, buf_str(&tmp), data, len, mode, flags, e);
-	if (close(fd) != 0 && rc == 0)
-		rc = perr_sys(e, errno, "cannot close %s", buf_str(&tmp));
-	if (rc == 0 && fs_rename(buf_str(&tmp), path) != 0)
-		rc = perr_sys(e, errno, "cannot rename %s to %s", buf_str(&tmp),
-		    path);
-	if (rc != 0)
-		unlink(buf_str(&tmp));
-	else if (!(flags & ATOMICFILE_NO_SYNC))
-		rc = fs_fsync_dir_of(path, e);
-	buf_free(&tmp);
-	return rc;
+	return atomicfile_commit(&f);
 }
 
 static int

@@ -186,6 +186,15 @@ buf_reset(struct buf *b)
 }
 
 void
+buf_truncate(struct buf *b, size_t len)
+{
+	if (len >= b->len)
+		return;
+	b->len = len;
+	b->p[len] = '\0';
+}
+
+void
 buf_free(struct buf *b)
 {
 	free(b->p);

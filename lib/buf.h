@@ -56,6 +56,9 @@ const char *buf_str(const struct buf *b);
 /* buf_reset: make the buffer empty but keep its memory for reuse. */
 void buf_reset(struct buf *b);
 
+/* buf_truncate: keep the first len bytes (len <= b->len) and the memory. */
+void buf_truncate(struct buf *b, size_t len);
+
 /* buf_free: release the memory; the buffer is empty and reusable after. */
 void buf_free(struct buf *b);
 

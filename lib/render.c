@@ -37,9 +37,10 @@ struct row {
 	uint64_t in_progress;
 };
 
+/* A family's lines lie in formatter.text, in the order they were made. */
 struct family_out {
 	char *name;			/* full family name */
-	struct buf text;
+	size_t start, end;		/* where its lines lie in the text */
 };
 
 struct formatter {
@@ -48,6 +49,10 @@ struct formatter {
 	const struct agg_live *live;
 	size_t nbuckets;
 	const double *buckets;
+	struct buf text;		/* every family's lines, one after another:
+					   one buffer, not one per family, so
+					   they are neither copied together nor
+					   grown one by one */
 	struct family_out *fams;
 	size_t nfams, capfams;
 	size_t samples;
@@ -609,7 +614,7 @@ add_family(struct formatter *fm, const char *name, struct family_out **out)
 	f = &fm->fams[fm->nfams];
 	if ((f->name = strdup(name)) == NULL)
 		return PERR_NOMEM;
-	buf_init(&f->text, (size_t)1 << 30);
+	f->start = f->end = fm->text.len;
 	fm->nfams++;
 	*out = f;
 	return 0;
@@ -645,7 +650,7 @@ start_family(struct formatter *fm, const struct schema_family *fam,
 	if (rc == 0)
 		rc = add_family(fm, buf_str(&name), out);
 	if (rc == 0)
-		rc = expfmt_write_header(&(*out)->text, buf_str(&name),
+		rc = expfmt_write_header(&fm->text, buf_str(&name),
 		    buf_str(&help), fam->type);
 	buf_free(&name);
 	buf_free(&help);
@@ -661,8 +666,8 @@ drop_if_empty(struct formatter *fm, size_t samples_before)
 	if (fm->nfams == 0 || fm->samples != samples_before)
 		return;
 	last = &fm->fams[--fm->nfams];
+	buf_truncate(&fm->text, last->start);
 	free(last->name);
-	buf_free(&last->text);
 }
 
 static int
@@ -689,7 +694,7 @@ write_family(struct formatter *fm, const struct schema_family *fam)
 			if (rc != 0)
 				break;
 		}
-		rc = write_row(fm, fam, out->name, &rs.v[i], &out->text);
+		rc = write_row(fm, fam, out->name, &rs.v[i], &fm->text);
 	}
 	if (rc == 0 && current != NULL)
 		drop_if_empty(fm, before);
@@ -710,18 +715,18 @@ write_self(struct formatter *fm, const struct schema_family *fam)
 	case SV_BUILD_INFO:
 		l[1].name = "version";
 		l[1].value = PROMRUN_VERSION;
-		return sample(fm, &out->text, out->name, l, 2, 1);
+		return sample(fm, &fm->text, out->name, l, 2, 1);
 	case SV_RECORDS:
 		l[1].name = "result";
 		l[1].value = "corrupt";
-		if (sample(fm, &out->text, out->name, l, 2,
+		if (sample(fm, &fm->text, out->name, l, 2,
 		    (double)agg_records_corrupt(fm->a)))
 			return PERR_NOMEM;
 		l[1].value = "ok";
-		return sample(fm, &out->text, out->name, l, 2,
+		return sample(fm, &fm->text, out->name, l, 2,
 		    (double)agg_records_ok(fm->a));
 	default:
-		return sample(fm, &out->text, out->name, l, 1, fm->f->now);
+		return sample(fm, &fm->text, out->name, l, 1, fm->f->now);
 	}
 }
 
@@ -737,11 +742,10 @@ formatter_free(struct formatter *fm)
 {
 	size_t i;
 
-	for (i = 0; i < fm->nfams; i++) {
+	for (i = 0; i < fm->nfams; i++)
 		free(fm->fams[i].name);
-		buf_free(&fm->fams[i].text);
-	}
 	free(fm->fams);
+	buf_free(&fm->text);
 	free((void *)fm->live);
 }
 
@@ -759,9 +763,43 @@ too_many(struct formatter *fm)
 	    distinct);
 }
 
+/* Each family ends where the next one made starts. */
+static void
+mark_ends(struct formatter *fm)
+{
+	size_t i;
+
+	for (i = 0; i < fm->nfams; i++)
+		fm->fams[i].end = i + 1 < fm->nfams ? fm->fams[i + 1].start :
+		    fm->text.len;
+}
+
+/*
+ * Hand the families to the sink in name order, families that lie one after
+ * another in the text in one piece (usually all of them).
+ */
+static int
+emit_sorted(struct formatter *fm, render_sink sink, void *ctx)
+{
+	size_t i = 0, from, to;
+	int rc = 0;
+
+	mark_ends(fm);
+	if (fm->nfams > 1)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(fm->fams, fm->nfams, sizeof(*fm->fams), compare_families);
+	while (i < fm->nfams && rc == 0) {
+		from = fm->fams[i].start;
+		to = fm->fams[i].end;
+		while (++i < fm->nfams && fm->fams[i].start == to)
+			to = fm->fams[i].end;
+		rc = sink(ctx, fm->text.p + from, to - from);
+	}
+	return rc;
+}
+
 int
 render_format(const struct agg *a, const struct render_format *f,
-    struct buf *out, size_t *nsamples, struct perr *e)
+    render_sink sink, void *ctx, size_t *nsamples, struct perr *e)
 {
 	struct formatter fm;
 	struct agg_live *live;
@@ -772,6 +810,7 @@ render_format(const struct agg *a, const struct render_format *f,
 	fm.a = a;
 	fm.f = f;
 	fm.e = e;
+	buf_init(&fm.text, (size_t)1 << 31);
 	fm.buckets = agg_buckets(a, &fm.nbuckets);
 	if ((live = calloc(agg_nseries(a) + 1, sizeof(*live))) == NULL)
 		return perr_set(e, PERR_NOMEM, "out of memory while rendering");
@@ -785,13 +824,10 @@ render_format(const struct agg *a, const struct render_format *f,
 	}
 	if (rc == 0 && f->max_series > 0 && fm.samples > f->max_series)
 		rc = too_many(&fm);
-	if (rc == 0)
-		qsort(fm.fams, fm.nfams, sizeof(*fm.fams), compare_families);
-	for (i = 0; i < fm.nfams && rc == 0; i++)
-		if (buf_add(out, fm.fams[i].text.p, fm.fams[i].text.len) != 0)
-			rc = PERR_NOMEM;
 	if (rc == PERR_NOMEM)
 		nomem(&fm);
+	if (rc == 0)
+		rc = emit_sorted(&fm, sink, ctx);
 	*nsamples = fm.samples;
 	formatter_free(&fm);
 	return rc;

@@ -37,14 +37,21 @@ struct render_format {
 };
 
 /*
- * render_format: the exposition text of aggregate a under f, appended to
- * out: families sorted by name, each with one HELP and TYPE, series sorted
- * by their labels.  *nsamples receives the number of samples (time series)
- * written.  Returns 0; PERR_FAILED when there are more than f->max_series
- * samples (out unchanged, e names the label with the most values);
- * PERR_NOMEM.
+ * render_sink: receives the text in order, in a few large pieces.  Returns
+ * 0, or a nonzero error code (having reported it itself) to stop.
+ */
+typedef int (*render_sink)(void *ctx, const char *text, size_t len);
+
+/*
+ * render_format: the exposition text of aggregate a under f, handed to
+ * sink(ctx, ...): families sorted by name, each with one HELP and TYPE,
+ * series sorted by their labels.  The text is made in full before the
+ * sink sees any of it.  *nsamples receives the number of samples (time
+ * series).  Returns 0; PERR_FAILED when there are more than f->max_series
+ * samples (the sink is not called; e names the label with the most
+ * values); PERR_NOMEM; or what the sink returned.
  */
 int render_format(const struct agg *a, const struct render_format *f,
-    struct buf *out, size_t *nsamples, struct perr *e);
+    render_sink sink, void *ctx, size_t *nsamples, struct perr *e);
 
 #endif

@@ -368,39 +368,74 @@ compact(struct job *j)
 
 /* --- output --- */
 
+/* The sinks render_format hands the text to: the textfile or a stream. */
 static int
-write_text(struct job *j, const struct buf *text)
+to_textfile(void *ctx, const char *text, size_t len)
 {
-	const char *dest = destination(j);
-	FILE *out = j->in->out != NULL ? j->in->out : stdout;
+	return atomicfile_add(ctx, text, len);
+}
 
-	j->rep->written = dest != NULL ? dest : "-";
-	if (dest != NULL)
-		return atomicfile_write(dest, text->p, text->len,
-		    j->cfg->render.mode, 0, j->e);
-	if (fwrite(buf_str(text), 1, text->len, out) != text->len ||
-	    fflush(out) != 0)
-		return perr_sys(j->e, errno ? errno : EIO, "cannot write the "
+struct stream_sink {
+	FILE *out;
+	struct perr *e;
+};
+
+static int
+to_stream(void *ctx, const char *text, size_t len)
+{
+	struct stream_sink *s = ctx;
+
+	if (fwrite(text, 1, len, s->out) != len)
+		return perr_sys(s->e, errno ? errno : EIO, "cannot write the "
 		    "metrics to standard output");
 	return 0;
+}
+
+static int
+format_to_textfile(struct job *j, const struct render_format *f,
+    const char *dest)
+{
+	struct atomicfile file;
+	int rc;
+
+	if ((rc = atomicfile_begin(&file, dest, j->cfg->render.mode, 0,
+	    j->e)) != 0)
+		return rc;
+	rc = render_format(j->agg, f, to_textfile, &file, &j->rep->samples,
+	    j->e);
+	if (rc != 0) {
+		atomicfile_abort(&file);
+		return rc;
+	}
+	return atomicfile_commit(&file);
+}
+
+static int
+format_to_stream(struct job *j, const struct render_format *f)
+{
+	struct stream_sink s = {j->in->out != NULL ? j->in->out : stdout, j->e};
+	int rc;
+
+	rc = render_format(j->agg, f, to_stream, &s, &j->rep->samples, j->e);
+	if (rc == 0 && fflush(s.out) != 0)
+		rc = perr_sys(j->e, errno ? errno : EIO, "cannot write the "
+		    "metrics to standard output");
+	return rc;
 }
 
 static int
 format_and_write(struct job *j)
 {
 	struct render_format f;
-	struct buf text = BUF_INIT((size_t)1 << 31);
-	int rc;
+	const char *dest = destination(j);
 
 	f.preset = j->preset;
 	f.ns = j->ns;
 	f.now = j->in->now;
 	f.max_series = j->cfg->render.max_series;
-	rc = render_format(j->agg, &f, &text, &j->rep->samples, j->e);
-	if (rc == 0)
-		rc = write_text(j, &text);
-	buf_free(&text);
-	return rc;
+	j->rep->written = dest != NULL ? dest : "-";
+	return dest != NULL ? format_to_textfile(j, &f, dest) :
+	    format_to_stream(j, &f);
 }
 
 /*
