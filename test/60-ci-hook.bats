@@ -249,7 +249,8 @@ duration_within() {
 	assert_success
 	run untimed
 	assert_output 'run workflow=CI run_id=6123456789-2 status=success label.repo=octo-org/app label.branch=main'
-	# A start time after the end (a runner clock behind GitLab's).
+	# A start time after the end (a runner clock behind GitLab's): the
+	# outcome is recorded without a duration.
 	rm -f "$J" "$CONF"
 	: >"$CONF"
 	unset GITHUB_ACTIONS
@@ -257,11 +258,22 @@ duration_within() {
 	export CI_JOB_STARTED_AT=2099-01-01T00:00:00Z
 	run --separate-stderr "$HOOK" -j "$J"
 	assert_success
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_equal "${stderr_lines[0]}" "promrun-ci: warning: the start time 2099-01-01T00:00:00Z is after the end of the run (is this clock behind the CI server's?); recording the run without a duration"
+	run untimed
+	assert_output 'run workflow=unit%20tests run_id=4242 status=success label.repo=group/sub/app label.branch=feature/x label.runner=docker%20runner'
+	run journal_payloads "$J"
+	refute_output --partial 'duration='
+	# Another refusal is still reported once, and the run is not recorded.
+	rm -f "$J"
+	unset CI_JOB_STARTED_AT
+	run --separate-stderr "$HOOK" -j "$J" -l 'bad name=x'
+	assert_success
 	assert_equal "${#stderr_lines[@]}" 2
-	assert_equal "${stderr_lines[0]}" 'promrun-record: --started "2099-01-01T00:00:00Z" is after the end of the run: the start must come first'
+	assert_regex "${stderr_lines[0]}" '^promrun-record: .*bad name'
 	assert_equal "${stderr_lines[1]}" 'promrun-ci: warning: the run was not recorded: promrun-record exited with 2; the job goes on (--strict fails it)'
 	[ ! -e "$J" ]
-	run -2 "$HOOK" -j "$J" --strict
+	run -2 "$HOOK" -j "$J" --strict -l 'bad name=x'
 }
 
 @test "-c, -j, -w and --step reach promrun-record" {
