@@ -65,7 +65,16 @@ TOOL_BINS  = $(TOOL_SRCS:test/tools/%.c=$(BUILD)/test/%)
 
 all: $(BINS)
 
-$(BUILD)/%.o: %.c
+# Objects are rebuilt when the compiler or its flags change (a new
+# SYSCONFDIR for "make install" included), not only when a source does:
+# $(BUILD)/flags holds the last ones and is rewritten only when they differ.
+FLAGS_NOW := $(strip $(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS))
+ifneq ($(FLAGS_NOW),$(strip $(shell cat $(BUILD)/flags 2>/dev/null)))
+$(shell mkdir -p $(BUILD))
+$(file >$(BUILD)/flags,$(FLAGS_NOW))
+endif
+
+$(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 

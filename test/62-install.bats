@@ -13,7 +13,7 @@ setup() {
 # mk TARGET [VAR=VALUE...]: make in the source tree with the suite's build,
 # insulated from an outer make's flags.
 mk() {
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$TOP" \
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -j2 -C "$TOP" \
 	    BUILD="$PROMRUN_BUILD" SANITIZE="${PROMRUN_SANITIZE:-}" "$@"
 }
 
@@ -101,7 +101,10 @@ expected() {
 	mkdir "$u/sysusers.d" "$u/tmpfiles.d"
 	printf 'u x-test - "x" /var/lib/x-test\n' >"$u/sysusers.d/x-test.conf"
 	printf 'd /var/lib/x-test 0750 x-test x-test -\n' >"$u/tmpfiles.d/x-test.conf"
-	local vars=(DESTDIR="$D" PREFIX=/usr SYSCONFDIR=/etc/opt
+	# Another SYSCONFDIR is compiled in, so this install builds apart from
+	# the suite's build, which the other tests go on using.
+	local vars=(BUILD="$BATS_TEST_TMPDIR/build" DESTDIR="$D" PREFIX=/usr
+	    SYSCONFDIR=/etc/opt
 	    UNITDIR=/lib/systemd/system DROPINDIR=/usr/share/x-dropins
 	    UNITS="$u/x-test.service $u/x-test.timer" DROPINS="$u/x-test.conf"
 	    SYSUSERS="$u/sysusers.d/x-test.conf" TMPFILES="$u/tmpfiles.d/x-test.conf")
@@ -122,6 +125,12 @@ expected() {
 	    "$D/usr/share/x-dropins/x-test.conf"
 	assert_output "$(printf '/usr/bin/promrun-render\n/usr/bin/promrun-record')"
 	[ -x "$D/usr/bin/promrun-render" ]
+	# The programs look for the configuration where it was installed.
+	local prog
+	for prog in record render push rules; do
+		grep -q -a /etc/opt/promrun/promrun.ini "$D/usr/bin/promrun-$prog"
+		run -1 grep -q -a /etc/promrun/promrun.ini "$D/usr/bin/promrun-$prog"
+	done
 	# The shipped configuration, edited after installation, stays; the rest
 	# goes.
 	echo 'labels = repo' >>"$D/etc/opt/promrun/promrun.ini"
