@@ -1,6 +1,7 @@
 /* buf.c - the capped growable buffer (see buf.h). */
 #include "buf.h"
 #include "err.h"
+#include "mem.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -45,6 +46,8 @@ reserve(struct buf *b, size_t extra)
 	p = realloc(b->p, cap);
 	if (p == NULL)
 		return fail(b, PERR_NOMEM);
+	/* The new memory is about to be written: map it in one go. */
+	mem_prefault(p + b->cap, cap - b->cap);
 	b->p = p;
 	b->cap = cap;
 	return 0;
