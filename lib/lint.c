@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "config.h"
 #include "promql/func.h"
+#include "promql/parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,10 @@ add_label(struct lint_metric *m, const char *name)
 		m->any_labels = true;
 		return 0;
 	}
+	/* Allocated on demand: recorded metrics, often thousands, have none. */
+	if (m->labels == NULL &&
+	    (m->labels = calloc(LINT_MAX_LABELS, sizeof(*m->labels))) == NULL)
+		return PERR_NOMEM;
 	if (buf_adds(&b, name) != 0)
 		return PERR_NOMEM;
 	m->labels[m->nlabels++] = buf_take(&b);
@@ -274,6 +279,7 @@ lint_catalog_free(struct lint_catalog *c)
 		free(c->v[i].name);
 		for (k = 0; k < c->v[i].nlabels; k++)
 			free(c->v[i].labels[k]);
+		free(c->v[i].labels);
 	}
 	free(c->v);
 	hmap_free(&c->index);
@@ -908,12 +914,12 @@ check_template_labels(struct ctx *x, const struct rule_pair *pairs, size_t n,
 }
 
 static void
-check_alert(struct ctx *x, const struct rule *r)
+check_alert(struct ctx *x, const struct rule *r, const struct pq_node *root)
 {
 	struct lset have;
 
-	if (!filters(r->ast))
-		warn(x, r->ast->start, "alert-no-comparison", "alert "
+	if (!filters(root))
+		warn(x, root->start, "alert-no-comparison", "alert "
 		    "\"%s\" compares nothing: it fires for every series the "
 		    "expression returns (add a comparison such as \"> 0\")",
 		    r->name.s);
@@ -926,10 +932,33 @@ check_alert(struct ctx *x, const struct rule *r)
 	}
 	if (!x->c->checks)
 		return;
-	result_labels(x, r->ast, &have);
+	result_labels(x, root, &have);
 	check_template_labels(x, r->labels, r->nlabels, "label", &have);
 	check_template_labels(x, r->annotations, r->nannotations, "annotation",
 	    &have);
+}
+
+/* The checks of one rule, over its expression parsed again into a. */
+static void
+lint_rule(struct ctx *x, struct pq_arena *a)
+{
+	struct pq_node *root;
+	struct perr e;
+	size_t pos;
+	int rc;
+
+	pq_arena_reset(a);
+	rc = pq_parse_into(a, x->r->expr.s, x->r->expr.len, &root, &pos, &e);
+	if (rc != 0) {
+		/* It parsed in rules_load, so only memory can be missing. */
+		if (rc == PERR_NOMEM)
+			x->rc = rc;
+		return;
+	}
+	if (x->c->checks)
+		walk(x, root);
+	if (x->r->alerting)
+		check_alert(x, x->r, root);
 }
 
 int
@@ -937,17 +966,15 @@ lint_rules(const struct lint_catalog *c, const struct rule_file *rf,
     struct findings *f)
 {
 	struct ctx x = {c, NULL, f, 0};
+	struct pq_arena a = {NULL, 0};
 	size_t i, j;
 
 	for (i = 0; i < rf->ngroups && x.rc == 0; i++)
 		for (j = 0; j < rf->groups[i].nrules && x.rc == 0; j++) {
 			x.r = &rf->groups[i].rules[j];
-			if (x.r->ast == NULL)
-				continue;
-			if (c->checks)
-				walk(&x, x.r->ast);
-			if (x.r->alerting)
-				check_alert(&x, x.r);
+			if (x.r->expr_ok)
+				lint_rule(&x, &a);
 		}
+	pq_arena_free(&a);
 	return x.rc;
 }

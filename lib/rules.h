@@ -43,7 +43,7 @@
  * literal block ("|"); otherwise every offset maps to the scalar's start.
  */
 struct rule_text {
-	char *s;		/* NUL-terminated copy; "" when absent */
+	const char *s;		/* NUL-terminated; "" when absent */
 	size_t len;
 	unsigned line, col;	/* where the YAML node starts, 1-based */
 	bool exact;		/* offsets map exactly (see above) */
@@ -73,7 +73,8 @@ struct rule {
 	struct rule_pair *annotations;
 	size_t nannotations;
 	unsigned line, col;		/* the rule's mapping */
-	struct pq_node *ast;		/* NULL unless expr is valid */
+	bool expr_ok;			/* expr parses and type-checks
+					   (its tree is not kept) */
 };
 
 struct rule_group {
@@ -84,7 +85,8 @@ struct rule_group {
 };
 
 struct rule_file {
-	struct pq_arena arena;		/* every string and tree below */
+	struct pq_arena arena;		/* every string below, and the YAML
+					   trees they were read from */
 	bool manifest;			/* a PrometheusRule manifest */
 	bool structure_ok;		/* no yaml findings: rules validated */
 	struct rule_group *groups;
