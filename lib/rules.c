@@ -1059,9 +1059,31 @@ check_duplicates(struct loader *L)
 	free(d);
 }
 
+/*
+ * The first group named like g, else g itself (remembered), found whole:
+ * names are compared with their length, as Go compares strings.
+ */
+static const struct rule_group *
+first_named(struct loader *L, struct hmap *seen, size_t i)
+{
+	const struct rule_text *name = &L->rf->groups[i].name;
+	size_t *slot;
+	bool found;
+
+	if (hmap_upsert(seen, name->s, name->len, &slot, &found) != 0) {
+		L->rc = PERR_NOMEM;
+		return &L->rf->groups[i];
+	}
+	if (!found)
+		*slot = i;
+	return &L->rf->groups[*slot];
+}
+
 static void
 validate(struct loader *L)
 {
+	struct hmap seen = HMAP_INIT;
+	const struct rule_group *first;
 	size_t i, j;
 
 	for (i = 0; i < L->rf->ngroups; i++) {
@@ -1070,19 +1092,14 @@ validate(struct loader *L)
 		if (g->name.len == 0)
 			add(L, g->name.line, g->name.col, FINDING_ERROR, "group",
 			    "group name must not be empty");
-		for (j = 0; j < i; j++)
-			if (strcmp(L->rf->groups[j].name.s, g->name.s) == 0 &&
-			    L->rf->groups[j].name.len == g->name.len) {
-				add(L, g->name.line, g->name.col,
-				    FINDING_ERROR, "group", "group name \"%s\" "
-				    "is repeated in the same file (first at "
-				    "line %u)", g->name.s,
-				    L->rf->groups[j].name.line);
-				break;
-			}
+		if ((first = first_named(L, &seen, i)) != g)
+			add(L, g->name.line, g->name.col, FINDING_ERROR, "group",
+			    "group name \"%s\" is repeated in the same file "
+			    "(first at line %u)", g->name.s, first->name.line);
 		for (j = 0; j < g->nrules; j++)
 			validate_rule(L, &g->rules[j]);
 	}
+	hmap_free(&seen);
 	check_duplicates(L);
 }
 
