@@ -13,7 +13,6 @@
 #include "buf.h"
 #include "config.h"
 #include "promql/func.h"
-#include "promql/parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -938,43 +937,32 @@ check_alert(struct ctx *x, const struct rule *r, const struct pq_node *root)
 	    &have);
 }
 
-/* The checks of one rule, over its expression parsed again into a. */
-static void
-lint_rule(struct ctx *x, struct pq_arena *a)
+/* The checks of one rule, over its tree (rules_validate's callback). */
+static int
+lint_tree(void *arg, const struct rule *r, const struct pq_node *root)
 {
-	struct pq_node *root;
-	struct perr e;
-	size_t pos;
-	int rc;
+	struct ctx *x = arg;
 
-	pq_arena_reset(a);
-	rc = pq_parse_into(a, x->r->expr.s, x->r->expr.len, &root, &pos, &e);
-	if (rc != 0) {
-		/* It parsed in rules_load, so only memory can be missing. */
-		if (rc == PERR_NOMEM)
-			x->rc = rc;
-		return;
-	}
+	x->r = r;
 	if (x->c->checks)
 		walk(x, root);
-	if (x->r->alerting)
-		check_alert(x, x->r, root);
+	if (r->alerting)
+		check_alert(x, r, root);
+	return x->rc;
 }
 
 int
-lint_rules(const struct lint_catalog *c, const struct rule_file *rf,
+lint_rules(const struct lint_catalog *c, struct rule_file *rf,
     struct findings *f)
 {
-	struct ctx x = {c, NULL, f, 0};
-	struct pq_arena a = {NULL, 0};
-	size_t i, j;
+	struct findings warnings;
+	struct ctx x = {c, NULL, &warnings, 0};
+	int rc;
 
-	for (i = 0; i < rf->ngroups && x.rc == 0; i++)
-		for (j = 0; j < rf->groups[i].nrules && x.rc == 0; j++) {
-			x.r = &rf->groups[i].rules[j];
-			if (x.r->expr_ok)
-				lint_rule(&x, &a);
-		}
-	pq_arena_free(&a);
-	return x.rc;
+	memset(&warnings, 0, sizeof(warnings));
+	/* Ours after promtool's, as if each check read the file in turn. */
+	if ((rc = rules_validate(rf, f, lint_tree, &x)) == 0)
+		rc = findings_append(f, &warnings);
+	findings_free(&warnings);
+	return rc;
 }

@@ -117,11 +117,12 @@ extern const char lint_check_names[];
 void lint_catalog_free(struct lint_catalog *c);
 
 /*
- * lint_rules: run the checks over every rule of rf whose expression
- * parsed (expr_ok), appending warnings to f.  Each expression is parsed
- * again, one tree in memory at a time.  Returns 0 or PERR_NOMEM.
+ * lint_rules: validate rf (rules_validate: promtool's findings) and run
+ * the checks above over every rule whose expression parses, with the same
+ * trees, appending to f promtool's findings, then the warnings.  Returns 0
+ * or PERR_NOMEM.
  */
-int lint_rules(const struct lint_catalog *c, const struct rule_file *rf,
+int lint_rules(const struct lint_catalog *c, struct rule_file *rf,
     struct findings *f);
 
 #endif

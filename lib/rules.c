@@ -42,12 +42,15 @@ struct loader {
 	size_t *lines;		/* byte offset of each line's start */
 	size_t nlines;
 	struct pq_arena scratch;	/* one expression's tree at a time */
+	rules_tree_fn *fn;		/* rules_validate's caller's, or NULL */
+	void *ctx;
 	struct findings *f;
 	struct rule_file *rf;
 	bool structure_bad;	/* a yaml finding was made */
 	bool in_manifest;	/* the document is a PrometheusRule */
 	bool uses_doc;		/* rf points into the document's strings */
-	int rc;			/* PERR_NOMEM once memory ran out */
+	int rc;			/* PERR_NOMEM once memory ran out, or fn's
+				   error */
 };
 
 /* --- findings --- */
@@ -779,7 +782,12 @@ decode_top(struct loader *L, struct ydoc_node *root, bool first)
 
 /* --- validation (rulefmt's Validate) --- */
 
-static void
+/*
+ * The expression's tree, valid until the next call, or NULL when there is
+ * none.  Trees are not kept: a file's would take more memory than all the
+ * rest of it, and costly fresh memory at that.
+ */
+static struct pq_node *
 check_expr(struct loader *L, struct rule *r)
 {
 	struct pq_node *root;
@@ -791,19 +799,14 @@ check_expr(struct loader *L, struct rule *r)
 	if (r->expr.len == 0) {
 		add(L, r->expr.line, r->expr.col, FINDING_ERROR, "rule",
 		    "field 'expr' must be set in rule");
-		return;
+		return NULL;
 	}
-	/*
-	 * Only the verdict is kept: a file's trees would take more memory than
-	 * the rest of it, and lint_rules parses again, one tree at a time.
-	 */
 	pq_arena_reset(&L->scratch);
 	rc = pq_parse_into(&L->scratch, r->expr.s, r->expr.len, &root, &pos,
 	    &e);
-	r->expr_ok = rc == 0;
 	if (rc == PERR_NOMEM) {
 		L->rc = rc;
-		return;
+		return NULL;
 	}
 	if (rc != 0) {
 		rule_text_pos(&r->expr, pos, &line, &col);
@@ -815,6 +818,7 @@ check_expr(struct loader *L, struct rule *r)
 			    "could not parse expression: at byte %zu of the "
 			    "expression: %s", pos + 1, e.msg);
 	}
+	return root;
 }
 
 struct refs {
@@ -903,11 +907,12 @@ static void
 validate_rule(struct loader *L, struct rule *r)
 {
 	char q[PERR_QUOTE_MAX];
+	struct pq_node *root;
 
 	if (r->name.len == 0)
 		add(L, r->line, r->col, FINDING_ERROR, "rule",
 		    "one of 'record' or 'alert' must be set");
-	check_expr(L, r);
+	root = check_expr(L, r);
 	if (!r->alerting && r->name.len > 0) {
 		if (r->nannotations > 0)
 			add(L, r->name.line, r->name.col, FINDING_ERROR, "rule",
@@ -925,6 +930,9 @@ validate_rule(struct loader *L, struct rule *r)
 			    "[a-zA-Z_:][a-zA-Z0-9_:]*)", perr_quote(r->name.s, q));
 	}
 	check_labels(L, r);
+	/* Last: the tree's user may want the labels' template references. */
+	if (root != NULL && L->fn != NULL && L->rc == 0)
+		L->rc = L->fn(L->ctx, r, root);
 }
 
 /*
@@ -1203,13 +1211,28 @@ rules_load_text(const char *text, size_t len, struct rule_file *rf,
 		return perr_set(e, PERR_NOMEM, "out of memory");
 	load_documents(&L);
 	rf->structure_ok = !L.structure_bad && L.rc == 0;
-	if (rf->structure_ok)
-		validate(&L);
-	pq_arena_free(&L.scratch);
 	free(L.lines);
 	if (L.rc != 0)
 		return perr_set(e, L.rc, "out of memory");
 	return 0;
+}
+
+int
+rules_validate(struct rule_file *rf, struct findings *f, rules_tree_fn *fn,
+    void *ctx)
+{
+	struct loader L;
+
+	if (!rf->structure_ok)
+		return 0;
+	memset(&L, 0, sizeof(L));
+	L.f = f;
+	L.rf = rf;
+	L.fn = fn;
+	L.ctx = ctx;
+	validate(&L);
+	pq_arena_free(&L.scratch);
+	return L.rc;
 }
 
 int
