@@ -48,7 +48,8 @@ struct loader {
 	struct rule_file *rf;
 	bool structure_bad;	/* a yaml finding was made */
 	bool in_manifest;	/* the document is a PrometheusRule */
-	bool uses_doc;		/* rf points into the document's strings */
+	struct pq_arena *doc;	/* the arena of the document decoded */
+	bool uses_doc;		/* rf points into it */
 	int rc;			/* PERR_NOMEM once memory ran out, or fn's
 				   error */
 };
@@ -228,6 +229,22 @@ rule_text_pos(const struct rule_text *t, size_t off, unsigned *line,
 			(*col)++;
 		}
 	}
+}
+
+/*
+ * size zeroed bytes that rf keeps, from the document being decoded: its
+ * arena is kept too, and is large enough to be prefaulted.
+ */
+static void *
+keep(struct loader *L, size_t size)
+{
+	void *p = pq_arena_alloc(L->doc, size);
+
+	if (p == NULL)
+		L->rc = PERR_NOMEM;
+	else
+		L->uses_doc = true;
+	return p;
 }
 
 static const char *
@@ -488,10 +505,8 @@ pairs_of(struct loader *L, struct ydoc_node *v, const char *field,
 	}
 	if (!mapping_pairs(L, v, 0, &kvs, &nkv))
 		return free(kvs), false;
-	if (nkv > 0 && (*out = pq_arena_alloc(&L->rf->arena,
-	    nkv * sizeof(**out))) == NULL) {
+	if (nkv > 0 && (*out = keep(L, nkv * sizeof(**out))) == NULL) {
 		free(kvs);
-		L->rc = PERR_NOMEM;
 		return false;
 	}
 	for (i = 0; i < nkv; i++) {
@@ -597,10 +612,8 @@ decode_rules(struct loader *L, struct ydoc_node *v, struct rule_group *g)
 
 	if (!list_of(L, v, "rules", &n))
 		return true;
-	if ((g->rules = calloc(n + 1, sizeof(*g->rules))) == NULL) {
-		L->rc = PERR_NOMEM;
+	if ((g->rules = keep(L, (n + 1) * sizeof(*g->rules))) == NULL)
 		return false;
-	}
 	for (i = 0; ok && i < n; i++) {
 		struct ydoc_node *m = v->u.items[i];
 
@@ -1155,13 +1168,15 @@ load_document(struct loader *L, struct ydoc *doc, bool first)
 	}
 	if (doc->root == NULL)
 		return false;
+	L->doc = &doc->arena;
 	L->uses_doc = false;
 	if (!decode_top(L, doc->root, first) && L->rc == 0)
 		L->rc = PERR_NOMEM;
-	/* Keep the strings rf points to (and the rest of the tree: it is
-	 * cheaper than copying them). */
+	/* Keep what rf points to (and the rest of the tree: it is cheaper
+	 * than copying). */
 	if (L->uses_doc)
 		pq_arena_move(&L->rf->arena, &doc->arena);
+	L->doc = NULL;
 	return L->rc == 0;
 }
 
@@ -1315,10 +1330,6 @@ rules_load(const char *path, struct rule_file *rf, struct findings *f,
 void
 rules_free(struct rule_file *rf)
 {
-	size_t i;
-
-	for (i = 0; i < rf->ngroups; i++)
-		free(rf->groups[i].rules);
 	free(rf->groups);
 	pq_arena_free(&rf->arena);
 	memset(rf, 0, sizeof(*rf));
