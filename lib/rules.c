@@ -1250,19 +1250,16 @@ rules_validate(struct rule_file *rf, struct findings *f, rules_tree_fn *fn,
 	return L.rc;
 }
 
-int
-rules_read_file(const char *path, size_t max, struct buf *out,
+/* The rest of fp into out, for rules_read_file (path names it). */
+static int
+read_stream(FILE *fp, const char *path, size_t max, struct buf *out,
     struct perr *e)
 {
 	char chunk[65536], q[PERR_QUOTE_MAX];
-	FILE *fp;
 	size_t n;
 	int rc = 0;
 
 	buf_init(out, max);
-	if ((fp = fopen(path, "rb")) == NULL)
-		return perr_set(e, PERR_INVALID, "cannot open %s: %s",
-		    perr_quote(path, q), strerror(errno));
 	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
 		rc = buf_add(out, chunk, n);
 	if (rc == 0 && ferror(fp))
@@ -1273,7 +1270,6 @@ rules_read_file(const char *path, size_t max, struct buf *out,
 		    perr_quote(path, q), max);
 	else if (rc != 0)
 		rc = perr_set(e, rc, "out of memory");
-	fclose(fp);
 	if (rc == 0 && out->p == NULL && buf_add(out, "", 0) != 0)
 		rc = perr_set(e, PERR_NOMEM, "out of memory");
 	if (rc != 0)
@@ -1281,27 +1277,40 @@ rules_read_file(const char *path, size_t max, struct buf *out,
 	return rc;
 }
 
+int
+rules_read_file(const char *path, size_t max, struct buf *out,
+    struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	FILE *fp;
+	int rc;
+
+	buf_init(out, max);
+	if ((fp = fopen(path, "rb")) == NULL)
+		return perr_set(e, PERR_INVALID, "cannot open %s: %s",
+		    perr_quote(path, q), strerror(errno));
+	rc = read_stream(fp, path, max, out, e);
+	fclose(fp);
+	return rc;
+}
+
 /*
- * path mapped read-only, when it is a regular file of 1 to RULES_FILE_MAX
- * bytes, else NULL (and then it is read, which also explains failures).
- * Reading a big file costs more than parsing it: every page of the copy
- * is fresh memory, while a mapping uses the pages already in the cache.
+ * fd mapped read-only, when it is a regular file of 1 to RULES_FILE_MAX
+ * bytes, else NULL (and then it is read).  Reading a big file costs more
+ * than parsing it: every page of the copy is fresh memory, while a mapping
+ * uses the pages already in the cache.
  */
 static const char *
-map_file(const char *path, size_t *len)
+map_fd(int fd, size_t *len)
 {
 	struct stat st;
-	void *p = MAP_FAILED;
-	int fd;
+	void *p;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > RULES_FILE_MAX)
 		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    st.st_size <= RULES_FILE_MAX) {
-		*len = (size_t)st.st_size;
-		p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
-	}
-	close(fd);
+	*len = (size_t)st.st_size;
+	p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
 	return p != MAP_FAILED ? p : NULL;
 }
 
@@ -1309,18 +1318,31 @@ int
 rules_load(const char *path, struct rule_file *rf, struct findings *f,
     struct perr *e)
 {
+	char q[PERR_QUOTE_MAX];
 	struct buf b;
 	const char *map;
 	size_t len;
-	int rc;
+	FILE *fp;
+	int fd, rc;
 
 	memset(rf, 0, sizeof(*rf));
-	if ((map = map_file(path, &len)) != NULL) {
+	/* Opened once: a FIFO must not be opened twice. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return perr_set(e, PERR_INVALID, "cannot open %s: %s",
+		    perr_quote(path, q), strerror(errno));
+	if ((map = map_fd(fd, &len)) != NULL) {
+		close(fd);
 		rc = rules_load_text(map, len, rf, f, e);
 		munmap((void *)map, len);
 		return rc;
 	}
-	if ((rc = rules_read_file(path, RULES_FILE_MAX, &b, e)) != 0)
+	if ((fp = fdopen(fd, "rb")) == NULL) {
+		close(fd);
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	}
+	rc = read_stream(fp, path, RULES_FILE_MAX, &b, e);
+	fclose(fp);
+	if (rc != 0)
 		return rc;
 	rc = rules_load_text(b.p, b.len, rf, f, e);
 	buf_free(&b);
