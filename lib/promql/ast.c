@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #define CHUNK_MIN 4096
-#define PREFAULT_MIN (256 * 1024)	/* chunk bytes worth a prefault */
+#define PREFAULT_MIN (64 * 1024)	/* chunk bytes worth a prefault */
 
 struct pq_chunk {
 	struct pq_chunk *next;
