@@ -87,7 +87,8 @@ struct rule_file {
 	struct pq_arena arena;		/* every string below, and the YAML
 					   trees they were read from */
 	bool manifest;			/* a PrometheusRule manifest */
-	bool structure_ok;		/* no yaml findings: rules validated */
+	bool structure_ok;		/* no yaml findings: rules_validate
+					   checks the rules */
 	struct rule_group *groups;
 	size_t ngroups;
 	size_t nrules;
@@ -124,7 +125,7 @@ typedef int rules_tree_fn(void *ctx, const struct rule *r,
  * is done), appending the group, rule, promql, template and duplicate-rule
  * findings to f.  fn (NULL: none) is called with each rule whose
  * expression parses, after that rule's checks, so one parse serves both.
- * Returns 0, PERR_NOMEM, or fn's error (validation then stops).
+ * Returns 0, PERR_NOMEM, or fn's error (fn is not called again).
  */
 int rules_validate(struct rule_file *rf, struct findings *f,
     rules_tree_fn *fn, void *ctx);
