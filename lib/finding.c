@@ -61,6 +61,32 @@ findings_add(struct findings *f, unsigned line, unsigned col,
 	return 0;
 }
 
+int
+findings_append(struct findings *to, struct findings *from)
+{
+	struct finding *v;
+	size_t i, cap = to->cap;
+
+	while (cap < to->n + from->n)
+		cap = cap ? cap * 2 : 16;
+	if (cap != to->cap) {
+		if ((v = realloc(to->v, cap * sizeof(*v))) == NULL)
+			return PERR_NOMEM;
+		to->v = v;
+		to->cap = cap;
+	}
+	for (i = 0; i < from->n; i++) {
+		to->v[to->n] = from->v[i];
+		to->v[to->n].seq = to->n;
+		to->n++;
+	}
+	to->errors += from->errors;
+	to->warnings += from->warnings;
+	free(from->v);
+	memset(from, 0, sizeof(*from));
+	return 0;
+}
+
 static int
 by_position(const void *a, const void *b)
 {

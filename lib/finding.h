@@ -39,6 +39,13 @@ int findings_add(struct findings *f, unsigned line, unsigned col,
     enum finding_level level, const char *check, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/*
+ * findings_append: move every finding of from to the end of to, as if
+ * added after to's; from is empty after.  Returns 0, or PERR_NOMEM with
+ * both unchanged.
+ */
+int findings_append(struct findings *to, struct findings *from);
+
 /* findings_sort: order by line, then column, keeping the order of equals. */
 void findings_sort(struct findings *f);
 

@@ -81,6 +81,10 @@ add_label(struct lint_metric *m, const char *name)
 		m->any_labels = true;
 		return 0;
 	}
+	/* Allocated on demand: recorded metrics, often thousands, have none. */
+	if (m->labels == NULL &&
+	    (m->labels = calloc(LINT_MAX_LABELS, sizeof(*m->labels))) == NULL)
+		return PERR_NOMEM;
 	if (buf_adds(&b, name) != 0)
 		return PERR_NOMEM;
 	m->labels[m->nlabels++] = buf_take(&b);
@@ -274,6 +278,7 @@ lint_catalog_free(struct lint_catalog *c)
 		free(c->v[i].name);
 		for (k = 0; k < c->v[i].nlabels; k++)
 			free(c->v[i].labels[k]);
+		free(c->v[i].labels);
 	}
 	free(c->v);
 	hmap_free(&c->index);
@@ -908,12 +913,12 @@ check_template_labels(struct ctx *x, const struct rule_pair *pairs, size_t n,
 }
 
 static void
-check_alert(struct ctx *x, const struct rule *r)
+check_alert(struct ctx *x, const struct rule *r, const struct pq_node *root)
 {
 	struct lset have;
 
-	if (!filters(r->ast))
-		warn(x, r->ast->start, "alert-no-comparison", "alert "
+	if (!filters(root))
+		warn(x, root->start, "alert-no-comparison", "alert "
 		    "\"%s\" compares nothing: it fires for every series the "
 		    "expression returns (add a comparison such as \"> 0\")",
 		    r->name.s);
@@ -926,28 +931,38 @@ check_alert(struct ctx *x, const struct rule *r)
 	}
 	if (!x->c->checks)
 		return;
-	result_labels(x, r->ast, &have);
+	result_labels(x, root, &have);
 	check_template_labels(x, r->labels, r->nlabels, "label", &have);
 	check_template_labels(x, r->annotations, r->nannotations, "annotation",
 	    &have);
 }
 
+/* The checks of one rule, over its tree (rules_validate's callback). */
+static int
+lint_tree(void *arg, const struct rule *r, const struct pq_node *root)
+{
+	struct ctx *x = arg;
+
+	x->r = r;
+	if (x->c->checks)
+		walk(x, root);
+	if (r->alerting)
+		check_alert(x, r, root);
+	return x->rc;
+}
+
 int
-lint_rules(const struct lint_catalog *c, const struct rule_file *rf,
+lint_rules(const struct lint_catalog *c, struct rule_file *rf,
     struct findings *f)
 {
-	struct ctx x = {c, NULL, f, 0};
-	size_t i, j;
+	struct findings warnings;
+	struct ctx x = {c, NULL, &warnings, 0};
+	int rc;
 
-	for (i = 0; i < rf->ngroups && x.rc == 0; i++)
-		for (j = 0; j < rf->groups[i].nrules && x.rc == 0; j++) {
-			x.r = &rf->groups[i].rules[j];
-			if (x.r->ast == NULL)
-				continue;
-			if (c->checks)
-				walk(&x, x.r->ast);
-			if (x.r->alerting)
-				check_alert(&x, x.r);
-		}
-	return x.rc;
+	memset(&warnings, 0, sizeof(warnings));
+	/* Ours after promtool's, as if each check read the file in turn. */
+	if ((rc = rules_validate(rf, f, lint_tree, &x)) == 0)
+		rc = findings_append(f, &warnings);
+	findings_free(&warnings);
+	return rc;
 }

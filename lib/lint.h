@@ -49,7 +49,8 @@ struct lint_metric {
 				   label may come too (no allow-list is
 				   configured), except names that look like
 				   a typo of a fixed one */
-	char *labels[LINT_MAX_LABELS];	/* owned */
+	char **labels;		/* owned, with room for LINT_MAX_LABELS;
+				   NULL until the first */
 	size_t nlabels;
 };
 
@@ -116,10 +117,12 @@ extern const char lint_check_names[];
 void lint_catalog_free(struct lint_catalog *c);
 
 /*
- * lint_rules: run the checks over every rule of rf whose expression
- * parsed, appending warnings to f.  Returns 0 or PERR_NOMEM.
+ * lint_rules: validate rf (rules_validate: promtool's findings) and run
+ * the checks above over every rule whose expression parses, with the same
+ * trees, appending to f promtool's findings, then the warnings.  Returns 0
+ * or PERR_NOMEM.
  */
-int lint_rules(const struct lint_catalog *c, const struct rule_file *rf,
+int lint_rules(const struct lint_catalog *c, struct rule_file *rf,
     struct findings *f);
 
 #endif

@@ -3,28 +3,37 @@
  * rules.h).
  *
  * promtool decodes with yaml.v3 into rulefmt's types, then validates.  We
- * walk libyaml's node tree and apply yaml.v3's decoding rules by hand:
+ * walk the document's tree (ydoc.h, built from libyaml's events) and apply
+ * yaml.v3's decoding rules by hand:
  * any scalar fills a string field (a plain null gives ""), a mapping or a
  * list there is an error, "<<" merges mappings, repeated keys are errors.
  * record, alert and expr are yaml.Node fields in rulefmt, so they keep a
  * scalar's text as written ("~" stays "~") and a non-scalar counts as "".
  */
+#define _POSIX_C_SOURCE 200809L
 #include "rules.h"
 #include "buf.h"
+#include "hmap.h"
 #include "promql/duration.h"
 #include "promql/parse.h"
 #include "text.h"
 #include "tmpl.h"
+#include "ydoc.h"
+
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 struct kv {
-	yaml_node_t *k, *v;
+	struct ydoc_node *k, *v;
 };
 
 struct loader {
@@ -32,12 +41,17 @@ struct loader {
 	size_t len;
 	size_t *lines;		/* byte offset of each line's start */
 	size_t nlines;
-	yaml_document_t *doc;
+	struct pq_arena scratch;	/* one expression's tree at a time */
+	rules_tree_fn *fn;		/* rules_validate's caller's, or NULL */
+	void *ctx;
 	struct findings *f;
 	struct rule_file *rf;
 	bool structure_bad;	/* a yaml finding was made */
 	bool in_manifest;	/* the document is a PrometheusRule */
-	int rc;			/* PERR_NOMEM once memory ran out */
+	struct pq_arena *doc;	/* the arena of the document decoded */
+	bool uses_doc;		/* rf points into it */
+	int rc;			/* PERR_NOMEM once memory ran out, or fn's
+				   error */
 };
 
 /* --- findings --- */
@@ -63,24 +77,24 @@ add(struct loader *L, unsigned line, unsigned col, enum finding_level level,
 }
 
 static unsigned
-node_line(const yaml_node_t *n)
+node_line(const struct ydoc_node *n)
 {
-	return (unsigned)n->start_mark.line + 1;
+	return n->line + 1;
 }
 
 static unsigned
-node_col(const yaml_node_t *n)
+node_col(const struct ydoc_node *n)
 {
-	return (unsigned)n->start_mark.column + 1;
+	return n->col + 1;
 }
 
 static const char *
-kind_name(const yaml_node_t *n)
+kind_name(const struct ydoc_node *n)
 {
-	switch (n->type) {
-	case YAML_MAPPING_NODE:
+	switch (n->kind) {
+	case YDOC_MAPPING:
 		return "a mapping";
-	case YAML_SEQUENCE_NODE:
+	case YDOC_SEQUENCE:
 		return "a list";
 	default:
 		return "a scalar";
@@ -90,19 +104,19 @@ kind_name(const yaml_node_t *n)
 /* --- scalars --- */
 
 static const char *
-scalar(const yaml_node_t *n, size_t *len)
+scalar(const struct ydoc_node *n, size_t *len)
 {
-	*len = n->data.scalar.length;
-	return (const char *)n->data.scalar.value;
+	*len = n->n;
+	return n->u.s;
 }
 
 static bool
-scalar_is(const yaml_node_t *n, const char *s)
+scalar_is(const struct ydoc_node *n, const char *s)
 {
 	size_t len;
 	const char *v;
 
-	if (n == NULL || n->type != YAML_SCALAR_NODE)
+	if (n == NULL || n->kind != YDOC_SCALAR)
 		return false;
 	v = scalar(n, &len);
 	return len == strlen(s) && memcmp(v, s, len) == 0;
@@ -110,11 +124,11 @@ scalar_is(const yaml_node_t *n, const char *s)
 
 /* yaml.v3's null: a plain "", "~", "null", "Null" or "NULL". */
 static bool
-is_null(const yaml_node_t *n)
+is_null(const struct ydoc_node *n)
 {
-	return n->type == YAML_SCALAR_NODE &&
-	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    (n->data.scalar.length == 0 || scalar_is(n, "~") ||
+	return n->kind == YDOC_SCALAR &&
+	    n->style == YAML_PLAIN_SCALAR_STYLE &&
+	    (n->n == 0 || scalar_is(n, "~") ||
 	    scalar_is(n, "null") || scalar_is(n, "Null") ||
 	    scalar_is(n, "NULL"));
 }
@@ -148,12 +162,12 @@ raw_equals(const struct loader *L, size_t off, const char *value, size_t len)
 
 /* Where s[0] of a scalar stands, when offsets map exactly. */
 static void
-locate(const struct loader *L, const yaml_node_t *n, struct rule_text *t)
+locate(const struct loader *L, const struct ydoc_node *n, struct rule_text *t)
 {
-	size_t off = mark_offset(L, n->start_mark.line, n->start_mark.column);
+	size_t off = mark_offset(L, n->line, n->col);
 	size_t line, p, indent;
 
-	switch (n->data.scalar.style) {
+	switch (n->style) {
 	case YAML_PLAIN_SCALAR_STYLE:
 		if (raw_equals(L, off, t->s, t->len)) {
 			t->exact = true;
@@ -173,7 +187,7 @@ locate(const struct loader *L, const yaml_node_t *n, struct rule_text *t)
 		break;
 	case YAML_LITERAL_SCALAR_STYLE:
 		/* Content starts on the next line; find its indentation. */
-		line = n->start_mark.line + 1;
+		line = n->line + 1;
 		while (line < L->nlines) {
 			p = L->lines[line];
 			indent = 0;
@@ -186,7 +200,7 @@ locate(const struct loader *L, const yaml_node_t *n, struct rule_text *t)
 		if (line >= L->nlines)
 			break;
 		t->exact = true;
-		t->line0 = (unsigned)n->start_mark.line + 2;
+		t->line0 = n->line + 2;
 		t->col0 = (unsigned)indent + 1;
 		break;
 	default:
@@ -217,10 +231,26 @@ rule_text_pos(const struct rule_text *t, size_t off, unsigned *line,
 	}
 }
 
-static char *
+/*
+ * size zeroed bytes that rf keeps, from the document being decoded: its
+ * arena is kept too, and is large enough to be prefaulted.
+ */
+static void *
+keep(struct loader *L, size_t size)
+{
+	void *p = pq_arena_alloc(L->doc, size);
+
+	if (p == NULL)
+		L->rc = PERR_NOMEM;
+	else
+		L->uses_doc = true;
+	return p;
+}
+
+static const char *
 dup_bytes(struct loader *L, const char *s, size_t len)
 {
-	char *p = (char *)pq_arena_strdup(&L->rf->arena, s, len);
+	const char *p = pq_arena_strdup(&L->rf->arena, s, len);
 
 	if (p == NULL)
 		L->rc = PERR_NOMEM;
@@ -230,10 +260,11 @@ dup_bytes(struct loader *L, const char *s, size_t len)
 /*
  * Fill t from node n.  as_node: rulefmt's yaml.Node fields, which keep
  * what is written; otherwise a string field (null is "", non-scalars are
- * an error about what).
+ * an error about what).  t takes the scalar's string from the document,
+ * whose memory the file keeps (uses_doc).
  */
-static bool
-text_of(struct loader *L, yaml_node_t *n, bool as_node, const char *what,
+static void
+text_of(struct loader *L, struct ydoc_node *n, bool as_node, const char *what,
     struct rule_text *t)
 {
 	const char *v = "";
@@ -242,49 +273,42 @@ text_of(struct loader *L, yaml_node_t *n, bool as_node, const char *what,
 	memset(t, 0, sizeof(*t));
 	t->line = node_line(n);
 	t->col = node_col(n);
-	if (n->type != YAML_SCALAR_NODE) {
+	if (n->kind != YDOC_SCALAR) {
 		if (!as_node)
 			add(L, t->line, t->col, FINDING_ERROR, "yaml",
 			    "%s must be a string, not %s", what, kind_name(n));
 	} else if (as_node || !is_null(n)) {
 		v = scalar(n, &len);
+		L->uses_doc = true;
 	}
-	if ((t->s = dup_bytes(L, v, len)) == NULL)
-		return false;
+	t->s = v;
 	t->len = len;
-	if (n->type == YAML_SCALAR_NODE && len > 0)
+	if (n->kind == YDOC_SCALAR && len > 0)
 		locate(L, n, t);
-	return true;
 }
 
 /* --- mappings --- */
 
-static yaml_node_t *
-node(struct loader *L, int id)
-{
-	return yaml_document_get_node(L->doc, id);
-}
-
 static bool
-has_key(const struct kv *pairs, size_t n, const yaml_node_t *k)
+has_key(const struct kv *pairs, size_t n, const struct ydoc_node *k)
 {
 	size_t i, len;
 	const char *s;
 
-	if (k->type != YAML_SCALAR_NODE)
+	if (k->kind != YDOC_SCALAR)
 		return false;
 	s = scalar(k, &len);
 	for (i = 0; i < n; i++)
-		if (pairs[i].k->type == YAML_SCALAR_NODE &&
-		    pairs[i].k->data.scalar.length == len &&
-		    memcmp(pairs[i].k->data.scalar.value, s, len) == 0)
+		if (pairs[i].k->kind == YDOC_SCALAR &&
+		    pairs[i].k->n == len &&
+		    memcmp(pairs[i].k->u.s, s, len) == 0)
 			return true;
 	return false;
 }
 
 static bool
-push_pair(struct loader *L, struct kv **pairs, size_t *n, yaml_node_t *k,
-    yaml_node_t *v)
+push_pair(struct loader *L, struct kv **pairs, size_t *n, struct ydoc_node *k,
+    struct ydoc_node *v)
 {
 	struct kv *p = *pairs;
 
@@ -304,26 +328,24 @@ store:
 	return true;
 }
 
-static bool mapping_pairs(struct loader *L, yaml_node_t *map, int depth,
+static bool mapping_pairs(struct loader *L, struct ydoc_node *map, int depth,
     struct kv **out, size_t *n);
 
 /* "<<: MAP" or "<<: [MAP, ...]": add the keys not already present. */
 static bool
-merge(struct loader *L, yaml_node_t *v, int depth, struct kv **out,
+merge(struct loader *L, struct ydoc_node *v, int depth, struct kv **out,
     size_t *n)
 {
 	struct kv *more = NULL;
 	size_t nmore = 0, i;
-	yaml_node_item_t *it;
 	bool ok = true;
 
-	if (v->type == YAML_SEQUENCE_NODE) {
-		for (it = v->data.sequence.items.start;
-		    ok && it < v->data.sequence.items.top; it++)
-			ok = merge(L, node(L, *it), depth + 1, out, n);
+	if (v->kind == YDOC_SEQUENCE) {
+		for (i = 0; ok && i < v->n; i++)
+			ok = merge(L, v->u.items[i], depth + 1, out, n);
 		return ok;
 	}
-	if (v->type != YAML_MAPPING_NODE) {
+	if (v->kind != YDOC_MAPPING) {
 		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
 		    "map merge requires a mapping or a list of mappings");
 		return true;
@@ -344,12 +366,11 @@ merge(struct loader *L, yaml_node_t *v, int depth, struct kv **out,
  * is a finding), then merged keys it does not have.
  */
 static bool
-mapping_pairs(struct loader *L, yaml_node_t *map, int depth, struct kv **out,
-    size_t *n)
+mapping_pairs(struct loader *L, struct ydoc_node *map, int depth,
+    struct kv **out, size_t *n)
 {
-	yaml_node_pair_t *p;
-	yaml_node_t *k, *v;
-	size_t i;
+	struct ydoc_node *k, *v;
+	size_t i, j;
 	bool ok = true;
 
 	*out = NULL;
@@ -359,45 +380,41 @@ mapping_pairs(struct loader *L, yaml_node_t *map, int depth, struct kv **out,
 		    "map merges nest too deeply");
 		return true;
 	}
-	for (p = map->data.mapping.pairs.start;
-	    ok && p < map->data.mapping.pairs.top; p++) {
-		k = node(L, p->key);
-		v = node(L, p->value);
-		if (k->type == YAML_SCALAR_NODE && scalar_is(k, "<<") &&
-		    k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+	for (j = 0; ok && j < map->n; j++) {
+		k = map->u.pairs[j].k;
+		v = map->u.pairs[j].v;
+		if (k->kind == YDOC_SCALAR && scalar_is(k, "<<") &&
+		    k->style == YAML_PLAIN_SCALAR_STYLE)
 			continue;
 		for (i = 0; i < *n; i++) {
 			if (has_key(&(*out)[i], 1, k)) {
 				add(L, node_line(k), node_col(k), FINDING_ERROR,
 				    "yaml", "mapping key \"%.*s\" already "
 				    "defined at line %u",
-				    (int)k->data.scalar.length,
-				    (const char *)k->data.scalar.value,
-				    node_line((*out)[i].k));
+				    (int)k->n, k->u.s, node_line((*out)[i].k));
 				break;
 			}
 		}
 		ok = push_pair(L, out, n, k, v);
 	}
-	for (p = map->data.mapping.pairs.start;
-	    ok && p < map->data.mapping.pairs.top; p++) {
-		k = node(L, p->key);
-		if (k->type == YAML_SCALAR_NODE && scalar_is(k, "<<") &&
-		    k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-			ok = merge(L, node(L, p->value), depth, out, n);
+	for (j = 0; ok && j < map->n; j++) {
+		k = map->u.pairs[j].k;
+		if (k->kind == YDOC_SCALAR && scalar_is(k, "<<") &&
+		    k->style == YAML_PLAIN_SCALAR_STYLE)
+			ok = merge(L, map->u.pairs[j].v, depth, out, n);
 	}
 	return ok;
 }
 
 /* A field name not in known[]: the finding names the accepted ones. */
 static void
-unknown_field(struct loader *L, yaml_node_t *k, const char *where,
+unknown_field(struct loader *L, struct ydoc_node *k, const char *where,
     const char *accepted)
 {
 	size_t len;
 	const char *s;
 
-	if (k->type != YAML_SCALAR_NODE) {
+	if (k->kind != YDOC_SCALAR) {
 		add(L, node_line(k), node_col(k), FINDING_ERROR, "yaml",
 		    "%s: a key must be a string", where);
 		return;
@@ -411,7 +428,7 @@ unknown_field(struct loader *L, yaml_node_t *k, const char *where,
 /* --- values --- */
 
 static bool
-duration_of(struct loader *L, yaml_node_t *v, const char *field,
+duration_of(struct loader *L, struct ydoc_node *v, const char *field,
     int64_t *ms)
 {
 	struct perr e;
@@ -421,7 +438,7 @@ duration_of(struct loader *L, yaml_node_t *v, const char *field,
 	*ms = 0;
 	if (is_null(v))
 		return false;
-	if (v->type != YAML_SCALAR_NODE) {
+	if (v->kind != YDOC_SCALAR) {
 		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
 		    "%s must be a duration, not %s", field, kind_name(v));
 		return false;
@@ -438,7 +455,7 @@ duration_of(struct loader *L, yaml_node_t *v, const char *field,
 
 /* yaml.v3 into an int: an integer, or a float in range (truncated). */
 static void
-check_int(struct loader *L, yaml_node_t *v, const char *field)
+check_int(struct loader *L, struct ydoc_node *v, const char *field)
 {
 	char tmp[64], *end;
 	size_t len;
@@ -447,8 +464,8 @@ check_int(struct loader *L, yaml_node_t *v, const char *field)
 
 	if (is_null(v))
 		return;
-	if (v->type == YAML_SCALAR_NODE &&
-	    v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+	if (v->kind == YDOC_SCALAR &&
+	    v->style == YAML_PLAIN_SCALAR_STYLE) {
 		s = scalar(v, &len);
 		if (len > 0 && len < sizeof(tmp)) {
 			memcpy(tmp, s, len);
@@ -470,18 +487,17 @@ check_int(struct loader *L, yaml_node_t *v, const char *field)
 
 /* labels: or annotations: into pairs. */
 static bool
-pairs_of(struct loader *L, yaml_node_t *v, const char *field,
+pairs_of(struct loader *L, struct ydoc_node *v, const char *field,
     struct rule_pair **out, size_t *n)
 {
 	struct kv *kvs = NULL;
 	size_t nkv = 0, i;
-	bool ok;
 
 	*out = NULL;
 	*n = 0;
 	if (is_null(v))
 		return true;
-	if (v->type != YAML_MAPPING_NODE) {
+	if (v->kind != YDOC_MAPPING) {
 		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
 		    "%s must be a mapping of names to strings, not %s", field,
 		    kind_name(v));
@@ -489,20 +505,17 @@ pairs_of(struct loader *L, yaml_node_t *v, const char *field,
 	}
 	if (!mapping_pairs(L, v, 0, &kvs, &nkv))
 		return free(kvs), false;
-	if ((*out = pq_arena_alloc(&L->rf->arena, (nkv + 1) * sizeof(**out)))
-	    == NULL) {
+	if (nkv > 0 && (*out = keep(L, nkv * sizeof(**out))) == NULL) {
 		free(kvs);
-		L->rc = PERR_NOMEM;
 		return false;
 	}
-	ok = true;
-	for (i = 0; ok && i < nkv; i++) {
-		ok = text_of(L, kvs[i].k, false, field, &(*out)[i].name) &&
-		    text_of(L, kvs[i].v, false, field, &(*out)[i].value);
-		*n = i + 1;
+	for (i = 0; i < nkv; i++) {
+		text_of(L, kvs[i].k, false, field, &(*out)[i].name);
+		text_of(L, kvs[i].v, false, field, &(*out)[i].value);
 	}
+	*n = nkv;
 	free(kvs);
-	return ok;
+	return true;
 }
 
 /* --- rules, groups, the file --- */
@@ -511,17 +524,17 @@ static const char rule_fields[] =
     "record, alert, expr, for, keep_firing_for, labels, annotations";
 
 static bool
-decode_rule(struct loader *L, yaml_node_t *m, struct rule *r,
+decode_rule(struct loader *L, struct ydoc_node *m, struct rule *r,
     struct rule_text *record, struct rule_text *alert)
 {
 	struct kv *kvs = NULL;
 	size_t n = 0, i;
 	bool ok = true, have_expr = false;
-	yaml_node_t *k, *v;
+	struct ydoc_node *k, *v;
 
 	r->line = node_line(m);
 	r->col = node_col(m);
-	if (m->type != YAML_MAPPING_NODE) {
+	if (m->kind != YDOC_MAPPING) {
 		add(L, r->line, r->col, FINDING_ERROR, "yaml",
 		    "a rule must be a mapping (%s), not %s", rule_fields,
 		    kind_name(m));
@@ -533,11 +546,11 @@ decode_rule(struct loader *L, yaml_node_t *m, struct rule *r,
 		k = kvs[i].k;
 		v = kvs[i].v;
 		if (scalar_is(k, "record")) {
-			ok = text_of(L, v, true, "record", record);
+			text_of(L, v, true, "record", record);
 		} else if (scalar_is(k, "alert")) {
-			ok = text_of(L, v, true, "alert", alert);
+			text_of(L, v, true, "alert", alert);
 		} else if (scalar_is(k, "expr")) {
-			ok = text_of(L, v, true, "expr", &r->expr);
+			text_of(L, v, true, "expr", &r->expr);
 			have_expr = true;
 		} else if (scalar_is(k, "for")) {
 			r->has_for = duration_of(L, v, "for", &r->for_ms) ||
@@ -562,16 +575,13 @@ decode_rule(struct loader *L, yaml_node_t *m, struct rule *r,
 	return ok;
 }
 
-static bool
-empty_text(struct loader *L, struct rule_text *t, unsigned line,
-    unsigned col)
+static void
+empty_text(struct rule_text *t, unsigned line, unsigned col)
 {
 	memset(t, 0, sizeof(*t));
 	t->line = line;
 	t->col = col;
-	if ((t->s = dup_bytes(L, "", 0)) == NULL)
-		return false;
-	return true;
+	t->s = "";
 }
 
 /*
@@ -579,45 +589,41 @@ empty_text(struct loader *L, struct rule_text *t, unsigned line,
  * value that is no list, which is a finding.
  */
 static bool
-list_of(struct loader *L, yaml_node_t *v, const char *field, size_t *n)
+list_of(struct loader *L, struct ydoc_node *v, const char *field, size_t *n)
 {
 	if (is_null(v))
 		return false;
-	if (v->type != YAML_SEQUENCE_NODE) {
+	if (v->kind != YDOC_SEQUENCE) {
 		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
 		    "%s must be a list, not %s", field, kind_name(v));
 		return false;
 	}
-	*n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	*n = v->n;
 	return true;
 }
 
 static bool
-decode_rules(struct loader *L, yaml_node_t *v, struct rule_group *g)
+decode_rules(struct loader *L, struct ydoc_node *v, struct rule_group *g)
 {
-	yaml_node_item_t *it;
 	struct rule_text record, alert;
 	struct rule *r;
-	size_t n;
+	size_t n, i;
 	bool ok = true;
 
 	if (!list_of(L, v, "rules", &n))
 		return true;
-	if ((g->rules = calloc(n + 1, sizeof(*g->rules))) == NULL) {
-		L->rc = PERR_NOMEM;
+	if ((g->rules = keep(L, (n + 1) * sizeof(*g->rules))) == NULL)
 		return false;
-	}
-	for (it = v->data.sequence.items.start;
-	    ok && it < v->data.sequence.items.top; it++) {
-		yaml_node_t *m = node(L, *it);
+	for (i = 0; ok && i < n; i++) {
+		struct ydoc_node *m = v->u.items[i];
 
 		if (is_null(m))
 			continue;	/* yaml.v3 leaves nothing for "- ~" */
 		r = &g->rules[g->nrules++];
-		ok = empty_text(L, &record, node_line(m), node_col(m)) &&
-		    empty_text(L, &alert, node_line(m), node_col(m)) &&
-		    empty_text(L, &r->expr, node_line(m), node_col(m)) &&
-		    decode_rule(L, m, r, &record, &alert);
+		empty_text(&record, node_line(m), node_col(m));
+		empty_text(&alert, node_line(m), node_col(m));
+		empty_text(&r->expr, node_line(m), node_col(m));
+		ok = decode_rule(L, m, r, &record, &alert);
 		/* Keep both names for validation: one of them is the name. */
 		r->alerting = alert.len > 0;
 		if (r->alerting) {
@@ -637,16 +643,14 @@ decode_rules(struct loader *L, yaml_node_t *v, struct rule_group *g)
 static const char group_fields[] = "name, interval, limit, rules";
 
 static bool
-decode_group(struct loader *L, yaml_node_t *m, struct rule_group *g)
+decode_group(struct loader *L, struct ydoc_node *m, struct rule_group *g)
 {
 	struct kv *kvs = NULL;
 	size_t n = 0, i;
-	bool ok;
+	bool ok = true;
 
-	ok = empty_text(L, &g->name, node_line(m), node_col(m));
-	if (!ok)
-		return false;
-	if (m->type != YAML_MAPPING_NODE) {
+	empty_text(&g->name, node_line(m), node_col(m));
+	if (m->kind != YDOC_MAPPING) {
 		add(L, node_line(m), node_col(m), FINDING_ERROR, "yaml",
 		    "a group must be a mapping (%s), not %s", group_fields,
 		    kind_name(m));
@@ -655,10 +659,10 @@ decode_group(struct loader *L, yaml_node_t *m, struct rule_group *g)
 	if (!mapping_pairs(L, m, 0, &kvs, &n))
 		return free(kvs), false;
 	for (i = 0; ok && i < n; i++) {
-		yaml_node_t *k = kvs[i].k, *v = kvs[i].v;
+		struct ydoc_node *k = kvs[i].k, *v = kvs[i].v;
 
 		if (scalar_is(k, "name")) {
-			ok = text_of(L, v, false, "name", &g->name);
+			text_of(L, v, false, "name", &g->name);
 		} else if (scalar_is(k, "interval")) {
 			duration_of(L, v, "interval", &g->interval_ms);
 		} else if (scalar_is(k, "limit")) {
@@ -679,11 +683,10 @@ decode_group(struct loader *L, yaml_node_t *m, struct rule_group *g)
 }
 
 static bool
-decode_groups(struct loader *L, yaml_node_t *v)
+decode_groups(struct loader *L, struct ydoc_node *v)
 {
-	yaml_node_item_t *it;
 	struct rule_group *g;
-	size_t n;
+	size_t n, i;
 	bool ok = true;
 
 	if (!list_of(L, v, "groups", &n))
@@ -694,9 +697,8 @@ decode_groups(struct loader *L, yaml_node_t *v)
 		return false;
 	}
 	L->rf->groups = g;
-	for (it = v->data.sequence.items.start;
-	    ok && it < v->data.sequence.items.top; it++) {
-		yaml_node_t *m = node(L, *it);
+	for (i = 0; ok && i < n; i++) {
+		struct ydoc_node *m = v->u.items[i];
 
 		if (is_null(m))
 			continue;	/* yaml.v3 leaves nothing for "- ~" */
@@ -709,20 +711,19 @@ decode_groups(struct loader *L, yaml_node_t *v)
 
 /* Is this document's top a PrometheusRule manifest? */
 static bool
-is_manifest(struct loader *L, yaml_node_t *root)
+is_manifest(const struct ydoc_node *root)
 {
-	yaml_node_pair_t *p;
+	size_t i;
 
-	for (p = root->data.mapping.pairs.start;
-	    p < root->data.mapping.pairs.top; p++)
-		if (scalar_is(node(L, p->key), "kind") &&
-		    scalar_is(node(L, p->value), "PrometheusRule"))
+	for (i = 0; i < root->n; i++)
+		if (scalar_is(root->u.pairs[i].k, "kind") &&
+		    scalar_is(root->u.pairs[i].v, "PrometheusRule"))
 			return true;
 	return false;
 }
 
 static bool
-decode_spec(struct loader *L, yaml_node_t *specnode)
+decode_spec(struct loader *L, struct ydoc_node *specnode)
 {
 	struct kv *spec = NULL;
 	size_t nspec = 0, i;
@@ -730,7 +731,7 @@ decode_spec(struct loader *L, yaml_node_t *specnode)
 
 	if (is_null(specnode))
 		return true;
-	if (specnode->type != YAML_MAPPING_NODE) {
+	if (specnode->kind != YDOC_MAPPING) {
 		add(L, node_line(specnode), node_col(specnode), FINDING_ERROR,
 		    "yaml", "spec must be a mapping with \"groups:\", not %s",
 		    kind_name(specnode));
@@ -754,7 +755,7 @@ decode_spec(struct loader *L, yaml_node_t *specnode)
  * the first document only manifests count, and other kinds are skipped.
  */
 static bool
-decode_top(struct loader *L, yaml_node_t *root, bool first)
+decode_top(struct loader *L, struct ydoc_node *root, bool first)
 {
 	struct kv *kvs = NULL;
 	size_t n = 0, i;
@@ -762,21 +763,21 @@ decode_top(struct loader *L, yaml_node_t *root, bool first)
 
 	if (root == NULL || is_null(root))
 		return true;
-	if (root->type != YAML_MAPPING_NODE) {
+	if (root->kind != YDOC_MAPPING) {
 		if (first)
 			add(L, node_line(root), node_col(root), FINDING_ERROR,
 			    "yaml", "a rule file must be a mapping with "
 			    "\"groups:\", not %s", kind_name(root));
 		return true;
 	}
-	L->in_manifest = is_manifest(L, root);
+	L->in_manifest = is_manifest(root);
 	if (!first && !L->in_manifest)
 		return true;
 	L->rf->manifest |= L->in_manifest;
 	if (!mapping_pairs(L, root, 0, &kvs, &n))
 		return free(kvs), false;
 	for (i = 0; ok && i < n; i++) {
-		yaml_node_t *k = kvs[i].k;
+		struct ydoc_node *k = kvs[i].k;
 
 		if (!L->in_manifest && scalar_is(k, "groups"))
 			ok = decode_groups(L, kvs[i].v);
@@ -794,9 +795,15 @@ decode_top(struct loader *L, yaml_node_t *root, bool first)
 
 /* --- validation (rulefmt's Validate) --- */
 
-static void
+/*
+ * The expression's tree, valid until the next call, or NULL when there is
+ * none.  Trees are not kept: a file's would take more memory than all the
+ * rest of it, and costly fresh memory at that.
+ */
+static struct pq_node *
 check_expr(struct loader *L, struct rule *r)
 {
+	struct pq_node *root;
 	struct perr e;
 	size_t pos;
 	unsigned line, col;
@@ -805,13 +812,14 @@ check_expr(struct loader *L, struct rule *r)
 	if (r->expr.len == 0) {
 		add(L, r->expr.line, r->expr.col, FINDING_ERROR, "rule",
 		    "field 'expr' must be set in rule");
-		return;
+		return NULL;
 	}
-	rc = pq_parse_into(&L->rf->arena, r->expr.s, r->expr.len, &r->ast,
-	    &pos, &e);
+	pq_arena_reset(&L->scratch);
+	rc = pq_parse_into(&L->scratch, r->expr.s, r->expr.len, &root, &pos,
+	    &e);
 	if (rc == PERR_NOMEM) {
 		L->rc = rc;
-		return;
+		return NULL;
 	}
 	if (rc != 0) {
 		rule_text_pos(&r->expr, pos, &line, &col);
@@ -823,6 +831,7 @@ check_expr(struct loader *L, struct rule *r)
 			    "could not parse expression: at byte %zu of the "
 			    "expression: %s", pos + 1, e.msg);
 	}
+	return root;
 }
 
 struct refs {
@@ -911,11 +920,12 @@ static void
 validate_rule(struct loader *L, struct rule *r)
 {
 	char q[PERR_QUOTE_MAX];
+	struct pq_node *root;
 
 	if (r->name.len == 0)
 		add(L, r->line, r->col, FINDING_ERROR, "rule",
 		    "one of 'record' or 'alert' must be set");
-	check_expr(L, r);
+	root = check_expr(L, r);
 	if (!r->alerting && r->name.len > 0) {
 		if (r->nannotations > 0)
 			add(L, r->name.line, r->name.col, FINDING_ERROR, "rule",
@@ -933,15 +943,15 @@ validate_rule(struct loader *L, struct rule *r)
 			    "[a-zA-Z_:][a-zA-Z0-9_:]*)", perr_quote(r->name.s, q));
 	}
 	check_labels(L, r);
+	/* Last: the tree's user may want the labels' template references. */
+	if (root != NULL && L->fn != NULL && L->rc == 0)
+		L->rc = L->fn(L->ctx, r, root);
 }
 
-/* The duplicate key of a rule: name, then its labels sorted by name. */
-struct dup {
-	char *key;
-	size_t len;
-	const struct rule *r;
-};
-
+/*
+ * The duplicate key of a rule: name, then its labels sorted by name.  Keys
+ * are built only to compare rules whose hashes (dup_hash) are equal.
+ */
 static int
 pair_cmp(const void *a, const void *b)
 {
@@ -952,85 +962,149 @@ pair_cmp(const void *a, const void *b)
 }
 
 static int
-dup_cmp(const void *a, const void *b)
+dup_key(const struct rule *r, struct buf *b)
 {
-	const struct dup *x = a, *y = b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->key, y->key, n);
-
-	if (c != 0)
-		return c;
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
-	return x->r < y->r ? -1 : x->r > y->r;
-}
-
-static bool
-dup_key(struct loader *L, const struct rule *r, struct dup *d)
-{
-	struct buf b = BUF_INIT(RULES_FILE_MAX);
 	const struct rule_pair **sorted;
 	size_t i;
 	int rc;
 
 	if ((sorted = calloc(r->nlabels + 1, sizeof(*sorted))) == NULL)
-		return L->rc = PERR_NOMEM, false;
+		return PERR_NOMEM;
 	for (i = 0; i < r->nlabels; i++)
 		sorted[i] = &r->labels[i];
 	qsort(sorted, r->nlabels, sizeof(*sorted), pair_cmp);
-	rc = buf_add(&b, r->name.s, r->name.len + 1);
+	buf_reset(b);
+	rc = buf_add(b, r->name.s, r->name.len + 1);
 	for (i = 0; rc == 0 && i < r->nlabels; i++)
-		if ((rc = buf_add(&b, sorted[i]->name.s,
+		if ((rc = buf_add(b, sorted[i]->name.s,
 		    sorted[i]->name.len + 1)) == 0)
-			rc = buf_add(&b, sorted[i]->value.s,
+			rc = buf_add(b, sorted[i]->value.s,
 			    sorted[i]->value.len + 1);
 	free(sorted);
-	if (rc != 0)
-		return L->rc = PERR_NOMEM, false;
-	d->len = b.len;
-	d->key = buf_take(&b);
-	d->r = r;
-	return true;
+	return rc;
 }
 
-/* promtool's lint: rules with the same name and labels, across groups. */
+/* Do rules x and y have the same key?  *rc is set when memory runs out. */
+static bool
+same_key(const struct rule *x, const struct rule *y, int *rc)
+{
+	struct buf a = BUF_INIT(RULES_FILE_MAX), b = BUF_INIT(RULES_FILE_MAX);
+	bool same = false;
+
+	if ((*rc = dup_key(x, &a)) == 0 && (*rc = dup_key(y, &b)) == 0)
+		same = a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
+	buf_free(&a);
+	buf_free(&b);
+	return same;
+}
+
+/*
+ * A hash of the key that needs no sorting: the labels' hashes are added
+ * up, and a sum does not depend on the order.
+ */
+static uint64_t
+dup_hash(const struct rule *r)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < r->nlabels; i++)
+		sum += hmap_hash(r->labels[i].name.s, r->labels[i].name.len) ^
+		    hmap_hash(r->labels[i].value.s, r->labels[i].value.len) *
+		    0x9e3779b97f4a7c15ull;
+	return hmap_hash(r->name.s, r->name.len) * 0x100000001b3ull + sum;
+}
+
+struct dup {
+	uint64_t hash;
+	size_t seq;			/* place in the file */
+	const struct rule *r;
+};
+
+static int
+dup_cmp(const void *a, const void *b)
+{
+	const struct dup *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void
+report_duplicate(struct loader *L, const struct rule *r,
+    const struct rule *first)
+{
+	add(L, r->name.line, r->name.col, FINDING_WARNING, "duplicate-rule",
+	    "duplicate rule: %s \"%s\" has the same name and labels as the "
+	    "rule at line %u", r->alerting ? "alert" : "record", r->name.s,
+	    first->name.line);
+}
+
+/*
+ * promtool's lint: rules with the same name and labels, across groups.
+ * Each later copy is reported against the first one in the file.
+ */
 static void
 check_duplicates(struct loader *L)
 {
 	struct dup *d;
-	size_t n = 0, i, j;
+	size_t n = 0, i, j, run = 0;
+	int rc = 0;
 
 	if ((d = calloc(L->rf->nrules + 1, sizeof(*d))) == NULL) {
 		L->rc = PERR_NOMEM;
 		return;
 	}
 	for (i = 0; i < L->rf->ngroups; i++)
-		for (j = 0; j < L->rf->groups[i].nrules; j++)
-			if (dup_key(L, &L->rf->groups[i].rules[j], &d[n]))
-				n++;
+		for (j = 0; j < L->rf->groups[i].nrules; j++, n++) {
+			d[n].r = &L->rf->groups[i].rules[j];
+			d[n].hash = dup_hash(d[n].r);
+			d[n].seq = n;
+		}
 	qsort(d, n, sizeof(*d), dup_cmp);
-	for (i = 1; i < n; i++) {
-		if (d[i].len != d[i - 1].len ||
-		    memcmp(d[i].key, d[i - 1].key, d[i].len) != 0)
+	for (i = 1; i < n && rc == 0; i++) {
+		if (d[i].hash != d[i - 1].hash) {
+			run = i;
 			continue;
-		/* Report each later copy against the first one. */
-		for (j = i - 1; j > 0 && d[j - 1].len == d[i].len &&
-		    memcmp(d[j - 1].key, d[i].key, d[i].len) == 0; j--)
-			continue;
-		add(L, d[i].r->name.line, d[i].r->name.col, FINDING_WARNING,
-		    "duplicate-rule", "duplicate rule: %s \"%s\" has the same "
-		    "name and labels as the rule at line %u",
-		    d[i].r->alerting ? "alert" : "record", d[i].r->name.s,
-		    d[j].r->name.line);
+		}
+		/* Equal hashes: the first rule of the run with the same key. */
+		for (j = run; j < i && rc == 0; j++)
+			if (same_key(d[j].r, d[i].r, &rc)) {
+				report_duplicate(L, d[i].r, d[j].r);
+				break;
+			}
 	}
-	for (i = 0; i < n; i++)
-		free(d[i].key);
+	if (rc != 0)
+		L->rc = rc;
 	free(d);
+}
+
+/*
+ * The first group named like g, else g itself (remembered), found whole:
+ * names are compared with their length, as Go compares strings.
+ */
+static const struct rule_group *
+first_named(struct loader *L, struct hmap *seen, size_t i)
+{
+	const struct rule_text *name = &L->rf->groups[i].name;
+	size_t *slot;
+	bool found;
+
+	if (hmap_upsert(seen, name->s, name->len, &slot, &found) != 0) {
+		L->rc = PERR_NOMEM;
+		return &L->rf->groups[i];
+	}
+	if (!found)
+		*slot = i;
+	return &L->rf->groups[*slot];
 }
 
 static void
 validate(struct loader *L)
 {
+	struct hmap seen = HMAP_INIT;
+	const struct rule_group *first;
 	size_t i, j;
 
 	for (i = 0; i < L->rf->ngroups; i++) {
@@ -1039,19 +1113,14 @@ validate(struct loader *L)
 		if (g->name.len == 0)
 			add(L, g->name.line, g->name.col, FINDING_ERROR, "group",
 			    "group name must not be empty");
-		for (j = 0; j < i; j++)
-			if (strcmp(L->rf->groups[j].name.s, g->name.s) == 0 &&
-			    L->rf->groups[j].name.len == g->name.len) {
-				add(L, g->name.line, g->name.col,
-				    FINDING_ERROR, "group", "group name \"%s\" "
-				    "is repeated in the same file (first at "
-				    "line %u)", g->name.s,
-				    L->rf->groups[j].name.line);
-				break;
-			}
+		if ((first = first_named(L, &seen, i)) != g)
+			add(L, g->name.line, g->name.col, FINDING_ERROR, "group",
+			    "group name \"%s\" is repeated in the same file "
+			    "(first at line %u)", g->name.s, first->name.line);
 		for (j = 0; j < g->nrules; j++)
 			validate_rule(L, &g->rules[j]);
 	}
+	hmap_free(&seen);
 	check_duplicates(L);
 }
 
@@ -1060,79 +1129,85 @@ validate(struct loader *L)
 static bool
 index_lines(struct loader *L)
 {
-	size_t i, n = 1;
+	const char *p, *end = L->src + L->len;
+	size_t n = 1;
 
-	for (i = 0; i < L->len; i++)
-		if (L->src[i] == '\n')
-			n++;
+	for (p = L->src; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		n++;
 	if ((L->lines = malloc(n * sizeof(*L->lines))) == NULL)
 		return false;
 	L->lines[0] = 0;
 	L->nlines = 1;
-	for (i = 0; i < L->len; i++)
-		if (L->src[i] == '\n')
-			L->lines[L->nlines++] = i + 1;
+	for (p = L->src; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		L->lines[L->nlines++] = (size_t)(p - L->src) + 1;
 	return true;
 }
 
 static void
-yaml_problem(struct loader *L, const yaml_parser_t *p)
+yaml_problem(struct loader *L, const struct ydoc_error *e)
 {
-	const yaml_mark_t *m = &p->problem_mark;
+	add(L, e->line + 1, e->col + 1, FINDING_ERROR, "yaml", "%s%s%s",
+	    e->problem != NULL ? e->problem : "invalid YAML",
+	    e->context != NULL ? " " : "",
+	    e->context != NULL ? e->context : "");
+}
 
-	if (p->error == YAML_MEMORY_ERROR) {
-		L->rc = PERR_NOMEM;
-		return;
+/*
+ * Decode one document; false when it ends the reading (no more documents,
+ * a version we do not read, no memory).
+ */
+static bool
+load_document(struct loader *L, struct ydoc *doc, bool first)
+{
+	if (doc->has_version && (doc->major != 1 || doc->minor != 1)) {
+		/* yaml.v3, like libyaml before 0.2, knows only 1.1. */
+		add(L, doc->line + 1, doc->col + 1, FINDING_ERROR, "yaml",
+		    "found incompatible YAML document (%%YAML %d.%d; only 1.1 "
+		    "is read)", doc->major, doc->minor);
+		return false;
 	}
-	add(L, (unsigned)m->line + 1, (unsigned)m->column + 1, FINDING_ERROR,
-	    "yaml", "%s%s%s", p->problem != NULL ? p->problem :
-	    "invalid YAML", p->context != NULL ? " " : "",
-	    p->context != NULL ? p->context : "");
+	if (doc->root == NULL)
+		return false;
+	L->doc = &doc->arena;
+	L->uses_doc = false;
+	if (!decode_top(L, doc->root, first) && L->rc == 0)
+		L->rc = PERR_NOMEM;
+	/* Keep what rf points to (and the rest of the tree: it is cheaper
+	 * than copying). */
+	if (L->uses_doc)
+		pq_arena_move(&L->rf->arena, &doc->arena);
+	L->doc = NULL;
+	return L->rc == 0;
 }
 
 /* Read the first document, and the later ones when it is a manifest. */
 static void
 load_documents(struct loader *L)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *root;
-	bool first = true;
+	struct ydoc_reader rd;
+	struct ydoc doc;
+	struct ydoc_error e;
+	bool first = true, more = true;
+	int rc;
 
-	if (!yaml_parser_initialize(&parser)) {
+	/* A text past YDOC_TEXT_MAX (4 GiB) could not be held either. */
+	if (ydoc_reader_init(&rd, L->src, L->len) != 0) {
 		L->rc = PERR_NOMEM;
 		return;
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)L->src,
-	    L->len);
-	while (L->rc == 0 && (first || L->rf->manifest)) {
-		if (!yaml_parser_load(&parser, &doc)) {
-			yaml_problem(L, &parser);
+	while (more && (first || L->rf->manifest)) {
+		if ((rc = ydoc_next(&rd, &doc, &e)) != 0) {
+			if (rc == PERR_NOMEM)
+				L->rc = PERR_NOMEM;
+			else
+				yaml_problem(L, &e);
 			break;
 		}
-		root = yaml_document_get_root_node(&doc);
-		L->doc = &doc;
-		if (doc.version_directive != NULL &&
-		    (doc.version_directive->major != 1 ||
-		    doc.version_directive->minor != 1)) {
-			/* yaml.v3, like libyaml before 0.2, knows only 1.1. */
-			add(L, (unsigned)doc.start_mark.line + 1,
-			    (unsigned)doc.start_mark.column + 1, FINDING_ERROR,
-			    "yaml", "found incompatible YAML document (%%YAML "
-			    "%d.%d; only 1.1 is read)", doc.version_directive->major,
-			    doc.version_directive->minor);
-			yaml_document_delete(&doc);
-			break;
-		}
-		if (root != NULL && !decode_top(L, root, first) && L->rc == 0)
-			L->rc = PERR_NOMEM;
-		L->doc = NULL;
-		yaml_document_delete(&doc);
-		if (root == NULL)
-			break;
+		more = load_document(L, &doc, first);
+		ydoc_free(&doc);
 		first = false;
 	}
-	yaml_parser_delete(&parser);
+	ydoc_reader_free(&rd);
 }
 
 int
@@ -1151,8 +1226,6 @@ rules_load_text(const char *text, size_t len, struct rule_file *rf,
 		return perr_set(e, PERR_NOMEM, "out of memory");
 	load_documents(&L);
 	rf->structure_ok = !L.structure_bad && L.rc == 0;
-	if (rf->structure_ok)
-		validate(&L);
 	free(L.lines);
 	if (L.rc != 0)
 		return perr_set(e, L.rc, "out of memory");
@@ -1160,18 +1233,33 @@ rules_load_text(const char *text, size_t len, struct rule_file *rf,
 }
 
 int
-rules_read_file(const char *path, size_t max, struct buf *out,
+rules_validate(struct rule_file *rf, struct findings *f, rules_tree_fn *fn,
+    void *ctx)
+{
+	struct loader L;
+
+	if (!rf->structure_ok)
+		return 0;
+	memset(&L, 0, sizeof(L));
+	L.f = f;
+	L.rf = rf;
+	L.fn = fn;
+	L.ctx = ctx;
+	validate(&L);
+	pq_arena_free(&L.scratch);
+	return L.rc;
+}
+
+/* The rest of fp into out, for rules_read_file (path names it). */
+static int
+read_stream(FILE *fp, const char *path, size_t max, struct buf *out,
     struct perr *e)
 {
 	char chunk[65536], q[PERR_QUOTE_MAX];
-	FILE *fp;
 	size_t n;
 	int rc = 0;
 
 	buf_init(out, max);
-	if ((fp = fopen(path, "rb")) == NULL)
-		return perr_set(e, PERR_INVALID, "cannot open %s: %s",
-		    perr_quote(path, q), strerror(errno));
 	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
 		rc = buf_add(out, chunk, n);
 	if (rc == 0 && ferror(fp))
@@ -1182,7 +1270,6 @@ rules_read_file(const char *path, size_t max, struct buf *out,
 		    perr_quote(path, q), max);
 	else if (rc != 0)
 		rc = perr_set(e, rc, "out of memory");
-	fclose(fp);
 	if (rc == 0 && out->p == NULL && buf_add(out, "", 0) != 0)
 		rc = perr_set(e, PERR_NOMEM, "out of memory");
 	if (rc != 0)
@@ -1191,14 +1278,71 @@ rules_read_file(const char *path, size_t max, struct buf *out,
 }
 
 int
+rules_read_file(const char *path, size_t max, struct buf *out,
+    struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	FILE *fp;
+	int rc;
+
+	buf_init(out, max);
+	if ((fp = fopen(path, "rb")) == NULL)
+		return perr_set(e, PERR_INVALID, "cannot open %s: %s",
+		    perr_quote(path, q), strerror(errno));
+	rc = read_stream(fp, path, max, out, e);
+	fclose(fp);
+	return rc;
+}
+
+/*
+ * fd mapped read-only, when it is a regular file of 1 to RULES_FILE_MAX
+ * bytes, else NULL (and then it is read).  Reading a big file costs more
+ * than parsing it: every page of the copy is fresh memory, while a mapping
+ * uses the pages already in the cache.
+ */
+static const char *
+map_fd(int fd, size_t *len)
+{
+	struct stat st;
+	void *p;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > RULES_FILE_MAX)
+		return NULL;
+	*len = (size_t)st.st_size;
+	p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+	return p != MAP_FAILED ? p : NULL;
+}
+
+int
 rules_load(const char *path, struct rule_file *rf, struct findings *f,
     struct perr *e)
 {
+	char q[PERR_QUOTE_MAX];
 	struct buf b;
-	int rc;
+	const char *map;
+	size_t len;
+	FILE *fp;
+	int fd, rc;
 
 	memset(rf, 0, sizeof(*rf));
-	if ((rc = rules_read_file(path, RULES_FILE_MAX, &b, e)) != 0)
+	/* Opened once: a FIFO must not be opened twice. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return perr_set(e, PERR_INVALID, "cannot open %s: %s",
+		    perr_quote(path, q), strerror(errno));
+	if ((map = map_fd(fd, &len)) != NULL) {
+		close(fd);
+		rc = rules_load_text(map, len, rf, f, e);
+		munmap((void *)map, len);
+		return rc;
+	}
+	if ((fp = fdopen(fd, "rb")) == NULL) {
+		close(fd);
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	}
+	rc = read_stream(fp, path, RULES_FILE_MAX, &b, e);
+	fclose(fp);
+	if (rc != 0)
 		return rc;
 	rc = rules_load_text(b.p, b.len, rf, f, e);
 	buf_free(&b);
@@ -1208,10 +1352,6 @@ rules_load(const char *path, struct rule_file *rf, struct findings *f,
 void
 rules_free(struct rule_file *rf)
 {
-	size_t i;
-
-	for (i = 0; i < rf->ngroups; i++)
-		free(rf->groups[i].rules);
 	free(rf->groups);
 	pq_arena_free(&rf->arena);
 	memset(rf, 0, sizeof(*rf));

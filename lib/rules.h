@@ -20,8 +20,9 @@
  *   promql     the expression does not parse or type-check (parse.h)
  *   template   an alert's label or annotation value is no valid template
  *   duplicate-rule  (warning) two rules with the same name and labels
- * When the YAML structure is wrong (yaml findings), the rules are not
- * validated further, as in promtool.
+ * rules_load finds the yaml problems, rules_validate the others.  When the
+ * YAML structure is wrong (yaml findings), the rules are not validated
+ * further, as in promtool.
  */
 #ifndef PROMRUN_RULES_H
 #define PROMRUN_RULES_H
@@ -43,7 +44,7 @@
  * literal block ("|"); otherwise every offset maps to the scalar's start.
  */
 struct rule_text {
-	char *s;		/* NUL-terminated copy; "" when absent */
+	const char *s;		/* NUL-terminated; "" when absent */
 	size_t len;
 	unsigned line, col;	/* where the YAML node starts, 1-based */
 	bool exact;		/* offsets map exactly (see above) */
@@ -73,7 +74,6 @@ struct rule {
 	struct rule_pair *annotations;
 	size_t nannotations;
 	unsigned line, col;		/* the rule's mapping */
-	struct pq_node *ast;		/* NULL unless expr is valid */
 };
 
 struct rule_group {
@@ -84,16 +84,19 @@ struct rule_group {
 };
 
 struct rule_file {
-	struct pq_arena arena;		/* every string and tree below */
+	struct pq_arena arena;		/* every string below, and the YAML
+					   trees they were read from */
 	bool manifest;			/* a PrometheusRule manifest */
-	bool structure_ok;		/* no yaml findings: rules validated */
+	bool structure_ok;		/* no yaml findings: rules_validate
+					   checks the rules */
 	struct rule_group *groups;
 	size_t ngroups;
 	size_t nrules;
 };
 
 /*
- * rules_load: read path and validate it, appending findings to f.
+ * rules_load: read path, appending the yaml findings to f (structure_ok
+ * tells whether there were none); rules_validate checks the rules.
  * Returns 0 when the file was read, whatever it holds; PERR_INVALID when
  * it cannot be opened or read (e says which file and why) or is larger
  * than RULES_FILE_MAX; PERR_NOMEM.  Free rf with rules_free in every case.
@@ -107,6 +110,25 @@ int rules_load(const char *path, struct rule_file *rf, struct findings *f,
  */
 int rules_load_text(const char *text, size_t len, struct rule_file *rf,
     struct findings *f, struct perr *e);
+
+/*
+ * A rule whose expression parses and type-checks, and its tree, valid
+ * during the call only (trees are not kept).  Returns 0, or an error code
+ * that stops rules_validate.
+ */
+typedef int rules_tree_fn(void *ctx, const struct rule *r,
+    const struct pq_node *root);
+
+/*
+ * rules_validate: the rest of promtool's checks (rulefmt's Validate and
+ * its duplicate-rule lint) over rf, read with structure_ok (else nothing
+ * is done), appending the group, rule, promql, template and duplicate-rule
+ * findings to f.  fn (NULL: none) is called with each rule whose
+ * expression parses, after that rule's checks, so one parse serves both.
+ * Returns 0, PERR_NOMEM, or fn's error (fn is not called again).
+ */
+int rules_validate(struct rule_file *rf, struct findings *f,
+    rules_tree_fn *fn, void *ctx);
 
 /*
  * rules_read_file: the whole of path into out (initialised here, at most

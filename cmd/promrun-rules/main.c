@@ -2,10 +2,10 @@
  * promrun-rules - check Prometheus rule files offline: the YAML and PromQL
  * as strictly as promtool, and the metrics against what promrun emits.
  *
- * Outline: parse the options, build the catalog, load every rule file, lint
- * them, print the findings and a summary, exit 0 (clean), 1 (errors) or 2
- * (usage, or an unreadable file).  "parse" prints an expression's canonical
- * form.
+ * Outline: parse the options, build the catalog, load every rule file,
+ * validate and lint them, print the findings and a summary, exit 0 (clean),
+ * 1 (errors) or 2 (usage, or an unreadable file).  "parse" prints an
+ * expression's canonical form.
  */
 #include <getopt.h>
 #include <stdio.h>

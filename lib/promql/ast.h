@@ -145,6 +145,19 @@ const char *pq_arena_strdup(struct pq_arena *a, const char *s, size_t len);
 /* pq_arena_free: release everything the arena handed out. */
 void pq_arena_free(struct pq_arena *a);
 
+/*
+ * pq_arena_move: hand everything src handed out over to dst, to be freed
+ * with it; src is empty after.
+ */
+void pq_arena_move(struct pq_arena *dst, struct pq_arena *src);
+
+/*
+ * pq_arena_reset: forget everything the arena handed out, but keep as much
+ * memory (in one chunk) for what comes next: a caller that parses one
+ * expression after another reuses the same memory instead of fresh pages.
+ */
+void pq_arena_reset(struct pq_arena *a);
+
 /* pq_expr_free: free a parsed expression (NULL is allowed). */
 void pq_expr_free(struct pq_expr *x);
 

@@ -409,6 +409,11 @@ def file_cases():
     c["group-name-list"] = "groups:\n- name: [g]\n  rules: []\n"
     c["group-repeated"] = "groups:\n- name: g\n- name: g\n"
     c["group-repeated-3"] = "groups:\n- name: g\n- name: h\n- name: g\n"
+    # Names are compared whole, NULs included, as Go compares strings.
+    c["group-names-differ-after-nul"] = \
+        "groups:\n- name: \"a\\0b\"\n- name: \"a\\0c\"\n"
+    c["group-repeated-with-nul"] = \
+        "groups:\n- name: \"a\\0b\"\n- name: \"a\\0b\"\n"
     c["group-unknown-field"] = "groups:\n- name: g\n  rule: []\n"
     c["top-unknown-field"] = "group:\n- name: g\n"
     c["top-extra-field"] = "groups: []\nextra: 1\n"

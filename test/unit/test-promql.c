@@ -274,6 +274,8 @@ test_rules_positions(void)
 
 	memset(&f, 0, sizeof(f));
 	CHECK(rules_load_text(y, strlen(y), &rf, &f, &e) == 0);
+	CHECK(rf.structure_ok && f.n == 0);
+	CHECK(rules_validate(&rf, &f, NULL, NULL) == 0);
 	CHECK(rf.nrules == 1 && f.errors == 1);
 	CHECK(f.n == 1 && f.v[0].line == 7 && f.v[0].col == 9);
 	CHECK(finding_format(&b, "r.yml", &f.v[0], FORMAT_TEXT) == 0);
