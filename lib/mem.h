@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#define MEM_PREFAULT_MIN (256 * 1024)	/* smaller regions are not worth it */
+#define MEM_PREFAULT_MIN (64 * 1024)	/* smaller regions are not worth it */
 
 /*
  * mem_prefault: have the kernel map the whole pages inside p[0..size) in

@@ -331,6 +331,14 @@ store:
 static bool mapping_pairs(struct loader *L, struct ydoc_node *map, int depth,
     struct kv **out, size_t *n);
 
+static bool
+not_mergeable(struct loader *L, struct ydoc_node *v)
+{
+	add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
+	    "map merge requires a mapping or a list of mappings");
+	return true;
+}
+
 /* "<<: MAP" or "<<: [MAP, ...]": add the keys not already present. */
 static bool
 merge(struct loader *L, struct ydoc_node *v, int depth, struct kv **out,
@@ -341,15 +349,17 @@ merge(struct loader *L, struct ydoc_node *v, int depth, struct kv **out,
 	bool ok = true;
 
 	if (v->kind == YDOC_SEQUENCE) {
+		/* Only mappings in the list, as in Go's YAML: a list in the
+		   list (an alias of the list itself among them) is refused,
+		   not followed. */
 		for (i = 0; ok && i < v->n; i++)
-			ok = merge(L, v->u.items[i], depth + 1, out, n);
+			ok = v->u.items[i]->kind == YDOC_MAPPING ?
+			    merge(L, v->u.items[i], depth + 1, out, n) :
+			    not_mergeable(L, v->u.items[i]);
 		return ok;
 	}
-	if (v->kind != YDOC_MAPPING) {
-		add(L, node_line(v), node_col(v), FINDING_ERROR, "yaml",
-		    "map merge requires a mapping or a list of mappings");
-		return true;
-	}
+	if (v->kind != YDOC_MAPPING)
+		return not_mergeable(L, v);
 	if (!mapping_pairs(L, v, depth + 1, &more, &nmore)) {
 		free(more);
 		return false;
