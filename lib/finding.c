@@ -8,6 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Room in f for more findings; 0 or PERR_NOMEM (f unchanged). */
+static int
+make_room(struct findings *f, size_t more)
+{
+	struct finding *v;
+	size_t cap = f->cap;
+
+	while (cap - f->n < more)
+		cap = cap ? cap * 2 : 16;
+	if (cap == f->cap)
+		return 0;
+	if ((v = realloc(f->v, cap * sizeof(*v))) == NULL)
+		return PERR_NOMEM;
+	f->v = v;
+	f->cap = cap;
+	return 0;
+}
+
 int
 findings_add(struct findings *f, unsigned line, unsigned col,
     enum finding_level level, const char *check, const char *fmt, ...)
@@ -35,15 +53,9 @@ findings_add(struct findings *f, unsigned line, unsigned col,
 	for (i = 0; i < b.len; i++)
 		if ((unsigned char)b.p[i] < 0x20 || b.p[i] == 0x7f)
 			b.p[i] = ' ';
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 16;
-
-		if ((v = realloc(f->v, cap * sizeof(*v))) == NULL) {
-			buf_free(&b);
-			return PERR_NOMEM;
-		}
-		f->v = v;
-		f->cap = cap;
+	if (make_room(f, 1) != 0) {
+		buf_free(&b);
+		return PERR_NOMEM;
 	}
 	if (b.p == NULL && buf_add(&b, "", 0) != 0)
 		return PERR_NOMEM;
@@ -64,17 +76,10 @@ findings_add(struct findings *f, unsigned line, unsigned col,
 int
 findings_append(struct findings *to, struct findings *from)
 {
-	struct finding *v;
-	size_t i, cap = to->cap;
+	size_t i;
 
-	while (cap < to->n + from->n)
-		cap = cap ? cap * 2 : 16;
-	if (cap != to->cap) {
-		if ((v = realloc(to->v, cap * sizeof(*v))) == NULL)
-			return PERR_NOMEM;
-		to->v = v;
-		to->cap = cap;
-	}
+	if (make_room(to, from->n) != 0)
+		return PERR_NOMEM;
 	for (i = 0; i < from->n; i++) {
 		to->v[to->n] = from->v[i];
 		to->v[to->n].seq = to->n;

@@ -40,7 +40,9 @@ struct row {
 /* A family's lines lie in formatter.text, in the order they were made. */
 struct family_out {
 	char *name;			/* full family name */
-	size_t start, end;		/* where its lines lie in the text */
+	size_t start, end;		/* where its lines lie in the text (end:
+					   from the next family's start, once
+					   all are made) */
 };
 
 struct formatter {
@@ -614,7 +616,7 @@ add_family(struct formatter *fm, const char *name, struct family_out **out)
 	f = &fm->fams[fm->nfams];
 	if ((f->name = strdup(name)) == NULL)
 		return PERR_NOMEM;
-	f->start = f->end = fm->text.len;
+	f->start = fm->text.len;
 	fm->nfams++;
 	*out = f;
 	return 0;

@@ -331,6 +331,13 @@ store:
 static bool mapping_pairs(struct loader *L, struct ydoc_node *map, int depth,
     struct kv **out, size_t *n);
 
+/* "<<" written plain: a merge ("<<" quoted is an ordinary key). */
+static bool
+is_merge_key(const struct ydoc_node *k)
+{
+	return scalar_is(k, "<<") && k->style == YAML_PLAIN_SCALAR_STYLE;
+}
+
 static bool
 not_mergeable(struct loader *L, struct ydoc_node *v)
 {
@@ -393,8 +400,7 @@ mapping_pairs(struct loader *L, struct ydoc_node *map, int depth,
 	for (j = 0; ok && j < map->n; j++) {
 		k = map->u.pairs[j].k;
 		v = map->u.pairs[j].v;
-		if (k->kind == YDOC_SCALAR && scalar_is(k, "<<") &&
-		    k->style == YAML_PLAIN_SCALAR_STYLE)
+		if (is_merge_key(k))
 			continue;
 		for (i = 0; i < *n; i++) {
 			if (has_key(&(*out)[i], 1, k)) {
@@ -407,12 +413,9 @@ mapping_pairs(struct loader *L, struct ydoc_node *map, int depth,
 		}
 		ok = push_pair(L, out, n, k, v);
 	}
-	for (j = 0; ok && j < map->n; j++) {
-		k = map->u.pairs[j].k;
-		if (k->kind == YDOC_SCALAR && scalar_is(k, "<<") &&
-		    k->style == YAML_PLAIN_SCALAR_STYLE)
+	for (j = 0; ok && j < map->n; j++)
+		if (is_merge_key(map->u.pairs[j].k))
 			ok = merge(L, map->u.pairs[j].v, depth, out, n);
-	}
 	return ok;
 }
 
@@ -1260,7 +1263,7 @@ rules_validate(struct rule_file *rf, struct findings *f, rules_tree_fn *fn,
 	return L.rc;
 }
 
-/* The rest of fp into out, for rules_read_file (path names it). */
+/* The rest of fp into out (path names it). */
 static int
 read_stream(FILE *fp, const char *path, size_t max, struct buf *out,
     struct perr *e)
@@ -1269,7 +1272,6 @@ read_stream(FILE *fp, const char *path, size_t max, struct buf *out,
 	size_t n;
 	int rc = 0;
 
-	buf_init(out, max);
 	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
 		rc = buf_add(out, chunk, n);
 	if (rc == 0 && ferror(fp))
@@ -1287,21 +1289,48 @@ read_stream(FILE *fp, const char *path, size_t max, struct buf *out,
 	return rc;
 }
 
+/*
+ * path opened for reading, once (a FIFO must not be opened twice): the
+ * descriptor in *fd.  Returns 0 or PERR_INVALID.
+ */
+static int
+open_file(const char *path, int *fd, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+
+	if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return perr_set(e, PERR_INVALID, "cannot open %s: %s",
+		    perr_quote(path, q), strerror(errno));
+	return 0;
+}
+
+/* The whole of fd (path names it) into out, and fd closed. */
+static int
+read_fd(int fd, const char *path, size_t max, struct buf *out,
+    struct perr *e)
+{
+	FILE *fp;
+	int rc;
+
+	if ((fp = fdopen(fd, "rb")) == NULL) {
+		close(fd);
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	}
+	rc = read_stream(fp, path, max, out, e);
+	fclose(fp);
+	return rc;
+}
+
 int
 rules_read_file(const char *path, size_t max, struct buf *out,
     struct perr *e)
 {
-	char q[PERR_QUOTE_MAX];
-	FILE *fp;
-	int rc;
+	int fd, rc;
 
 	buf_init(out, max);
-	if ((fp = fopen(path, "rb")) == NULL)
-		return perr_set(e, PERR_INVALID, "cannot open %s: %s",
-		    perr_quote(path, q), strerror(errno));
-	rc = read_stream(fp, path, max, out, e);
-	fclose(fp);
-	return rc;
+	if ((rc = open_file(path, &fd, e)) != 0)
+		return rc;
+	return read_fd(fd, path, max, out, e);
 }
 
 /*
@@ -1328,31 +1357,21 @@ int
 rules_load(const char *path, struct rule_file *rf, struct findings *f,
     struct perr *e)
 {
-	char q[PERR_QUOTE_MAX];
-	struct buf b;
+	struct buf b = BUF_INIT(RULES_FILE_MAX);
 	const char *map;
 	size_t len;
-	FILE *fp;
 	int fd, rc;
 
 	memset(rf, 0, sizeof(*rf));
-	/* Opened once: a FIFO must not be opened twice. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return perr_set(e, PERR_INVALID, "cannot open %s: %s",
-		    perr_quote(path, q), strerror(errno));
+	if ((rc = open_file(path, &fd, e)) != 0)
+		return rc;
 	if ((map = map_fd(fd, &len)) != NULL) {
 		close(fd);
 		rc = rules_load_text(map, len, rf, f, e);
 		munmap((void *)map, len);
 		return rc;
 	}
-	if ((fp = fdopen(fd, "rb")) == NULL) {
-		close(fd);
-		return perr_set(e, PERR_NOMEM, "out of memory");
-	}
-	rc = read_stream(fp, path, RULES_FILE_MAX, &b, e);
-	fclose(fp);
-	if (rc != 0)
+	if ((rc = read_fd(fd, path, RULES_FILE_MAX, &b, e)) != 0)
 		return rc;
 	rc = rules_load_text(b.p, b.len, rf, f, e);
 	buf_free(&b);

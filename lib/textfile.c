@@ -381,14 +381,18 @@ struct stream_sink {
 };
 
 static int
+stream_failed(struct perr *e)
+{
+	return perr_sys(e, errno ? errno : EIO, "cannot write the metrics to "
+	    "standard output");
+}
+
+static int
 to_stream(void *ctx, const char *text, size_t len)
 {
 	struct stream_sink *s = ctx;
 
-	if (fwrite(text, 1, len, s->out) != len)
-		return perr_sys(s->e, errno ? errno : EIO, "cannot write the "
-		    "metrics to standard output");
-	return 0;
+	return fwrite(text, 1, len, s->out) == len ? 0 : stream_failed(s->e);
 }
 
 static int
@@ -418,8 +422,7 @@ format_to_stream(struct job *j, const struct render_format *f)
 
 	rc = render_format(j->agg, f, to_stream, &s, &j->rep->samples, j->e);
 	if (rc == 0 && fflush(s.out) != 0)
-		rc = perr_sys(j->e, errno ? errno : EIO, "cannot write the "
-		    "metrics to standard output");
+		rc = stream_failed(j->e);
 	return rc;
 }
 

@@ -77,7 +77,7 @@ duration_within() {
 	duration_within 90 95
 	# A STATUS argument overrides CI_JOB_STATUS.
 	run "$HOOK" --dry-run canceled
-	assert_output --regexp "^promrun-record -w 'unit tests' -s cancelled --run-id 4242 --started [0-9TZ:-]+ -l repo=group/sub/app -l branch=feature/x -l 'runner=docker runner'\$"
+	assert_output --regexp "^promrun-record -w 'unit tests' -s cancelled --run-id 4242 -l repo=group/sub/app -l branch=feature/x -l 'runner=docker runner' --started [0-9TZ:-]+\$"
 }
 
 @test "Jenkins: JOB_NAME, BUILD_NUMBER, repo from GIT_URL, branch; multibranch jobs; detection by BUILD_TAG" {
@@ -210,13 +210,13 @@ duration_within() {
 	duration_within 30.5 35.5
 	# Milliseconds become seconds with the exact fraction.
 	run "$HOOK" --dry-run --started-ms 1795428000007 SUCCESS
-	assert_output --partial ' --started 1795428000.007 '
+	assert_output --regexp ' --started 1795428000\.007$'
 	run "$HOOK" --dry-run --started-ms 999 SUCCESS
-	assert_output --partial ' --started 0.999 '
+	assert_output --regexp ' --started 0\.999$'
 	run "$HOOK" --dry-run --started-ms 0000123 SUCCESS
-	assert_output --partial ' --started 0.123 '
+	assert_output --regexp ' --started 0\.123$'
 	run "$HOOK" --dry-run --started 2026-11-23T10:00:00+01:00 SUCCESS
-	assert_output --partial ' --started 2026-11-23T10:00:00+01:00 '
+	assert_output --regexp ' --started 2026-11-23T10:00:00\+01:00$'
 	# Without a start time, no duration.
 	rm -f "$J"
 	run "$HOOK" -j "$J" SUCCESS
