@@ -53,7 +53,7 @@ LIBS_promrun-render = $(LIBS_INIH)
 LIBS_promrun-push = $(LIBS_INIH) $(LIBS_CURL)
 LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML)
 
-LIB_SRCS   = $(wildcard lib/*.c) $(wildcard lib/promql/*.c)
+LIB_SRCS   = $(wildcard lib/*.c) $(wildcard lib/*/*.c)
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBA       = $(BUILD)/libpromrun.a
 BINS       = $(PROGRAMS:%=$(BUILD)/%)

@@ -1,8 +1,8 @@
 /* aggregate.c - fold journal records into per-series state (see aggregate.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "aggregate.h"
-#include "hmap.h"
-#include "text.h"
+#include "common/hmap.h"
+#include "common/text.h"
 
 #include <inttypes.h>
 #include <math.h>

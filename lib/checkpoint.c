@@ -1,9 +1,9 @@
 /* checkpoint.c - save and load the renderer's checkpoint (see checkpoint.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "checkpoint.h"
-#include "atomicfile.h"
-#include "buf.h"
-#include "crc32c.h"
+#include "common/atomicfile.h"
+#include "common/buf.h"
+#include "common/crc32c.h"
 #include "journal.h"
 
 #include <errno.h>

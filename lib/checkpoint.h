@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "aggregate.h"
-#include "err.h"
+#include "common/err.h"
 
 #define CHECKPOINT_TAIL_BYTES 256	/* journal bytes before the offset under the CRC */
 

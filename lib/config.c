@@ -1,12 +1,12 @@
 /* config.c - promrun.ini via inih (see config.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
-#include "buf.h"
-#include "clock.h"
+#include "common/buf.h"
+#include "common/clock.h"
 #include "push.h"
 #include "run.h"
 #include "schema.h"
-#include "text.h"
+#include "common/text.h"
 
 #include <errno.h>
 #include <math.h>

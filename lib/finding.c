@@ -1,6 +1,6 @@
 /* finding.c - rule-file findings and their formats (see finding.h). */
 #include "finding.h"
-#include "err.h"
+#include "common/err.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

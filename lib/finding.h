@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "common/buf.h"
 
 enum finding_level { FINDING_ERROR, FINDING_WARNING };
 

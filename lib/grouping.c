@@ -1,7 +1,7 @@
 /* grouping.c - the Pushgateway grouping key (see grouping.h). */
 #include "grouping.h"
 #include "expfmt.h"
-#include "text.h"
+#include "common/text.h"
 
 #include <stdio.h>
 #include <string.h>

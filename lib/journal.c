@@ -1,9 +1,9 @@
 /* journal.c - append, lock and scan the journal (see journal.h). */
 #define _DEFAULT_SOURCE
 #include "journal.h"
-#include "buf.h"
-#include "crc32c.h"
-#include "fsutil.h"
+#include "common/buf.h"
+#include "common/crc32c.h"
+#include "common/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

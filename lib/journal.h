@@ -32,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "err.h"
+#include "common/buf.h"
+#include "common/err.h"
 
 #define JOURNAL_RECORD_MAX 65536	/* bytes in one record, framing included */
 #define JOURNAL_MAGIC "pr1 "

@@ -10,7 +10,7 @@
  * nothing is reported about it.
  */
 #include "lint.h"
-#include "buf.h"
+#include "common/buf.h"
 #include "config.h"
 #include "promql/func.h"
 

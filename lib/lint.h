@@ -30,10 +30,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "common/err.h"
 #include "expfmt.h"
 #include "finding.h"
-#include "hmap.h"
+#include "common/hmap.h"
 #include "rules.h"
 #include "schema.h"
 

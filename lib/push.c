@@ -3,10 +3,10 @@
 #define _POSIX_C_SOURCE 200809L
 #define ZLIB_CONST
 #include "push.h"
-#include "clock.h"
+#include "common/clock.h"
 #include "expfmt.h"
-#include "fsutil.h"
-#include "hmap.h"
+#include "common/fsutil.h"
+#include "common/hmap.h"
 
 #include <curl/curl.h>
 #include <dirent.h>

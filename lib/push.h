@@ -36,8 +36,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
-#include "err.h"
+#include "common/buf.h"
+#include "common/err.h"
 #include "grouping.h"
 
 #define PUSH_DEFAULT_URL "http://localhost:9091"

@@ -1,8 +1,8 @@
 /* record.c - build and append a run from promrun-record's arguments. */
 #define _GNU_SOURCE
 #include "record.h"
-#include "buf.h"
-#include "clock.h"
+#include "common/buf.h"
+#include "common/clock.h"
 #include "journal.h"
 
 #include <errno.h>

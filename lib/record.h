@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "err.h"
+#include "common/err.h"
 #include "run.h"
 
 #define RECORD_RUN_ID_LEN 16	/* hex digits in a generated run id */

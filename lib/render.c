@@ -2,7 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "render.h"
 #include "expfmt.h"
-#include "hmap.h"
+#include "common/hmap.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -23,8 +23,8 @@
 #include <stdint.h>
 
 #include "aggregate.h"
-#include "buf.h"
-#include "err.h"
+#include "common/buf.h"
+#include "common/err.h"
 #include "schema.h"
 
 /* --- formatting --- */

@@ -12,11 +12,11 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "rules.h"
-#include "buf.h"
-#include "hmap.h"
+#include "common/buf.h"
+#include "common/hmap.h"
 #include "promql/duration.h"
 #include "promql/parse.h"
-#include "text.h"
+#include "common/text.h"
 #include "tmpl.h"
 #include "ydoc.h"
 

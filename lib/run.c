@@ -1,7 +1,7 @@
 /* run.c - the run record: validation and encoding (see run.h). */
 #include "run.h"
-#include "clock.h"
-#include "text.h"
+#include "common/clock.h"
+#include "common/text.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* schema.c - the presets' metric families as data (see schema.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "schema.h"
-#include "buf.h"
-#include "text.h"
+#include "common/buf.h"
+#include "common/text.h"
 
 #include <stdlib.h>
 #include <string.h>

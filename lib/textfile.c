@@ -2,10 +2,10 @@
 #define _GNU_SOURCE
 #include "textfile.h"
 #include "aggregate.h"
-#include "atomicfile.h"
-#include "buf.h"
+#include "common/atomicfile.h"
+#include "common/buf.h"
 #include "checkpoint.h"
-#include "fsutil.h"
+#include "common/fsutil.h"
 #include "journal.h"
 #include "render.h"
 #include "schema.h"

@@ -33,7 +33,7 @@
 #include <stdio.h>
 
 #include "config.h"
-#include "err.h"
+#include "common/err.h"
 
 #define TEXTFILE_CHECKPOINT_EVERY 1000	/* new records before it is rewritten */
 

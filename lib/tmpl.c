@@ -4,7 +4,7 @@
  * (lex.go, parse.go) case by case, so the same texts are refused.
  */
 #include "tmpl.h"
-#include "buf.h"
+#include "common/buf.h"
 #include "promql/fail.h"
 #include "promql/quote.h"
 

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /*
  * A reference to a label of the alert, found while checking: $labels.NAME

@@ -1,7 +1,7 @@
 /* wrap.c - run and supervise a child command (see wrap.h). */
 #define _GNU_SOURCE
 #include "wrap.h"
-#include "clock.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -11,7 +11,7 @@
 #ifndef PROMRUN_WRAP_H
 #define PROMRUN_WRAP_H
 
-#include "err.h"
+#include "common/err.h"
 
 struct wrap_result {
 	int status;		/* what the wrapper should exit with: the

@@ -8,8 +8,8 @@
  * move into one array in the arena.
  */
 #include "ydoc.h"
-#include "err.h"
-#include "hmap.h"
+#include "common/err.h"
+#include "common/hmap.h"
 
 #include <stdlib.h>
 #include <string.h>

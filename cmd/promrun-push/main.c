@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "err.h"
+#include "common/err.h"
 #include "push.h"
 
 #ifndef PROMRUN_VERSION

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
+#include "common/clock.h"
 #include "config.h"
-#include "err.h"
+#include "common/err.h"
 #include "record.h"
 #include "wrap.h"
 

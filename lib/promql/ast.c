@@ -1,7 +1,7 @@
 /* ast.c - arena, types and equality of PromQL trees (see ast.h). */
 #include "promql/ast.h"
 #include "promql/func.h"
-#include "mem.h"
+#include "common/mem.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -17,7 +17,7 @@
 #include "promql/func.h"
 #include "promql/quote.h"
 #include "promql/regex.h"
-#include "buf.h"
+#include "common/buf.h"
 
 #include <errno.h>
 #include <math.h>

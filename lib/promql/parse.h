@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "err.h"
+#include "common/err.h"
 #include "promql/ast.h"
 
 #define PQ_EXPR_MAX (1024 * 1024)

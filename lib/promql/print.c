@@ -3,7 +3,7 @@
 #include "promql/duration.h"
 #include "promql/func.h"
 #include "promql/quote.h"
-#include "err.h"
+#include "common/err.h"
 
 #include <math.h>
 #include <stdio.h>

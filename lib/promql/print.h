@@ -14,7 +14,7 @@
 #ifndef PROMRUN_PROMQL_PRINT_H
 #define PROMRUN_PROMQL_PRINT_H
 
-#include "buf.h"
+#include "common/buf.h"
 #include "promql/ast.h"
 
 /* pq_print: append the canonical text of n to b.  Returns 0 or the buffer's error. */

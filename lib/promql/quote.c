@@ -1,7 +1,7 @@
 /* quote.c - Go's quoting rules for PromQL and template strings (see quote.h). */
 #include "promql/quote.h"
-#include "err.h"
-#include "text.h"
+#include "common/err.h"
+#include "common/text.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
+#include "common/buf.h"
 
 /* pq_hexval: the value of hex digit c (0-15), or -1. */
 int pq_hexval(int c);

@@ -9,7 +9,7 @@
  */
 #include "promql/regex.h"
 #include "promql/quote.h"
-#include "text.h"
+#include "common/text.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /*
  * pq_regex_check: re[0..len) in Go's syntax.  Returns 0 and sets

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "aggregate.h"
-#include "buf.h"
+#include "common/buf.h"
 #include "checkpoint.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "expfmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "aggregate.h"
-#include "buf.h"
+#include "common/buf.h"
 #include "journal.h"
 #include "run.h"
 

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "promql/parse.h"
 #include "rules.h"
 

@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "buf.h"
-#include "crc32c.h"
+#include "common/buf.h"
+#include "common/crc32c.h"
 #include "journal.h"
 
 int

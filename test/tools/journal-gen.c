@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "journal.h"
 #include "run.h"
 

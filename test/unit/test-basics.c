@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "check.h"
-#include "clock.h"
-#include "crc32c.h"
-#include "err.h"
-#include "text.h"
+#include "common/clock.h"
+#include "common/crc32c.h"
+#include "common/err.h"
+#include "common/text.h"
 
 static const char *
 fmt_double(struct buf *b, double v)

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "check.h"
-#include "err.h"
+#include "common/err.h"
 #include "grouping.h"
 #include "push.h"
 

@@ -1,8 +1,8 @@
 /* atomicfile.c - temp file, fsync, rename, directory fsync (see atomicfile.h). */
 #define _GNU_SOURCE
-#include "atomicfile.h"
-#include "buf.h"
-#include "fsutil.h"
+#include "common/atomicfile.h"
+#include "common/buf.h"
+#include "common/fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "err.h"
+#include "common/err.h"
 
 /*
  * fs_dirname: the directory part of path into out ("." for a bare name, "/"

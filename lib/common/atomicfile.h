@@ -14,7 +14,7 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define ATOMICFILE_NO_SYNC 1u	/* skip the fsyncs: readers still see old or
 				   new, but a crash may leave the old file or

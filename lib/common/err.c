@@ -1,5 +1,5 @@
 /* err.c - error codes and their one-line messages (see err.h). */
-#include "err.h"
+#include "common/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* fsutil.c - file-system helpers (see fsutil.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "fsutil.h"
+#include "common/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* hmap.c - string-keyed open-addressing hash map (see hmap.h). */
-#include "hmap.h"
-#include "err.h"
+#include "common/hmap.h"
+#include "common/err.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* clock.c - clocks and time parsing (see clock.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "clock.h"
+#include "common/clock.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

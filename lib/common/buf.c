@@ -1,7 +1,7 @@
 /* buf.c - the capped growable buffer (see buf.h). */
-#include "buf.h"
-#include "err.h"
-#include "mem.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/mem.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -6,7 +6,7 @@
 #ifndef PROMRUN_CLOCK_H
 #define PROMRUN_CLOCK_H
 
-#include "err.h"
+#include "common/err.h"
 
 /* The latest time accepted anywhere: 9999-12-31T23:59:59Z. */
 #define CLOCK_TIME_MAX 253402300799.0

@@ -1,5 +1,5 @@
 /* crc32c.c - table-driven CRC-32C, reflected polynomial 0x82f63b78. */
-#include "crc32c.h"
+#include "common/crc32c.h"
 
 static uint32_t table[8][256];
 static int table_ready;

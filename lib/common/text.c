@@ -1,5 +1,5 @@
 /* text.c - UTF-8 and Prometheus name checks (see text.h). */
-#include "text.h"
+#include "common/text.h"
 
 #include <stdlib.h>
 #include <string.h>

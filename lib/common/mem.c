@@ -1,6 +1,6 @@
 /* mem.c - memory hints (see mem.h). */
 #define _DEFAULT_SOURCE		/* madvise */
-#include "mem.h"
+#include "common/mem.h"
 
 #include <stdint.h>
 #include <sys/mman.h>
