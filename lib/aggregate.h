@@ -38,7 +38,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
-#include "run.h"
+#include "journal/run.h"
 
 struct agg_config {
 	const double *buckets;	/* upper bounds, strictly increasing, finite;

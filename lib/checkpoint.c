@@ -4,7 +4,7 @@
 #include "common/atomicfile.h"
 #include "common/buf.h"
 #include "common/crc32c.h"
-#include "journal.h"
+#include "journal/journal.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -4,7 +4,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "push.h"
-#include "run.h"
+#include "journal/run.h"
 #include "schema.h"
 #include "common/text.h"
 

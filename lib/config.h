@@ -27,7 +27,7 @@
 
 #include "common/err.h"
 #include "grouping.h"
-#include "journal.h"
+#include "journal/journal.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"

@@ -33,7 +33,7 @@
 
 #include "common/err.h"
 #include "expfmt.h"
-#include "run.h"
+#include "journal/run.h"
 
 #define SCHEMA_MAX_LABELS 8	/* label slots of a family (user labels expand one) */
 

@@ -6,7 +6,7 @@
 #include "common/buf.h"
 #include "checkpoint.h"
 #include "common/fsutil.h"
-#include "journal.h"
+#include "journal/journal.h"
 #include "render.h"
 #include "schema.h"
 

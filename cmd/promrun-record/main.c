@@ -13,8 +13,8 @@
 #include "common/clock.h"
 #include "config.h"
 #include "common/err.h"
-#include "record.h"
-#include "wrap.h"
+#include "journal/record.h"
+#include "journal/wrap.h"
 
 #ifndef PROMRUN_VERSION
 #define PROMRUN_VERSION "unknown"

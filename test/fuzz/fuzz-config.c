@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "run.h"
+#include "journal/run.h"
 #include "schema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

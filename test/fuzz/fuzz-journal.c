@@ -17,8 +17,8 @@
 
 #include "aggregate.h"
 #include "common/buf.h"
-#include "journal.h"
-#include "run.h"
+#include "journal/journal.h"
+#include "journal/run.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "aggregate.h"
-#include "journal.h"
+#include "journal/journal.h"
 
 struct dump {
 	int show_damage;

@@ -17,7 +17,7 @@
 
 #include "common/buf.h"
 #include "common/crc32c.h"
-#include "journal.h"
+#include "journal/journal.h"
 
 int
 main(void)

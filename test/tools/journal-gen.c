@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "common/buf.h"
-#include "journal.h"
-#include "run.h"
+#include "journal/journal.h"
+#include "journal/run.h"
 
 static uint64_t state = 88172645463325252ull;
 

@@ -5,7 +5,7 @@
 
 #include "common/buf.h"
 #include "check.h"
-#include "run.h"
+#include "journal/run.h"
 
 static enum run_status
 status_of(const char *s)

@@ -1,5 +1,5 @@
 /* run.c - the run record: validation and encoding (see run.h). */
-#include "run.h"
+#include "journal/run.h"
 #include "common/clock.h"
 #include "common/text.h"
 

@@ -1,6 +1,6 @@
 /* wrap.c - run and supervise a child command (see wrap.h). */
 #define _GNU_SOURCE
-#include "wrap.h"
+#include "journal/wrap.h"
 #include "common/clock.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* journal.c - append, lock and scan the journal (see journal.h). */
 #define _DEFAULT_SOURCE
-#include "journal.h"
+#include "journal/journal.h"
 #include "common/buf.h"
 #include "common/crc32c.h"
 #include "common/fsutil.h"

@@ -9,7 +9,7 @@
 
 #include "config.h"
 #include "common/err.h"
-#include "run.h"
+#include "journal/run.h"
 
 #define RECORD_RUN_ID_LEN 16	/* hex digits in a generated run id */
 

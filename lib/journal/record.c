@@ -1,9 +1,9 @@
 /* record.c - build and append a run from promrun-record's arguments. */
 #define _GNU_SOURCE
-#include "record.h"
+#include "journal/record.h"
 #include "common/buf.h"
 #include "common/clock.h"
-#include "journal.h"
+#include "journal/journal.h"
 
 #include <errno.h>
 #include <signal.h>
