@@ -5,7 +5,7 @@
 #include "common/clock.h"
 #include "push.h"
 #include "journal/run.h"
-#include "schema.h"
+#include "metrics/schema.h"
 #include "common/text.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* grouping.c - the Pushgateway grouping key (see grouping.h). */
 #include "grouping.h"
-#include "expfmt.h"
+#include "metrics/expfmt.h"
 #include "common/text.h"
 
 #include <stdio.h>

@@ -31,11 +31,11 @@
 #include <stddef.h>
 
 #include "common/err.h"
-#include "expfmt.h"
+#include "metrics/expfmt.h"
 #include "finding.h"
 #include "common/hmap.h"
 #include "rules.h"
-#include "schema.h"
+#include "metrics/schema.h"
 
 #define LINT_MAX_LABELS 32	/* label names kept per metric */
 

@@ -4,7 +4,7 @@
 #define ZLIB_CONST
 #include "push.h"
 #include "common/clock.h"
-#include "expfmt.h"
+#include "metrics/expfmt.h"
 #include "common/fsutil.h"
 #include "common/hmap.h"
 

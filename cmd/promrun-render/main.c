@@ -14,7 +14,7 @@
 #include "common/clock.h"
 #include "config.h"
 #include "common/err.h"
-#include "textfile.h"
+#include "metrics/textfile.h"
 
 #ifndef PROMRUN_VERSION
 #define PROMRUN_VERSION "unknown"

@@ -13,9 +13,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "aggregate.h"
+#include "metrics/aggregate.h"
 #include "common/buf.h"
-#include "checkpoint.h"
+#include "metrics/checkpoint.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,7 +17,7 @@
 
 #include "config.h"
 #include "journal/run.h"
-#include "schema.h"
+#include "metrics/schema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "common/buf.h"
-#include "expfmt.h"
+#include "metrics/expfmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

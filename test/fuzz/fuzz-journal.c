@@ -15,7 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "aggregate.h"
+#include "metrics/aggregate.h"
 #include "common/buf.h"
 #include "journal/journal.h"
 #include "journal/run.h"

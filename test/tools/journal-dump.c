@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "aggregate.h"
+#include "metrics/aggregate.h"
 #include "journal/journal.h"
 
 struct dump {

@@ -6,7 +6,7 @@
 
 #include "common/buf.h"
 #include "check.h"
-#include "expfmt.h"
+#include "metrics/expfmt.h"
 
 static void
 test_writer(void)

@@ -1,14 +1,14 @@
 /* textfile.c - the render job: checkpoint, fold, compact, format, write (see textfile.h). */
 #define _GNU_SOURCE
-#include "textfile.h"
-#include "aggregate.h"
+#include "metrics/textfile.h"
+#include "metrics/aggregate.h"
 #include "common/atomicfile.h"
 #include "common/buf.h"
-#include "checkpoint.h"
+#include "metrics/checkpoint.h"
 #include "common/fsutil.h"
 #include "journal/journal.h"
-#include "render.h"
-#include "schema.h"
+#include "metrics/render.h"
+#include "metrics/schema.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* schema.c - the presets' metric families as data (see schema.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "schema.h"
+#include "metrics/schema.h"
 #include "common/buf.h"
 #include "common/text.h"
 

@@ -1,6 +1,6 @@
 /* checkpoint.c - save and load the renderer's checkpoint (see checkpoint.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "checkpoint.h"
+#include "metrics/checkpoint.h"
 #include "common/atomicfile.h"
 #include "common/buf.h"
 #include "common/crc32c.h"

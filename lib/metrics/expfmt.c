@@ -1,6 +1,6 @@
 /* expfmt.c - exposition format 0.0.4 writer and validating parser (see expfmt.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "expfmt.h"
+#include "metrics/expfmt.h"
 #include "common/hmap.h"
 #include "common/text.h"
 

@@ -1,6 +1,6 @@
 /* aggregate.c - fold journal records into per-series state (see aggregate.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "aggregate.h"
+#include "metrics/aggregate.h"
 #include "common/hmap.h"
 #include "common/text.h"
 

@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#include "aggregate.h"
+#include "metrics/aggregate.h"
 #include "common/err.h"
 
 #define CHECKPOINT_TAIL_BYTES 256	/* journal bytes before the offset under the CRC */

@@ -22,10 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "aggregate.h"
+#include "metrics/aggregate.h"
 #include "common/buf.h"
 #include "common/err.h"
-#include "schema.h"
+#include "metrics/schema.h"
 
 /* --- formatting --- */
 

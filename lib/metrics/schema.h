@@ -32,7 +32,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
-#include "expfmt.h"
+#include "metrics/expfmt.h"
 #include "journal/run.h"
 
 #define SCHEMA_MAX_LABELS 8	/* label slots of a family (user labels expand one) */

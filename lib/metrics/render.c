@@ -1,7 +1,7 @@
 /* render.c - format the aggregate through a preset (see render.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "render.h"
-#include "expfmt.h"
+#include "metrics/render.h"
+#include "metrics/expfmt.h"
 #include "common/hmap.h"
 
 #include <stdlib.h>
