@@ -3,7 +3,7 @@
 #include "config.h"
 #include "common/buf.h"
 #include "common/clock.h"
-#include "push.h"
+#include "push/push.h"
 #include "journal/run.h"
 #include "metrics/schema.h"
 #include "common/text.h"

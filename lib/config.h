@@ -26,7 +26,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
-#include "grouping.h"
+#include "push/grouping.h"
 #include "journal/journal.h"
 
 #ifndef SYSCONFDIR

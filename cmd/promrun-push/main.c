@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "common/err.h"
-#include "push.h"
+#include "push/push.h"
 
 #ifndef PROMRUN_VERSION
 #define PROMRUN_VERSION "unknown"

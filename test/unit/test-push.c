@@ -10,8 +10,8 @@
 #include "common/buf.h"
 #include "check.h"
 #include "common/err.h"
-#include "grouping.h"
-#include "push.h"
+#include "push/grouping.h"
+#include "push/push.h"
 
 static const char *
 b64(struct buf *b, const char *s, size_t len)

@@ -1,5 +1,5 @@
 /* grouping.c - the Pushgateway grouping key (see grouping.h). */
-#include "grouping.h"
+#include "push/grouping.h"
 #include "metrics/expfmt.h"
 #include "common/text.h"
 

@@ -38,7 +38,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
-#include "grouping.h"
+#include "push/grouping.h"
 
 #define PUSH_DEFAULT_URL "http://localhost:9091"
 #define PUSH_DEFAULT_JOB "promrun"

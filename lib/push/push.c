@@ -2,7 +2,7 @@
 #define _DEFAULT_SOURCE		/* explicit_bzero */
 #define _POSIX_C_SOURCE 200809L
 #define ZLIB_CONST
-#include "push.h"
+#include "push/push.h"
 #include "common/clock.h"
 #include "metrics/expfmt.h"
 #include "common/fsutil.h"
