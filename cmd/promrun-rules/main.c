@@ -14,11 +14,11 @@
 
 #include "common/buf.h"
 #include "common/err.h"
-#include "finding.h"
-#include "lint.h"
+#include "rules/finding.h"
+#include "rules/lint.h"
 #include "promql/parse.h"
 #include "promql/print.h"
-#include "rules.h"
+#include "rules/rules.h"
 
 #ifndef PROMRUN_VERSION
 #define PROMRUN_VERSION "unknown"

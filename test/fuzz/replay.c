@@ -13,7 +13,7 @@
 
 #include "common/buf.h"
 #include "promql/parse.h"
-#include "rules.h"
+#include "rules/rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

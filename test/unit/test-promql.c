@@ -9,15 +9,15 @@
 
 #include "common/buf.h"
 #include "check.h"
-#include "finding.h"
+#include "rules/finding.h"
 #include "promql/duration.h"
 #include "promql/lex.h"
 #include "promql/parse.h"
 #include "promql/print.h"
 #include "promql/quote.h"
 #include "promql/regex.h"
-#include "rules.h"
-#include "tmpl.h"
+#include "rules/rules.h"
+#include "rules/tmpl.h"
 
 static char out[4096];
 

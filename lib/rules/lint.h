@@ -32,9 +32,9 @@
 
 #include "common/err.h"
 #include "metrics/expfmt.h"
-#include "finding.h"
+#include "rules/finding.h"
 #include "common/hmap.h"
-#include "rules.h"
+#include "rules/rules.h"
 #include "metrics/schema.h"
 
 #define LINT_MAX_LABELS 32	/* label names kept per metric */

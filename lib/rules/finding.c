@@ -1,5 +1,5 @@
 /* finding.c - rule-file findings and their formats (see finding.h). */
-#include "finding.h"
+#include "rules/finding.h"
 #include "common/err.h"
 
 #include <stdarg.h>

@@ -11,14 +11,14 @@
  * scalar's text as written ("~" stays "~") and a non-scalar counts as "".
  */
 #define _POSIX_C_SOURCE 200809L
-#include "rules.h"
+#include "rules/rules.h"
 #include "common/buf.h"
 #include "common/hmap.h"
 #include "promql/duration.h"
 #include "promql/parse.h"
 #include "common/text.h"
-#include "tmpl.h"
-#include "ydoc.h"
+#include "rules/tmpl.h"
+#include "rules/ydoc.h"
 
 #include <sys/mman.h>
 #include <sys/stat.h>

@@ -7,7 +7,7 @@
  * collection's after its parent's.  When a collection ends, its children
  * move into one array in the arena.
  */
-#include "ydoc.h"
+#include "rules/ydoc.h"
 #include "common/err.h"
 #include "common/hmap.h"
 

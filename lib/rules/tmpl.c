@@ -3,7 +3,7 @@
  * (see tmpl.h).  The lexer and parser follow Go 1.19's text/template/parse
  * (lex.go, parse.go) case by case, so the same texts are refused.
  */
-#include "tmpl.h"
+#include "rules/tmpl.h"
 #include "common/buf.h"
 #include "promql/fail.h"
 #include "promql/quote.h"

@@ -33,7 +33,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
-#include "finding.h"
+#include "rules/finding.h"
 #include "promql/ast.h"
 
 #define RULES_FILE_MAX (64 * 1024 * 1024)	/* bytes in one file */

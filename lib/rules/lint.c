@@ -9,7 +9,7 @@
  * can be "any" when we cannot know it (an unknown metric, absent()); then
  * nothing is reported about it.
  */
-#include "lint.h"
+#include "rules/lint.h"
 #include "common/buf.h"
 #include "config.h"
 #include "promql/func.h"
