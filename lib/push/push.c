@@ -105,6 +105,9 @@ on_sample(void *ctx, const struct expfmt_sample *s)
 	size_t i;
 
 	for (i = 0; i < s->nlabels; i++) {
+		/* An empty value is no label: there is nothing to overwrite. */
+		if (s->labels[i].value[0] == '\0')
+			continue;
 		group_value = push_group_value(k->g, s->labels[i].name);
 		if (group_value == NULL ||
 		    strcmp(group_value, s->labels[i].value) == 0)

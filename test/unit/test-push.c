@@ -141,6 +141,12 @@ test_validate(void)
 	CHECK_STR(e.msg, "in.prom:1: a has instance=\"i2\" but the grouping key "
 	    "says instance=\"i1\", and the gateway would overwrite it: drop the "
 	    "label or push to that group");
+	/* An empty value is no label: it never conflicts with the key. */
+	CHECK(validate("a{instance=\"\",job=\"\",x=\"1\"} 1\n", &g, &e) == 0);
+	/* An empty grouping value still overwrites a non-empty label. */
+	CHECK(push_group_add(&g, "runner", "", &e) == 0);
+	CHECK(validate("a{runner=\"r1\"} 1\n", &g, &e) == PERR_INVALID);
+	CHECK(validate("a{runner=\"\"} 1\n", &g, &e) == 0);
 	CHECK(validate("x 1", &g, &e) == PERR_INVALID);
 }
 
