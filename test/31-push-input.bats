@@ -136,6 +136,61 @@ refused_args() {
 	[ "$(gateway_state)" = "$before" ]
 }
 
+# as_user CMD...: run CMD as an unprivileged user, so permissions apply
+# (root reads any directory): under root, user 4242 through setpriv, the
+# test's directories opened to it; otherwise the current user.
+as_user() {
+	if [ "$(id -u)" -eq 0 ]; then
+		chmod o+x "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" \
+		    "$BATS_TEST_TMPDIR" "$HOME"
+		setpriv --reuid=4242 --regid=4242 --clear-groups "$@"
+	else
+		"$@"
+	fi
+}
+
+# dir_unreadable WANT ARG...: promrun-push ARGs as as_user: exit 1, one
+# line "promrun-push: WANT", nothing sent.
+dir_unreadable() {
+	local want=$1
+	shift
+	run --separate-stderr as_user promrun-push "$@"
+	assert_failure 1
+	[ "$stderr" = "promrun-push: $want" ] || {
+		echo "stderr: $stderr"
+		return 1
+	}
+	[ "$(gateway_state)" = "$before" ]
+}
+
+@test "--dir that cannot be read: exit 1 with the system's reason, nothing sent" {
+	dir_unreadable "cannot read directory $PWD/missing: No such file or directory" \
+	    --dir "$PWD/missing"
+	dir_unreadable "cannot read directory $PWD/seed.prom: Not a directory" \
+	    --dir "$PWD/seed.prom"
+	mkdir locked listed
+	printf 'x 1\n' >locked/a.prom
+	printf 'x 1\n' >listed/a.prom
+	chmod 000 locked
+	dir_unreadable "cannot read directory $PWD/locked: Permission denied" \
+	    --dir "$PWD/locked"
+	# Listed but not searchable: the names show, the files cannot be
+	# examined; never "no *.prom files".
+	chmod 644 listed
+	dir_unreadable "cannot read $PWD/listed/a.prom: Permission denied" \
+	    --dir "$PWD/listed"
+	dir_unreadable "cannot read $PWD/listed/a.prom: Permission denied" \
+	    --dir "$PWD/listed" --delete
+	# A file in it that cannot be read: the same.
+	chmod 755 listed
+	chmod 600 listed/a.prom
+	dir_unreadable "cannot read $PWD/listed/a.prom: Permission denied" \
+	    --dir "$PWD/listed"
+	# A readable directory without *.prom files is invalid input.
+	mkdir none
+	refused_args "no *.prom files in none" --dir none
+}
+
 @test "no input at all" {
 	refused_args 'no input: give FILE or - (standard input), or set [render] output'
 }

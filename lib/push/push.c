@@ -249,10 +249,19 @@ list_textfiles(const char *dir, char ***paths, size_t *n, struct perr *e)
 		    list[i]->d_name) != 0))
 			rc = perr_set(e, PERR_INVALID, "path too long in %s",
 			    dir);
-		/* Only regular files (or links to them), as node_exporter. */
-		if (rc == 0 && stat(buf_str(&path), &st) == 0 &&
-		    S_ISREG(st.st_mode))
+		/*
+		 * Only regular files (or links to them), as node_exporter.  A
+		 * name that vanished since the listing is skipped; one that
+		 * cannot be examined (no search permission on dir) is an
+		 * error, never silently "no files".
+		 */
+		if (rc == 0 && stat(buf_str(&path), &st) != 0) {
+			if (errno != ENOENT)
+				rc = perr_sys(e, errno, "cannot read %s",
+				    buf_str(&path));
+		} else if (rc == 0 && S_ISREG(st.st_mode)) {
 			(*paths)[(*n)++] = buf_take(&path);
+		}
 		buf_free(&path);
 		free(list[i]);
 	}
@@ -442,6 +451,24 @@ clear_secret(char *s)
 }
 
 /*
+ * A directory where a file is wanted (fd open on file, or -1 to stat it):
+ * say so, instead of "empty" or a TLS error later.  A FIFO or a device is
+ * fine: --password-file <(pass show gw) is one.
+ */
+static bool
+is_directory(int fd, const char *file, const char *what, struct perr *e)
+{
+	struct stat st;
+
+	if ((fd >= 0 ? fstat(fd, &st) : stat(file, &st)) != 0 ||
+	    !S_ISDIR(st.st_mode))
+		return false;
+	perr_set(e, PERR_INVALID, "%s %s is a directory: give the file itself",
+	    what, file);
+	return true;
+}
+
+/*
  * One line, at most PUSH_MAX_SECRET bytes, from file.  Read into a fixed
  * array (a growing buffer would leave copies in freed memory) and cleared.
  * Messages name the file, never what it holds.
@@ -449,7 +476,7 @@ clear_secret(char *s)
 static int
 read_secret(const char *file, const char *what, char **out, struct perr *e)
 {
-	char tmp[PUSH_MAX_SECRET + 2];
+	char tmp[PUSH_MAX_SECRET + 2], label[32];
 	size_t len = 0;
 	ssize_t n;
 	int fd, rc = 0;
@@ -458,16 +485,25 @@ read_secret(const char *file, const char *what, char **out, struct perr *e)
 		perr_sys(e, errno, "cannot read %s file %s", what, file);
 		return as_invalid(e);
 	}
+	snprintf(label, sizeof(label), "%s file", what);
+	if (is_directory(fd, file, label, e)) {
+		close(fd);
+		return PERR_INVALID;
+	}
 	while (len < sizeof(tmp) - 1 &&
 	    (n = fs_read(fd, tmp + len, sizeof(tmp) - 1 - len)) > 0)
 		len += (size_t)n;
+	if (n < 0)
+		rc = perr_sys(e, errno, "cannot read %s file %s", what, file);
 	close(fd);
 	tmp[len] = '\0';
 	if (len > 0 && tmp[len - 1] == '\n')
 		tmp[--len] = '\0';
 	if (len > 0 && tmp[len - 1] == '\r')
 		tmp[--len] = '\0';
-	if (len > PUSH_MAX_SECRET)
+	if (rc != 0)
+		;
+	else if (len > PUSH_MAX_SECRET)
 		rc = perr_set(e, PERR_INVALID, "%s file %s is longer than %d "
 		    "bytes", what, file, PUSH_MAX_SECRET);
 	else if (len == 0)
@@ -600,7 +636,11 @@ check_url(struct push_client *c, const char *url, struct perr *e)
 static int
 check_readable(const char *file, const char *what, struct perr *e)
 {
-	if (file == NULL || access(file, R_OK) == 0)
+	if (file == NULL)
+		return 0;
+	if (is_directory(-1, file, what, e))
+		return PERR_INVALID;
+	if (access(file, R_OK) == 0)
 		return 0;
 	perr_sys(e, errno, "cannot read the %s %s", what, file);
 	return as_invalid(e);

@@ -144,12 +144,13 @@ struct push_client;
  * PERR_INVALID: a URL that is not http:// or https://, that carries user
  * credentials, a query or a fragment, or that already names /metrics/...;
  * --user without a password; a password without --user; both basic auth
- * and a bearer token; a secret file that cannot be read, is empty, or has
- * more than one line (the message names the file, never its content);
- * --key without --cert; a CA, certificate or key file that
- * cannot be read; a timeout or retry count out of range.  PERR_NOMEM, or
- * PERR_IO when libcurl cannot start.  On success *out is the client, to be
- * freed with push_client_free.
+ * and a bearer token; a secret file that cannot be opened, is a directory,
+ * is empty, or has more than one line (the message names the file, never
+ * its content; a FIFO such as <(cmd) is fine); --key without --cert; a CA,
+ * certificate or key file that cannot be read or is a directory; a timeout
+ * or retry count out of range.  PERR_IO when a secret file fails while
+ * being read or libcurl cannot start; PERR_NOMEM.  On success *out is the
+ * client, to be freed with push_client_free.
  */
 int push_client_new(struct push_client **out, const struct push_options *o,
     struct perr *e);
