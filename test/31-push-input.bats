@@ -219,7 +219,7 @@ dir_unreadable() {
 @test "option combinations" {
 	refused_args '--add and --delete exclude each other (see promrun-push --help)' \
 	    --add --delete
-	refused_args '--delete sends no metrics: give no FILE (see promrun-push --help)' \
+	refused_args '--delete sends no metrics: give no FILE or --allow-empty (see promrun-push --help)' \
 	    --delete seed.prom
 	refused_args '--dir and FILE arguments exclude each other (see promrun-push --help)' \
 	    --dir . seed.prom

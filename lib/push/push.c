@@ -38,6 +38,7 @@ push_method_name(enum push_method m)
 
 struct check {
 	const struct push_group *g;
+	unsigned flags;
 	const char *what;
 	struct perr *e;
 	struct hmap *families;	/* family -> input index, across inputs */
@@ -122,11 +123,32 @@ on_sample(void *ctx, const struct expfmt_sample *s)
 	return 0;
 }
 
+/*
+ * An input without a sample would empty the group (a PUT), or only renew
+ * its push time (a POST): what a failed promrun-render before a pipe
+ * leaves.  HELP and TYPE lines alone are no better: the gateway drops
+ * families without samples.
+ */
+static int
+refuse_empty(const struct check *k)
+{
+	struct buf group = BUF_INIT(PERR_MSG_MAX);
+	int rc;
+
+	(void)push_group_describe(k->g, &group);
+	rc = perr_set(k->e, PERR_INVALID, "%s: no samples (empty, or comments "
+	    "only): nothing sent, the group %.200s keeps its series "
+	    "(--allow-empty to push it anyway)", k->what, buf_str(&group));
+	buf_free(&group);
+	return rc;
+}
+
 static int
 check_text(const char *text, size_t len, struct check *k)
 {
 	const struct expfmt_handler h = {on_family, on_sample, k};
 	struct buf copy = BUF_INIT(PUSH_MAX_INPUT);
+	struct expfmt_stats st;
 	char empty[1] = "";
 	int rc;
 
@@ -136,16 +158,18 @@ check_text(const char *text, size_t len, struct check *k)
 		    "than %u MiB" : "out of memory", k->what,
 		    PUSH_MAX_INPUT >> 20);
 	rc = expfmt_parse(len > 0 ? copy.p : empty, len, k->what,
-	    EXPFMT_NO_TIMESTAMPS, &h, NULL, k->e);
+	    EXPFMT_NO_TIMESTAMPS, &h, &st, k->e);
 	buf_free(&copy);
+	if (rc == 0 && st.samples == 0 && !(k->flags & PUSH_ALLOW_EMPTY))
+		return refuse_empty(k);
 	return rc;
 }
 
 int
 push_validate(const char *text, size_t len, const char *what,
-    const struct push_group *g, struct perr *e)
+    const struct push_group *g, unsigned flags, struct perr *e)
 {
-	struct check k = {g, what, e, NULL, 0, NULL};
+	struct check k = {g, flags, what, e, NULL, 0, NULL};
 
 	return check_text(text, len, &k);
 }
@@ -178,10 +202,11 @@ read_input(const char *path, struct buf *out, struct perr *e)
 
 int
 push_load(char *const *paths, size_t n, const struct push_group *g,
-    struct buf *body, struct perr *e)
+    unsigned flags, struct buf *body, struct perr *e)
 {
 	struct hmap families = HMAP_INIT;
-	struct check k = {g, NULL, e, n > 1 ? &families : NULL, 0, paths};
+	struct check k = {g, flags, NULL, e, n > 1 ? &families : NULL, 0,
+	    paths};
 	size_t start;
 	int rc = 0;
 
@@ -197,6 +222,7 @@ push_load(char *const *paths, size_t n, const struct push_group *g,
 	if (rc == 0 && n > 1) {
 		k.what = "the inputs combined";
 		k.families = NULL;
+		k.flags |= PUSH_ALLOW_EMPTY;	/* each input was checked */
 		rc = check_text(body->p, body->len, &k);
 	}
 	hmap_free(&families);
@@ -290,7 +316,8 @@ push_dir_free(struct push_textfile *t, size_t n)
 
 int
 push_dir_load(const char *dir, const struct push_group *g,
-    bool with_bodies, struct push_textfile **out, size_t *n, struct perr *e)
+    bool with_bodies, unsigned flags, struct push_textfile **out, size_t *n,
+    struct perr *e)
 {
 	struct push_textfile *t;
 	char **paths = NULL;
@@ -318,7 +345,8 @@ push_dir_load(const char *dir, const struct push_group *g,
 		rc = push_group_add(&t[i].group, PUSH_DIR_LABEL,
 		    strrchr(t[i].path, '/') + 1, e);
 		if (rc == 0 && with_bodies)
-			rc = push_load(&t[i].path, 1, &t[i].group, &t[i].body, e);
+			rc = push_load(&t[i].path, 1, &t[i].group, flags,
+			    &t[i].body, e);
 	}
 	return rc;
 }
