@@ -59,7 +59,7 @@ refused() {
 	run promrun-record -j "$J" -w w -s ok -l repo=x -l branch=main
 	assert_success
 	cp "$J" "$BATS_TEST_TMPDIR/before"
-	refused 'label "runner" is not in the configured allow-list' \
+	refused 'label "runner" is not in the configured allow-list ([journal] labels): use one of org, repo, branch' \
 	    -w w -s ok -l repo=x -l runner=r1
 }
 

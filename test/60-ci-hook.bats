@@ -242,7 +242,7 @@ duration_within() {
 	printf '[journal]\nlabels = repo, branch\n' >"$CONF"
 	run --separate-stderr "$HOOK" -j "$J" success
 	assert_success
-	assert_equal "${stderr_lines[0]}" 'promrun-record: label "runner" is not in the configured allow-list ([journal] labels)'
+	assert_equal "${stderr_lines[0]}" 'promrun-record: label "runner" is not in the configured allow-list ([journal] labels): use one of repo, branch'
 	[ ! -e "$J" ]
 	run -2 "$HOOK" -j "$J" --strict success
 	run "$HOOK" -j "$J" --labels repo,branch success

@@ -184,11 +184,31 @@ run_add_label_arg(struct run *r, char *arg, struct perr *e)
 	return run_add_label(r, arg, eq + 1, e);
 }
 
+/* "a, b, c": as many names as fit in RUN_ALLOWED_SHOWN, then "and N more". */
+static void
+list_names(struct buf *out, char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		/* Room for this name, its comma and " and NN more". */
+		if (out->len + strlen(names[i]) + 2 + 16 > out->max)
+			break;
+		if ((i > 0 && buf_adds(out, ", ") != 0) ||
+		    buf_adds(out, names[i]) != 0)
+			return;
+	}
+	if (i < n)
+		(void)buf_addf(out, " and %zu more", n - i);
+}
+
 int
 run_check_allowed(const struct run *r, char *const *allow,
     size_t allow_count, struct perr *e)
 {
+	struct buf names = BUF_INIT(RUN_ALLOWED_SHOWN);
 	size_t i, k;
+	int rc;
 
 	if (allow_count == 0)
 		return 0;
@@ -196,10 +216,14 @@ run_check_allowed(const struct run *r, char *const *allow,
 		for (k = 0; k < allow_count; k++)
 			if (strcmp(r->labels[i].name, allow[k]) == 0)
 				break;
-		if (k == allow_count)
-			return perr_set(e, PERR_INVALID, "label \"%s\" is not in "
-			    "the configured allow-list ([journal] labels)",
-			    r->labels[i].name);
+		if (k < allow_count)
+			continue;
+		list_names(&names, allow, allow_count);
+		rc = perr_set(e, PERR_INVALID, "label \"%s\" is not in the "
+		    "configured allow-list ([journal] labels): use one of %s",
+		    r->labels[i].name, buf_str(&names));
+		buf_free(&names);
+		return rc;
 	}
 	return 0;
 }

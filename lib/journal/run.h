@@ -26,6 +26,8 @@
 #include "common/err.h"
 
 #define RUN_MAX_LABELS 64
+#define RUN_DIR_LABEL "textfile"	/* promrun-push --dir's grouping label */
+#define RUN_ALLOWED_SHOWN 300	/* bytes of allow-list names in a message */
 
 enum run_event {
 	RUN_EVENT_RUN,		/* a finished run in one record (post-step hook) */
@@ -112,7 +114,8 @@ int run_add_label_arg(struct run *r, char *arg, struct perr *e);
 
 /*
  * run_check_allowed: when allow_count > 0, every label name must be in
- * allow[]; PERR_INVALID names the first one that is not and the list.
+ * allow[]; PERR_INVALID names the first one that is not and the names
+ * allowed, as many as fit in RUN_ALLOWED_SHOWN bytes and how many more.
  */
 int run_check_allowed(const struct run *r, char *const *allow,
     size_t allow_count, struct perr *e);

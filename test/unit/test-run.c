@@ -5,6 +5,8 @@
 
 #include "common/buf.h"
 #include "check.h"
+
+#define ALLOW_NAMES 64	/* allow-list names in the bounded message */
 #include "journal/run.h"
 
 static enum run_status
@@ -81,6 +83,36 @@ test_labels(void)
 		CHECK(run_add_label(&r, names[i], "v", &e) == 0);
 	}
 	CHECK(run_add_label(&r, "onemore", "v", &e) == PERR_LIMIT);
+}
+
+/* The allow-list error lists the names, bounded. */
+static void
+test_allow_list(void)
+{
+	static char names[ALLOW_NAMES][40];
+	char *allow[ALLOW_NAMES];
+	struct run r;
+	struct perr e;
+	size_t i;
+
+	run_init(&r, RUN_EVENT_RUN);
+	CHECK(run_add_label(&r, "runner", "r1", &e) == 0);
+	for (i = 0; i < ALLOW_NAMES; i++) {
+		snprintf(names[i], sizeof(names[i]), "label_%02zu_%s", i,
+		    "with_a_rather_long_name");
+		allow[i] = names[i];
+	}
+	allow[0] = "repo";
+	allow[1] = "branch";
+	CHECK(run_check_allowed(&r, allow, 2, &e) == PERR_INVALID);
+	CHECK_STR(e.msg, "label \"runner\" is not in the configured "
+	    "allow-list ([journal] labels): use one of repo, branch");
+	CHECK(run_check_allowed(&r, allow, 0, &e) == 0);
+	CHECK(run_check_allowed(&r, allow, ALLOW_NAMES, &e) ==
+	    PERR_INVALID);
+	CHECK(strstr(e.msg, "use one of repo, branch, label_02_") != NULL);
+	CHECK(strstr(e.msg, " more") != NULL);
+	CHECK(strlen(strstr(e.msg, "use one of ")) < RUN_ALLOWED_SHOWN + 12);
 }
 
 static void
@@ -182,6 +214,7 @@ main(void)
 {
 	test_statuses();
 	test_labels();
+	test_allow_list();
 	test_round_trip();
 	test_decode_refusals();
 	return check_done("test-run");
