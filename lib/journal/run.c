@@ -34,6 +34,18 @@ static const char *const reserved_labels[] = {
 	"workflow", "step", "status", "le", "quantile",
 };
 
+/*
+ * Label names others set on every series of a push or a scrape: the
+ * Pushgateway's grouping key (job; instance, which it adds when absent and
+ * the shipped push unit sets to the host), Prometheus's target labels (the
+ * same two), and promrun-push --dir's grouping label.  A run carrying one
+ * would put it, "" where other runs lack it, on every series of its
+ * families, and the push of the whole textfile would be refused.
+ */
+static const char *const foreign_labels[] = {
+	"job", "instance", RUN_DIR_LABEL,
+};
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 void
@@ -130,8 +142,27 @@ check_text(const char *what, const char *s, struct perr *e)
 	return 0;
 }
 
-int
-run_label_name_check(const char *name, struct perr *e)
+bool
+run_label_foreign(const char *name)
+{
+	size_t i;
+
+	/* Checked for every label folded: rule most names out at once. */
+	if (strchr("jit", name[0]) == NULL)
+		return false;
+	for (i = 0; i < NELEM(foreign_labels); i++)
+		if (strcmp(name, foreign_labels[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The checks a label name passes when it is read back: everything but the
+ * foreign names, which records written before they were refused may carry
+ * (the renderer drops them).
+ */
+static int
+label_name_readable(const char *name, struct perr *e)
 {
 	char q[PERR_QUOTE_MAX];
 
@@ -150,13 +181,31 @@ run_label_name_check(const char *name, struct perr *e)
 }
 
 int
-run_add_label(struct run *r, const char *name, const char *value,
-    struct perr *e)
+run_label_name_check(const char *name, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	int rc;
+
+	if ((rc = label_name_readable(name, e)) != 0)
+		return rc;
+	if (run_label_foreign(name))
+		return perr_set(e, PERR_INVALID, "label name %s is set by the "
+		    "Pushgateway or Prometheus on every series (job, instance) "
+		    "or by promrun-push --dir (%s): choose another name",
+		    perr_quote(name, q), RUN_DIR_LABEL);
+	return 0;
+}
+
+/* Append a label; recording refuses foreign names, reading keeps them. */
+static int
+add_label(struct run *r, const char *name, const char *value,
+    bool recording, struct perr *e)
 {
 	size_t i;
 	int rc;
 
-	if ((rc = run_label_name_check(name, e)) != 0)
+	if ((rc = recording ? run_label_name_check(name, e) :
+	    label_name_readable(name, e)) != 0)
 		return rc;
 	for (i = 0; i < r->nlabels; i++)
 		if (strcmp(r->labels[i].name, name) == 0)
@@ -169,6 +218,13 @@ run_add_label(struct run *r, const char *name, const char *value,
 	r->labels[r->nlabels].value = value;
 	r->nlabels++;
 	return 0;
+}
+
+int
+run_add_label(struct run *r, const char *name, const char *value,
+    struct perr *e)
+{
+	return add_label(r, name, value, true, e);
 }
 
 int
@@ -474,7 +530,7 @@ decode_field(struct run *r, char *key, char *value, unsigned *seen,
 	switch (key[0]) {
 	case 'l':
 		if (strncmp(key, "label.", 6) == 0)
-			return run_add_label(r, key + 6, value, e) == 0;
+			return add_label(r, key + 6, value, false, e) == 0;
 		return false;
 	case 't':
 		return strcmp(key, "time") == 0 && once(seen, SEEN_TIME) &&

@@ -39,6 +39,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "journal/run.h"
 #include "push/grouping.h"
 
 #define PUSH_DEFAULT_URL "http://localhost:9091"
@@ -52,7 +53,8 @@
 #define PUSH_MAX_INPUT (64u << 20)	/* bytes of one group's body */
 #define PUSH_MAX_SECRET 4096	/* bytes of a password or token */
 #define PUSH_BODY_SHOWN 300	/* bytes of a refusal's body in a message */
-#define PUSH_DIR_LABEL "textfile"	/* --dir's grouping label */
+#define PUSH_DIR_LABEL RUN_DIR_LABEL	/* --dir's grouping label, "textfile",
+					   a name promrun-record refuses */
 
 enum push_method {
 	PUSH_PUT = 0,		/* replace the group (the default) */

@@ -5,9 +5,9 @@
 
 #include "common/buf.h"
 #include "check.h"
+#include "journal/run.h"
 
 #define ALLOW_NAMES 64	/* allow-list names in the bounded message */
-#include "journal/run.h"
 
 static enum run_status
 status_of(const char *s)
@@ -73,6 +73,18 @@ test_labels(void)
 	CHECK(run_add_label(&r, "workflow", "x", &e) == PERR_INVALID);
 	CHECK(run_add_label(&r, "a-b", "x", &e) == PERR_INVALID);
 	CHECK(run_add_label(&r, "", "x", &e) == PERR_INVALID);
+	/* Names the gateway, Prometheus or promrun-push --dir set. */
+	CHECK(run_add_label(&r, "job", "nightly", &e) == PERR_INVALID);
+	CHECK(strstr(e.msg, "label name \"job\" is set by the Pushgateway") ==
+	    e.msg);
+	CHECK(run_add_label(&r, "instance", "", &e) == PERR_INVALID);
+	CHECK(run_add_label(&r, "textfile", "a.prom", &e) == PERR_INVALID);
+	CHECK(run_label_foreign("job") && run_label_foreign("instance") &&
+	    run_label_foreign("textfile"));
+	CHECK(!run_label_foreign("jobs") && !run_label_foreign("instance_") &&
+	    !run_label_foreign("exported_job") && !run_label_foreign("j"));
+	CHECK(run_add_label(&r, "exported_job", "x", &e) == 0);
+	CHECK(run_add_label(&r, "jobname", "x", &e) == 0);
 	run_init(&r, RUN_EVENT_RUN);
 	for (i = 0; i < RUN_MAX_LABELS; i++) {
 		static char names[RUN_MAX_LABELS][8];
@@ -196,6 +208,10 @@ test_decode_refusals(void)
 	CHECK(!decodes("run time=1 workflow=w status=success extra=1"));
 	CHECK(!decodes("run time=1 workflow=w status=success label.a=1 label.a=2"));
 	CHECK(!decodes("run time=1 workflow=w status=success label.__a=1"));
+	/* Written before they were refused: read, for the renderer to drop. */
+	CHECK(decodes("run time=1 workflow=w status=success label.job=n "
+	    "label.instance= label.textfile=a.prom"));
+	CHECK(!decodes("run time=1 workflow=w status=success label.status=x"));
 	CHECK(!decodes("run time=1 workflow=w%zz status=success"));
 	CHECK(!decodes("run time=1 workflow=w%00 status=success"));
 	CHECK(!decodes("run time=1 workflow=%FF status=success"));
