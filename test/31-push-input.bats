@@ -58,6 +58,29 @@ refused_args() {
 	    'ok 1\nwith_ts 1 1700000000000\n'
 }
 
+@test "values and blanks the gateway's parser refuses, named with the line" {
+	refused 'bad.prom:2: sample value "1e400" is out of range (finite values are at most 1.7976931348623157e308 in magnitude): use a decimal float (1, -2.5, 1e3), +Inf, -Inf or NaN' \
+	    'ok 1\nx 1e400\n'
+	refused 'bad.prom:1: sample value "1.7976931348623159e308" is out of range (finite values are at most 1.7976931348623157e308 in magnitude): use a decimal float (1, -2.5, 1e3), +Inf, -Inf or NaN' \
+	    'x{a="b"} 1.7976931348623159e308\n'
+	refused 'bad.prom:1: sample value "+NaN" is not a number: use a decimal float (1, -2.5, 1e3), +Inf, -Inf or NaN' \
+	    'x +NaN\n'
+	refused 'bad.prom:1: sample value "0x1p3" is not a number: use a decimal float (1, -2.5, 1e3), +Inf, -Inf or NaN' \
+	    'x 0x1p3\n'
+	refused 'bad.prom:3: blank after the value "1" at the end of the line: the value ends the line, or one timestamp after it' \
+	    'ok 1\n\nx 1 \n'
+	refused 'bad.prom:1: blank after the value "2.5" at the end of the line: the value ends the line, or one timestamp after it' \
+	    'x{a="b"}\t2.5\t\n'
+	refused 'bad.prom:2: label le="1e999" is out of range (finite values are at most 1.7976931348623157e308 in magnitude): use a float such as 0.5, or +Inf' \
+	    '# TYPE h histogram\nh_bucket{le="1e999"} 1\nh_sum 1\nh_count 1\n'
+	refused 'bad.prom:1: unknown type "gauge " for x: use counter, gauge, histogram, summary or untyped, and nothing after it' \
+	    '# TYPE x gauge \nx 1\n'
+	# What the gateway takes, promrun-push takes: underflow, any case.
+	printf 'a 1e-400\nb 4.9e-324\nc nan\nd -INFINITY\ne .5\nf 1.\n' >ok.prom
+	run promrun-push ok.prom
+	assert_success
+}
+
 @test "a duplicate series" {
 	refused 'bad.prom:3: duplicate series x with the same labels as line 1' \
 	    'x{a="1",b="2"} 1\nx{a="2"} 1\nx{b="2",a="1"} 3\n'

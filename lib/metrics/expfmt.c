@@ -491,6 +491,9 @@ parse_comment(struct parser *p, char *s)
 		return 0;
 	help = kw[0] == 'H';
 	name = skip_blanks(kw_end);
+	/* "# HELP" or "# TYPE" alone is a comment, as in Go's parser. */
+	if (*name == '\0')
+		return 0;
 	name_end = scan_name(name, true);
 	if (name_end == name || (*name_end != '\0' && !is_blank(*name_end)))
 		return fail(p, "invalid metric name %s in %s line: names match "
@@ -619,8 +622,8 @@ label_value(const struct expfmt_label *l, size_t n, const char *name)
 static const char *
 number_problem(enum number n)
 {
-	return n == NUMBER_RANGE ? "is out of range: finite values are at "
-	    "most 1.7976931348623157e308 in magnitude" : "is not a number";
+	return n == NUMBER_RANGE ? "is out of range (finite values are at "
+	    "most 1.7976931348623157e308 in magnitude)" : "is not a number";
 }
 
 /*
