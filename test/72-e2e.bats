@@ -126,12 +126,7 @@ promrun 1' workflow_up nightly-backup
 
 # summaries ALERT: "WORKFLOW: SUMMARY" of each active ALERT, sorted.
 summaries() {
-	local -
-	set -o pipefail
-	curl -fsS "$PROM_URL/api/v1/alerts" |
-	    jq -r --arg name "$1" '.data.alerts[] |
-	        select(.labels.alertname == $name) |
-	        .labels.workflow + ": " + .annotations.summary' | sort
+	prom_alerts "$1" '.labels.workflow + ": " + .annotations.summary'
 }
 
 @test "a workflow whose runs all failed fires WorkflowNoRecentSuccess, saying it never succeeded; one that succeeded does not" {
