@@ -115,18 +115,28 @@ run_event_name(enum run_event ev)
 	}
 }
 
+/*
+ * name is one of the n in list.  Checked for every label read or folded:
+ * firsts, the first bytes of the list's names, rules most names out.
+ */
 static bool
-is_reserved(const char *name)
+named_in(const char *name, const char *firsts, const char *const *list,
+    size_t n)
 {
 	size_t i;
 
-	/* Checked for every label read: rule most names out by their first byte. */
-	if (strchr("wslq", name[0]) == NULL)
+	if (strchr(firsts, name[0]) == NULL)
 		return false;
-	for (i = 0; i < NELEM(reserved_labels); i++)
-		if (strcmp(name, reserved_labels[i]) == 0)
+	for (i = 0; i < n; i++)
+		if (strcmp(name, list[i]) == 0)
 			return true;
 	return false;
+}
+
+static bool
+is_reserved(const char *name)
+{
+	return named_in(name, "wslq", reserved_labels, NELEM(reserved_labels));
 }
 
 /* A string field: valid UTF-8 (strlen stops at NUL, so none inside). */
@@ -145,15 +155,7 @@ check_text(const char *what, const char *s, struct perr *e)
 bool
 run_label_foreign(const char *name)
 {
-	size_t i;
-
-	/* Checked for every label folded: rule most names out at once. */
-	if (strchr("jit", name[0]) == NULL)
-		return false;
-	for (i = 0; i < NELEM(foreign_labels); i++)
-		if (strcmp(name, foreign_labels[i]) == 0)
-			return true;
-	return false;
+	return named_in(name, "jit", foreign_labels, NELEM(foreign_labels));
 }
 
 /*
