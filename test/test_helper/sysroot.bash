@@ -18,7 +18,8 @@
 #
 #   sysroot_unavailable           why this machine cannot boot one (or fail)
 #   sysroot_boot DIR [UNIT...]    boot, wanting UNITs too; files put in
-#                                 DIR/seed before are copied onto the root
+#                                 DIR/seed before are copied onto the root,
+#                                 SYSROOT_BIND's directories bound read-only
 #   sysroot_run CMD...            run CMD inside, as root, clean environment
 #   sysroot_sh SCRIPT [ARG...]    sh -c SCRIPT inside
 #   sysroot_net CMD...            run a host CMD in the namespace's network
@@ -103,11 +104,18 @@ sysroot_masks() {
 # DIR (a fresh directory on the host: console.log, init.log, the
 # namespaces' mount point), wanting UNITs at boot besides the journal; wait
 # (at most 60 s) until it reports "running".  Files placed in DIR/seed
-# before are copied onto the root before systemd starts.  Exports
-# SYSROOT_PID (systemd's PID on the host), SYSROOT_DIR.
+# before are copied onto the root before systemd starts; the directories
+# named in SYSROOT_BIND (blank-separated) are bound read-only at their
+# place (the source tree and the build: the tests use the built programs,
+# and the host's tree stays as it is).  Exports SYSROOT_PID (systemd's PID
+# on the host), SYSROOT_DIR.
 sysroot_boot() {
-	local dir=$1 init unit state i
+	local dir=$1 init unit state i b
+	local -a binds=()
 	shift
+	for b in ${SYSROOT_BIND:-}; do
+		binds+=("$(realpath -e "$b")") || return 1
+	done
 	init="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/sysroot-init"
 	SYSROOT_DIR=$dir SYSROOT_PID=
 	export SYSROOT_DIR SYSROOT_PID
@@ -133,7 +141,8 @@ sysroot_boot() {
 	timeout -s KILL "$SYSROOT_LIFETIME" unshare --mount --pid --fork \
 	    --net --uts --ipc --propagation private --kill-child=SIGKILL \
 	    "$init" "$dir/stage" "$dir/console.log" "$dir/seed" \
-	    "$SYSROOT_CGROUP" "$SYSROOT_TARGET" >"$dir/init.log" 2>&1 3>&- &
+	    "$SYSROOT_CGROUP" "$SYSROOT_TARGET" "${binds[@]}" \
+	    >"$dir/init.log" 2>&1 3>&- &
 	SYSROOT_JOB=$!
 	export SYSROOT_JOB
 	# systemd: PID 1 of the new namespace, the child of unshare, the
@@ -176,6 +185,18 @@ sysroot_find_init() {
 		return 0
 	done
 	return 1
+}
+
+# sysroot_sanitizer_env DIR SANITIZE: before sysroot_boot DIR, when
+# SANITIZE is 1 (programs built with ASan and UBSan), give every service
+# the sanitizers' options as the suites use them, leak detection off: a
+# sandboxed service may not ptrace, which LeakSanitizer needs (as under
+# strace); the other suites look for leaks on the same code paths.
+sysroot_sanitizer_env() {
+	[ "$2" = 1 ] || return 0
+	mkdir -p "$1/seed/etc/systemd/system.conf.d"
+	printf '[Manager]\nDefaultEnvironment=ASAN_OPTIONS=abort_on_error=1:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1\n' \
+	    >"$1/seed/etc/systemd/system.conf.d/promrun-sanitizers.conf"
 }
 
 # sysroot_run CMD...: run CMD inside the root, as root, in its namespaces
