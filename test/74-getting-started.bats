@@ -54,7 +54,7 @@ setup_file() {
 
 teardown_file() {
 	load 'test_helper/sysroot'
-	[ -z "${SYSROOT_PID:-}" ] || sysroot_shutdown
+	sysroot_shutdown
 }
 
 setup() {

@@ -288,6 +288,7 @@ sysroot_listening() {
 # (at most 30 s) for its PID 1 to end, else kill it; then fail if anything
 # is left: a process in its namespaces, a mount on the host, a process in
 # its cgroup (removed), or if the host's canary file or name changed.
+# Nothing booted (a skipped suite's teardown), nothing to do.
 sysroot_shutdown() {
 	local pid=${SYSROOT_PID:-} mntns="" i rc=0 p
 	if [ -n "$pid" ]; then
