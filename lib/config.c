@@ -90,9 +90,9 @@ set_journal_labels(struct config *c, const char *value, struct perr *e)
 			    sizeof(name) - 1);
 		if ((rc = run_label_name_check(name, e)) != 0)
 			return rc;
-		if (c->journal.nlabels == CONFIG_MAX_LABELS)
+		if (c->journal.nlabels == JOURNAL_MAX_LABELS)
 			return perr_set(e, PERR_INVALID, "[journal] labels: at "
-			    "most %d names", CONFIG_MAX_LABELS);
+			    "most %d names", JOURNAL_MAX_LABELS);
 		if ((c->journal.labels[c->journal.nlabels] = strdup(name)) ==
 		    NULL)
 			return perr_set(e, PERR_NOMEM, "out of memory");
@@ -152,9 +152,9 @@ config_parse_buckets(struct config *c, const char *value, struct perr *e)
 			return perr_set(e, PERR_INVALID, "bucket %s is not above "
 			    "the one before it: bounds must increase",
 			    perr_quote(item, q));
-		if (n == CONFIG_MAX_BUCKETS)
+		if (n == RENDER_MAX_BUCKETS)
 			return perr_set(e, PERR_INVALID, "more than %d buckets",
-			    CONFIG_MAX_BUCKETS);
+			    RENDER_MAX_BUCKETS);
 		c->render.buckets[n++] = v;
 	}
 	if (n == 0)

@@ -26,6 +26,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "metrics/textfile.h"
 #include "push/grouping.h"
 #include "journal/journal.h"
 
@@ -33,31 +34,11 @@
 #define SYSCONFDIR "/etc"
 #endif
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/promrun/promrun.ini"
-#define CONFIG_MAX_LABELS 64
-#define CONFIG_MAX_BUCKETS 64
 
 struct config {
 	char *file;			/* the file read, or NULL (defaults only) */
-	struct {
-		char *path;		/* always set after config_load */
-		enum journal_sync fsync; /* default JOURNAL_FSYNC_ALWAYS */
-		char *labels[CONFIG_MAX_LABELS]; /* allow-list; empty allows all */
-		size_t nlabels;
-	} journal;
-	struct {
-		char *output;		/* NULL: standard output */
-		char *preset;		/* NULL: "native" */
-		char *namespace;	/* NULL: the preset's default */
-		double buckets[CONFIG_MAX_BUCKETS]; /* increasing, finite */
-		size_t nbuckets;
-		double lost_after;	/* seconds, default 24h */
-		size_t max_series;	/* default 10000 */
-		unsigned mode;		/* of the textfile, default 0644 */
-		double keep_history;	/* seconds, default 30d */
-		unsigned long long max_journal_size; /* bytes; 0: never compact
-							automatically; default 64 MiB */
-		char *checkpoint;	/* NULL: "<journal>.checkpoint" */
-	} render;
+	struct journal_settings journal;
+	struct render_settings render;
 	struct {
 		char *url;		/* NULL: the client's default */
 		char *job;		/* NULL: the client's default */
@@ -105,7 +86,7 @@ int config_set_string(char **slot, const char *value, struct perr *e);
 
 /*
  * config_parse_buckets: "1,5,15" into c's render buckets: finite, strictly
- * increasing, at most CONFIG_MAX_BUCKETS, "+Inf" allowed last (it is always
+ * increasing, at most RENDER_MAX_BUCKETS, "+Inf" allowed last (it is always
  * there anyway).  PERR_INVALID names the value.
  */
 int config_parse_buckets(struct config *c, const char *value, struct perr *e);

@@ -211,8 +211,8 @@ record_once(struct options *o)
 	}
 	if ((rc = load_config(o, &c, &e)) == 0 &&
 	    (!o->systemd || (rc = record_use_systemd(&o->args, &sd, &e)) == 0) &&
-	    (rc = record_build(&r, &o->args, &c, &e)) == 0)
-		rc = record_append(&r, &c, &e);
+	    (rc = record_build(&r, &o->args, &c.journal, &e)) == 0)
+		rc = record_append(&r, &c.journal, &e);
 	config_free(&c);
 	return rc == 0 ? 0 : fail(&e);
 }
@@ -253,7 +253,7 @@ prepare_start(struct options *o, struct config *c, struct run *start,
 		o->args.run_id = run_id;
 	}
 	o->args.event = RUN_EVENT_START;
-	if (record_build(start, &o->args, c, &e) != 0) {
+	if (record_build(start, &o->args, &c->journal, &e) != 0) {
 		warn_not_recorded("start", e.msg);
 		return -1;
 	}
@@ -278,7 +278,7 @@ record_wrapped(struct options *o)
 
 	memset(&c, 0, sizeof(c));
 	recording = prepare_start(o, &c, &start, run_id) == 0;
-	if (recording && record_append(&start, &c, &e) != 0)
+	if (recording && record_append(&start, &c.journal, &e) != 0)
 		warn_not_recorded("start", e.msg);
 	if (wrap_run(o->command, &res, &e) != 0)
 		fprintf(stderr, "%s: %s\n", progname, e.msg);
@@ -288,7 +288,7 @@ record_wrapped(struct options *o)
 	if (recording) {
 		record_finish_of(&finish, &start, res.status, res.duration,
 		    clock_now());
-		if (record_append(&finish, &c, &e) != 0)
+		if (record_append(&finish, &c.journal, &e) != 0)
 			warn_not_recorded("finish", e.msg);
 	}
 	config_free(&c);

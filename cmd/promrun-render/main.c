@@ -185,7 +185,8 @@ main(int argc, char **argv)
 		config_free(&c);
 		return fail(&e);
 	}
-	o.job.cfg = &c;
+	o.job.journal = &c.journal;
+	o.job.render = &c.render;
 	o.job.now = clock_now();
 	if (o.verify) {
 		rc = verify(c.journal.path);

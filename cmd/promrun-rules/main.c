@@ -14,6 +14,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "config.h"
 #include "rules/finding.h"
 #include "rules/lint.h"
 #include "promql/parse.h"
@@ -155,6 +156,30 @@ print_findings(const char *file, struct findings *f, const struct options *o)
 	buf_free(&b);
 }
 
+/* The catalog of metrics the rules may use (lint.h), from the options and
+ * the configuration. */
+static int
+build_catalog(struct lint_catalog *cat, const struct options *o,
+    struct perr *e)
+{
+	struct config c;
+	struct lint_configured cf;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if ((rc = config_load(&c, o->config, e)) == 0) {
+		cf.found = c.file != NULL;
+		cf.preset = c.render.preset;
+		cf.ns = c.render.namespace;
+		cf.labels = c.journal.labels;
+		cf.nlabels = c.journal.nlabels;
+		rc = lint_catalog_build(cat, o->preset, o->ns, &cf, o->metrics,
+		    o->nmetrics, e);
+	}
+	config_free(&c);
+	return rc;
+}
+
 static int
 check(const struct options *o)
 {
@@ -168,8 +193,7 @@ check(const struct options *o)
 	if (o->noperands == 0)
 		usage("check needs at least one rule file");
 	memset(&cat, 0, sizeof(cat));
-	if (lint_catalog_build(&cat, o->preset, o->ns, o->config, o->metrics,
-	    o->nmetrics, &e) != 0) {
+	if (build_catalog(&cat, o, &e) != 0) {
 		fprintf(stderr, "%s: %s\n", progname, e.msg);
 		lint_catalog_free(&cat);
 		return perr_exit_status(e.code);

@@ -45,6 +45,19 @@ enum journal_sync {
 	JOURNAL_FSYNC_NEVER,	/* leave it to the kernel: fast, may lose the last records on power loss */
 };
 
+#define JOURNAL_MAX_LABELS 64	/* names in the label allow-list */
+
+/*
+ * The [journal] settings (config.h fills them): where the journal is, how
+ * appends are synced, and which user labels a run may carry.
+ */
+struct journal_settings {
+	char *path;		/* always set after config_load */
+	enum journal_sync fsync; /* default JOURNAL_FSYNC_ALWAYS */
+	char *labels[JOURNAL_MAX_LABELS]; /* allow-list; empty allows all */
+	size_t nlabels;
+};
+
 /*
  * journal_append: frame payload[0..len) and append it to the journal at
  * path, creating the journal, its lock file and missing parent directories

@@ -90,8 +90,8 @@ set_times(struct run *r, const struct record_args *a, struct perr *e)
 }
 
 int
-record_build(struct run *r, struct record_args *a, const struct config *c,
-    struct perr *e)
+record_build(struct run *r, struct record_args *a,
+    const struct journal_settings *j, struct perr *e)
 {
 	size_t i;
 	int rc;
@@ -119,14 +119,15 @@ record_build(struct run *r, struct record_args *a, const struct config *c,
 	for (i = 0; i < a->nlabels; i++)
 		if ((rc = run_add_label_arg(r, a->labels[i], e)) != 0)
 			return rc;
-	if ((rc = run_check_allowed(r, c->journal.labels, c->journal.nlabels,
+	if ((rc = run_check_allowed(r, j->labels, j->nlabels,
 	    e)) != 0)
 		return rc;
 	return run_validate(r, e);
 }
 
 int
-record_append(const struct run *r, const struct config *c, struct perr *e)
+record_append(const struct run *r, const struct journal_settings *j,
+    struct perr *e)
 {
 	struct buf payload = BUF_INIT(JOURNAL_PAYLOAD_MAX);
 	int rc;
@@ -139,8 +140,8 @@ record_append(const struct run *r, const struct config *c, struct perr *e)
 	if (rc != 0)
 		return perr_set(e, rc, "cannot encode the record: %s",
 		    perr_name(rc));
-	rc = journal_append(c->journal.path, buf_str(&payload), payload.len,
-	    c->journal.fsync, e);
+	rc = journal_append(j->path, buf_str(&payload), payload.len,
+	    j->fsync, e);
 	buf_free(&payload);
 	return rc;
 }

@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 
-#include "config.h"
 #include "common/err.h"
+#include "journal/journal.h"
 #include "journal/run.h"
 
 #define RECORD_RUN_ID_LEN 16	/* hex digits in a generated run id */
@@ -35,18 +35,18 @@ struct record_args {
  * derived from -e (run.h's mapping,
  * keeping the exit code); with both, -s decides the status and the exit
  * code is kept (systemd's "timeout" with EXIT_STATUS=TERM, say).  Labels must pass
- * the configured allow-list.  Returns 0, or PERR_INVALID/PERR_LIMIT naming
- * the offending option and value; nothing is written.
+ * j's allow-list.  Returns 0, or PERR_INVALID/PERR_LIMIT naming the
+ * offending option and value; nothing is written.
  */
 int record_build(struct run *r, struct record_args *a,
-    const struct config *c, struct perr *e);
+    const struct journal_settings *j, struct perr *e);
 
 /*
- * record_append: encode r and append it to the configured journal with the
- * configured fsync policy.  Returns 0, PERR_LIMIT for a record over the
- * journal's bound, PERR_IO naming the journal and the reason.
+ * record_append: encode r and append it to j's journal with j's fsync
+ * policy.  Returns 0, PERR_LIMIT for a record over the journal's bound,
+ * PERR_IO naming the journal and the reason.
  */
-int record_append(const struct run *r, const struct config *c,
+int record_append(const struct run *r, const struct journal_settings *j,
     struct perr *e);
 
 /* Storage for what record_use_systemd derives. */

@@ -6,7 +6,7 @@
  * depends only on the records and their order, never on when folding
  * happened, so a render from a checkpoint and a render from scratch agree.
  *
- * Rules (the README's "How runs are counted" says the same for users):
+ * Rules (DESIGN.md's "How runs are counted" says the same for users):
  * - run and finish events count one run each under their status; the
  *   duration histogram observes their duration (a finish without one gets
  *   finish time - start time from its matching start).

@@ -23,7 +23,6 @@
 
 struct job {
 	const struct textfile_job *in;
-	const struct config *cfg;
 	const char *journal;
 	const struct schema_preset *preset;
 	const char *ns;
@@ -43,28 +42,29 @@ struct job {
 static int
 resolve_settings(struct job *j)
 {
-	const struct config *c = j->cfg;
+	const struct render_settings *rs = j->in->render;
+	const struct journal_settings *js = j->in->journal;
 	const char *preset = j->in->preset != NULL ? j->in->preset :
-	    c->render.preset != NULL ? c->render.preset : "native";
+	    rs->preset != NULL ? rs->preset : "native";
 	int rc;
 
 	if ((j->preset = schema_preset_find(preset, j->e)) == NULL)
 		return PERR_INVALID;
-	j->ns = j->in->ns != NULL ? j->in->ns : c->render.namespace;
+	j->ns = j->in->ns != NULL ? j->in->ns : rs->namespace;
 	if ((rc = schema_check_namespace(j->preset, j->ns, j->e)) != 0)
 		return rc;
 	j->acfg.buckets = j->preset->buckets != NULL ? j->preset->buckets :
-	    c->render.buckets;
+	    rs->buckets;
 	j->acfg.nbuckets = j->preset->buckets != NULL ? j->preset->nbuckets :
-	    c->render.nbuckets;
-	j->acfg.labels = c->journal.labels;
-	j->acfg.nlabels = c->journal.nlabels;
-	j->acfg.lost_after = c->render.lost_after;
-	j->acfg.max_series = c->render.max_series;
-	j->journal = c->journal.path;
+	    rs->nbuckets;
+	j->acfg.labels = js->labels;
+	j->acfg.nlabels = js->nlabels;
+	j->acfg.lost_after = rs->lost_after;
+	j->acfg.max_series = rs->max_series;
+	j->journal = js->path;
 	if (agg_config_fingerprint(&j->acfg, &j->settings) != 0 ||
-	    (c->render.checkpoint != NULL ?
-	    buf_adds(&j->checkpoint, c->render.checkpoint) :
+	    (rs->checkpoint != NULL ?
+	    buf_adds(&j->checkpoint, rs->checkpoint) :
 	    buf_addf(&j->checkpoint, "%s.checkpoint", j->journal)) != 0)
 		return perr_set(j->e, PERR_NOMEM, "out of memory");
 	return 0;
@@ -75,7 +75,7 @@ static const char *
 destination(const struct job *j)
 {
 	const char *o = j->in->output != NULL ? j->in->output :
-	    j->cfg->render.output;
+	    j->in->render->output;
 
 	return o == NULL || strcmp(o, "-") == 0 ? NULL : o;
 }
@@ -265,7 +265,7 @@ swap_compacted(struct job *j, int fd)
 	uint64_t new_size = 0, keep_from;
 	int rc;
 
-	p.cutoff = j->in->now - j->cfg->render.keep_history;
+	p.cutoff = j->in->now - j->in->render->keep_history;
 	if ((rc = agg_new(&p.agg, &j->acfg, j->e)) != 0)
 		return rc;
 	rc = journal_scan_fd(fd, j->journal, 0, &cb, &st, j->e);
@@ -305,8 +305,8 @@ wants_compaction(const struct job *j)
 
 	if (j->jfd < 0 || fstat(j->jfd, &st) != 0)
 		return false;
-	return j->in->compact || (j->cfg->render.max_journal_size > 0 &&
-	    (unsigned long long)st.st_size > j->cfg->render.max_journal_size);
+	return j->in->compact || (j->in->render->max_journal_size > 0 &&
+	    (unsigned long long)st.st_size > j->in->render->max_journal_size);
 }
 
 static int
@@ -402,7 +402,7 @@ format_to_textfile(struct job *j, const struct render_format *f,
 	struct atomicfile file;
 	int rc;
 
-	if ((rc = atomicfile_begin(&file, dest, j->cfg->render.mode, 0,
+	if ((rc = atomicfile_begin(&file, dest, j->in->render->mode, 0,
 	    j->e)) != 0)
 		return rc;
 	rc = render_format(j->agg, f, to_textfile, &file, &j->rep->samples,
@@ -435,7 +435,7 @@ format_and_write(struct job *j)
 	f.preset = j->preset;
 	f.ns = j->ns;
 	f.now = j->in->now;
-	f.max_series = j->cfg->render.max_series;
+	f.max_series = j->in->render->max_series;
 	j->rep->written = dest != NULL ? dest : "-";
 	return dest != NULL ? format_to_textfile(j, &f, dest) :
 	    format_to_stream(j, &f);
@@ -473,7 +473,6 @@ textfile_render(const struct textfile_job *in, struct textfile_report *rep,
 	memset(&j, 0, sizeof(j));
 	memset(rep, 0, sizeof(*rep));
 	j.in = in;
-	j.cfg = in->cfg;
 	j.rep = rep;
 	j.e = e;
 	j.lockfd = j.jfd = -1;

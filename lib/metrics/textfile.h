@@ -32,13 +32,32 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "config.h"
 #include "common/err.h"
+#include "journal/journal.h"
 
 #define TEXTFILE_CHECKPOINT_EVERY 1000	/* new records before it is rewritten */
 
+#define RENDER_MAX_BUCKETS 64
+
+/* The [render] settings (config.h fills them). */
+struct render_settings {
+	char *output;		/* NULL: standard output */
+	char *preset;		/* NULL: "native" */
+	char *namespace;	/* NULL: the preset's default */
+	double buckets[RENDER_MAX_BUCKETS]; /* increasing, finite */
+	size_t nbuckets;
+	double lost_after;	/* seconds, default 24h */
+	size_t max_series;	/* default 10000 */
+	unsigned mode;		/* of the textfile, default 0644 */
+	double keep_history;	/* seconds, default 30d */
+	unsigned long long max_journal_size; /* bytes; 0: never compact
+						automatically; default 64 MiB */
+	char *checkpoint;	/* NULL: "<journal>.checkpoint" */
+};
+
 struct textfile_job {
-	const struct config *cfg;	/* journal and [render] settings */
+	const struct journal_settings *journal;
+	const struct render_settings *render;
 	const char *output;		/* overrides [render] output; "-" is out */
 	const char *preset;		/* overrides [render] preset */
 	const char *ns;			/* overrides [render] namespace */

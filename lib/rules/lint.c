@@ -11,7 +11,6 @@
  */
 #include "rules/lint.h"
 #include "common/buf.h"
-#include "config.h"
 #include "promql/func.h"
 
 #include <stdio.h>
@@ -153,37 +152,29 @@ nomem:
 
 int
 lint_catalog_build(struct lint_catalog *c, const char *preset,
-    const char *ns, const char *config, const char *const *metrics, size_t n,
-    struct perr *e)
+    const char *ns, const struct lint_configured *cf,
+    const char *const *metrics, size_t n, struct perr *e)
 {
 	const struct schema_preset *p;
 	const char *name = preset;
-	struct config cf;
 	size_t i;
-	int rc;
+	int rc = 0;
 
-	memset(&cf, 0, sizeof(cf));
-	if ((rc = config_load(&cf, config, e)) != 0)
-		goto out;
-	if (name == NULL && n == 0 && cf.file != NULL)
-		name = cf.render.preset != NULL ? cf.render.preset : "native";
+	if (name == NULL && n == 0 && cf->found)
+		name = cf->preset != NULL ? cf->preset : "native";
 	if (name != NULL) {
-		if ((p = schema_preset_find(name, e)) == NULL) {
-			rc = PERR_INVALID;
-			goto out;
-		}
-		if (ns == NULL && (preset == NULL || (cf.render.preset != NULL &&
-		    strcmp(cf.render.preset, preset) == 0)))
-			ns = cf.render.namespace;
+		if ((p = schema_preset_find(name, e)) == NULL)
+			return PERR_INVALID;
+		if (ns == NULL && (preset == NULL || (cf->preset != NULL &&
+		    strcmp(cf->preset, preset) == 0)))
+			ns = cf->ns;
 		if ((rc = schema_check_namespace(p, ns, e)) != 0 ||
-		    (rc = lint_catalog_add_preset(c, p, ns, cf.journal.labels,
-		    cf.journal.nlabels, e)) != 0)
-			goto out;
+		    (rc = lint_catalog_add_preset(c, p, ns, cf->labels,
+		    cf->nlabels, e)) != 0)
+			return rc;
 	}
 	for (i = 0; i < n && rc == 0; i++)
 		rc = lint_catalog_add_textfile(c, metrics[i], e);
-out:
-	config_free(&cf);
 	return rc;
 }
 

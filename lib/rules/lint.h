@@ -90,19 +90,31 @@ int lint_catalog_add_recorded(struct lint_catalog *c,
     const struct rule_file *rf);
 
 /*
+ * What the configuration says about the metrics promrun emits (the program
+ * fills it from config.h's [render] and [journal] settings).
+ */
+struct lint_configured {
+	bool found;		/* a configuration file was read */
+	const char *preset;	/* [render] preset, or NULL */
+	const char *ns;		/* [render] namespace, or NULL */
+	char *const *labels;	/* [journal] labels (the allow-list) */
+	size_t nlabels;
+};
+
+/*
  * lint_catalog_build: the catalog promrun-rules checks against: the preset
  * named (NULL: none) under namespace ns; the exposition files metrics[0..n);
- * and, when neither is given, the preset and namespace of the configuration
- * (config_load's file: config, else $PROMRUN_CONFIG, else the default, if
- * one is found), with its [journal] labels as user labels.  ns NULL takes
- * the configuration's namespace when its preset is the one named.  With
- * nothing found the catalog stays empty and only catalog-free checks run.
- * Returns 0; PERR_INVALID naming a bad preset, namespace, configuration or
- * file; PERR_NOMEM.  Free with lint_catalog_free in every case.
+ * and, when neither is given and a configuration was found, its preset
+ * (default native) and namespace, with its labels as user labels.  ns NULL
+ * takes the configuration's namespace when its preset is the one named.
+ * The configured labels are the user labels of any preset.  With nothing
+ * found the catalog stays empty and only catalog-free checks run.
+ * Returns 0; PERR_INVALID naming a bad preset, namespace or file;
+ * PERR_NOMEM.  Free with lint_catalog_free in every case.
  */
 int lint_catalog_build(struct lint_catalog *c, const char *preset,
-    const char *ns, const char *config, const char *const *metrics, size_t n,
-    struct perr *e);
+    const char *ns, const struct lint_configured *cf,
+    const char *const *metrics, size_t n, struct perr *e);
 
 /*
  * lint_check_known: name is one of the warnings' checks above or
