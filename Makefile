@@ -7,7 +7,8 @@
 #   make run             install, build, record sample runs, show the result
 #   make bench           benchmarks against the peers, printed as ratios
 #   make install / uninstall   (PREFIX, DESTDIR, BINDIR, MANDIR, SYSCONFDIR,
-#                        UNITDIR, DROPINDIR, SYSUSERSDIR, TMPFILESDIR, DOCDIR)
+#                        UNITDIR, DROPINDIR, SYSUSERSDIR, TMPFILESDIR, DOCDIR,
+#                        TEXTFILEDIR)
 
 VERSION    = 0.1.0
 PREFIX    ?= /usr/local
@@ -20,6 +21,8 @@ DROPINDIR ?= $(PKGDATADIR)/systemd
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR    ?= $(PREFIX)/share/doc/promrun
+# node_exporter's textfile directory (Debian's prometheus-node-exporter).
+TEXTFILEDIR ?= /var/lib/prometheus/node-exporter
 
 CC        ?= cc
 CFLAGS    ?= -O2 -g
@@ -216,6 +219,17 @@ install_units = for f in $(1); do \
 	    chmod 644 "$$d" || exit 1; \
 	done
 
+# promrun-render.service writes the textfile in promrun's own directory
+# (systemd/promrun-render.service, tmpfiles.d); install links
+# TEXTFILEDIR/promrun.prom to it when node_exporter's directory exists, so
+# that directory's owner, mode and ACL stay as its package set them and
+# promrun needs no write access there.  Anything else already there under
+# that name is kept; uninstall removes the link only while it is ours.
+TEXTFILE   = /var/lib/promrun/textfile/promrun.prom
+TEXTFILE_LINK = $(DESTDIR)$(TEXTFILEDIR)/promrun.prom
+textfile_link_is_ours = [ -L $(TEXTFILE_LINK) ] && \
+	    [ "$$(readlink $(TEXTFILE_LINK))" = $(TEXTFILE) ]
+
 # The configuration is installed only where none exists, and uninstalled only
 # while it is byte for byte the shipped one: a file the administrator wrote
 # or changed is never replaced or removed.
@@ -241,6 +255,15 @@ install: all
 	    echo "install -m 644 examples/promrun.ini $(CONFIG)"; \
 	    install -m 644 examples/promrun.ini $(CONFIG); \
 	fi
+	@if $(textfile_link_is_ours); then :; \
+	elif [ ! -d $(DESTDIR)$(TEXTFILEDIR) ]; then \
+	    echo "no link to $(TEXTFILE): no $(DESTDIR)$(TEXTFILEDIR) (node_exporter's textfile directory: TEXTFILEDIR)"; \
+	elif [ -e $(TEXTFILE_LINK) ] || [ -L $(TEXTFILE_LINK) ]; then \
+	    echo "keeping $(TEXTFILE_LINK): not a link to $(TEXTFILE) (an earlier promrun-render's textfile? remove it and install again)"; \
+	else \
+	    echo "ln -s $(TEXTFILE) $(TEXTFILE_LINK)"; \
+	    ln -s $(TEXTFILE) $(TEXTFILE_LINK); \
+	fi
 
 uninstall:
 	rm -f $(PROGRAMS:%=$(DESTDIR)$(BINDIR)/%) \
@@ -257,6 +280,9 @@ uninstall:
 	    echo "rm -f $(CONFIG)"; rm -f $(CONFIG); \
 	else \
 	    echo "keeping $(CONFIG): it differs from examples/promrun.ini"; \
+	fi
+	@if $(textfile_link_is_ours); then \
+	    echo "rm -f $(TEXTFILE_LINK)"; rm -f $(TEXTFILE_LINK); \
 	fi
 	-@rmdir $(addprefix $(DESTDIR),$(OUR_DIRS)) 2>/dev/null; true
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The whole chain a user runs, with real servers on free 127.0.0.1 ports:
 # runs recorded in the journal, rendered by the render unit's command line
-# into node_exporter's textfile directory, pushed by the push unit's command
+# into promrun's textfile, which node_exporter reads through the link make
+# install puts in its textfile directory, pushed by the push unit's command
 # line to a Pushgateway, scraped every second by a Prometheus server that
 # loads examples/prometheus.yml and examples/alerts.yml ("for" shortened to
 # 1s); then Prometheus's HTTP API tells what the user would see.  Runs are
@@ -16,7 +17,7 @@ setup_file() {
 	local ex="$BATS_TEST_DIRNAME/../examples" p="$BATS_FILE_TMPDIR/prometheus"
 	export PATH="$PROMRUN_BUILD:$PATH"
 	units_stage "$BATS_FILE_TMPDIR/units"
-	node_exporter_start "$BATS_FILE_TMPDIR/node" "$TEXTFILE"
+	node_exporter_start "$BATS_FILE_TMPDIR/node" "$NODE_TEXTFILE"
 	gateway_start "$BATS_FILE_TMPDIR/gateway"
 	mkdir -p "$p"
 	sed -E 's/^( *for:).*/\1 1s/' "$ex/alerts.yml" >"$p/alerts.yml"
@@ -139,7 +140,7 @@ promrun 0' values 'ci_workflow_last_success_timestamp_seconds{workflow="build"}'
 @test "a textfile node_exporter sees unchanged for 10 minutes fires PromrunTextfileStale; the next render resolves it" {
 	touch -d '-10 minutes' "$TEXTFILE/promrun.prom"
 	eventually 30 is "$(firing PromrunTextfileStale "$(jq -nc \
-	    --arg f "$TEXTFILE/promrun.prom" --arg i "127.0.0.1:$NE_PORT" \
+	    --arg f "$NODE_TEXTFILE/promrun.prom" --arg i "127.0.0.1:$NE_PORT" \
 	    '{file: $f, instance: $i, job: "node", severity: "warning"}')")" \
 	    prom_alerts PromrunTextfileStale
 	render
