@@ -78,6 +78,7 @@ free_labels(struct config *c)
 static int
 set_journal_labels(struct config *c, const char *value, struct perr *e)
 {
+	struct perr why;
 	char name[128];
 	size_t pos = 0, len;
 	int rc;
@@ -88,8 +89,8 @@ set_journal_labels(struct config *c, const char *value, struct perr *e)
 			return perr_set(e, PERR_INVALID, "[journal] labels: a "
 			    "label name is longer than %zu bytes",
 			    sizeof(name) - 1);
-		if ((rc = run_label_name_check(name, e)) != 0)
-			return rc;
+		if ((rc = run_label_name_check(name, &why)) != 0)
+			return perr_set(e, rc, "[journal] labels: %s", why.msg);
 		if (c->journal.nlabels == JOURNAL_MAX_LABELS)
 			return perr_set(e, PERR_INVALID, "[journal] labels: at "
 			    "most %d names", JOURNAL_MAX_LABELS);

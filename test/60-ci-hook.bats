@@ -237,12 +237,24 @@ duration_within() {
 	assert_output 'promrun-record -w CI -s success --run-id 6123456789-2 -l branch=main'
 }
 
+@test "-l job=... or instance=...: promrun-record's refusal is a warning, --strict exits 2" {
+	github_env
+	for name in job instance; do
+		run --separate-stderr "$HOOK" -j "$J" -l "$name=nightly" success
+		assert_success
+		assert_equal "${stderr_lines[0]}" "promrun-record: label name \"$name\" is set by the Pushgateway or Prometheus on every series (job, instance) or by promrun-push --dir (textfile): choose another name"
+		[ ! -e "$J" ]
+		run -2 "$HOOK" -j "$J" --strict -l "$name=nightly" success
+		[ ! -e "$J" ]
+	done
+}
+
 @test "promrun-record's refusals (allow-list, start after end) are warnings, exit 0; --strict exits 2" {
 	github_env
 	printf '[journal]\nlabels = repo, branch\n' >"$CONF"
 	run --separate-stderr "$HOOK" -j "$J" success
 	assert_success
-	assert_equal "${stderr_lines[0]}" 'promrun-record: label "runner" is not in the configured allow-list ([journal] labels)'
+	assert_equal "${stderr_lines[0]}" 'promrun-record: label "runner" is not in the configured allow-list ([journal] labels): use one of repo, branch'
 	[ ! -e "$J" ]
 	run -2 "$HOOK" -j "$J" --strict success
 	run "$HOOK" -j "$J" --labels repo,branch success

@@ -189,3 +189,36 @@ promrun 0' values 'ci_workflow_last_success_timestamp_seconds{workflow="build"}'
 	assert_output 'build 0
 nightly-backup 1'
 }
+
+@test "a journal written before job and instance were refused renders and pushes under the push unit's -g instance=%H" {
+	# Records an older promrun-record wrote for -l job=... -l instance=...
+	# (written as it framed them), on a host without a label allow-list.
+	now=$(date +%s)
+	for payload in \
+	    "run time=$now workflow=old-labels status=success label.job=nightly label.repo=a" \
+	    "run time=$now workflow=old-labels status=failure label.instance=ci-7" \
+	    "run time=$now workflow=old-labels status=success label.job="; do
+		printf '%s' "$payload" | journal-frame >>"$J"
+	done
+	printf '[push]\nurl = %s\n' "$GW_URL" >own.ini
+	export PROMRUN_CONFIG="$PWD/own.ini"
+	run --separate-stderr render
+	assert_success
+	assert_equal "$stderr" 'promrun-render: warning: 3 records carry a job, instance or textfile label, which the Pushgateway or Prometheus set: dropped from the metrics (promrun-record refuses them now)'
+	run grep -E '[{,](job|instance)=' "$TEXTFILE/promrun.prom"
+	assert_failure 1
+	run --separate-stderr push
+	assert_success
+	run gateway_series
+	assert_line "ci_workflow_runs_total{branch=\"\",instance=\"$HOST_NAME\",job=\"promrun\",repo=\"a\",runner=\"\",status=\"success\",workflow=\"old-labels\"} 1"
+	assert_line "ci_workflow_runs_total{branch=\"\",instance=\"$HOST_NAME\",job=\"promrun\",repo=\"\",runner=\"\",status=\"success\",workflow=\"old-labels\"} 1"
+	assert_line "ci_workflow_runs_total{branch=\"\",instance=\"$HOST_NAME\",job=\"promrun\",repo=\"\",runner=\"\",status=\"failure\",workflow=\"old-labels\"} 1"
+	refute_output --partial '"nightly"'
+	refute_output --partial '"ci-7"'
+	# A textfile an older promrun-render wrote (job="" and instance="" on
+	# every series) is pushed too: an empty value is no label.
+	sed 's/{workflow=/{job="",instance="",workflow=/' "$TEXTFILE/promrun.prom" >old.prom
+	grep -q '{job="",instance="",workflow="old-labels"' old.prom
+	run promrun-push -g "instance=$HOST_NAME" old.prom
+	assert_success
+}

@@ -15,10 +15,6 @@
 #include "common/err.h"
 #include "push/push.h"
 
-#ifndef PROMRUN_VERSION
-#define PROMRUN_VERSION "unknown"
-#endif
-
 static const char *progname = "promrun-push";
 
 static const char synopsis[] =
@@ -28,8 +24,8 @@ static const char synopsis[] =
     "[--bearer-token-file FILE]\n"
     "                    [--cacert FILE] [--cert FILE] [--key FILE] "
     "[--insecure]\n"
-    "                    [--timeout T] [--retries N] [--gzip] [-v] "
-    "[--dir DIR | FILE... | -]\n";
+    "                    [--timeout T] [--retries N] [--gzip] [-v]\n"
+    "                    [--allow-empty] [--dir DIR | FILE... | -]\n";
 
 static const char help_text[] =
     "Validate exposition-format metrics, then send them to a Prometheus\n"
@@ -51,6 +47,7 @@ static const char help_text[] =
     "      --timeout T           per attempt: seconds or 10s, 1m (default 10)\n"
     "      --retries N           on connection errors, 5xx, 429 (default 3)\n"
     "      --gzip                compress the body\n"
+    "      --allow-empty         push even an input without samples\n"
     "  -v, --verbose             print each request and status (no secrets)\n"
     "  -c, --config FILE         configuration file\n"
     "  -h, --help                show this help\n"
@@ -63,7 +60,7 @@ static const char help_text[] =
 enum {
 	OPT_JOB = 256, OPT_ADD, OPT_DELETE, OPT_DIR, OPT_USER, OPT_PASSWORD_FILE,
 	OPT_TOKEN_FILE, OPT_CACERT, OPT_CERT, OPT_KEY, OPT_INSECURE,
-	OPT_TIMEOUT, OPT_RETRIES, OPT_GZIP, OPT_SECRET_ARG,
+	OPT_TIMEOUT, OPT_RETRIES, OPT_GZIP, OPT_ALLOW_EMPTY, OPT_SECRET_ARG,
 };
 
 static const struct option longopts[] = {
@@ -84,6 +81,7 @@ static const struct option longopts[] = {
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"retries", required_argument, NULL, OPT_RETRIES},
 	{"gzip", no_argument, NULL, OPT_GZIP},
+	{"allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -94,9 +92,9 @@ static const struct option longopts[] = {
 };
 
 struct options {
-	const char *config, *url, *job, *dir, *timeout, *retries;
+	const char *config, *job, *dir, *timeout, *retries;
 	struct push_options push;	/* strings from argv; merged later */
-	bool add, del, insecure, gzip, verbose;
+	bool add, del, verbose, allow_empty;
 	char **grouping;		/* -g arguments */
 	size_t ngrouping;
 	char **inputs;
@@ -135,7 +133,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    NULL)) != -1) {
 		switch (opt) {
 		case 'c': o->config = optarg; break;
-		case 'u': o->url = optarg; break;
+		case 'u': o->push.url = optarg; break;
 		case 'g': o->grouping[o->ngrouping++] = optarg; break;
 		case 'v': o->verbose = true; break;
 		case OPT_JOB: o->job = optarg; break;
@@ -148,10 +146,11 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_CACERT: o->push.cacert = optarg; break;
 		case OPT_CERT: o->push.cert = optarg; break;
 		case OPT_KEY: o->push.key = optarg; break;
-		case OPT_INSECURE: o->insecure = true; break;
+		case OPT_INSECURE: o->push.insecure = true; break;
 		case OPT_TIMEOUT: o->timeout = optarg; break;
 		case OPT_RETRIES: o->retries = optarg; break;
-		case OPT_GZIP: o->gzip = true; break;
+		case OPT_GZIP: o->push.gzip = true; break;
+		case OPT_ALLOW_EMPTY: o->allow_empty = true; break;
 		case OPT_SECRET_ARG:
 			usage("secrets are not accepted on the command line: "
 			    "use --password-file, --bearer-token-file, "
@@ -176,8 +175,8 @@ parse_options(int argc, char **argv, struct options *o)
 		usage("--add and --delete exclude each other");
 	if (o->dir != NULL && o->ninputs > 0)
 		usage("--dir and FILE arguments exclude each other");
-	if (o->del && o->ninputs > 0)
-		usage("--delete sends no metrics: give no FILE");
+	if (o->del && (o->ninputs > 0 || o->allow_empty))
+		usage("--delete sends no metrics: give no FILE or --allow-empty");
 }
 
 static int
@@ -211,10 +210,7 @@ merge(struct options *o, const struct config *c, struct push_group *g,
 	if ((rc = push_group_merge(g, &c->push.grouping, e)) != 0 ||
 	    (rc = push_group_check(g, e)) != 0)
 		return rc;
-	p->url = o->url;
 	p->method = o->del ? PUSH_DELETE : o->add ? PUSH_POST : PUSH_PUT;
-	p->insecure = o->insecure;
-	p->gzip = o->gzip;
 	config_push_defaults(c, p);
 	if (o->verbose)
 		p->log = log_line;
@@ -245,7 +241,8 @@ push_inputs(struct push_client *cl, struct options *o, const struct config *c,
 		o->inputs = deflt;
 		o->ninputs = 1;
 	}
-	if ((rc = push_load(o->inputs, o->ninputs, g, &body, e)) == 0)
+	if ((rc = push_load(o->inputs, o->ninputs, g, o->allow_empty ?
+	    PUSH_ALLOW_EMPTY : 0, &body, e)) == 0)
 		rc = push_send(cl, g, body.p, body.len, e);
 	buf_free(&body);
 	return rc;
@@ -260,7 +257,8 @@ push_dir(struct push_client *cl, const struct options *o,
 	size_t n = 0, i, refused = 0;
 	int rc;
 
-	rc = push_dir_load(o->dir, g, o->push.method != PUSH_DELETE, &t, &n, e);
+	rc = push_dir_load(o->dir, g, o->push.method != PUSH_DELETE,
+	    o->allow_empty ? PUSH_ALLOW_EMPTY : 0, &t, &n, e);
 	for (i = 0; rc == 0 && i < n; i++) {
 		if ((rc = push_send(cl, &t[i].group, t[i].body.p, t[i].body.len,
 		    e)) != PERR_FAILED)

@@ -38,6 +38,7 @@ push_method_name(enum push_method m)
 
 struct check {
 	const struct push_group *g;
+	unsigned flags;
 	const char *what;
 	struct perr *e;
 	struct hmap *families;	/* family -> input index, across inputs */
@@ -105,6 +106,9 @@ on_sample(void *ctx, const struct expfmt_sample *s)
 	size_t i;
 
 	for (i = 0; i < s->nlabels; i++) {
+		/* An empty value is no label: there is nothing to overwrite. */
+		if (s->labels[i].value[0] == '\0')
+			continue;
 		group_value = push_group_value(k->g, s->labels[i].name);
 		if (group_value == NULL ||
 		    strcmp(group_value, s->labels[i].value) == 0)
@@ -119,11 +123,32 @@ on_sample(void *ctx, const struct expfmt_sample *s)
 	return 0;
 }
 
+/*
+ * An input without a sample would empty the group (a PUT), or only renew
+ * its push time (a POST): what a failed promrun-render before a pipe
+ * leaves.  HELP and TYPE lines alone are no better: the gateway drops
+ * families without samples.
+ */
+static int
+refuse_empty(const struct check *k)
+{
+	struct buf group = BUF_INIT(PERR_MSG_MAX);
+	int rc;
+
+	(void)push_group_describe(k->g, &group);
+	rc = perr_set(k->e, PERR_INVALID, "%s: no samples (empty, or comments "
+	    "only): nothing sent, the group %.200s keeps its series "
+	    "(--allow-empty to push it anyway)", k->what, buf_str(&group));
+	buf_free(&group);
+	return rc;
+}
+
 static int
 check_text(const char *text, size_t len, struct check *k)
 {
 	const struct expfmt_handler h = {on_family, on_sample, k};
 	struct buf copy = BUF_INIT(PUSH_MAX_INPUT);
+	struct expfmt_stats st;
 	char empty[1] = "";
 	int rc;
 
@@ -133,16 +158,18 @@ check_text(const char *text, size_t len, struct check *k)
 		    "than %u MiB" : "out of memory", k->what,
 		    PUSH_MAX_INPUT >> 20);
 	rc = expfmt_parse(len > 0 ? copy.p : empty, len, k->what,
-	    EXPFMT_NO_TIMESTAMPS, &h, NULL, k->e);
+	    EXPFMT_NO_TIMESTAMPS, &h, &st, k->e);
 	buf_free(&copy);
+	if (rc == 0 && st.samples == 0 && !(k->flags & PUSH_ALLOW_EMPTY))
+		return refuse_empty(k);
 	return rc;
 }
 
 int
 push_validate(const char *text, size_t len, const char *what,
-    const struct push_group *g, struct perr *e)
+    const struct push_group *g, unsigned flags, struct perr *e)
 {
-	struct check k = {g, what, e, NULL, 0, NULL};
+	struct check k = {g, flags, what, e, NULL, 0, NULL};
 
 	return check_text(text, len, &k);
 }
@@ -175,10 +202,11 @@ read_input(const char *path, struct buf *out, struct perr *e)
 
 int
 push_load(char *const *paths, size_t n, const struct push_group *g,
-    struct buf *body, struct perr *e)
+    unsigned flags, struct buf *body, struct perr *e)
 {
 	struct hmap families = HMAP_INIT;
-	struct check k = {g, NULL, e, n > 1 ? &families : NULL, 0, paths};
+	struct check k = {g, flags, NULL, e, n > 1 ? &families : NULL, 0,
+	    paths};
 	size_t start;
 	int rc = 0;
 
@@ -194,6 +222,7 @@ push_load(char *const *paths, size_t n, const struct push_group *g,
 	if (rc == 0 && n > 1) {
 		k.what = "the inputs combined";
 		k.families = NULL;
+		k.flags |= PUSH_ALLOW_EMPTY;	/* each input was checked */
 		rc = check_text(body->p, body->len, &k);
 	}
 	hmap_free(&families);
@@ -246,10 +275,19 @@ list_textfiles(const char *dir, char ***paths, size_t *n, struct perr *e)
 		    list[i]->d_name) != 0))
 			rc = perr_set(e, PERR_INVALID, "path too long in %s",
 			    dir);
-		/* Only regular files (or links to them), as node_exporter. */
-		if (rc == 0 && stat(buf_str(&path), &st) == 0 &&
-		    S_ISREG(st.st_mode))
+		/*
+		 * Only regular files (or links to them), as node_exporter.  A
+		 * name that vanished since the listing is skipped; one that
+		 * cannot be examined (no search permission on dir) is an
+		 * error, never silently "no files".
+		 */
+		if (rc == 0 && stat(buf_str(&path), &st) != 0) {
+			if (errno != ENOENT)
+				rc = perr_sys(e, errno, "cannot read %s",
+				    buf_str(&path));
+		} else if (rc == 0 && S_ISREG(st.st_mode)) {
 			(*paths)[(*n)++] = buf_take(&path);
+		}
 		buf_free(&path);
 		free(list[i]);
 	}
@@ -278,7 +316,8 @@ push_dir_free(struct push_textfile *t, size_t n)
 
 int
 push_dir_load(const char *dir, const struct push_group *g,
-    bool with_bodies, struct push_textfile **out, size_t *n, struct perr *e)
+    bool with_bodies, unsigned flags, struct push_textfile **out, size_t *n,
+    struct perr *e)
 {
 	struct push_textfile *t;
 	char **paths = NULL;
@@ -306,7 +345,8 @@ push_dir_load(const char *dir, const struct push_group *g,
 		rc = push_group_add(&t[i].group, PUSH_DIR_LABEL,
 		    strrchr(t[i].path, '/') + 1, e);
 		if (rc == 0 && with_bodies)
-			rc = push_load(&t[i].path, 1, &t[i].group, &t[i].body, e);
+			rc = push_load(&t[i].path, 1, &t[i].group, flags,
+			    &t[i].body, e);
 	}
 	return rc;
 }
@@ -439,6 +479,24 @@ clear_secret(char *s)
 }
 
 /*
+ * A directory where a file is wanted (fd open on file, or -1 to stat it):
+ * say so, instead of "empty" or a TLS error later.  A FIFO or a device is
+ * fine: --password-file <(pass show gw) is one.
+ */
+static bool
+is_directory(int fd, const char *file, const char *what, struct perr *e)
+{
+	struct stat st;
+
+	if ((fd >= 0 ? fstat(fd, &st) : stat(file, &st)) != 0 ||
+	    !S_ISDIR(st.st_mode))
+		return false;
+	perr_set(e, PERR_INVALID, "%s %s is a directory: give the file itself",
+	    what, file);
+	return true;
+}
+
+/*
  * One line, at most PUSH_MAX_SECRET bytes, from file.  Read into a fixed
  * array (a growing buffer would leave copies in freed memory) and cleared.
  * Messages name the file, never what it holds.
@@ -446,7 +504,7 @@ clear_secret(char *s)
 static int
 read_secret(const char *file, const char *what, char **out, struct perr *e)
 {
-	char tmp[PUSH_MAX_SECRET + 2];
+	char tmp[PUSH_MAX_SECRET + 2], label[32];
 	size_t len = 0;
 	ssize_t n;
 	int fd, rc = 0;
@@ -455,16 +513,25 @@ read_secret(const char *file, const char *what, char **out, struct perr *e)
 		perr_sys(e, errno, "cannot read %s file %s", what, file);
 		return as_invalid(e);
 	}
+	snprintf(label, sizeof(label), "%s file", what);
+	if (is_directory(fd, file, label, e)) {
+		close(fd);
+		return PERR_INVALID;
+	}
 	while (len < sizeof(tmp) - 1 &&
 	    (n = fs_read(fd, tmp + len, sizeof(tmp) - 1 - len)) > 0)
 		len += (size_t)n;
+	if (n < 0)
+		rc = perr_sys(e, errno, "cannot read %s file %s", what, file);
 	close(fd);
 	tmp[len] = '\0';
 	if (len > 0 && tmp[len - 1] == '\n')
 		tmp[--len] = '\0';
 	if (len > 0 && tmp[len - 1] == '\r')
 		tmp[--len] = '\0';
-	if (len > PUSH_MAX_SECRET)
+	if (rc != 0)
+		;
+	else if (len > PUSH_MAX_SECRET)
 		rc = perr_set(e, PERR_INVALID, "%s file %s is longer than %d "
 		    "bytes", what, file, PUSH_MAX_SECRET);
 	else if (len == 0)
@@ -597,7 +664,11 @@ check_url(struct push_client *c, const char *url, struct perr *e)
 static int
 check_readable(const char *file, const char *what, struct perr *e)
 {
-	if (file == NULL || access(file, R_OK) == 0)
+	if (file == NULL)
+		return 0;
+	if (is_directory(-1, file, what, e))
+		return PERR_INVALID;
+	if (access(file, R_OK) == 0)
 		return 0;
 	perr_sys(e, errno, "cannot read the %s %s", what, file);
 	return as_invalid(e);
