@@ -161,8 +161,8 @@ flush(struct sender *s)
 	s->res.requests++;
 	s->res.bytes += s->req.len;
 	s->res.compressed += s->z.len;
-	snprintf(what, sizeof(what), "request %zu (%zu series)",
-	    s->res.requests, s->in_req);
+	snprintf(what, sizeof(what), "%zu series (request %zu)", s->in_req,
+	    s->res.requests);
 	if ((rc = push_post(s->c, what, s->z.p, s->z.len, s->e)) != 0)
 		return rc;
 	buf_reset(&s->req);

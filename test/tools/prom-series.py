@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""prom-series MODE FILE [NAME=VALUE...] : the series of FILE as canonical
-lines, sorted, to compare what was sent with what a receiver holds:
+"""prom-series [-dN] MODE FILE [NAME=VALUE...] : the series of FILE as
+canonical lines, sorted, to compare what was sent with what a receiver
+holds:
 
     NAME<TAB>{sorted labels as JSON}<TAB>VALUE
 
@@ -12,17 +13,23 @@ lines, sorted, to compare what was sent with what a receiver holds:
   export FILE is VictoriaMetrics' /api/v1/export (a JSON object per line);
          the value is the series' last one
 
-VALUE is repr(float(value)).  Exit 1 when FILE does not parse."""
+VALUE is repr(float(value)), or with -dN the value rounded to N significant
+digits (VictoriaMetrics keeps 12).  Exit 1 when FILE does not parse."""
 import json
 import sys
 
 from prometheus_client.parser import text_string_to_metric_families
 
 
+DIGITS = None
+
+
 def line(name, labels, value):
     labels = {k: v for k, v in labels.items() if k != "__name__"}
-    return "%s\t%s\t%r" % (name, json.dumps(dict(sorted(labels.items())),
-                                            ensure_ascii=False), float(value))
+    value = float(value)
+    shown = repr(value) if DIGITS is None else "%.*g" % (DIGITS, value)
+    return "%s\t%s\t%s" % (name, json.dumps(dict(sorted(labels.items())),
+                                            ensure_ascii=False), shown)
 
 
 def text(path, extra):
@@ -54,8 +61,12 @@ def export(path):
 
 
 def main():
-    mode, path = sys.argv[1], sys.argv[2]
-    extra = dict(a.split("=", 1) for a in sys.argv[3:])
+    global DIGITS
+    args = sys.argv[1:]
+    if args[0].startswith("-d"):
+        DIGITS = int(args.pop(0)[2:])
+    mode, path = args[0], args[1]
+    extra = dict(a.split("=", 1) for a in args[2:])
     try:
         got = {"text": lambda: text(path, extra), "query": lambda: query(path),
                "export": lambda: export(path)}[mode]()
