@@ -180,7 +180,7 @@ check-long: deps
 	    bats --print-output-on-failure test/5*.bats
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/test/push-encode
 	@for b in test/bench/*.sh; do PROMRUN_BUILD=$(abspath $(BUILD)) $$b || exit 1; echo; done
 
 RUN_DIR = $(BUILD)/run

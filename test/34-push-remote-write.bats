@@ -135,7 +135,7 @@ prom_query_at() {
 	assert_success
 	# x=2 went one millisecond after x=1, instead of 10 minutes before it.
 	run awk '$4 ~ /^x\{/ { print $1, $3 }' state/remote-write-*.state
-	assert_output "$((now * 1000 + 1)) 2"
+	assert_output "$((now * 1000 + 1)) 4000000000000000"
 	run prom_query_at "x{job=\"$JOB\"}" "$now.001"
 	assert_output --partial '"value":"2"'
 }

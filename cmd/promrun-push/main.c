@@ -172,6 +172,7 @@ merge_endpoint(struct options *o, struct config *c, struct perr *e)
 		return perr_set(e, PERR_INVALID, "--otlp-json and "
 		    "--otlp-resource need --otlp");
 	o->push.url = o->endpoint;
+	o->push.json = o->ep.json;
 	return o->push.protocol == PUSH_GATEWAY ? 0 :
 	    config_endpoint_defaults(c, &o->push, &o->ep, e);
 }
@@ -196,7 +197,6 @@ merge(struct options *o, struct config *c, struct push_group *g,
 		return rc;
 	if (p->protocol == PUSH_GATEWAY)
 		p->url = o->url;
-	p->json = o->ep.json;
 	p->method = o->del ? PUSH_DELETE : o->add ? PUSH_POST : PUSH_PUT;
 	p->insecure = o->insecure;
 	p->gzip = o->gzip;

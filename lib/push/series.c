@@ -281,9 +281,9 @@ on_sample(void *ctx, const struct expfmt_sample *smp)
 	out->line = smp->line;
 	out->nlabels = n;
 	out->labels = labels;
-	out->key = hmap_key_of(&s->keys, a->key.p, a->key.len);
 	out->key_len = a->key.len;
-	if ((out->name = copy_str(s, smp->name)) == NULL)
+	if ((out->name = copy_str(s, smp->name)) == NULL ||
+	    (out->key = copy_str(s, buf_str(&a->key))) == NULL)
 		return nomem(a);
 	for (i = 0; i < n; i++)
 		if ((labels[i].name = copy_str(s, tmp[i].name)) == NULL ||

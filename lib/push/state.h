@@ -17,10 +17,12 @@
  *   TIMESTAMP_MS START_MS VALUE KEY
  *   ...
  *
- * DESTINATION is the protocol, URL and tenant in one line; VALUE as
- * buf_add_double writes it; KEY the series' key, to the end of the line.
+ * DESTINATION is the protocol, URL and tenant in one line; VALUE the 16
+ * hex digits of the double's bits (exact, and read and written without
+ * floating-point formatting); KEY the series' key, to the end of the line.
  * It is replaced atomically (atomicfile.h) only after a push was accepted
- * in full, so a refused push leaves it as it was.
+ * in full, so a refused push leaves it as it was; it is not fsynced (a
+ * crash leaves the old state or an empty one: see state.c).
  */
 #ifndef PROMRUN_STATE_H
 #define PROMRUN_STATE_H
