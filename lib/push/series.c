@@ -77,19 +77,13 @@ int
 series_write_key(struct buf *b, const char *name,
     const struct expfmt_label *labels, size_t n)
 {
-	size_t i;
 	int rc;
 
-	if ((rc = buf_adds(b, name)) != 0)
+	/* The exposition writer's sample line, less its " 0\n". */
+	if ((rc = expfmt_write_sample(b, name, labels, n, 0)) != 0)
 		return rc;
-	for (i = 0; i < n; i++)
-		if ((rc = buf_addc(b, i == 0 ? '{' : ',')) != 0 ||
-		    (rc = buf_adds(b, labels[i].name)) != 0 ||
-		    (rc = buf_add(b, "=\"", 2)) != 0 ||
-		    (rc = expfmt_write_label_value(b, labels[i].value)) != 0 ||
-		    (rc = buf_addc(b, '"')) != 0)
-			return rc;
-	return n > 0 ? buf_addc(b, '}') : 0;
+	buf_truncate(b, b->len - 3);
+	return 0;
 }
 
 bool
