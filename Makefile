@@ -47,13 +47,16 @@ endif
 LIBS_INIH  = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
 LIBS_YAML  = $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
 LIBS_CURL  = $(shell pkg-config --libs libcurl zlib 2>/dev/null || echo -lcurl -lz)
+LIBS_SNAPPY = $(shell pkg-config --libs snappy 2>/dev/null || echo -lsnappy)
+LIBS_JANSSON = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 PROGRAMS   = promrun-record promrun-render promrun-push promrun-rules
 # Each program links only the libraries it uses: only promrun-push links curl,
-# only promrun-rules reads YAML; the config (and so every program) needs inih.
+# snappy (remote write) and jansson (OTLP's JSON), only promrun-rules reads
+# YAML; the config (and so every program) needs inih.
 LIBS_promrun-record = $(LIBS_INIH)
 LIBS_promrun-render = $(LIBS_INIH)
-LIBS_promrun-push = $(LIBS_INIH) $(LIBS_CURL)
+LIBS_promrun-push = $(LIBS_INIH) $(LIBS_CURL) $(LIBS_SNAPPY) $(LIBS_JANSSON)
 LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML)
 
 LIB_SRCS   = $(wildcard lib/*.c) $(wildcard lib/*/*.c)
@@ -90,7 +93,8 @@ $(BINS): $(BUILD)/%: $(BUILD)/cmd/%/main.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
 
 # Unit tests and test tools may use any module, so they get every library.
-TEST_LIBS  = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_CURL) -lm
+TEST_LIBS  = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_CURL) $(LIBS_SNAPPY) \
+             $(LIBS_JANSSON) -lm
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)

@@ -35,14 +35,18 @@ setup() {
 	assert_output ''
 }
 
+teardown() {
+	stop_pid "${STUB_PID:-}"
+}
+
 # exposure UNIT: the "Overall exposure level" systemd-analyze security gives.
 exposure() {
 	systemd-analyze security --offline=true "./$1" |
 	    sed -n "s/^→ Overall exposure level for $1: \([0-9.]*\) .*/\1/p"
 }
 
-@test "systemd-analyze security rates promrun-render and promrun-push at 2.0 or lower" {
-	for unit in promrun-render.service promrun-push.service; do
+@test "systemd-analyze security rates promrun-render, promrun-push and promrun-remote-write at 2.0 or lower" {
+	for unit in promrun-render.service promrun-push.service promrun-remote-write.service; do
 		score=$(exposure "$unit")
 		echo "$unit: $score"
 		[[ $score =~ ^[0-9]+\.[0-9]$ ]]
@@ -68,6 +72,10 @@ exposure() {
 	assert_output 1
 	run sed -n 's/^TEXTFILE *= *//p' "$BATS_TEST_DIRNAME/../Makefile"
 	assert_output "${TEXTFILE/#$STATE/$UNIT_STATEDIR}/promrun.prom"
+	mapfile -t rw < <(unit_command promrun-remote-write.service ExecStart promrun-remote-write.service)
+	assert_equal "${rw[*]:1:2}" "--mode remote-write"
+	assert_equal "${rw[-1]}" "$TEXTFILE/promrun.prom"
+	assert_equal "$(unit_value promrun-remote-write.timer Unit)" promrun-remote-write.service
 	for key in ExecStartPre ExecStopPost; do
 		mapfile -t record < <(unit_command promrun-record.conf "$key" x.service)
 		assert_equal "${record[*]:1:2}" "-j $STATE/journal"
@@ -76,9 +84,14 @@ exposure() {
 	assert_equal "$(unit_value promrun-render.timer Unit)" promrun-render.service
 	assert_equal "$(unit_value promrun-render.path Unit)" promrun-render.service
 	assert_equal "$(unit_value promrun-push.timer Unit)" promrun-push.service
-	# Render is the only writer; push writes nothing.
+	# Render is the only writer of the textfile; push writes nothing;
+	# remote write only its own state directory, which systemd makes.
 	run unit_value promrun-push.service ReadWritePaths
 	assert_output ''
+	run unit_value promrun-remote-write.service ReadWritePaths
+	assert_output ''
+	assert_equal "$(unit_value promrun-remote-write.service StateDirectory)" promrun-push
+	assert_equal "$(unit_value promrun-remote-write.service StateDirectoryMode)" 0700
 	assert_equal "$(unit_value promrun-render.service PrivateNetwork)" yes
 }
 
@@ -93,6 +106,24 @@ exposure() {
 	run stat -c %a "$TEXTFILE/promrun.prom"
 	assert_output 644
 	[ -f "$STATE/journal.checkpoint" ]
+}
+
+@test "the remote-write unit's command line, run by hand, sends the textfile and keeps its state where systemd's StateDirectory= points" {
+	load 'test_helper/pushgateway'
+	printf '[journal]\nlabels = repo\n' >"$CONF"
+	promrun-record -j "$STATE/journal" -w build -s success -d 3
+	unit_run promrun-render.service ExecStart promrun-render.service
+	stub_start "$BATS_TEST_TMPDIR/stub" status 204
+	printf '[push]\nremote_write_url = %s/api/v1/write\n' "$STUB_URL" >"$CONF"
+	# systemd sets STATE_DIRECTORY for a unit with StateDirectory=.
+	mkdir -m 700 "$BATS_TEST_TMPDIR/promrun-push"
+	STATE_DIRECTORY="$BATS_TEST_TMPDIR/promrun-push" run unit_run promrun-remote-write.service ExecStart promrun-remote-write.service
+	stub_stop
+	assert_success
+	assert_output ''
+	[ "$(stub_requests "$BATS_TEST_TMPDIR/stub")" -eq 1 ]
+	run grep -c "instance=\"$(uname -n)\",job=\"promrun\"" "$BATS_TEST_TMPDIR"/promrun-push/remote-write-127.0.0.1_*.state
+	assert_output "$(grep -vc '^#' "$TEXTFILE/promrun.prom")"
 }
 
 @test "the drop-in's commands record each run of the service with its outcome from systemd" {

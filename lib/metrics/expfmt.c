@@ -677,12 +677,16 @@ sort_labels(const struct expfmt_label *l, size_t n, size_t *order)
 		}
 }
 
-/* The same name and label set twice is one series given twice. */
+/*
+ * The same name and label set twice is one series given twice.  The map
+ * keeps each series' line, doubled, plus one when it had a label with an
+ * empty value, so the message can say why two lines that differ are one.
+ */
 static int
 check_duplicate(struct parser *p, const char *name, size_t n)
 {
 	size_t order[EXPFMT_MAX_LABELS], *slot, i;
-	bool found;
+	bool found, empty = false;
 
 	sort_labels(p->labels, n, order);
 	buf_reset(&p->key);
@@ -692,8 +696,10 @@ check_duplicate(struct parser *p, const char *name, size_t n)
 		const struct expfmt_label *l = &p->labels[order[i]];
 
 		/* An empty value is no label: x{a=""} and x are one series. */
-		if (l->value[0] == '\0')
+		if (l->value[0] == '\0') {
+			empty = true;
 			continue;
+		}
 		if (buf_add(&p->key, l->name, strlen(l->name) + 1) != 0 ||
 		    buf_add(&p->key, l->value, strlen(l->value) + 1) != 0)
 			return nomem(p);
@@ -702,8 +708,10 @@ check_duplicate(struct parser *p, const char *name, size_t n)
 		return nomem(p);
 	if (found)
 		return fail(p, "duplicate series %s with the same labels as line "
-		    "%zu", name, *slot);
-	*slot = p->line;
+		    "%zu%s", name, *slot / 2, empty || *slot % 2 ? " once labels "
+		    "with empty values are left out (Prometheus reads them as "
+		    "absent)" : "");
+	*slot = p->line * 2 + empty;
 	return 0;
 }
 

@@ -65,6 +65,25 @@ enum push_method {
 /* push_method_name: "PUT", "POST" or "DELETE". */
 const char *push_method_name(enum push_method m);
 
+/*
+ * What the client speaks.  The Pushgateway's URL is a base under which
+ * push_send builds the group's path; the others are a full endpoint that
+ * push_post sends to as given.
+ */
+enum push_protocol {
+	PUSH_GATEWAY = 0,	/* PUT/POST/DELETE to /metrics/job/...: 200, 202 */
+	PUSH_REMOTE_WRITE,	/* snappy protobuf POST: any 2xx; 5xx, 429 retried */
+	PUSH_OTLP,		/* protobuf or JSON POST: any 2xx; 429, 502,
+				   503, 504 retried */
+};
+
+/*
+ * push_protocol_parse: "gateway", "remote-write" or "otlp" into *p, else
+ * PERR_INVALID naming name.
+ */
+int push_protocol_parse(const char *name, enum push_protocol *p,
+    struct perr *e);
+
 /* --- 2. the body --- */
 
 /*
@@ -97,6 +116,14 @@ int push_load(char *const *paths, size_t n, const struct push_group *g,
     unsigned flags, struct buf *body, struct perr *e);
 
 /*
+ * push_load_for: push_load for protocol p: the families the gateway owns
+ * are refused only for PUSH_GATEWAY.
+ */
+int push_load_for(enum push_protocol p, char *const *paths, size_t n,
+    const struct push_group *g, unsigned flags, struct buf *body,
+    struct perr *e);
+
+/*
  * push_validate: the checks of push_load on len bytes of text, named what
  * in messages.  text is not modified.
  */
@@ -127,6 +154,11 @@ int push_dir_load(const char *dir, const struct push_group *g,
     bool with_bodies, unsigned flags, struct push_textfile **out, size_t *n,
     struct perr *e);
 
+/* push_dir_load_for: push_dir_load, validating as push_load_for does. */
+int push_dir_load_for(enum push_protocol p, const char *dir,
+    const struct push_group *g, bool with_bodies, unsigned flags,
+    struct push_textfile **out, size_t *n, struct perr *e);
+
 /* push_dir_free: release what push_dir_load returned. */
 void push_dir_free(struct push_textfile *t, size_t n);
 
@@ -134,6 +166,7 @@ void push_dir_free(struct push_textfile *t, size_t n);
 
 /* A line for -v: the request line, the status, a retry.  Never a secret. */
 typedef void (*push_log_fn)(void *ctx, const char *line);
+
 
 struct push_options {
 	const char *url;	/* the gateway's base URL; NULL: PUSH_DEFAULT_URL */
@@ -150,6 +183,9 @@ struct push_options {
 	bool gzip;		/* send the body gzip-compressed */
 	push_log_fn log;	/* NULL: no -v lines */
 	void *log_ctx;
+	enum push_protocol protocol;	/* default PUSH_GATEWAY */
+	const char *tenant;	/* X-Scope-OrgID (Mimir, Cortex), or NULL */
+	bool json;		/* OTLP: application/json, not protobuf */
 };
 
 /* push_options_init: the defaults (PUT, 10 s, 3 retries, no auth). */
@@ -165,10 +201,12 @@ struct push_client;
  * and a bearer token; a secret file that cannot be opened, is a directory,
  * is empty, or has more than one line (the message names the file, never
  * its content; a FIFO such as <(cmd) is fine); --key without --cert; a CA,
- * certificate or key file that cannot be read or is a directory; a timeout
- * or retry count out of range.  PERR_IO when a secret file fails while
- * being read or libcurl cannot start; PERR_NOMEM.  On success *out is the
- * client, to be freed with push_client_free.
+ * certificate or key file that cannot be read or is a directory; a timeout or retry count out of range; a tenant outside
+ * [A-Za-z0-9!_.*'()-], longer than PUSH_MAX_TENANT, "." or "..";
+ * --gzip for remote write (always snappy); a URL with a fragment.  For the
+ * Pushgateway also a URL with a query or one under /metrics/.  PERR_IO when a
+ * secret file fails while being read or libcurl cannot start; PERR_NOMEM.  On success *out is the client, to be
+ * freed with push_client_free.
  */
 int push_client_new(struct push_client **out, const struct push_options *o,
     struct perr *e);
@@ -184,6 +222,27 @@ int push_client_new(struct push_client **out, const struct push_options *o,
 int push_send(struct push_client *c, const struct push_group *g,
     const char *body, size_t len, struct perr *e);
 
+/*
+ * push_post: POST body[0..len) to the endpoint of a remote-write or OTLP
+ * client, with its protocol's headers, retrying as push_send does but only
+ * on the protocol's retryable statuses.  what names the request in
+ * messages ("request 1 of 2 (5000 series)").  Returns 0 on any 2xx (the
+ * answer's body is then push_response's); PERR_IO when unreachable;
+ * PERR_FAILED when refused, with the status and the start of the body.
+ */
+int push_post(struct push_client *c, const char *what, const char *body,
+    size_t len, struct perr *e);
+
+/*
+ * push_response: the body of the last answer (at most 64 KiB of it), and
+ * its length in *len.  Valid until the next request.
+ */
+const char *push_response(const struct push_client *c, size_t *len);
+
+/* push_log: a -v line through o.log, when set.  Never pass a secret. */
+void push_log(struct push_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* push_client_free: release c (NULL is fine) and clear its secrets. */
 void push_client_free(struct push_client *c);
 
@@ -198,10 +257,10 @@ void push_client_free(struct push_client *c);
 double push_backoff(unsigned attempt, double u);
 
 /*
- * push_retryable_status: true for HTTP 429 and 5xx, the statuses worth
- * asking again.
+ * push_retryable_status: the statuses worth asking again: 429 and 5xx,
+ * and for OTLP only 429, 502, 503 and 504 (its specification's list).
  */
-bool push_retryable_status(long status);
+bool push_retryable_status(enum push_protocol p, long status);
 
 /*
  * push_body_line: append at most max bytes of a response body to out as

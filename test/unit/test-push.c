@@ -183,16 +183,16 @@ test_backoff(void)
 static void
 test_statuses(void)
 {
-	CHECK(push_retryable_status(429));
-	CHECK(push_retryable_status(500));
-	CHECK(push_retryable_status(503));
-	CHECK(push_retryable_status(599));
-	CHECK(!push_retryable_status(400));
-	CHECK(!push_retryable_status(401));
-	CHECK(!push_retryable_status(404));
-	CHECK(!push_retryable_status(307));
-	CHECK(!push_retryable_status(200));
-	CHECK(!push_retryable_status(600));
+	CHECK(push_retryable_status(PUSH_GATEWAY, 429));
+	CHECK(push_retryable_status(PUSH_GATEWAY, 500));
+	CHECK(push_retryable_status(PUSH_GATEWAY, 503));
+	CHECK(push_retryable_status(PUSH_GATEWAY, 599));
+	CHECK(!push_retryable_status(PUSH_GATEWAY, 400));
+	CHECK(!push_retryable_status(PUSH_GATEWAY, 401));
+	CHECK(!push_retryable_status(PUSH_GATEWAY, 404));
+	CHECK(!push_retryable_status(PUSH_GATEWAY, 307));
+	CHECK(!push_retryable_status(PUSH_GATEWAY, 200));
+	CHECK(!push_retryable_status(PUSH_GATEWAY, 600));
 	CHECK_STR(push_method_name(PUSH_PUT), "PUT");
 	CHECK_STR(push_method_name(PUSH_POST), "POST");
 	CHECK_STR(push_method_name(PUSH_DELETE), "DELETE");
