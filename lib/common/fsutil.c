@@ -108,6 +108,36 @@ fs_read(int fd, void *p, size_t n)
 }
 
 int
+fs_read_all(int fd, struct buf *out)
+{
+	char chunk[65536], *space;
+	size_t room = 0;
+	struct stat st;
+	ssize_t n;
+	int rc;
+
+	/* A regular file goes straight into room made once for its size. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		room = out->max - out->len;
+		if ((unsigned long long)st.st_size < room)
+			room = (size_t)st.st_size;
+	}
+	if (room > 0) {
+		if ((rc = buf_extend(out, room, &space)) != 0)
+			return rc;
+		n = fs_read(fd, space, room);
+		buf_truncate(out, out->len - room + (n > 0 ? (size_t)n : 0));
+		if (n < 0)
+			return PERR_IO;
+	}
+	/* The rest, if any: a pipe, or a file that grew or is at its end. */
+	while ((n = fs_read(fd, chunk, sizeof(chunk))) > 0)
+		if ((rc = buf_add(out, chunk, (size_t)n)) != 0)
+			return rc;
+	return n < 0 ? PERR_IO : 0;
+}
+
+int
 fs_write_all(int fd, const void *p, size_t len)
 {
 	const char *c = p;

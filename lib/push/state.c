@@ -94,30 +94,79 @@ add_entry(struct push_state *st, const char *key, size_t len,
 	return 0;
 }
 
-/* "TS START VALUE KEY" */
-static int
-parse_line(struct push_state *st, char *line, unsigned n, struct perr *e)
+/*
+ * A decimal [-]D+ ending at a blank, the form state_commit writes: read
+ * here by hand; anything else, and more than 18 digits, through strtoll,
+ * whose rules the file has always been read by.
+ */
+static long long
+read_decimal(const char *s, char **end)
 {
+	const char *p = s + (*s == '-');
+	unsigned long long v = 0;
+	size_t n;
+
+	for (n = 0; n < 19 && p[n] >= '0' && p[n] <= '9'; n++)
+		v = v * 10 + (unsigned)(p[n] - '0');
+	if (n == 0 || n > 18 || p[n] != ' ')
+		return strtoll(s, end, 10);
+	*end = (char *)p + n;
+	return *s == '-' ? -(long long)v : (long long)v;
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* 16 hex digits ending at a blank by hand; anything else through strtoull. */
+static uint64_t
+read_hex64(const char *s, char **end)
+{
+	uint64_t v = 0;
+	int i, d;
+
+	for (i = 0; i < 16 && (d = hex_digit(s[i])) >= 0; i++)
+		v = v << 4 | (uint64_t)d;
+	if (i < 16 || s[16] != ' ')
+		return strtoull(s, end, 16);
+	*end = (char *)s + 16;
+	return v;
+}
+
+/* "TS START VALUE KEY" of len bytes, NUL-terminated. */
+static int
+parse_line(struct push_state *st, char *line, size_t len, unsigned n,
+    struct perr *e)
+{
+	char *start = line, *end;
 	struct state_rec rec;
 	uint64_t bits;
-	char *end;
 	int rc;
 
 	errno = 0;
-	rec.ts = strtoll(line, &end, 10);
+	rec.ts = read_decimal(line, &end);
 	if (end == line || *end != ' ' || errno != 0)
 		return corrupt(st, n, "bad timestamp", e);
 	line = end + 1;
-	rec.start = strtoll(line, &end, 10);
+	rec.start = read_decimal(line, &end);
 	if (end == line || *end != ' ' || errno != 0)
 		return corrupt(st, n, "bad start time", e);
 	line = end + 1;
-	bits = strtoull(line, &end, 16);
+	bits = read_hex64(line, &end);
 	if (end - line != 16 || *end != ' ' || end[1] == '\0' || errno != 0)
 		return corrupt(st, n, "bad value", e);
 	memcpy(&rec.value, &bits, sizeof(bits));
 	line = end + 1;
-	if ((rc = add_entry(st, line, strlen(line), &rec)) == PERR_INVALID)
+	if ((rc = add_entry(st, line, len - (size_t)(line - start), &rec)) ==
+	    PERR_INVALID)
 		return corrupt(st, n, "a series given twice", e);
 	return rc != 0 ? perr_set(e, rc, "out of memory") : 0;
 }
@@ -126,17 +175,14 @@ static int
 load(struct push_state *st, struct perr *e)
 {
 	struct buf text = BUF_INIT(STATE_MAX_FILE);
-	char chunk[65536], *line, *nl;
+	char *line, *nl;
 	unsigned n = 0;
-	ssize_t got;
-	int fd, rc = 0;
+	int fd, rc;
 
 	if ((fd = fs_open(st->path, O_RDONLY | O_CLOEXEC, 0)) < 0)
 		return errno == ENOENT ? 0 : perr_sys(e, errno, "cannot read "
 		    "%s", st->path);
-	while (rc == 0 && (got = fs_read(fd, chunk, sizeof(chunk))) > 0)
-		rc = buf_add(&text, chunk, (size_t)got);
-	if (rc == 0 && got < 0)
+	if ((rc = fs_read_all(fd, &text)) == PERR_IO)
 		rc = perr_sys(e, errno, "cannot read %s", st->path);
 	else if (rc != 0)
 		rc = perr_set(e, PERR_CORRUPT, "%s is larger than %u MiB",
@@ -156,7 +202,7 @@ load(struct push_state *st, struct perr *e)
 				    "destination", e);
 			continue;
 		}
-		rc = parse_line(st, line, n, e);
+		rc = parse_line(st, line, (size_t)(nl - line), n, e);
 	}
 	buf_free(&text);
 	return rc;
@@ -221,23 +267,83 @@ state_vanished(const struct push_state *st, const struct series_set *set,
 	return rc;
 }
 
+/* v in decimal, backwards from end; the start of the digits. */
+static char *
+put_decimal(char *end, long long v)
+{
+	unsigned long long u = v < 0 ? 0 - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do {
+		*--end = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		*--end = '-';
+	return end;
+}
+
+/*
+ * "TS START VALUE " of one record into out, as "%lld %lld %016llx "
+ * would write it, without printf's cost (a state has a line per series).
+ * Returns the length, at most STATE_REC_MAX.
+ */
+#define STATE_REC_MAX (20 + 1 + 20 + 1 + 16 + 1)
+static size_t
+format_rec(char *out, const struct state_rec *r)
+{
+	static const char hex[] = "0123456789abcdef";
+	char num[24], *p;
+	uint64_t bits;
+	size_t len = 0, n;
+	int i;
+
+	p = put_decimal(num + sizeof(num), r->ts);
+	n = (size_t)(num + sizeof(num) - p);
+	memcpy(out, p, n);
+	len = n;
+	out[len++] = ' ';
+	p = put_decimal(num + sizeof(num), r->start);
+	n = (size_t)(num + sizeof(num) - p);
+	memcpy(out + len, p, n);
+	len += n;
+	out[len++] = ' ';
+	memcpy(&bits, &r->value, sizeof(bits));
+	for (i = 15; i >= 0; i--, bits >>= 4)
+		out[len + (size_t)i] = hex[bits & 15];
+	len += 16;
+	out[len++] = ' ';
+	return len;
+}
+
 int
 state_commit(struct push_state *st, const struct series_set *set,
     const struct state_rec *recs, struct perr *e)
 {
 	struct buf out = BUF_INIT(STATE_MAX_FILE);
-	uint64_t bits;
-	size_t i;
+	const struct series *s;
+	size_t i, len;
+	char *line;
 	int rc;
 
-	rc = buf_addf(&out, MAGIC "%s\n", st->destination);
+	if ((rc = buf_adds(&out, MAGIC)) == 0 &&
+	    (rc = buf_adds(&out, st->destination)) == 0)
+		rc = buf_addc(&out, '\n');
 	for (i = 0; rc == 0 && i < set->nseries; i++) {
-		memcpy(&bits, &recs[i].value, sizeof(bits));
-		if ((rc = buf_addf(&out, "%lld %lld %016llx ", recs[i].ts,
-		    recs[i].start, (unsigned long long)bits)) == 0 &&
-		    (rc = buf_add(&out, set->series[i].key,
-		    set->series[i].key_len)) == 0)
-			rc = buf_addc(&out, '\n');
+		s = &set->series[i];
+		if (s->key_len > STATE_MAX_FILE) {
+			rc = PERR_LIMIT;
+			break;
+		}
+		/* Room for the longest line, then back to what it took. */
+		if ((rc = buf_extend(&out, STATE_REC_MAX + s->key_len + 1,
+		    &line)) != 0)
+			break;
+		len = format_rec(line, &recs[i]);
+		memcpy(line + len, s->key, s->key_len);
+		len += s->key_len;
+		line[len++] = '\n';
+		buf_truncate(&out, (size_t)(line - out.p) + len);
 	}
 	if (rc != 0)
 		return perr_set(e, rc, "the state for %s is too large",
