@@ -32,7 +32,10 @@ struct hmap {
 
 #define HMAP_INIT { NULL, 0, 0, NULL }
 
-/* hmap_hash: the map's hash of len bytes at key (64-bit FNV-1a). */
+/*
+ * hmap_hash: the map's hash of len bytes at key: 64 bits, eight bytes a
+ * step, MurmurHash3's mix.  Not stable across versions: never store it.
+ */
 uint64_t hmap_hash(const void *key, size_t len);
 
 /*
