@@ -76,18 +76,26 @@ probe(const struct hmap *m, uint64_t hash, const void *key, size_t len)
 }
 
 bool
-hmap_find(const struct hmap *m, const void *key, size_t len, size_t *value)
+hmap_find_hashed(const struct hmap *m, uint64_t hash, const void *key,
+    size_t len, size_t *value)
 {
 	struct hmap_slot *s;
 
 	if (m->cap == 0)
 		return false;
-	s = probe(m, hmap_hash(key, len), key, len);
+	s = probe(m, hash, key, len);
 	if (s->key == NULL)
 		return false;
 	if (value != NULL)
 		*value = s->value;
 	return true;
+}
+
+bool
+hmap_find(const struct hmap *m, const void *key, size_t len, size_t *value)
+{
+	return m->cap > 0 && hmap_find_hashed(m, hmap_hash(key, len), key, len,
+	    value);
 }
 
 const char *
@@ -150,10 +158,9 @@ store_key(struct hmap *m, const void *key, size_t len)
 }
 
 int
-hmap_upsert(struct hmap *m, const void *key, size_t len, size_t **slot,
-    bool *found)
+hmap_upsert_hashed(struct hmap *m, uint64_t hash, const void *key,
+    size_t len, size_t **slot, bool *found, const char **stored)
 {
-	uint64_t hash = hmap_hash(key, len);
 	struct hmap_slot *s;
 	const char *copy;
 
@@ -163,6 +170,8 @@ hmap_upsert(struct hmap *m, const void *key, size_t len, size_t **slot,
 	if (s->key != NULL) {
 		*found = true;
 		*slot = &s->value;
+		if (stored != NULL)
+			*stored = s->key;
 		return 0;
 	}
 	if ((copy = store_key(m, key, len)) == NULL)
@@ -174,7 +183,17 @@ hmap_upsert(struct hmap *m, const void *key, size_t len, size_t **slot,
 	m->count++;
 	*found = false;
 	*slot = &s->value;
+	if (stored != NULL)
+		*stored = copy;
 	return 0;
+}
+
+int
+hmap_upsert(struct hmap *m, const void *key, size_t len, size_t **slot,
+    bool *found)
+{
+	return hmap_upsert_hashed(m, hmap_hash(key, len), key, len, slot,
+	    found, NULL);
 }
 
 void

@@ -53,6 +53,18 @@ int hmap_upsert(struct hmap *m, const void *key, size_t len, size_t **slot,
     bool *found);
 
 /*
+ * hmap_find_hashed, hmap_upsert_hashed: hmap_find and hmap_upsert for a key
+ * whose hmap_hash the caller computed once and kept (to look one key up in
+ * several maps, or again later).  hash must be hmap_hash(key, len).
+ * hmap_upsert_hashed also points *stored at the map's copy of the key
+ * (when stored is not NULL), so it need not be looked up again.
+ */
+bool hmap_find_hashed(const struct hmap *m, uint64_t hash, const void *key,
+    size_t len, size_t *value);
+int hmap_upsert_hashed(struct hmap *m, uint64_t hash, const void *key,
+    size_t len, size_t **slot, bool *found, const char **stored);
+
+/*
  * hmap_key_of: the map's own copy of key (after an upsert added it), or
  * NULL when absent.
  */

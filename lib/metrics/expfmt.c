@@ -323,7 +323,7 @@ static int
 new_family(struct parser *p, const char *name, struct fam **out)
 {
 	struct fam *f, **grown;
-	size_t *slot;
+	size_t *slot, len;
 	bool found;
 
 	if (p->nfams == p->capfams) {
@@ -335,12 +335,13 @@ new_family(struct parser *p, const char *name, struct fam **out)
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return nomem(p);
-	if (hmap_upsert(&p->names, name, strlen(name), &slot, &found) != 0) {
+	len = strlen(name);
+	if (hmap_upsert_hashed(&p->names, hmap_hash(name, len), name, len,
+	    &slot, &found, &f->pub.name) != 0) {
 		free(f);
 		return nomem(p);
 	}
 	*slot = p->nfams;
-	f->pub.name = hmap_key_of(&p->names, name, strlen(name));
 	f->pub.line = p->line;
 	p->fams[p->nfams++] = f;
 	p->cur = f;

@@ -72,11 +72,14 @@ static int
 add_entry(struct push_state *st, const char *key, size_t len,
     const struct state_rec *rec)
 {
-	struct state_entry *grown;
+	struct state_entry *grown, *en;
+	uint64_t hash = hmap_hash(key, len);
+	const char *stored;
 	size_t *slot;
 	bool found;
 
-	if (hmap_upsert(&st->index, key, len, &slot, &found) != 0)
+	if (hmap_upsert_hashed(&st->index, hash, key, len, &slot, &found,
+	    &stored) != 0)
 		return PERR_NOMEM;
 	if (found)
 		return PERR_INVALID;
@@ -88,9 +91,11 @@ add_entry(struct push_state *st, const char *key, size_t len,
 		st->entries = grown;
 	}
 	*slot = st->n;
-	st->entries[st->n].key = hmap_key_of(&st->index, key, len);
-	st->entries[st->n].key_len = len;
-	st->entries[st->n++].rec = *rec;
+	en = &st->entries[st->n++];
+	en->key = stored;
+	en->key_len = len;
+	en->hash = hash;
+	en->rec = *rec;
 	return 0;
 }
 

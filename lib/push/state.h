@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -48,6 +49,7 @@ struct state_rec {
 struct state_entry {
 	const char *key;	/* the map's copy */
 	size_t key_len;
+	uint64_t hash;		/* hmap_hash of key, kept */
 	struct state_rec rec;
 };
 
