@@ -52,6 +52,7 @@ struct series {
 };
 
 struct series_chunk;
+struct series_text;
 
 struct series_set {
 	struct series_family *families;
@@ -60,7 +61,8 @@ struct series_set {
 	uint64_t *hashes;	/* hmap_hash of each series' key, kept */
 	size_t nseries;
 	double start_time;	/* SERIES_START_METRIC's value, or NaN */
-	struct series_chunk *chunks;	/* texts, strings and label arrays */
+	struct series_chunk *chunks;	/* strings and label arrays */
+	struct series_text *texts;	/* the parsed texts, kept */
 	size_t cap_families, cap_series;
 	struct hmap keys;		/* key -> index into series */
 	struct hmap family_index;	/* family name -> index */
