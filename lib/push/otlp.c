@@ -846,8 +846,8 @@ otlp_push(struct push_client *c, const struct endpoint_options *o,
 		goto out;
 	}
 	for (i = 0; i < set->nseries; i++) {
-		prev = state_lookup(st, set->series[i].key,
-		    set->series[i].key_len);
+		prev = state_lookup_hashed(st, set->hashes[i],
+		    set->series[i].key, set->series[i].key_len);
 		recs[i].ts = set->series[i].time;
 		recs[i].value = set->series[i].value;
 		if (prev != NULL && prev->start > 0 &&

@@ -221,8 +221,8 @@ add_stale(struct sender *s, const struct series_set *set,
 		rc = series_set_parse_keys(&gone, keys.p, keys.len, st->path,
 		    s->e);
 	for (i = 0; rc == 0 && i < gone.nseries; i++) {
-		prev = state_lookup(st, gone.series[i].key,
-		    gone.series[i].key_len);
+		prev = state_lookup_hashed(st, gone.hashes[i],
+		    gone.series[i].key, gone.series[i].key_len);
 		ts = prev != NULL && prev->ts >= t ? prev->ts + 1 : t;
 		if ((rc = add(s, &gone.series[i], stale_nan(), ts)) == 0)
 			s->res.stale++;
@@ -253,8 +253,8 @@ remote_push(struct push_client *c, const struct series_set *set,
 			perr_set(e, rc, "the families' metadata are larger "
 			    "than a request may be");
 	for (i = 0; rc == 0 && i < set->nseries; i++) {
-		prev = state_lookup(st, set->series[i].key,
-		    set->series[i].key_len);
+		prev = state_lookup_hashed(st, set->hashes[i],
+		    set->series[i].key, set->series[i].key_len);
 		recs[i].value = set->series[i].value;
 		recs[i].ts = state_next_ts(prev, set->series[i].time,
 		    recs[i].value);

@@ -42,11 +42,19 @@ state_file_name(struct buf *out, const char *protocol, const char *url,
 }
 
 const struct state_rec *
-state_lookup(const struct push_state *st, const char *key, size_t len)
+state_lookup_hashed(const struct push_state *st, uint64_t hash,
+    const char *key, size_t len)
 {
 	size_t i;
 
-	return hmap_find(&st->index, key, len, &i) ? &st->entries[i].rec : NULL;
+	return hmap_find_hashed(&st->index, hash, key, len, &i) ?
+	    &st->entries[i].rec : NULL;
+}
+
+const struct state_rec *
+state_lookup(const struct push_state *st, const char *key, size_t len)
+{
+	return state_lookup_hashed(st, hmap_hash(key, len), key, len);
 }
 
 long long
@@ -261,8 +269,8 @@ state_vanished(const struct push_state *st, const struct series_set *set,
 	if ((gone = calloc(st->n, sizeof(*gone))) == NULL)
 		return PERR_NOMEM;
 	for (i = 0; i < st->n; i++)
-		if (!series_find(set, st->entries[i].key,
-		    st->entries[i].key_len, &idx))
+		if (!series_find_hashed(set, st->entries[i].hash,
+		    st->entries[i].key, st->entries[i].key_len, &idx))
 			gone[n++] = &st->entries[i];
 	qsort(gone, n, sizeof(*gone), by_key);
 	for (i = 0; rc == 0 && i < n; i++)

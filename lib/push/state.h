@@ -86,6 +86,10 @@ int state_open(struct push_state *st, const char *dir, const char *name,
 const struct state_rec *state_lookup(const struct push_state *st,
     const char *key, size_t len);
 
+/* state_lookup_hashed: state_lookup for a key whose hmap_hash is known. */
+const struct state_rec *state_lookup_hashed(const struct push_state *st,
+    uint64_t hash, const char *key, size_t len);
+
 /*
  * state_vanished: append, one per line, the keys of the state that set
  * does not have, sorted (so keys of one name are together).  buf.h's
