@@ -35,60 +35,110 @@ string_field_size(size_t len)
 	return 1 + pb_varint_size(len) + len;
 }
 
-/* Label { name = 1; value = 2; } as field 1 of TimeSeries. */
-static int
-label(struct buf *b, const char *name, const char *value)
+/* Bytes of a Label { name = 1; value = 2; } as field 1 of TimeSeries. */
+static size_t
+label_size(size_t nl, size_t vl)
 {
-	size_t nl = strlen(name), vl = strlen(value);
-	int rc;
+	size_t body = string_field_size(nl) + string_field_size(vl);
 
-	if ((rc = pb_tag(b, 1, PB_LEN)) != 0 ||
-	    (rc = pb_varint(b, string_field_size(nl) +
-	    string_field_size(vl))) != 0 ||
-	    (rc = pb_len(b, 1, name, nl)) != 0)
-		return rc;
-	return pb_len(b, 2, value, vl);
+	return 1 + pb_varint_size(body) + body;
 }
 
-/* Sample { value = 1; timestamp = 2; } as field 2 of TimeSeries. */
-static int
-sample(struct buf *b, double v, long long ts)
+static char *
+put_label(char *p, const char *name, size_t nl, const char *value,
+    size_t vl)
 {
+	p = pb_put_tag(p, 1, PB_LEN);
+	p = pb_put_varint(p, string_field_size(nl) + string_field_size(vl));
+	p = pb_put_len(p, 1, name, nl);
+	return pb_put_len(p, 2, value, vl);
+}
+
+/* Sample { value = 1; timestamp = 2; }: its size, as field 2 of TimeSeries. */
+static size_t
+sample_body_size(long long ts)
+{
+	return 9 + 1 + pb_varint_size((uint64_t)ts);
+}
+
+static char *
+put_sample(char *p, double v, long long ts)
+{
+	p = pb_put_tag(p, 2, PB_LEN);
+	p = pb_put_varint(p, sample_body_size(ts));
+	p = pb_put_double(p, 1, v);
+	p = pb_put_tag(p, 2, PB_VARINT);
+	return pb_put_varint(p, (uint64_t)ts);
+}
+
+/* A TimeSeries measured before it is written: its strings' lengths. */
+struct plan {
+	size_t body;		/* bytes of the message's body */
+	size_t size;		/* and with its tag and length */
+	size_t name;		/* strlen of the series' name */
+	size_t len[2 * SERIES_MAX_LABELS];	/* of each label's name, value */
+};
+
+static int
+measure(const struct series *s, long long ts, struct plan *pl)
+{
+	size_t i;
+
+	if (s->nlabels > SERIES_MAX_LABELS)
+		return PERR_LIMIT;
+	pl->name = strlen(s->name);
+	pl->body = label_size(strlen(NAME_LABEL), pl->name);
+	for (i = 0; i < s->nlabels; i++) {
+		pl->len[2 * i] = strlen(s->labels[i].name);
+		pl->len[2 * i + 1] = strlen(s->labels[i].value);
+		pl->body += label_size(pl->len[2 * i], pl->len[2 * i + 1]);
+	}
+	pl->body += 1 + 1 + sample_body_size(ts);
+	pl->size = 1 + pb_varint_size(pl->body) + pl->body;
+	return 0;
+}
+
+/* Every byte straight into its place at the end of req. */
+static int
+write_timeseries(struct buf *req, const struct series *s,
+    const struct plan *pl, double v, long long ts)
+{
+	bool named = false;
+	size_t i;
+	char *p;
 	int rc;
 
-	if ((rc = pb_tag(b, 2, PB_LEN)) != 0 ||
-	    (rc = pb_varint(b, 9 + 1 + pb_varint_size((uint64_t)ts))) != 0 ||
-	    (rc = pb_double(b, 1, v)) != 0 ||
-	    (rc = pb_tag(b, 2, PB_VARINT)) != 0)
+	if ((rc = buf_extend(req, pl->size, &p)) != 0)
 		return rc;
-	return pb_varint(b, (uint64_t)ts);
+	p = pb_put_varint(pb_put_tag(p, 1, PB_LEN), pl->body);
+	/* __name__ in its place among the sorted names ('A' < '_' < 'a'). */
+	for (i = 0; i < s->nlabels; i++) {
+		if (!named && strcmp(s->labels[i].name, NAME_LABEL) > 0) {
+			named = true;
+			p = put_label(p, NAME_LABEL, strlen(NAME_LABEL), s->name,
+			    pl->name);
+		}
+		p = put_label(p, s->labels[i].name, pl->len[2 * i],
+		    s->labels[i].value, pl->len[2 * i + 1]);
+	}
+	if (!named)
+		p = put_label(p, NAME_LABEL, strlen(NAME_LABEL), s->name,
+		    pl->name);
+	(void)put_sample(p, v, ts);
+	return 0;
 }
 
 int
 remote_timeseries(struct buf *req, struct buf *scratch,
     const struct series *s, double v, long long ts)
 {
-	bool named = false;
-	size_t i;
-	int rc = 0;
+	struct plan pl;
+	int rc;
 
-	buf_reset(scratch);
-	/* __name__ in its place among the sorted names ('A' < '_' < 'a'). */
-	for (i = 0; rc == 0 && i < s->nlabels; i++) {
-		if (!named && strcmp(s->labels[i].name, NAME_LABEL) > 0) {
-			named = true;
-			if ((rc = label(scratch, NAME_LABEL, s->name)) != 0)
-				break;
-		}
-		rc = label(scratch, s->labels[i].name, s->labels[i].value);
-	}
-	if (rc == 0 && !named)
-		rc = label(scratch, NAME_LABEL, s->name);
-	if (rc == 0)
-		rc = sample(scratch, v, ts);
-	if (rc != 0)
+	(void)scratch;
+	if ((rc = measure(s, ts, &pl)) != 0)
 		return rc;
-	return pb_len(req, 1, scratch->p, scratch->len);
+	return write_timeseries(req, s, &pl, v, ts);
 }
 
 int
@@ -133,7 +183,7 @@ remote_snappy(const char *in, size_t len, struct buf *out, struct perr *e)
 
 struct sender {
 	struct push_client *c;
-	struct buf req, scratch, z;
+	struct buf req, z;
 	struct buf meta;	/* the metadata, for the end of the first request */
 	size_t in_req;		/* series in req */
 	struct remote_result res;
@@ -174,19 +224,16 @@ flush(struct sender *s)
 static int
 add(struct sender *s, const struct series *ser, double v, long long ts)
 {
-	struct buf one = BUF_INIT(SCRATCH_MAX);
-	int rc;
+	struct plan pl;
+	int rc = 0;
 
-	if ((rc = remote_timeseries(&one, &s->scratch, ser, v, ts)) != 0) {
-		buf_free(&one);
-		return perr_set(s->e, rc, "series %.200s is too large to send",
-		    ser->key);
-	}
-	if (s->req.len > 0 && s->req.len + s->meta.len + one.len > s->max)
+	if (measure(ser, ts, &pl) != 0 || pl.size > SCRATCH_MAX)
+		return perr_set(s->e, PERR_LIMIT, "series %.200s is too large "
+		    "to send", ser->key);
+	if (s->req.len > 0 && s->req.len + s->meta.len + pl.size > s->max)
 		rc = flush(s);
-	if (rc == 0 && (rc = buf_add(&s->req, one.p, one.len)) != 0)
+	if (rc == 0 && (rc = write_timeseries(&s->req, ser, &pl, v, ts)) != 0)
 		perr_set(s->e, rc, "out of memory building a request");
-	buf_free(&one);
 	s->in_req++;
 	s->res.series++;
 	return rc;
@@ -238,7 +285,7 @@ remote_push(struct push_client *c, const struct series_set *set,
     struct remote_result *res, struct perr *e)
 {
 	struct sender s = {c, BUF_INIT(2 * max_request + SCRATCH_MAX),
-	    BUF_INIT(SCRATCH_MAX), BUF_INIT(3 * max_request + SCRATCH_MAX),
+	    BUF_INIT(3 * max_request + SCRATCH_MAX),
 	    BUF_INIT(max_request), 0, {0, 0, 0, 0, 0}, max_request, e};
 	const struct state_rec *prev;
 	struct state_rec *recs;
@@ -271,7 +318,6 @@ remote_push(struct push_client *c, const struct series_set *set,
 		*res = s.res;
 	free(recs);
 	buf_free(&s.req);
-	buf_free(&s.scratch);
 	buf_free(&s.z);
 	buf_free(&s.meta);
 	return rc;
