@@ -70,9 +70,10 @@ expfmt_write_header(struct buf *b, const char *name, const char *help,
 	return buf_addc(b, '\n');
 }
 
-int
-expfmt_write_sample(struct buf *b, const char *name,
-    const struct expfmt_label *labels, size_t nlabels, double value)
+/* The series part, one append per piece: exact at the buffer's cap. */
+static int
+write_series_pieces(struct buf *b, const char *name,
+    const struct expfmt_label *labels, size_t nlabels)
 {
 	size_t i;
 	int rc;
@@ -87,7 +88,72 @@ expfmt_write_sample(struct buf *b, const char *name,
 		    (rc = buf_addc(b, '"')) != 0)
 			return rc;
 	}
-	if (nlabels > 0 && (rc = buf_addc(b, '}')) != 0)
+	return nlabels > 0 ? buf_addc(b, '}') : 0;
+}
+
+/* s, its bytes escaped for a label value, at p; the end. */
+static char *
+put_label_value(char *p, const char *s)
+{
+	char c;
+
+	for (; (c = *s) != '\0'; s++) {
+		if (c == '\\' || c == '"' || c == '\n') {
+			*p++ = '\\';
+			c = c == '\n' ? 'n' : c;
+		}
+		*p++ = c;
+	}
+	return p;
+}
+
+int
+expfmt_write_series(struct buf *b, const char *name,
+    const struct expfmt_label *labels, size_t nlabels)
+{
+	size_t room, len, i;
+	char *p;
+	int rc;
+
+	/*
+	 * Room for the longest it can be (every value byte escaped), then
+	 * each byte in its place: a render or a push writes one per sample.
+	 * Near the buffer's cap, the exact way, a piece at a time.
+	 */
+	room = strlen(name) + 2;
+	for (i = 0; i < nlabels; i++)
+		room += strlen(labels[i].name) + 2 * strlen(labels[i].value) +
+		    4;
+	if (room > b->max - b->len)
+		return write_series_pieces(b, name, labels, nlabels);
+	if ((rc = buf_extend(b, room, &p)) != 0)
+		return rc;
+	len = strlen(name);
+	memcpy(p, name, len);
+	p += len;
+	for (i = 0; i < nlabels; i++) {
+		*p++ = i == 0 ? '{' : ',';
+		len = strlen(labels[i].name);
+		memcpy(p, labels[i].name, len);
+		p += len;
+		*p++ = '=';
+		*p++ = '"';
+		p = put_label_value(p, labels[i].value);
+		*p++ = '"';
+	}
+	if (nlabels > 0)
+		*p++ = '}';
+	buf_truncate(b, (size_t)(p - b->p));
+	return 0;
+}
+
+int
+expfmt_write_sample(struct buf *b, const char *name,
+    const struct expfmt_label *labels, size_t nlabels, double value)
+{
+	int rc;
+
+	if ((rc = expfmt_write_series(b, name, labels, nlabels)) != 0)
 		return rc;
 	if ((rc = buf_addc(b, ' ')) != 0 || (rc = buf_add_double(b, value)) != 0)
 		return rc;

@@ -106,13 +106,8 @@ int
 series_write_key(struct buf *b, const char *name,
     const struct expfmt_label *labels, size_t n)
 {
-	int rc;
-
-	/* The exposition writer's sample line, less its " 0\n". */
-	if ((rc = expfmt_write_sample(b, name, labels, n, 0)) != 0)
-		return rc;
-	buf_truncate(b, b->len - 3);
-	return 0;
+	/* The exposition writer's sample line, less its value. */
+	return expfmt_write_series(b, name, labels, n);
 }
 
 bool
