@@ -5,6 +5,7 @@
 #include "common/text.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -280,17 +281,73 @@ scan_digits(const char *s)
  * that rounds past the largest double is out of range, as in Go; one that
  * underflows to a denormal or to zero is not.
  */
+/*
+ * The value of a decimal that parse_float has read, without strtod when
+ * Clinger's fast path gives the same double: at most 19 digits making an
+ * integer m <= 2^53, and a power of ten 10^k with |k| <= 22 (both exact
+ * as doubles), so m * 10^k or m / 10^-k is one correctly rounded
+ * operation, which is what strtod returns.  Where double arithmetic is
+ * done in wider registers (x87), always false.  False otherwise, for
+ * strtod to do.
+ */
+static bool
+fast_decimal(const char *s, double *out)
+{
+	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
+	    1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+	    1e18, 1e19, 1e20, 1e21, 1e22};
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+	const char *p = s + (*s == '+' || *s == '-');
+	uint64_t m = 0;
+	int digits = 0, k = 0, e = 0, esign = 1;
+	double v;
+
+	for (; *p >= '0' && *p <= '9'; p++, digits++)
+		m = m * 10 + (uint64_t)(*p - '0');
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++, k--)
+			m = m * 10 + (uint64_t)(*p - '0');
+	if (digits > 19 || m > (1ull << 53))
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			esign = *p++ == '-' ? -1 : 1;
+		for (digits = 0; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 4)
+				e = e * 10 + (*p - '0');
+		if (digits > 3)
+			return false;
+		k += esign * e;
+	}
+	if (k < -22 || k > 22)
+		return false;
+	v = (double)m;
+	v = k < 0 ? v / pow10[-k] : v * pow10[k];
+	*out = *s == '-' ? -v : v;
+	return true;
+#else
+	(void)pow10;
+	(void)s;
+	(void)out;
+	return false;
+#endif
+}
+
 static enum number
 parse_float(const char *s, double *out)
 {
 	const char *p = s + (*s == '+' || *s == '-');
 	size_t whole, frac = 0, exp;
 
-	if (strcasecmp(s, "nan") == 0) {
+	/* Only a word can spell NaN or infinity (most values are digits). */
+	if (!(*p >= '0' && *p <= '9') && *p != '.' &&
+	    strcasecmp(s, "nan") == 0) {
 		*out = NAN;
 		return NUMBER_OK;
 	}
-	if (strcasecmp(p, "inf") == 0 || strcasecmp(p, "infinity") == 0) {
+	if (!(*p >= '0' && *p <= '9') && *p != '.' &&
+	    (strcasecmp(p, "inf") == 0 || strcasecmp(p, "infinity") == 0)) {
 		*out = *s == '-' ? -INFINITY : INFINITY;
 		return NUMBER_OK;
 	}
@@ -311,6 +368,8 @@ parse_float(const char *s, double *out)
 	if (*p != '\0')
 		return NUMBER_SYNTAX;
 	/* The grammar is strtod's decimal one too: only the value is left. */
+	if (fast_decimal(s, out))
+		return NUMBER_OK;
 	*out = strtod(s, NULL);
 	return isinf(*out) ? NUMBER_RANGE : NUMBER_OK;
 }

@@ -1,0 +1,239 @@
+/*
+ * Unit tests of the fast paths promrun-push's remote write took on
+ * (PERFORMANCE.md): each must give exactly what the plain way gives.
+ * The parser's decimals against strtod, bit for bit; the series writer
+ * near its buffer's cap against the piece-wise writer; a file read whole
+ * (fs_read_all) from a file and a pipe, at and past the cap; the map's
+ * hashed lookups; the state file's lines, read back and written again.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "common/buf.h"
+#include "common/fsutil.h"
+#include "common/hmap.h"
+#include "metrics/expfmt.h"
+
+struct value_seen {
+	double value;
+	int samples;
+};
+
+static int
+on_value(void *ctx, const struct expfmt_sample *s)
+{
+	struct value_seen *v = ctx;
+
+	v->value = s->value;
+	v->samples++;
+	return 0;
+}
+
+/* The parser reads word as strtod does (word is in its grammar). */
+static int
+reads_as_strtod(const char *word)
+{
+	const struct expfmt_handler h = {NULL, on_value, NULL};
+	struct expfmt_handler hv = h;
+	struct value_seen v = {0, 0};
+	char text[128];
+	double want = strtod(word, NULL);
+	int n;
+
+	hv.ctx = &v;
+	n = snprintf(text, sizeof(text), "x %s\n", word);
+	if (n <= 0 || (size_t)n >= sizeof(text) ||
+	    expfmt_parse(text, (size_t)n, "t", 0, &hv, NULL, NULL) != 0 ||
+	    v.samples != 1)
+		return 0;
+	if (memcmp(&v.value, &want, sizeof(want)) != 0) {
+		fprintf(stderr, "%s: parser %.17g, strtod %.17g\n", word,
+		    v.value, want);
+		return 0;
+	}
+	return 1;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static unsigned
+draw(unsigned n)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return (unsigned)((rng * 0x2545f4914f6cdd1dull) >> 33) % n;
+}
+
+static void
+test_decimals(void)
+{
+	static const char *const edges[] = {
+		"0", "-0", "+0", "0.0", "-0.0", ".5", "5.", "-.5", "0.1", "0.2",
+		"0.3", "1.5", "12.5", "123456789012345678",
+		"1234567890123456789", "12345678901234567890",
+		"9007199254740992", "9007199254740993", "9007199254740994",
+		"-9007199254740993", "900719925474099.3", "0.9007199254740993",
+		"1e22", "1e23", "1e-22", "1e-23", "9e22", "1.5e21", "1E+3",
+		"1e-5", "2.5E-3", "1e308", "1e-308", "4.9e-324", "1e0",
+		"0001.25000", "0.000000000000000000001", "1e0000", "1e00022",
+		"123.456e-7", "1234567890123456.7", "3.141592653589793",
+		"2.718281828459045", "0.30000000000000004", "1696000000.5",
+		"1700000000123", "17000000001.23456", "99999999999999999",
+	};
+	char word[64];
+	size_t i, len, j;
+	int ok = 1;
+
+	for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+		CHECK(reads_as_strtod(edges[i]));
+	/* Random decimals of every shape the fast path takes or passes on. */
+	for (i = 0; i < 200000 && ok; i++) {
+		len = 0;
+		if (draw(4) == 0)
+			word[len++] = draw(2) ? '-' : '+';
+		for (j = draw(21); j > 0; j--)
+			word[len++] = (char)('0' + draw(10));
+		if (draw(2)) {
+			word[len++] = '.';
+			for (j = draw(21); j > 0; j--)
+				word[len++] = (char)('0' + draw(10));
+		}
+		if (len == 0 || word[len - 1] == '.' || word[len - 1] == '-' ||
+		    word[len - 1] == '+')
+			word[len++] = (char)('0' + draw(10));
+		if (draw(4) == 0)
+			len += (size_t)snprintf(word + len, sizeof(word) - len,
+			    "e%d", (int)draw(61) - 30);
+		word[len] = '\0';
+		if (word[0] == '.' && len == 1)
+			continue;
+		ok = reads_as_strtod(word);
+	}
+	CHECK(ok);
+}
+
+static void
+test_series_writer(void)
+{
+	const struct expfmt_label l[] = {{"a", "q\"u\\o\nte"}, {"b", "\xc3\xa9"},
+	    {"c", ""}};
+	struct buf want = BUF_INIT(4096), b;
+	size_t max;
+
+	CHECK(expfmt_write_series(&want, "m", l, 3) == 0);
+	CHECK_STR(buf_str(&want), "m{a=\"q\\\"u\\\\o\\nte\",b=\"\xc3\xa9\",c=\"\"}");
+	CHECK(expfmt_write_series(&want, "x", NULL, 0) == 0);
+	CHECK_STR(buf_str(&want), "m{a=\"q\\\"u\\\\o\\nte\",b=\"\xc3\xa9\",c=\"\"}x");
+	/* At every cap from what it needs down: exact, or refused whole. */
+	for (max = want.len - 1 + 16; max >= want.len - 2; max--) {
+		buf_init(&b, max);
+		if (max >= want.len - 1) {
+			CHECK(expfmt_write_series(&b, "m", l, 3) == 0);
+			CHECK(b.len == want.len - 1 &&
+			    memcmp(b.p, want.p, b.len) == 0);
+		} else {
+			CHECK(expfmt_write_series(&b, "m", l, 3) == PERR_LIMIT);
+			CHECK(b.len == 0);
+		}
+		buf_free(&b);
+	}
+	buf_free(&want);
+}
+
+static void
+test_read_all(void)
+{
+	char path[] = "/tmp/promrun-test-fast-XXXXXX", big[100000];
+	struct buf b;
+	int fd, pipefd[2];
+	size_t i;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK(write(fd, big, sizeof(big)) == (ssize_t)sizeof(big));
+	/* The whole file, after what the buffer held. */
+	buf_init(&b, 1 << 20);
+	CHECK(buf_adds(&b, "head") == 0);
+	CHECK(lseek(fd, 0, SEEK_SET) == 0 && fs_read_all(fd, &b) == 0);
+	CHECK(b.len == 4 + sizeof(big) && memcmp(b.p + 4, big, sizeof(big)) ==
+	    0 && b.p[b.len] == '\0');
+	buf_free(&b);
+	/* Exactly at the cap fits; a byte more does not, and frees. */
+	buf_init(&b, sizeof(big));
+	CHECK(lseek(fd, 0, SEEK_SET) == 0 && fs_read_all(fd, &b) == 0 &&
+	    b.len == sizeof(big));
+	buf_free(&b);
+	buf_init(&b, sizeof(big) - 1);
+	CHECK(lseek(fd, 0, SEEK_SET) == 0 &&
+	    fs_read_all(fd, &b) == PERR_LIMIT && b.len == 0 && b.p == NULL);
+	buf_free(&b);
+	close(fd);
+	unlink(path);
+	/* A pipe: read until its end. */
+	CHECK(pipe(pipefd) == 0);
+	CHECK(write(pipefd[1], big, 50000) == 50000);
+	close(pipefd[1]);
+	buf_init(&b, 1 << 20);
+	CHECK(fs_read_all(pipefd[0], &b) == 0 && b.len == 50000 &&
+	    memcmp(b.p, big, 50000) == 0);
+	close(pipefd[0]);
+	buf_free(&b);
+}
+
+static void
+test_hmap(void)
+{
+	struct hmap m = HMAP_INIT;
+	char key[64];
+	const char *stored;
+	size_t i, *slot, v;
+	uint64_t h;
+	bool found;
+	int ok = 1;
+
+	/* Keys of every length to past two words, each its own. */
+	for (i = 0; i < 5000 && ok; i++) {
+		snprintf(key, sizeof(key), "%.*s%zu", (int)(i % 40),
+		    "series_name{label=\"value\",other=\"x\"}", i);
+		h = hmap_hash(key, strlen(key));
+		ok = hmap_upsert_hashed(&m, h, key, strlen(key), &slot, &found,
+		    &stored) == 0 && !found && strcmp(stored, key) == 0;
+		if (ok)
+			*slot = i;
+	}
+	CHECK(ok && m.count == 5000);
+	for (i = 0; i < 5000 && ok; i++) {
+		snprintf(key, sizeof(key), "%.*s%zu", (int)(i % 40),
+		    "series_name{label=\"value\",other=\"x\"}", i);
+		ok = hmap_find(&m, key, strlen(key), &v) && v == i &&
+		    hmap_find_hashed(&m, hmap_hash(key, strlen(key)), key,
+		    strlen(key), &v) && v == i;
+	}
+	CHECK(ok);
+	CHECK(!hmap_find(&m, "series_name", 11, NULL));
+	CHECK(hmap_hash("abcdefgh1", 9) != hmap_hash("abcdefgh2", 9));
+	CHECK(hmap_hash("", 0) != hmap_hash("\0", 1));
+	hmap_free(&m);
+}
+
+int
+main(void)
+{
+	test_decimals();
+	test_series_writer();
+	test_read_all();
+	test_hmap();
+	return check_done("test-fast");
+}
