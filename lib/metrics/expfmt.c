@@ -432,6 +432,9 @@ owner_of(struct parser *p, const char *name)
 {
 	struct fam *f;
 
+	/* Most lines continue the family of the line before. */
+	if (p->cur != NULL && strcmp(p->cur->pub.name, name) == 0)
+		return p->cur;
 	if ((f = family_named(p, name)) != NULL)
 		return f;
 	if ((f = family_with_suffix(p, name, "_bucket")) != NULL &&
@@ -660,12 +663,14 @@ static int
 read_label_value(struct parser *p, char **s, const char **value)
 {
 	char *r = *s, *w = *s;
+	unsigned char high = 0;
 
 	*value = w;
 	for (; *r != '"'; r++) {
 		if (*r == '\0')
 			return fail(p, "label value has no closing quote");
 		if (*r != '\\') {
+			high |= (unsigned char)*r;
 			*w++ = *r;
 			continue;
 		}
@@ -681,7 +686,8 @@ read_label_value(struct parser *p, char **s, const char **value)
 	}
 	*w = '\0';
 	*s = r + 1;
-	return check_utf8(p, "label value", *value);
+	/* ASCII (most values) is UTF-8: only other bytes need the check. */
+	return high & 0x80 ? check_utf8(p, "label value", *value) : 0;
 }
 
 /* Parse "{name="value",...}" at *s; *s ends past the brace. */
