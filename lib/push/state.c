@@ -329,46 +329,92 @@ format_rec(char *out, const struct state_rec *r)
 	return len;
 }
 
+/* The state file written through a 64 KiB buffer, not gathered whole. */
+struct writer {
+	struct atomicfile f;
+	size_t used;
+	int rc;
+	char buf[65536];
+};
+
+static void
+flush_out(struct writer *w)
+{
+	if (w->rc == 0 && w->used > 0)
+		w->rc = atomicfile_add(&w->f, w->buf, w->used);
+	w->used = 0;
+}
+
+static void
+put(struct writer *w, const void *data, size_t len)
+{
+	if (len > sizeof(w->buf) - w->used)
+		flush_out(w);
+	if (w->rc == 0 && len > sizeof(w->buf))
+		w->rc = atomicfile_add(&w->f, data, len);
+	else if (w->rc == 0)
+		memcpy(w->buf + w->used, data, len);
+	if (w->rc == 0 && len <= sizeof(w->buf))
+		w->used += len;
+}
+
+/* Bytes of v in decimal, its sign included. */
+static size_t
+decimal_width(long long v)
+{
+	char num[24];
+
+	return (size_t)(num + sizeof(num) - put_decimal(num + sizeof(num), v));
+}
+
 int
 state_commit(struct push_state *st, const struct series_set *set,
     const struct state_rec *recs, struct perr *e)
 {
-	struct buf out = BUF_INIT(STATE_MAX_FILE);
-	const struct series *s;
-	size_t i, len;
-	char *line;
+	struct writer *w;
+	char rec[STATE_REC_MAX];
+	size_t i, total;
 	int rc;
 
-	if ((rc = buf_adds(&out, MAGIC)) == 0 &&
-	    (rc = buf_adds(&out, st->destination)) == 0)
-		rc = buf_addc(&out, '\n');
-	for (i = 0; rc == 0 && i < set->nseries; i++) {
-		s = &set->series[i];
-		if (s->key_len > STATE_MAX_FILE) {
-			rc = PERR_LIMIT;
-			break;
-		}
-		/* Room for the longest line, then back to what it took. */
-		if ((rc = buf_extend(&out, STATE_REC_MAX + s->key_len + 1,
-		    &line)) != 0)
-			break;
-		len = format_rec(line, &recs[i]);
-		memcpy(line + len, s->key, s->key_len);
-		len += s->key_len;
-		line[len++] = '\n';
-		buf_truncate(&out, (size_t)(line - out.p) + len);
-	}
-	if (rc != 0)
-		return perr_set(e, rc, "the state for %s is too large",
+	/* The size first: a state past the limit is refused before a write. */
+	total = strlen(MAGIC) + strlen(st->destination) + 1;
+	for (i = 0; i < set->nseries && total <= STATE_MAX_FILE; i++)
+		total += decimal_width(recs[i].ts) + 1 +
+		    decimal_width(recs[i].start) + 1 + 16 + 1 +
+		    (set->series[i].key_len < STATE_MAX_FILE ?
+		    set->series[i].key_len : STATE_MAX_FILE) + 1;
+	if (total > STATE_MAX_FILE)
+		return perr_set(e, PERR_LIMIT, "the state for %s is too large",
+		    st->path);
+	if ((w = malloc(sizeof(*w))) == NULL)
+		return perr_set(e, PERR_NOMEM, "the state for %s is too large",
 		    st->path);
 	/*
 	 * Not synced: after a crash the old state or an empty one is read,
 	 * which costs at most one out-of-order refusal or one missed
 	 * staleness marker; an fsync would cost every push.
 	 */
-	rc = atomicfile_write(st->path, out.p, out.len, 0600,
-	    ATOMICFILE_NO_SYNC, e);
-	buf_free(&out);
+	if ((rc = atomicfile_begin(&w->f, st->path, 0600, ATOMICFILE_NO_SYNC,
+	    e)) != 0) {
+		free(w);
+		return rc;
+	}
+	w->used = 0;
+	w->rc = 0;
+	put(w, MAGIC, strlen(MAGIC));
+	put(w, st->destination, strlen(st->destination));
+	put(w, "\n", 1);
+	for (i = 0; w->rc == 0 && i < set->nseries; i++) {
+		put(w, rec, format_rec(rec, &recs[i]));
+		put(w, set->series[i].key, set->series[i].key_len);
+		put(w, "\n", 1);
+	}
+	flush_out(w);
+	if ((rc = w->rc) != 0)
+		atomicfile_abort(&w->f);
+	else
+		rc = atomicfile_commit(&w->f);
+	free(w);
 	return rc;
 }
 
