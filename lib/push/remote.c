@@ -168,16 +168,31 @@ remote_snappy(const char *in, size_t len, struct buf *out, struct perr *e)
 	char *space;
 	int rc;
 
-	/* Room for snappy's bound, filled in place, the rest given back. */
 	buf_reset(out);
-	if ((rc = buf_extend(out, room, &space)) != 0)
+	if (room > out->max) {
+		buf_free(out);
+		return perr_set(e, PERR_LIMIT, "a request of %zu bytes is too "
+		    "large to compress", len);
+	}
+	/*
+	 * Snappy's bound is larger than the input, its output a tenth of it:
+	 * compressed into fresh memory, of which only the pages written are
+	 * ever mapped, then copied (buf.h would map the whole bound).
+	 */
+	if ((space = malloc(room)) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory compressing a "
+		    "request of %zu bytes", len);
+	if (snappy_compress(in, len, space, &room) != SNAPPY_OK) {
+		free(space);
+		return perr_set(e, PERR_NOMEM, "snappy could not compress a "
+		    "request of %zu bytes", len);
+	}
+	rc = buf_add(out, space, room);
+	free(space);
+	if (rc != 0)
 		return perr_set(e, rc, rc == PERR_LIMIT ? "a request of %zu "
 		    "bytes is too large to compress" : "out of memory "
 		    "compressing a request of %zu bytes", len);
-	if (snappy_compress(in, len, space, &room) != SNAPPY_OK)
-		return perr_set(e, PERR_NOMEM, "snappy could not compress a "
-		    "request of %zu bytes", len);
-	buf_truncate(out, room);
 	return 0;
 }
 
