@@ -221,19 +221,14 @@ push_validate(const char *text, size_t len, const char *what,
 static int
 read_input(const char *path, struct buf *out, struct perr *e)
 {
-	char chunk[65536];
-	ssize_t n;
-	int fd, rc = 0;
+	int fd, rc;
 
 	fd = strcmp(path, "-") == 0 ? STDIN_FILENO :
 	    fs_open(path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return perr_sys(e, errno, "cannot read %s", path);
-	while ((n = fs_read(fd, chunk, sizeof(chunk))) > 0)
-		if ((rc = buf_add(out, chunk, (size_t)n)) != 0)
-			break;
-	if (n < 0)
-		rc = perr_sys(e, errno, "cannot read %s", display_name(path));
+	if ((rc = fs_read_all(fd, out)) == PERR_IO)
+		perr_sys(e, errno, "cannot read %s", display_name(path));
 	else if (rc != 0)
 		perr_set(e, rc, rc == PERR_LIMIT ? "%s makes the input larger "
 		    "than %u MiB: push at most that much at once" : "out of "
