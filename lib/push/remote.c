@@ -264,10 +264,9 @@ stale_nan(void)
 	return v;
 }
 
-/* The markers for st's series that set no longer has. */
+/* The markers for st's series that set no longer has (state_match's). */
 static int
-add_stale(struct sender *s, const struct series_set *set,
-    const struct push_state *st, long long t)
+add_stale(struct sender *s, const struct push_state *st, long long t)
 {
 	struct series_set gone;
 	struct buf keys = BUF_INIT(STATE_MAX_FILE);
@@ -277,7 +276,7 @@ add_stale(struct sender *s, const struct series_set *set,
 	int rc;
 
 	series_set_init(&gone);
-	if ((rc = state_vanished(st, set, &keys)) != 0)
+	if ((rc = state_vanished(st, &keys)) != 0)
 		rc = perr_set(s->e, rc, "out of memory");
 	else if (keys.len > 0)
 		rc = series_set_parse_keys(&gone, keys.p, keys.len, st->path,
@@ -302,29 +301,32 @@ remote_push(struct push_client *c, const struct series_set *set,
 	struct sender s = {c, BUF_INIT(2 * max_request + SCRATCH_MAX),
 	    BUF_INIT(3 * max_request + SCRATCH_MAX),
 	    BUF_INIT(max_request), 0, {0, 0, 0, 0, 0}, max_request, e};
-	const struct state_rec *prev;
+	const struct state_rec **prev;
 	struct state_rec *recs;
 	size_t i;
 	int rc = 0;
 
-	if ((recs = calloc(set->nseries ? set->nseries : 1,
-	    sizeof(*recs))) == NULL)
+	recs = calloc(set->nseries ? set->nseries : 1, sizeof(*recs));
+	prev = calloc(set->nseries ? set->nseries : 1, sizeof(*prev));
+	if (recs == NULL || prev == NULL) {
+		free(recs);
+		free(prev);
 		return perr_set(e, PERR_NOMEM, "out of memory");
+	}
+	rc = state_match(st, set, prev, e);
 	for (i = 0; rc == 0 && i < set->nfamilies; i++)
 		if ((rc = remote_metadata(&s.meta, &set->families[i])) != 0)
 			perr_set(e, rc, "the families' metadata are larger "
 			    "than a request may be");
 	for (i = 0; rc == 0 && i < set->nseries; i++) {
-		prev = state_lookup_hashed(st, set->hashes[i],
-		    set->series[i].key, set->series[i].key_len);
 		recs[i].value = set->series[i].value;
-		recs[i].ts = state_next_ts(prev, set->series[i].time,
+		recs[i].ts = state_next_ts(prev[i], set->series[i].time,
 		    recs[i].value);
-		recs[i].start = prev != NULL ? prev->start : 0;
+		recs[i].start = prev[i] != NULL ? prev[i]->start : 0;
 		rc = add(&s, &set->series[i], recs[i].value, recs[i].ts);
 	}
 	if (rc == 0)
-		rc = add_stale(&s, set, st, t);
+		rc = add_stale(&s, st, t);
 	if (rc == 0)
 		rc = flush(&s);
 	if (rc == 0)
@@ -332,6 +334,7 @@ remote_push(struct push_client *c, const struct series_set *set,
 	if (res != NULL)
 		*res = s.res;
 	free(recs);
+	free(prev);
 	buf_free(&s.req);
 	buf_free(&s.z);
 	buf_free(&s.meta);

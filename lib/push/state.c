@@ -47,14 +47,8 @@ state_lookup_hashed(const struct push_state *st, uint64_t hash,
 {
 	size_t i;
 
-	return hmap_find_hashed(&st->index, hash, key, len, &i) ?
+	return st->indexed && hmap_find_hashed(&st->index, hash, key, len, &i) ?
 	    &st->entries[i].rec : NULL;
-}
-
-const struct state_rec *
-state_lookup(const struct push_state *st, const char *key, size_t len)
-{
-	return state_lookup_hashed(st, hmap_hash(key, len), key, len);
 }
 
 long long
@@ -76,34 +70,28 @@ corrupt(struct push_state *st, unsigned line, const char *why,
 	    st->path, line, why);
 }
 
+/*
+ * Hash the first n entries into the index, in the file's order: the
+ * second of two entries with one key is a corrupt file, named by its line.
+ */
 static int
-add_entry(struct push_state *st, const char *key, size_t len,
-    const struct state_rec *rec)
+index_entries(struct push_state *st, size_t n, struct perr *e)
 {
-	struct state_entry *grown, *en;
-	uint64_t hash = hmap_hash(key, len);
-	const char *stored;
-	size_t *slot;
+	size_t i, *slot;
 	bool found;
 
-	if (hmap_upsert_hashed(&st->index, hash, key, len, &slot, &found,
-	    &stored) != 0)
-		return PERR_NOMEM;
-	if (found)
-		return PERR_INVALID;
-	if (st->n == st->cap) {
-		st->cap = st->cap ? 2 * st->cap : 1024;
-		if ((grown = realloc(st->entries, st->cap * sizeof(*grown))) ==
-		    NULL)
-			return PERR_NOMEM;
-		st->entries = grown;
+	hmap_free(&st->index);
+	st->indexed = false;
+	for (i = 0; i < n; i++) {
+		if (hmap_upsert(&st->index, st->entries[i].key,
+		    st->entries[i].key_len, &slot, &found) != 0)
+			return perr_set(e, PERR_NOMEM, "out of memory");
+		if (found)
+			return corrupt(st, (unsigned)i + 2, "a series given "
+			    "twice", e);
+		*slot = i;
 	}
-	*slot = st->n;
-	en = &st->entries[st->n++];
-	en->key = stored;
-	en->key_len = len;
-	en->hash = hash;
-	en->rec = *rec;
+	st->indexed = true;
 	return 0;
 }
 
@@ -154,55 +142,65 @@ read_hex64(const char *s, char **end)
 	return v;
 }
 
-/* "TS START VALUE KEY" of len bytes, NUL-terminated. */
+/* "TS START VALUE KEY" of len bytes, NUL-terminated, into en. */
 static int
 parse_line(struct push_state *st, char *line, size_t len, unsigned n,
-    struct perr *e)
+    struct state_entry *en, struct perr *e)
 {
 	char *start = line, *end;
-	struct state_rec rec;
 	uint64_t bits;
-	int rc;
 
 	errno = 0;
-	rec.ts = read_decimal(line, &end);
+	en->rec.ts = read_decimal(line, &end);
 	if (end == line || *end != ' ' || errno != 0)
 		return corrupt(st, n, "bad timestamp", e);
 	line = end + 1;
-	rec.start = read_decimal(line, &end);
+	en->rec.start = read_decimal(line, &end);
 	if (end == line || *end != ' ' || errno != 0)
 		return corrupt(st, n, "bad start time", e);
 	line = end + 1;
 	bits = read_hex64(line, &end);
 	if (end - line != 16 || *end != ' ' || end[1] == '\0' || errno != 0)
 		return corrupt(st, n, "bad value", e);
-	memcpy(&rec.value, &bits, sizeof(bits));
-	line = end + 1;
-	if ((rc = add_entry(st, line, len - (size_t)(line - start), &rec)) ==
-	    PERR_INVALID)
-		return corrupt(st, n, "a series given twice", e);
-	return rc != 0 ? perr_set(e, rc, "out of memory") : 0;
+	memcpy(&en->rec.value, &bits, sizeof(bits));
+	en->key = end + 1;
+	en->key_len = len - (size_t)(en->key - start);
+	en->seen = false;
+	return 0;
 }
 
-static int
-load(struct push_state *st, struct perr *e)
+/* The lines of text[0..len): an upper bound on its entries. */
+static size_t
+count_lines(const char *text, size_t len)
 {
-	struct buf text = BUF_INIT(STATE_MAX_FILE);
+	const char *p = text, *end = text + len;
+	size_t n = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/*
+ * The entries, each pointing into the text the state keeps.  A fault at a
+ * line is named unless a series given twice comes before it: the first
+ * fault in the file, as when every line was checked in turn.
+ */
+static int
+parse_entries(struct push_state *st, char *text, size_t len,
+    struct perr *e)
+{
+	size_t cap = count_lines(text, len);
 	char *line, *nl;
 	unsigned n = 0;
-	int fd, rc;
+	int rc = 0, dup;
 
-	if ((fd = fs_open(st->path, O_RDONLY | O_CLOEXEC, 0)) < 0)
-		return errno == ENOENT ? 0 : perr_sys(e, errno, "cannot read "
-		    "%s", st->path);
-	if ((rc = fs_read_all(fd, &text)) == PERR_IO)
-		rc = perr_sys(e, errno, "cannot read %s", st->path);
-	else if (rc != 0)
-		rc = perr_set(e, PERR_CORRUPT, "%s is larger than %u MiB",
-		    st->path, STATE_MAX_FILE >> 20);
-	close(fd);
-	for (line = text.p; rc == 0 && line != NULL && *line != '\0';
-	    line = nl + 1) {
+	if (cap > 0 && (st->entries = malloc(cap * sizeof(*st->entries))) ==
+	    NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	for (line = text; rc == 0 && *line != '\0'; line = nl + 1) {
 		if ((nl = strchr(line, '\n')) == NULL) {
 			rc = corrupt(st, n + 1, "no final newline", e);
 			break;
@@ -215,10 +213,39 @@ load(struct push_state *st, struct perr *e)
 				    "destination", e);
 			continue;
 		}
-		rc = parse_line(st, line, (size_t)(nl - line), n, e);
+		if ((rc = parse_line(st, line, (size_t)(nl - line), n,
+		    &st->entries[st->n], e)) == 0)
+			st->n++;
 	}
-	buf_free(&text);
+	/* A series given twice before the fault is the file's first. */
+	if (rc == PERR_CORRUPT && st->n > 1 &&
+	    (dup = index_entries(st, st->n, e)) != 0)
+		return dup;
 	return rc;
+}
+
+static int
+load(struct push_state *st, struct perr *e)
+{
+	struct buf text = BUF_INIT(STATE_MAX_FILE);
+	int fd, rc;
+
+	if ((fd = fs_open(st->path, O_RDONLY | O_CLOEXEC, 0)) < 0)
+		return errno == ENOENT ? 0 : perr_sys(e, errno, "cannot read "
+		    "%s", st->path);
+	if ((rc = fs_read_all(fd, &text)) == PERR_IO)
+		rc = perr_sys(e, errno, "cannot read %s", st->path);
+	else if (rc != 0)
+		rc = perr_set(e, PERR_CORRUPT, "%s is larger than %u MiB",
+		    st->path, STATE_MAX_FILE >> 20);
+	close(fd);
+	if (rc != 0 || text.p == NULL) {
+		buf_free(&text);
+		return rc;
+	}
+	/* Kept: the entries' keys point into it. */
+	st->text = text.p;
+	return parse_entries(st, text.p, text.len, e);
 }
 
 int
@@ -256,12 +283,52 @@ by_key(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
+static bool
+same_key(const struct state_entry *en, const struct series *s)
+{
+	return en->key_len == s->key_len &&
+	    memcmp(en->key, s->key, s->key_len) == 0;
+}
+
 int
-state_vanished(const struct push_state *st, const struct series_set *set,
-    struct buf *keys)
+state_match(struct push_state *st, const struct series_set *set,
+    const struct state_rec **prev, struct perr *e)
+{
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < set->nseries; i++) {
+		prev[i] = NULL;
+		if (!st->indexed && i < st->n &&
+		    same_key(&st->entries[i], &set->series[i])) {
+			st->entries[i].seen = true;
+			prev[i] = &st->entries[i].rec;
+			continue;
+		}
+		/* Out of step: every entry hashed (and checked) once. */
+		if (!st->indexed && (rc = index_entries(st, st->n, e)) != 0)
+			return rc;
+		if (hmap_find_hashed(&st->index, set->hashes[i],
+		    set->series[i].key, set->series[i].key_len, &j)) {
+			st->entries[j].seen = true;
+			prev[i] = &st->entries[j].rec;
+		}
+	}
+	/*
+	 * Entries beyond the series: gone since, and to be checked for a
+	 * series given twice (those matched in place are the set's own
+	 * series, which are all different).
+	 */
+	if (!st->indexed && st->n > set->nseries)
+		return index_entries(st, st->n, e);
+	return 0;
+}
+
+int
+state_vanished(const struct push_state *st, struct buf *keys)
 {
 	const struct state_entry **gone;
-	size_t i, n = 0, idx;
+	size_t i, n = 0;
 	int rc = 0;
 
 	if (st->n == 0)
@@ -269,8 +336,7 @@ state_vanished(const struct push_state *st, const struct series_set *set,
 	if ((gone = calloc(st->n, sizeof(*gone))) == NULL)
 		return PERR_NOMEM;
 	for (i = 0; i < st->n; i++)
-		if (!series_find_hashed(set, st->entries[i].hash,
-		    st->entries[i].key, st->entries[i].key_len, &idx))
+		if (!st->entries[i].seen)
 			gone[n++] = &st->entries[i];
 	qsort(gone, n, sizeof(*gone), by_key);
 	for (i = 0; rc == 0 && i < n; i++)
@@ -426,6 +492,7 @@ state_close(struct push_state *st)
 	free(st->path);
 	free(st->destination);
 	free(st->entries);
+	free(st->text);
 	hmap_free(&st->index);
 	memset(st, 0, sizeof(*st));
 	st->lock_fd = -1;

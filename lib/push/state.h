@@ -47,19 +47,21 @@ struct state_rec {
 };
 
 struct state_entry {
-	const char *key;	/* the map's copy */
+	const char *key;	/* in the file's text, NUL-terminated */
 	size_t key_len;
-	uint64_t hash;		/* hmap_hash of key, kept */
 	struct state_rec rec;
+	bool seen;		/* matched by state_match */
 };
 
 struct push_state {
 	char *path;
 	char *destination;
 	int lock_fd;
-	struct hmap index;	/* key -> index into entries */
-	struct state_entry *entries;
-	size_t n, cap;
+	char *text;		/* the file as read, which keys point into */
+	struct state_entry *entries;	/* in the file's order */
+	size_t n;
+	struct hmap index;	/* key -> index into entries, when built */
+	bool indexed;
 };
 
 /*
@@ -74,7 +76,9 @@ int state_file_name(struct buf *out, const char *protocol, const char *url,
  * state_open: take the lock of dir/NAME (creating dir and its parents, mode
  * 0700 for dir, when missing) and read the file when it exists.  A file
  * for another destination, or one that does not read back, is
- * PERR_CORRUPT naming it and its line (remove it to start afresh: the next
+ * PERR_CORRUPT naming it and its line (a series given twice, when the
+ * file has nothing wrong before it, is found by state_match; either way
+ * the first fault in the file is the one named.  Remove the file to start afresh: the next
  * push then sends no staleness markers and may be refused once as out of
  * order).  PERR_IO when dir or the lock cannot be made.  Call state_close
  * in every case.
@@ -82,21 +86,34 @@ int state_file_name(struct buf *out, const char *protocol, const char *url,
 int state_open(struct push_state *st, const char *dir, const char *name,
     const char *destination, struct perr *e);
 
-/* state_lookup: the record of key[0..len), or NULL. */
-const struct state_rec *state_lookup(const struct push_state *st,
-    const char *key, size_t len);
+/*
+ * state_match: prev[i] (room for set->nseries) is the record series i of
+ * set had when last sent, or NULL for a series new to the destination;
+ * each entry matched is marked seen.  A push mostly sends the series of
+ * the one before in the same order, so the entry in series i's place is
+ * tried first, and the entries are hashed into an index only when one is
+ * not there, or the file has more.  Call it once, before anything else
+ * of the push can fail.  Returns 0; PERR_CORRUPT, naming the line, for a
+ * file that has a series twice (found here rather than by state_open,
+ * but before anything is sent); PERR_NOMEM.
+ */
+int state_match(struct push_state *st, const struct series_set *set,
+    const struct state_rec **prev, struct perr *e);
 
-/* state_lookup_hashed: state_lookup for a key whose hmap_hash is known. */
+/*
+ * state_lookup_hashed: after state_match, the record of the key (its
+ * hmap_hash given), or NULL.  Only entries state_match did not see need
+ * it (state_vanished's keys, read back).
+ */
 const struct state_rec *state_lookup_hashed(const struct push_state *st,
     uint64_t hash, const char *key, size_t len);
 
 /*
- * state_vanished: append, one per line, the keys of the state that set
- * does not have, sorted (so keys of one name are together).  buf.h's
- * errors.
+ * state_vanished: append, one per line, the keys of the entries
+ * state_match did not see (the series set lacks), sorted (so keys of one
+ * name are together).  buf.h's errors.
  */
-int state_vanished(const struct push_state *st, const struct series_set *set,
-    struct buf *keys);
+int state_vanished(const struct push_state *st, struct buf *keys);
 
 /*
  * state_commit: replace the file with recs[i] for set's series i: what is
