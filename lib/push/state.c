@@ -433,23 +433,65 @@ decimal_width(long long v)
 	return (size_t)(num + sizeof(num) - put_decimal(num + sizeof(num), v));
 }
 
+/* Whether the file for set's series and recs is within STATE_MAX_FILE. */
+static bool
+fits(const struct push_state *st, const struct series_set *set,
+    const struct state_rec *recs)
+{
+	size_t header = strlen(MAGIC) + strlen(st->destination) + 1;
+	size_t total = header, i;
+
+	/* The longest each line can be first: almost always within. */
+	for (i = 0; i < set->nseries && total <= STATE_MAX_FILE; i++)
+		total += STATE_REC_MAX + 1 +
+		    (set->series[i].key_len < STATE_MAX_FILE ?
+		    set->series[i].key_len : STATE_MAX_FILE);
+	if (total <= STATE_MAX_FILE)
+		return true;
+	for (i = 0, total = header; i < set->nseries && total <= STATE_MAX_FILE;
+	    i++)
+		total += decimal_width(recs[i].ts) + 1 +
+		    decimal_width(recs[i].start) + 1 + 16 + 1 +
+		    (set->series[i].key_len < STATE_MAX_FILE ?
+		    set->series[i].key_len : STATE_MAX_FILE) + 1;
+	return total <= STATE_MAX_FILE;
+}
+
+/* One line, formatted in place when it fits the buffer. */
+static void
+put_line(struct writer *w, const struct state_rec *rec, const char *key,
+    size_t key_len)
+{
+	char *p, tmp[STATE_REC_MAX];
+
+	if (STATE_REC_MAX + key_len + 1 > sizeof(w->buf) - w->used)
+		flush_out(w);
+	if (w->rc != 0)
+		return;
+	if (STATE_REC_MAX + key_len + 1 > sizeof(w->buf)) {
+		put(w, tmp, format_rec(tmp, rec));
+		put(w, key, key_len);
+		put(w, "\n", 1);
+		return;
+	}
+	p = w->buf + w->used;
+	p += format_rec(p, rec);
+	memcpy(p, key, key_len);
+	p += key_len;
+	*p++ = '\n';
+	w->used = (size_t)(p - w->buf);
+}
+
 int
 state_commit(struct push_state *st, const struct series_set *set,
     const struct state_rec *recs, struct perr *e)
 {
 	struct writer *w;
-	char rec[STATE_REC_MAX];
-	size_t i, total;
+	size_t i;
 	int rc;
 
-	/* The size first: a state past the limit is refused before a write. */
-	total = strlen(MAGIC) + strlen(st->destination) + 1;
-	for (i = 0; i < set->nseries && total <= STATE_MAX_FILE; i++)
-		total += decimal_width(recs[i].ts) + 1 +
-		    decimal_width(recs[i].start) + 1 + 16 + 1 +
-		    (set->series[i].key_len < STATE_MAX_FILE ?
-		    set->series[i].key_len : STATE_MAX_FILE) + 1;
-	if (total > STATE_MAX_FILE)
+	/* A state past the limit is refused before a file is made. */
+	if (!fits(st, set, recs))
 		return perr_set(e, PERR_LIMIT, "the state for %s is too large",
 		    st->path);
 	if ((w = malloc(sizeof(*w))) == NULL)
@@ -470,11 +512,9 @@ state_commit(struct push_state *st, const struct series_set *set,
 	put(w, MAGIC, strlen(MAGIC));
 	put(w, st->destination, strlen(st->destination));
 	put(w, "\n", 1);
-	for (i = 0; w->rc == 0 && i < set->nseries; i++) {
-		put(w, rec, format_rec(rec, &recs[i]));
-		put(w, set->series[i].key, set->series[i].key_len);
-		put(w, "\n", 1);
-	}
+	for (i = 0; w->rc == 0 && i < set->nseries; i++)
+		put_line(w, &recs[i], set->series[i].key,
+		    set->series[i].key_len);
 	flush_out(w);
 	if ((rc = w->rc) != 0)
 		atomicfile_abort(&w->f);
