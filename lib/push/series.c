@@ -174,6 +174,13 @@ family_of(struct series_adder *a, const struct expfmt_family *f)
 	return a->last_index = s->nfamilies++;
 }
 
+/* A label name remote write accepts: [a-zA-Z_][a-zA-Z0-9_]*, no "__". */
+static bool
+remote_label_name(const char *name)
+{
+	return label_name_valid(name) && strncmp(name, "__", 2) != 0;
+}
+
 /* Insertion sort by name: a sample has a handful of labels. */
 static void
 sort_labels(struct expfmt_label *l, size_t n)
@@ -215,8 +222,7 @@ gather_labels(struct series_adder *a, const struct expfmt_sample *smp,
 	k += a->ngroup;
 	sort_labels(out, k);
 	for (i = 0; i < k; i++) {
-		if (!label_name_valid(out[i].name) ||
-		    strncmp(out[i].name, "__", 2) == 0)
+		if (a->check_names && !remote_label_name(out[i].name))
 			return perr_set(&a->err, PERR_INVALID, "%s:%u: label "
 			    "name %s of %s is not one remote write accepts: use "
 			    "[a-zA-Z_][a-zA-Z0-9_]*, not starting with __",
@@ -283,7 +289,11 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	bool found;
 	int rc;
 
-	if (!metric_name_valid(smp->name))
+	/*
+	 * The parser's names are the specification's (expfmt.h): its metric
+	 * and label names need no second look, only a group's (check_names).
+	 */
+	if (a->check_names && !metric_name_valid(smp->name))
 		return hold(a, perr_set(&a->err, PERR_INVALID, "%s:%u: metric "
 		    "name %s is not one remote write accepts: use "
 		    "[a-zA-Z_:][a-zA-Z0-9_:]*", a->what, smp->line,
@@ -375,9 +385,14 @@ series_adder_begin(struct series_adder *a, struct series_set *s,
 			a->group[a->ngroup++] = (struct expfmt_label){
 			    copy_str(s, g->labels[i].name),
 			    copy_str(s, g->labels[i].value)};
-	for (i = 0; i < a->ngroup; i++)
+	for (i = 0; i < a->ngroup; i++) {
 		if (a->group[i].name == NULL || a->group[i].value == NULL)
 			return perr_set(e, PERR_NOMEM, "out of memory");
+		/* push_group_add refuses such names; a group built by hand
+		 * might not have been through it. */
+		if (!remote_label_name(a->group[i].name))
+			a->check_names = true;
+	}
 	return 0;
 }
 

@@ -115,6 +115,7 @@ struct series_adder {
 	struct expfmt_label group[PUSH_MAX_GROUPING + 1];	/* job first */
 	size_t ngroup;
 	size_t first;		/* the text's first series */
+	bool check_names;	/* a group name the parser did not vouch for */
 	const struct expfmt_family *last_family;	/* and its index: */
 	size_t last_index;	/* samples of a family come together */
 	struct buf key;

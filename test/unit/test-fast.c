@@ -20,6 +20,8 @@
 #include "common/fsutil.h"
 #include "common/hmap.h"
 #include "metrics/expfmt.h"
+#include "push/grouping.h"
+#include "push/series.h"
 
 struct value_seen {
 	double value;
@@ -228,6 +230,42 @@ test_hmap(void)
 	hmap_free(&m);
 }
 
+/*
+ * The series trust the parser's names and check only a group's that did
+ * not come through push_group_add; such a name is still refused.
+ */
+static void
+test_series_names(void)
+{
+	struct series_set set;
+	struct push_group g;
+	struct perr e;
+
+	push_group_init(&g, "j");
+	g.labels[0].name = "__bad";
+	g.labels[0].value = "v";
+	g.nlabels = 1;
+	series_set_init(&set);
+	CHECK(series_set_add(&set, "x 1\n", 4, "t", &g, 0, &e) ==
+	    PERR_INVALID);
+	CHECK(strstr(e.msg, "t:1: label name \"__bad\" of x is not one remote "
+	    "write accepts") == e.msg);
+	series_set_free(&set);
+	g.labels[0].name = "a-b";
+	series_set_init(&set);
+	CHECK(series_set_add(&set, "x 1\n", 4, "t", &g, 0, &e) ==
+	    PERR_INVALID);
+	series_set_free(&set);
+	/* A group through push_group_add: the series are built. */
+	push_group_init(&g, "j");
+	CHECK(push_group_add(&g, "instance", "h", NULL) == 0);
+	series_set_init(&set);
+	CHECK(series_set_add(&set, "x{a=\"1\"} 1\n", 11, "t", &g, 0, &e) ==
+	    0 && set.nseries == 1);
+	CHECK_STR(set.series[0].key, "x{a=\"1\",instance=\"h\",job=\"j\"}");
+	series_set_free(&set);
+}
+
 int
 main(void)
 {
@@ -235,5 +273,6 @@ main(void)
 	test_series_writer();
 	test_read_all();
 	test_hmap();
+	test_series_names();
 	return check_done("test-fast");
 }
