@@ -293,6 +293,26 @@ add_stale(struct sender *s, const struct push_state *st, long long t)
 	return rc;
 }
 
+/*
+ * Room for the first request made at once (buf.h maps the pages it grows
+ * by, and doubling would map up to twice what is written): its size told
+ * from the series' keys, which are about as long as their TimeSeries
+ * (a label's quotes and separators against its tags and lengths), plus
+ * __name__ and the sample.
+ */
+static void
+reserve_request(struct sender *s, const struct series_set *set)
+{
+	size_t size = s->meta.len, i;
+	char *room;
+
+	for (i = 0; i < set->nseries && size < s->max; i++)
+		size += set->series[i].key_len + 2 * set->series[i].nlabels +
+		    40;
+	if (buf_extend(&s->req, size < s->max ? size : s->max, &room) == 0)
+		buf_truncate(&s->req, 0);
+}
+
 int
 remote_push(struct push_client *c, const struct series_set *set,
     struct push_state *st, long long t, size_t max_request,
@@ -318,6 +338,8 @@ remote_push(struct push_client *c, const struct series_set *set,
 		if ((rc = remote_metadata(&s.meta, &set->families[i])) != 0)
 			perr_set(e, rc, "the families' metadata are larger "
 			    "than a request may be");
+	if (rc == 0)
+		reserve_request(&s, set);
 	for (i = 0; rc == 0 && i < set->nseries; i++) {
 		recs[i].value = set->series[i].value;
 		recs[i].ts = state_next_ts(prev[i], set->series[i].time,
