@@ -109,13 +109,14 @@ hmap_key_of(const struct hmap *m, const void *key, size_t len)
 	return s->key;
 }
 
+/* The table at cap slots (a power of two above its count), rehashed. */
 static int
-grow(struct hmap *m)
+resize(struct hmap *m, size_t cap)
 {
 	struct hmap_slot *old = m->slots, *s;
 	size_t oldcap = m->cap, i;
 
-	m->cap = oldcap ? oldcap * 2 : 64;
+	m->cap = cap;
 	m->slots = calloc(m->cap, sizeof(*m->slots));
 	if (m->slots == NULL) {
 		m->slots = old;
@@ -130,6 +131,23 @@ grow(struct hmap *m)
 	}
 	free(old);
 	return 0;
+}
+
+static int
+grow(struct hmap *m)
+{
+	return resize(m, m->cap ? m->cap * 2 : 64);
+}
+
+int
+hmap_reserve(struct hmap *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 64;
+
+	/* The load upserts keep the table under: 70%. */
+	while ((n + 1) * 10 > cap * 7 && cap < SIZE_MAX / 64)
+		cap *= 2;
+	return cap > m->cap ? resize(m, cap) : 0;
 }
 
 /* Copy key into chunk storage that never moves. */

@@ -65,6 +65,13 @@ int hmap_upsert_hashed(struct hmap *m, uint64_t hash, const void *key,
     size_t len, size_t **slot, bool *found, const char **stored);
 
 /*
+ * hmap_reserve: make room for n keys in all, so that adding them does not
+ * grow (rehash) the table on the way.  A hint: returns 0, or PERR_NOMEM
+ * with the map as it was.
+ */
+int hmap_reserve(struct hmap *m, size_t n);
+
+/*
  * hmap_key_of: the map's own copy of key (after an upsert added it), or
  * NULL when absent.
  */

@@ -987,6 +987,8 @@ expfmt_parse(char *text, size_t len, const char *what, unsigned flags,
 	p.h = h;
 	p.e = e;
 	buf_init(&p.key, 1 << 20);
+	/* A table for a series per line at once, not grown 64, 128, ... */
+	(void)hmap_reserve(&p.series, text_count_lines(text, len));
 	while (s < end) {
 		p.line++;
 		nl = memchr(s, '\n', (size_t)(end - s));

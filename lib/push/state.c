@@ -4,6 +4,7 @@
 #include "common/atomicfile.h"
 #include "common/crc32c.h"
 #include "common/fsutil.h"
+#include "common/text.h"
 #include "journal/journal.h"
 
 #include <errno.h>
@@ -169,20 +170,6 @@ parse_line(struct push_state *st, char *line, size_t len, unsigned n,
 	return 0;
 }
 
-/* The lines of text[0..len): an upper bound on its entries. */
-static size_t
-count_lines(const char *text, size_t len)
-{
-	const char *p = text, *end = text + len;
-	size_t n = 0;
-
-	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		n++;
-		p++;
-	}
-	return n;
-}
-
 /*
  * The entries, each pointing into the text the state keeps.  A fault at a
  * line is named unless a series given twice comes before it: the first
@@ -192,7 +179,7 @@ static int
 parse_entries(struct push_state *st, char *text, size_t len,
     struct perr *e)
 {
-	size_t cap = count_lines(text, len);
+	size_t cap = text_count_lines(text, len);
 	char *line, *nl;
 	unsigned n = 0;
 	int rc = 0, dup;
