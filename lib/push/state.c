@@ -350,29 +350,50 @@ put_decimal(char *end, long long v)
 }
 
 /*
+ * A number's decimal text, kept: the series of a push mostly share their
+ * timestamp (the render's) and start, which are then converted once.
+ */
+struct numtext {
+	long long v;
+	size_t len;
+	bool set;
+	char s[24];
+};
+
+static size_t
+put_number(char *out, struct numtext *t, long long v)
+{
+	char *p;
+
+	if (!t->set || t->v != v) {
+		p = put_decimal(t->s + sizeof(t->s), v);
+		t->len = (size_t)(t->s + sizeof(t->s) - p);
+		memmove(t->s, p, t->len);
+		t->v = v;
+		t->set = true;
+	}
+	memcpy(out, t->s, t->len);
+	return t->len;
+}
+
+/*
  * "TS START VALUE " of one record into out, as "%lld %lld %016llx "
- * would write it, without printf's cost (a state has a line per series).
- * Returns the length, at most STATE_REC_MAX.
+ * would write it, without printf's cost (a state has a line per series);
+ * nums[2] keeps the last TS and START.  Returns the length, at most
+ * STATE_REC_MAX.
  */
 #define STATE_REC_MAX (20 + 1 + 20 + 1 + 16 + 1)
 static size_t
-format_rec(char *out, const struct state_rec *r)
+format_rec(char *out, const struct state_rec *r, struct numtext nums[2])
 {
 	static const char hex[] = "0123456789abcdef";
-	char num[24], *p;
 	uint64_t bits;
-	size_t len = 0, n;
+	size_t len;
 	int i;
 
-	p = put_decimal(num + sizeof(num), r->ts);
-	n = (size_t)(num + sizeof(num) - p);
-	memcpy(out, p, n);
-	len = n;
+	len = put_number(out, &nums[0], r->ts);
 	out[len++] = ' ';
-	p = put_decimal(num + sizeof(num), r->start);
-	n = (size_t)(num + sizeof(num) - p);
-	memcpy(out + len, p, n);
-	len += n;
+	len += put_number(out + len, &nums[1], r->start);
 	out[len++] = ' ';
 	memcpy(&bits, &r->value, sizeof(bits));
 	for (i = 15; i >= 0; i--, bits >>= 4)
@@ -387,6 +408,7 @@ struct writer {
 	struct atomicfile f;
 	size_t used;
 	int rc;
+	struct numtext nums[2];	/* format_rec's */
 	char buf[65536];
 };
 
@@ -456,13 +478,13 @@ put_line(struct writer *w, const struct state_rec *rec, const char *key,
 	if (w->rc != 0)
 		return;
 	if (STATE_REC_MAX + key_len + 1 > sizeof(w->buf)) {
-		put(w, tmp, format_rec(tmp, rec));
+		put(w, tmp, format_rec(tmp, rec, w->nums));
 		put(w, key, key_len);
 		put(w, "\n", 1);
 		return;
 	}
 	p = w->buf + w->used;
-	p += format_rec(p, rec);
+	p += format_rec(p, rec, w->nums);
 	memcpy(p, key, key_len);
 	p += key_len;
 	*p++ = '\n';
@@ -496,6 +518,7 @@ state_commit(struct push_state *st, const struct series_set *set,
 	}
 	w->used = 0;
 	w->rc = 0;
+	memset(w->nums, 0, sizeof(w->nums));
 	put(w, MAGIC, strlen(MAGIC));
 	put(w, st->destination, strlen(st->destination));
 	put(w, "\n", 1);

@@ -22,6 +22,7 @@
 #include "metrics/expfmt.h"
 #include "push/grouping.h"
 #include "push/series.h"
+#include "push/state.h"
 
 struct value_seen {
 	double value;
@@ -266,6 +267,80 @@ test_series_names(void)
 	series_set_free(&set);
 }
 
+/*
+ * The state file as "%lld %lld %016llx KEY" lines would have it, line
+ * for line (a key past the write buffer's 64 KiB included), and read back
+ * to the same records.
+ */
+static void
+test_state_file(void)
+{
+	static const struct state_rec recs[] = {{1700000000123LL, 0, 1.5},
+	    {1700000000123LL, 0, -0.0}, {-5, -1700000000000LL, NAN},
+	    {0, 9223372036854775807LL, 1e300}, {1, 1, 2.0}};
+	char dir[] = "/tmp/promrun-test-state-XXXXXX", path[256];
+	struct buf text = BUF_INIT(1 << 20), want = BUF_INIT(1 << 20);
+	struct buf got = BUF_INIT(1 << 20);
+	const struct state_rec *prev[5];
+	struct series_set set;
+	struct push_state st;
+	struct perr e;
+	uint64_t bits;
+	size_t i;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	for (i = 0; i < 4; i++)
+		CHECK(buf_addf(&text, "m{i=\"%zu\"} 1\n", i) == 0);
+	/* The fifth: a key past 64 KiB. */
+	CHECK(buf_adds(&text, "n{v=\"") == 0);
+	for (i = 0; i < 70000 && buf_addc(&text, (char)('a' + i % 26)) == 0;
+	    i++)
+		;
+	CHECK(i == 70000 && buf_adds(&text, "\"} 2\n") == 0);
+	series_set_init(&set);
+	CHECK(series_set_add(&set, text.p, text.len, "t", NULL, 0, &e) == 0);
+	CHECK(set.nseries == 5 && set.series[4].key_len > 70000);
+	if (set.nseries != 5)
+		return;
+	CHECK(buf_addf(&want, "promrun-push-state 1 dest\n") == 0);
+	for (i = 0; i < 5; i++) {
+		memcpy(&bits, &recs[i].value, sizeof(bits));
+		CHECK(buf_addf(&want, "%lld %lld %016llx ", recs[i].ts,
+		    recs[i].start, (unsigned long long)bits) == 0);
+		CHECK(buf_add(&want, set.series[i].key, set.series[i].key_len) ==
+		    0 && buf_addc(&want, '\n') == 0);
+	}
+	CHECK(state_open(&st, dir, "x.state", "dest", &e) == 0);
+	CHECK(state_commit(&st, &set, recs, &e) == 0);
+	state_close(&st);
+	snprintf(path, sizeof(path), "%s/x.state", dir);
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0 && fs_read_all(fd, &got) == 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK(got.len == want.len && memcmp(got.p, want.p, got.len) == 0);
+	/* Read back: every series in its place, each record bit for bit. */
+	CHECK(state_open(&st, dir, "x.state", "dest", &e) == 0 && st.n == 5);
+	CHECK(state_match(&st, &set, prev, &e) == 0);
+	for (i = 0; i < 5; i++)
+		CHECK(prev[i] != NULL && prev[i]->ts == recs[i].ts &&
+		    prev[i]->start == recs[i].start &&
+		    memcmp(&prev[i]->value, &recs[i].value, 8) == 0);
+	state_close(&st);
+	/* Another destination's file is refused. */
+	CHECK(state_open(&st, dir, "x.state", "other", &e) == PERR_CORRUPT);
+	state_close(&st);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/x.state.lock", dir);
+	unlink(path);
+	rmdir(dir);
+	series_set_free(&set);
+	buf_free(&text);
+	buf_free(&want);
+	buf_free(&got);
+}
+
 int
 main(void)
 {
@@ -274,5 +349,6 @@ main(void)
 	test_read_all();
 	test_hmap();
 	test_series_names();
+	test_state_file();
 	return check_done("test-fast");
 }
