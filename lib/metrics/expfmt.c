@@ -92,27 +92,34 @@ write_series_pieces(struct buf *b, const char *name,
 	return nlabels > 0 ? buf_addc(b, '}') : 0;
 }
 
-/* s, its bytes escaped for a label value, at p; the end. */
+/* s[0..len), its bytes escaped for a label value, at p; the end. */
 static char *
-put_label_value(char *p, const char *s)
+put_label_value(char *p, const char *s, size_t len)
 {
+	size_t run;
 	char c;
 
-	for (; (c = *s) != '\0'; s++) {
-		if (c == '\\' || c == '"' || c == '\n') {
-			*p++ = '\\';
-			c = c == '\n' ? 'n' : c;
-		}
-		*p++ = c;
+	/* Most values have nothing to escape: one scan, one copy. */
+	while ((run = strcspn(s, "\\\"\n")) < len) {
+		memcpy(p, s, run);
+		p += run;
+		c = s[run];
+		*p++ = '\\';
+		*p++ = c == '\n' ? 'n' : c;
+		s += run + 1;
+		len -= run + 1;
 	}
-	return p;
+	memcpy(p, s, len);
+	return p + len;
 }
+
+#define LENGTHS_KEPT 16		/* labels whose lengths are kept for the write */
 
 int
 expfmt_write_series(struct buf *b, const char *name,
     const struct expfmt_label *labels, size_t nlabels)
 {
-	size_t room, len, i;
+	size_t room, len, lens[2 * LENGTHS_KEPT], nl, vl, i;
 	char *p;
 	int rc;
 
@@ -122,9 +129,15 @@ expfmt_write_series(struct buf *b, const char *name,
 	 * Near the buffer's cap, the exact way, a piece at a time.
 	 */
 	room = strlen(name) + 2;
-	for (i = 0; i < nlabels; i++)
-		room += strlen(labels[i].name) + 2 * strlen(labels[i].value) +
-		    4;
+	for (i = 0; i < nlabels; i++) {
+		nl = strlen(labels[i].name);
+		vl = strlen(labels[i].value);
+		if (i < LENGTHS_KEPT) {
+			lens[2 * i] = nl;
+			lens[2 * i + 1] = vl;
+		}
+		room += nl + 2 * vl + 4;
+	}
 	if (room > b->max - b->len)
 		return write_series_pieces(b, name, labels, nlabels);
 	if ((rc = buf_extend(b, room, &p)) != 0)
@@ -133,13 +146,15 @@ expfmt_write_series(struct buf *b, const char *name,
 	memcpy(p, name, len);
 	p += len;
 	for (i = 0; i < nlabels; i++) {
+		nl = i < LENGTHS_KEPT ? lens[2 * i] : strlen(labels[i].name);
+		vl = i < LENGTHS_KEPT ? lens[2 * i + 1] :
+		    strlen(labels[i].value);
 		*p++ = i == 0 ? '{' : ',';
-		len = strlen(labels[i].name);
-		memcpy(p, labels[i].name, len);
-		p += len;
+		memcpy(p, labels[i].name, nl);
+		p += nl;
 		*p++ = '=';
 		*p++ = '"';
-		p = put_label_value(p, labels[i].value);
+		p = put_label_value(p, labels[i].value, vl);
 		*p++ = '"';
 	}
 	if (nlabels > 0)

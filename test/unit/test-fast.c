@@ -149,6 +149,32 @@ test_series_writer(void)
 		buf_free(&b);
 	}
 	buf_free(&want);
+	/* More labels than the writer keeps lengths for, escapes at the ends. */
+	{
+		static const char *const values[] = {"\\", "a\"", "\nb", "",
+		    "plain", "\"\"\\\n"};
+		static const char *const escaped[] = {"\\\\", "a\\\"",
+		    "\\nb", "", "plain", "\\\"\\\"\\\\\\n"};
+		struct expfmt_label many[20];
+		char names[20][8];
+		size_t i;
+
+		buf_init(&want, 4096);
+		buf_init(&b, 4096);
+		CHECK(buf_adds(&want, "y{") == 0);
+		for (i = 0; i < 20; i++) {
+			snprintf(names[i], sizeof(names[i]), "l%zu", i);
+			many[i].name = names[i];
+			many[i].value = values[i % 6];
+			CHECK(buf_addf(&want, "%sl%zu=\"%s\"", i ? "," : "", i,
+			    escaped[i % 6]) == 0);
+		}
+		CHECK(buf_addc(&want, '}') == 0);
+		CHECK(expfmt_write_series(&b, "y", many, 20) == 0);
+		CHECK_STR(buf_str(&b), buf_str(&want));
+		buf_free(&b);
+		buf_free(&want);
+	}
 }
 
 static void
