@@ -1,11 +1,13 @@
 /* hmap.c - string-keyed open-addressing hash map (see hmap.h). */
 #include "common/hmap.h"
 #include "common/err.h"
+#include "common/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define CHUNK_MIN 65536
+#define CHUNK_MAX (1u << 20)
 
 struct hmap_chunk {
 	struct hmap_chunk *next;
@@ -123,6 +125,8 @@ resize(struct hmap *m, size_t cap)
 		m->cap = oldcap;
 		return PERR_NOMEM;
 	}
+	/* Every page of a table is touched, in no order: all at once. */
+	mem_prefault(m->slots, m->cap * sizeof(*m->slots));
 	for (i = 0; i < oldcap; i++) {
 		if (old[i].key == NULL)
 			continue;
@@ -159,10 +163,18 @@ store_key(struct hmap *m, const void *key, size_t len)
 	char *p;
 
 	if (c == NULL || c->size - c->used < len + 1) {
-		size = len + 1 > CHUNK_MIN ? len + 1 : CHUNK_MIN;
-		c = malloc(sizeof(*c) + size);
-		if (c == NULL)
+		/*
+		 * A map that filled a chunk is a large one: each next chunk
+		 * twice the last (up to CHUNK_MAX), mapped at once.
+		 */
+		size = c == NULL ? CHUNK_MIN : c->size < CHUNK_MAX / 2 ?
+		    2 * c->size : CHUNK_MAX;
+		if (size < len + 1)
+			size = len + 1;
+		if ((c = malloc(sizeof(*c) + size)) == NULL)
 			return NULL;
+		if (m->chunks != NULL)
+			mem_prefault(c->data, size);
 		c->next = m->chunks;
 		c->used = 0;
 		c->size = size;
