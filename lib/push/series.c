@@ -1,5 +1,6 @@
 /* series.c - exposition text as time series (see series.h). */
 #include "push/series.h"
+#include "common/mem.h"
 #include "common/text.h"
 
 #include <math.h>
@@ -63,6 +64,9 @@ alloc(struct series_set *s, size_t n)
 		cap = n > CHUNK_MIN ? n : CHUNK_MIN;
 		if ((c = malloc(sizeof(*c) + cap)) == NULL)
 			return NULL;
+		/* A set that filled a chunk is a large one: the next is filled. */
+		if (s->chunks != NULL)
+			mem_prefault(c->data, cap);
 		c->next = s->chunks;
 		c->used = 0;
 		c->cap = cap;
