@@ -196,6 +196,7 @@ struct parser {
 	struct fam *cur;		/* the family whose lines we are in */
 	struct hmap names;		/* family name -> index in fams */
 	struct hmap series;		/* series key -> line first seen */
+	size_t lines;			/* newlines in the text */
 	struct buf key;			/* scratch: the series key */
 	struct expfmt_label labels[EXPFMT_MAX_LABELS];
 };
@@ -956,6 +957,7 @@ parse_sample(struct parser *p, char *s)
 	smp.labels = p->labels;
 	smp.nlabels = n;
 	smp.line = p->line;
+	smp.lines = p->lines;
 	if (p->h != NULL && p->h->sample != NULL)
 		return p->h->sample(p->h->ctx, &smp);
 	return 0;
@@ -1003,7 +1005,8 @@ expfmt_parse(char *text, size_t len, const char *what, unsigned flags,
 	p.e = e;
 	buf_init(&p.key, 1 << 20);
 	/* A table for a series per line at once, not grown 64, 128, ... */
-	(void)hmap_reserve(&p.series, text_count_lines(text, len));
+	p.lines = text_count_lines(text, len);
+	(void)hmap_reserve(&p.series, p.lines);
 	while (s < end) {
 		p.line++;
 		nl = memchr(s, '\n', (size_t)(end - s));

@@ -103,6 +103,8 @@ struct expfmt_sample {
 	bool has_timestamp;
 	long long timestamp;	/* milliseconds, when has_timestamp */
 	unsigned line;
+	size_t lines;		/* of the whole text, so at most as many
+				   samples: for tables sized once */
 };
 
 /*

@@ -252,11 +252,14 @@ gather_labels(struct series_adder *a, const struct expfmt_sample *smp,
 }
 
 static int
-grow_series(struct series_set *s)
+grow_series(struct series_set *s, size_t want)
 {
 	struct series *grown;
 	uint64_t *hashes;
 	size_t cap = s->cap_series ? 2 * s->cap_series : 1024;
+
+	if (cap < want)
+		cap = want;
 
 	if ((grown = realloc(s->series, cap * sizeof(*grown))) == NULL)
 		return PERR_NOMEM;
@@ -297,6 +300,14 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	 * The parser's names are the specification's (expfmt.h): its metric
 	 * and label names need no second look, only a group's (check_names).
 	 */
+	/* Room for a series per line of the text, once: no regrowing. */
+	if (!a->sized) {
+		a->sized = true;
+		if (hmap_reserve(&s->keys, s->keys.count + smp->lines) != 0 ||
+		    (s->nseries + smp->lines > s->cap_series &&
+		    grow_series(s, s->nseries + smp->lines) != 0))
+			return nomem(a);
+	}
 	if (a->check_names && !metric_name_valid(smp->name))
 		return hold(a, perr_set(&a->err, PERR_INVALID, "%s:%u: metric "
 		    "name %s is not one remote write accepts: use "
@@ -319,7 +330,7 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 		    a->what, smp->line, a->key.len > 200 ? smp->name :
 		    buf_str(&a->key), s->series[*slot].line));
 	*slot = s->nseries;
-	if (s->nseries == s->cap_series && grow_series(s) != 0)
+	if (s->nseries == s->cap_series && grow_series(s, 0) != 0)
 		return nomem(a);
 	if ((fam = family_of(a, smp->family)) == SIZE_MAX ||
 	    (labels = alloc(s, (n ? n : 1) * sizeof(*labels))) == NULL)

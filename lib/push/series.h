@@ -116,6 +116,7 @@ struct series_adder {
 	size_t ngroup;
 	size_t first;		/* the text's first series */
 	bool check_names;	/* a group name the parser did not vouch for */
+	bool sized;		/* the set's room made for the text */
 	const struct expfmt_family *last_family;	/* and its index: */
 	size_t last_index;	/* samples of a family come together */
 	struct buf key;
