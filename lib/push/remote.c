@@ -3,10 +3,12 @@
 #include "push/pb.h"
 
 #include <snappy-c.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
 #define NAME_LABEL "__name__"
 #define SCRATCH_MAX (1u << 20)
@@ -293,6 +295,56 @@ add_stale(struct sender *s, const struct push_state *st, long long t)
 	return rc;
 }
 
+/* The state's new file, written beside the old one by a thread. */
+struct state_job {
+	struct push_state *st;
+	const struct series_set *set;
+	const struct state_rec *recs;
+	int rc;
+	struct perr e;
+};
+
+static int
+write_state(void *arg)
+{
+	struct state_job *j = arg;
+
+	j->rc = state_write(j->st, j->set, j->recs, &j->e);
+	return 0;
+}
+
+/*
+ * The last request, and the state after it: the state is known once every
+ * series is in a request, so its file is written while the receiver works
+ * on the last one (a thread; in turn where none can be started), and put
+ * in place only when every request was accepted, else removed.
+ */
+static int
+send_last(struct sender *s, struct push_state *st,
+    const struct series_set *set, const struct state_rec *recs)
+{
+	struct state_job job = {st, set, recs, 0, {PERR_OK, 0, ""}};
+	bool threaded;
+	thrd_t writer;
+	int rc;
+
+	if (!(threaded = thrd_create(&writer, write_state, &job) ==
+	    thrd_success))
+		(void)write_state(&job);
+	rc = flush(s);
+	if (threaded)
+		(void)thrd_join(writer, NULL);
+	if (rc == 0 && job.rc != 0) {
+		if (s->e != NULL)
+			*s->e = job.e;
+		rc = job.rc;
+	}
+	if (rc == 0)
+		return state_put(st, s->e);
+	state_drop(st);
+	return rc;
+}
+
 /*
  * Room for the first request made at once (buf.h maps the pages it grows
  * by, and doubling would map up to twice what is written): its size told
@@ -350,9 +402,7 @@ remote_push(struct push_client *c, const struct series_set *set,
 	if (rc == 0)
 		rc = add_stale(&s, st, t);
 	if (rc == 0)
-		rc = flush(&s);
-	if (rc == 0)
-		rc = state_commit(st, set, recs, e);
+		rc = send_last(&s, st, set, recs);
 	if (res != NULL)
 		*res = s.res;
 	free(recs);

@@ -404,7 +404,7 @@ format_rec(char *out, const struct state_rec *r, struct numtext nums[2])
 }
 
 /* The state file written through a 64 KiB buffer, not gathered whole. */
-struct writer {
+struct state_writer {
 	struct atomicfile f;
 	size_t used;
 	int rc;
@@ -413,7 +413,7 @@ struct writer {
 };
 
 static void
-flush_out(struct writer *w)
+flush_out(struct state_writer *w)
 {
 	if (w->rc == 0 && w->used > 0)
 		w->rc = atomicfile_add(&w->f, w->buf, w->used);
@@ -421,7 +421,7 @@ flush_out(struct writer *w)
 }
 
 static void
-put(struct writer *w, const void *data, size_t len)
+put(struct state_writer *w, const void *data, size_t len)
 {
 	if (len > sizeof(w->buf) - w->used)
 		flush_out(w);
@@ -468,7 +468,7 @@ fits(const struct push_state *st, const struct series_set *set,
 
 /* One line, formatted in place when it fits the buffer. */
 static void
-put_line(struct writer *w, const struct state_rec *rec, const char *key,
+put_line(struct state_writer *w, const struct state_rec *rec, const char *key,
     size_t key_len)
 {
 	char *p, tmp[STATE_REC_MAX];
@@ -492,13 +492,14 @@ put_line(struct writer *w, const struct state_rec *rec, const char *key,
 }
 
 int
-state_commit(struct push_state *st, const struct series_set *set,
+state_write(struct push_state *st, const struct series_set *set,
     const struct state_rec *recs, struct perr *e)
 {
-	struct writer *w;
+	struct state_writer *w;
 	size_t i;
 	int rc;
 
+	state_drop(st);
 	/* A state past the limit is refused before a file is made. */
 	if (!fits(st, set, recs))
 		return perr_set(e, PERR_LIMIT, "the state for %s is too large",
@@ -526,17 +527,55 @@ state_commit(struct push_state *st, const struct series_set *set,
 		put_line(w, &recs[i], set->series[i].key,
 		    set->series[i].key_len);
 	flush_out(w);
-	if ((rc = w->rc) != 0)
+	if ((rc = w->rc) != 0) {
 		atomicfile_abort(&w->f);
-	else
-		rc = atomicfile_commit(&w->f);
+		free(w);
+		return rc;
+	}
+	st->pending = w;
+	return 0;
+}
+
+int
+state_put(struct push_state *st, struct perr *e)
+{
+	struct state_writer *w = st->pending;
+	int rc;
+
+	if (w == NULL)
+		return 0;
+	st->pending = NULL;
+	w->f.e = e;	/* not state_write's, which may be gone */
+	rc = atomicfile_commit(&w->f);
 	free(w);
 	return rc;
 }
 
 void
+state_drop(struct push_state *st)
+{
+	if (st->pending == NULL)
+		return;
+	atomicfile_abort(&st->pending->f);
+	free(st->pending);
+	st->pending = NULL;
+}
+
+int
+state_commit(struct push_state *st, const struct series_set *set,
+    const struct state_rec *recs, struct perr *e)
+{
+	int rc;
+
+	if ((rc = state_write(st, set, recs, e)) != 0)
+		return rc;
+	return state_put(st, e);
+}
+
+void
 state_close(struct push_state *st)
 {
+	state_drop(st);
 	if (st->lock_fd >= 0)
 		close(st->lock_fd);
 	free(st->path);

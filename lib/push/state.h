@@ -53,6 +53,8 @@ struct state_entry {
 	bool seen;		/* matched by state_match */
 };
 
+struct state_writer;
+
 struct push_state {
 	char *path;
 	char *destination;
@@ -62,6 +64,7 @@ struct push_state {
 	size_t n;
 	struct hmap index;	/* key -> index into entries, when built */
 	bool indexed;
+	struct state_writer *pending;	/* state_write's, until put or dropped */
 };
 
 /*
@@ -117,12 +120,27 @@ int state_vanished(const struct push_state *st, struct buf *keys);
 
 /*
  * state_commit: replace the file with recs[i] for set's series i: what is
- * now sent.  Series not in set are forgotten.  Returns 0 or PERR_IO.
+ * now sent.  Series not in set are forgotten.  Returns 0; PERR_LIMIT for a
+ * state past STATE_MAX_FILE (nothing written); PERR_IO.
  */
 int state_commit(struct push_state *st, const struct series_set *set,
     const struct state_rec *recs, struct perr *e);
 
-/* state_close: release the lock and the memory. */
+/*
+ * state_commit in two steps, so that the file can be written while a
+ * receiver works on the request it is the state after: state_write writes
+ * the new file beside the old one (atomicfile.h's temporary file) and
+ * state_put puts it in place, or state_drop removes it (state_close too).
+ * st must not be used by another thread between state_write and state_put
+ * or state_drop.  state_write's returns are state_commit's; state_put's
+ * 0 or PERR_IO.
+ */
+int state_write(struct push_state *st, const struct series_set *set,
+    const struct state_rec *recs, struct perr *e);
+int state_put(struct push_state *st, struct perr *e);
+void state_drop(struct push_state *st);
+
+/* state_close: drop what state_write left, release the lock and the memory. */
 void state_close(struct push_state *st);
 
 /*
