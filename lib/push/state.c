@@ -258,6 +258,12 @@ state_open(struct push_state *st, const char *dir, const char *name,
 		    "%s", dir);
 	if ((st->lock_fd = journal_lock(st->path, 1, 1, e)) < 0)
 		return e != NULL ? e->code : PERR_IO;
+	/*
+	 * A push killed while its request was out leaves the new file it
+	 * was writing beside the state (state_write): ours to remove, under
+	 * the lock.
+	 */
+	(void)atomicfile_cleanup(st->path, NULL);
 	return load(st, e);
 }
 

@@ -83,7 +83,8 @@ int state_file_name(struct buf *out, const char *protocol, const char *url,
  * file has nothing wrong before it, is found by state_match; either way
  * the first fault in the file is the one named.  Remove the file to start afresh: the next
  * push then sends no staleness markers and may be refused once as out of
- * order).  PERR_IO when dir or the lock cannot be made.  Call state_close
+ * order).  PERR_IO when dir or the lock cannot be made.  A new file a
+ * killed push left beside it (state_write's) is removed.  Call state_close
  * in every case.
  */
 int state_open(struct push_state *st, const char *dir, const char *name,

@@ -354,9 +354,23 @@ test_state_file(void)
 		    prev[i]->start == recs[i].start &&
 		    memcmp(&prev[i]->value, &recs[i].value, 8) == 0);
 	state_close(&st);
+	/* A new file a killed push left beside the state is removed. */
+	snprintf(path, sizeof(path), "%s/.x.state.1.abc.tmp", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK(state_open(&st, dir, "x.state", "dest", &e) == 0 &&
+	    access(path, F_OK) != 0);
+	/* state_write's file goes when the state is closed without state_put. */
+	CHECK(state_write(&st, &set, recs, &e) == 0 && st.pending != NULL);
+	state_close(&st);
+	CHECK(state_open(&st, dir, "x.state", "dest", &e) == 0 && st.n == 5);
+	state_close(&st);
 	/* Another destination's file is refused. */
 	CHECK(state_open(&st, dir, "x.state", "other", &e) == PERR_CORRUPT);
 	state_close(&st);
+	snprintf(path, sizeof(path), "%s/x.state", dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/x.state.lock", dir);
 	unlink(path);
