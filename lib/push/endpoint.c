@@ -106,22 +106,31 @@ endpoint_push(struct push_client *c, const struct endpoint_options *o,
 	struct remote_result rr = {0, 0, 0, 0, 0};
 	struct series_set set;
 	struct push_state st;
+	struct state_ahead *ahead = NULL;
 	double now = clock_now();
+	bool named;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	series_set_init(&set);
 	memset(&st, 0, sizeof(st));
 	st.lock_fd = -1;
+	/* The state is read by a thread while the inputs are. */
+	named = destination(o, protocol, &dest) == 0 &&
+	    state_file_name(&name, protocol, o->url, buf_str(&dest)) == 0;
+	if (named)
+		ahead = state_read_ahead(o->state_dir, buf_str(&name),
+		    buf_str(&dest));
 	if ((rc = load(o, paths, n, dir, g, now, &set, e)) != 0)
 		goto out;
-	if (destination(o, protocol, &dest) != 0 ||
-	    state_file_name(&name, protocol, o->url, buf_str(&dest)) != 0) {
+	if (!named) {
 		rc = perr_set(e, PERR_INVALID, "endpoint URL too long");
 		goto out;
 	}
-	if ((rc = state_open(&st, o->state_dir, buf_str(&name),
-	    buf_str(&dest), e)) != 0)
+	rc = state_open_ahead(&st, o->state_dir, buf_str(&name), buf_str(&dest),
+	    ahead, e);
+	ahead = NULL;
+	if (rc != 0)
 		goto out;
 	if (o->protocol == PUSH_OTLP) {
 		rc = otlp_push(c, o, &set, &st, res, e);
@@ -139,6 +148,7 @@ endpoint_push(struct push_client *c, const struct endpoint_options *o,
 		    "requests: %zu bytes, %zu compressed", r.series, r.stale,
 		    r.requests, r.bytes, r.compressed);
 out:
+	state_ahead_free(ahead);
 	state_close(&st);
 	series_set_free(&set);
 	buf_free(&dest);

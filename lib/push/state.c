@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <threads.h>
 #include <unistd.h>
 
 #define MAGIC "promrun-push-state 1 "
@@ -235,8 +236,112 @@ load(struct push_state *st, struct perr *e)
 	return parse_entries(st, text.p, text.len, e);
 }
 
-int
-state_open(struct push_state *st, const char *dir, const char *name,
+/* The state read ahead: a push_state of its own, filled by a thread. */
+struct state_ahead {
+	struct push_state st;	/* its path, destination, text, entries */
+	struct stat file;	/* the file read, as it was then */
+	int rc;			/* 0: read and parsed; else not to be used */
+	thrd_t thread;
+	bool joined;
+};
+
+static int
+read_ahead(void *arg)
+{
+	struct state_ahead *a = arg;
+	struct buf text = BUF_INIT(STATE_MAX_FILE);
+	size_t len;
+	int fd;
+
+	a->rc = PERR_IO;
+	if ((fd = fs_open(a->st.path, O_RDONLY | O_CLOEXEC, 0)) < 0)
+		return 0;
+	if (fstat(fd, &a->file) == 0 && fs_read_all(fd, &text) == 0 &&
+	    text.p != NULL) {
+		len = text.len;
+		a->st.text = buf_take(&text);
+		a->rc = parse_entries(&a->st, a->st.text, len, NULL);
+	}
+	close(fd);
+	buf_free(&text);
+	return 0;
+}
+
+static void
+join_ahead(struct state_ahead *a)
+{
+	if (!a->joined)
+		thrd_join(a->thread, NULL);
+	a->joined = true;
+}
+
+static void
+free_ahead(struct state_ahead *a)
+{
+	join_ahead(a);
+	free(a->st.path);
+	free(a->st.destination);
+	free(a->st.entries);
+	free(a->st.text);
+	hmap_free(&a->st.index);
+	free(a);
+}
+
+struct state_ahead *
+state_read_ahead(const char *dir, const char *name, const char *destination)
+{
+	struct buf path = BUF_INIT(4096);
+	struct state_ahead *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	if (buf_addf(&path, "%s/%s", dir, name) != 0 ||
+	    (a->st.destination = strdup(destination)) == NULL ||
+	    (a->st.path = buf_take(&path)) == NULL ||
+	    thrd_create(&a->thread, read_ahead, a) != thrd_success) {
+		buf_free(&path);
+		free(a->st.destination);
+		free(a->st.path);
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+state_ahead_free(struct state_ahead *a)
+{
+	if (a != NULL)
+		free_ahead(a);
+}
+
+/* What the thread read, if the file is still that one: st takes it. */
+static bool
+take_ahead(struct push_state *st, struct state_ahead *a)
+{
+	struct stat now;
+
+	join_ahead(a);
+	if (a->rc != 0 || strcmp(a->st.path, st->path) != 0 ||
+	    strcmp(a->st.destination, st->destination) != 0 ||
+	    stat(st->path, &now) != 0 || now.st_dev != a->file.st_dev ||
+	    now.st_ino != a->file.st_ino || now.st_size != a->file.st_size ||
+	    now.st_mtim.tv_sec != a->file.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != a->file.st_mtim.tv_nsec ||
+	    now.st_ctim.tv_sec != a->file.st_ctim.tv_sec ||
+	    now.st_ctim.tv_nsec != a->file.st_ctim.tv_nsec)
+		return false;
+	st->text = a->st.text;
+	st->entries = a->st.entries;
+	st->n = a->st.n;
+	a->st.text = NULL;
+	a->st.entries = NULL;
+	return true;
+}
+
+/* state_open but the loading: the path, the directory, the lock. */
+static int
+open_locked(struct push_state *st, const char *dir, const char *name,
     const char *destination, struct perr *e)
 {
 	struct buf path = BUF_INIT(4096);
@@ -264,7 +369,26 @@ state_open(struct push_state *st, const char *dir, const char *name,
 	 * the lock.
 	 */
 	(void)atomicfile_cleanup(st->path, NULL);
-	return load(st, e);
+	return 0;
+}
+
+int
+state_open(struct push_state *st, const char *dir, const char *name,
+    const char *destination, struct perr *e)
+{
+	return state_open_ahead(st, dir, name, destination, NULL, e);
+}
+
+int
+state_open_ahead(struct push_state *st, const char *dir, const char *name,
+    const char *destination, struct state_ahead *ahead, struct perr *e)
+{
+	int rc = open_locked(st, dir, name, destination, e);
+
+	if (rc == 0 && (ahead == NULL || !take_ahead(st, ahead)))
+		rc = load(st, e);
+	state_ahead_free(ahead);
+	return rc;
 }
 
 static int

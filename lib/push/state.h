@@ -91,6 +91,25 @@ int state_open(struct push_state *st, const char *dir, const char *name,
     const char *destination, struct perr *e);
 
 /*
+ * Reading ahead: the state read and parsed by a thread while the caller
+ * does something else (reads its input), without the lock and without
+ * creating anything.  state_read_ahead starts it (NULL when it cannot:
+ * state_open_ahead then reads as state_open does); state_open_ahead is
+ * state_open taking what was read if the file is still the one read
+ * (same device, inode, size and times, looked at under the lock), and
+ * reading it again otherwise; what was read ahead is never reported, and
+ * a file that did not read back is read again for state_open's message.
+ * state_open_ahead frees ahead; state_ahead_free frees one not given to it
+ * (NULL is fine for both).
+ */
+struct state_ahead;
+struct state_ahead *state_read_ahead(const char *dir, const char *name,
+    const char *destination);
+int state_open_ahead(struct push_state *st, const char *dir, const char *name,
+    const char *destination, struct state_ahead *ahead, struct perr *e);
+void state_ahead_free(struct state_ahead *ahead);
+
+/*
  * state_match: prev[i] (room for set->nseries) is the record series i of
  * set had when last sent, or NULL for a series new to the destination;
  * each entry matched is marked seen.  A push mostly sends the series of
