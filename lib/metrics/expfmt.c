@@ -199,6 +199,7 @@ struct parser {
 	size_t lines;			/* newlines in the text */
 	struct buf key;			/* scratch: the series key */
 	struct expfmt_label labels[EXPFMT_MAX_LABELS];
+	size_t lens[2 * EXPFMT_MAX_LABELS];	/* of each name and value */
 };
 
 static int fail(struct parser *p, const char *fmt, ...)
@@ -740,6 +741,8 @@ parse_labels(struct parser *p, char **s, size_t *n)
 		p->labels[*n].name = name;
 		if ((rc = read_label_value(p, &c, &p->labels[*n].value)) != 0)
 			return rc;
+		p->lens[2 * *n] = (size_t)(name_end - name);
+		p->lens[2 * *n + 1] = strlen(p->labels[*n].value);
 		(*n)++;
 		c = skip_blanks(c);
 		if (*c == ',') {
@@ -833,24 +836,34 @@ sort_labels(const struct expfmt_label *l, size_t n, size_t *order)
 static int
 check_duplicate(struct parser *p, const char *name, size_t n)
 {
-	size_t order[EXPFMT_MAX_LABELS], *slot, i;
+	size_t order[EXPFMT_MAX_LABELS], *slot, i, j, len;
 	bool found, empty = false;
+	char *w;
 
 	sort_labels(p->labels, n, order);
+	/* Its length first (parse_labels kept each), then one append. */
+	len = strlen(name) + 1;
+	for (i = 0; i < n; i++)
+		if (p->labels[order[i]].value[0] != '\0')
+			len += p->lens[2 * order[i]] + p->lens[2 * order[i] + 1] +
+			    2;
 	buf_reset(&p->key);
-	if (buf_add(&p->key, name, strlen(name) + 1) != 0)
+	if (buf_extend(&p->key, len, &w) != 0)
 		return nomem(p);
+	len = strlen(name) + 1;
+	memcpy(w, name, len);
+	w += len;
 	for (i = 0; i < n; i++) {
-		const struct expfmt_label *l = &p->labels[order[i]];
-
+		j = order[i];
 		/* An empty value is no label: x{a=""} and x are one series. */
-		if (l->value[0] == '\0') {
+		if (p->labels[j].value[0] == '\0') {
 			empty = true;
 			continue;
 		}
-		if (buf_add(&p->key, l->name, strlen(l->name) + 1) != 0 ||
-		    buf_add(&p->key, l->value, strlen(l->value) + 1) != 0)
-			return nomem(p);
+		memcpy(w, p->labels[j].name, p->lens[2 * j] + 1);
+		w += p->lens[2 * j] + 1;
+		memcpy(w, p->labels[j].value, p->lens[2 * j + 1] + 1);
+		w += p->lens[2 * j + 1] + 1;
 	}
 	if (hmap_upsert(&p->series, p->key.p, p->key.len, &slot, &found) != 0)
 		return nomem(p);
