@@ -1,4 +1,5 @@
 /* fsutil.c - file-system helpers (see fsutil.h). */
+#define _GNU_SOURCE		/* sync_file_range */
 #define _POSIX_C_SOURCE 200809L
 #include "common/fsutil.h"
 
@@ -105,6 +106,16 @@ fs_read(int fd, void *p, size_t n)
 		got = read(fd, p, n);
 	while (got < 0 && errno == EINTR);
 	return got;
+}
+
+void
+fs_writeback_start(int fd)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+	(void)fd;
+#endif
 }
 
 int

@@ -55,6 +55,14 @@ int fs_write_all(int fd, const void *p, size_t len);
 ssize_t fs_read(int fd, void *p, size_t n);
 
 /*
+ * fs_writeback_start: ask the kernel to start writing fd's dirty pages to
+ * disk now, without waiting for it (Linux's sync_file_range; elsewhere
+ * nothing).  Not a sync: nothing is promised about when it is done.  A
+ * hint; errors are ignored.
+ */
+void fs_writeback_start(int fd);
+
+/*
  * fs_read_all: append everything fd has to read to out, up to its end.  A
  * regular file is read in one call into room made once for its size (no
  * growing and copying); anything else (a pipe, a terminal), and what a file

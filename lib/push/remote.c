@@ -208,13 +208,13 @@ struct sender {
 	struct perr *e;
 };
 
+/* The request built in s->req, compressed into s->z; *any: there is one. */
 static int
-flush(struct sender *s)
+pack(struct sender *s, bool *any)
 {
-	char what[96];
 	int rc;
 
-	if (s->req.len == 0 && s->meta.len == 0)
+	if (!(*any = s->req.len > 0 || s->meta.len > 0))
 		return 0;
 	/* WriteRequest's field 3 after its field 1, in the first request. */
 	if (s->meta.len > 0) {
@@ -228,12 +228,30 @@ flush(struct sender *s)
 	s->res.requests++;
 	s->res.bytes += s->req.len;
 	s->res.compressed += s->z.len;
+	return 0;
+}
+
+/* The compressed request sent. */
+static int
+post(struct sender *s)
+{
+	char what[96];
+
 	snprintf(what, sizeof(what), "%zu series (request %zu)", s->in_req,
 	    s->res.requests);
-	if ((rc = push_post(s->c, what, s->z.p, s->z.len, s->e)) != 0)
+	s->in_req = 0;
+	return push_post(s->c, what, s->z.p, s->z.len, s->e);
+}
+
+static int
+flush(struct sender *s)
+{
+	bool any;
+	int rc;
+
+	if ((rc = pack(s, &any)) != 0 || !any || (rc = post(s)) != 0)
 		return rc;
 	buf_reset(&s->req);
-	s->in_req = 0;
 	return 0;
 }
 
@@ -300,6 +318,7 @@ struct state_job {
 	struct push_state *st;
 	const struct series_set *set;
 	const struct state_rec *recs;
+	struct buf *done;	/* the last request, compressed already */
 	int rc;
 	struct perr e;
 };
@@ -310,6 +329,8 @@ write_state(void *arg)
 	struct state_job *j = arg;
 
 	j->rc = state_write(j->st, j->set, j->recs, &j->e);
+	/* Freed here too: off the way from the answer to the exit. */
+	buf_free(j->done);
 	return 0;
 }
 
@@ -323,15 +344,19 @@ static int
 send_last(struct sender *s, struct push_state *st,
     const struct series_set *set, const struct state_rec *recs)
 {
-	struct state_job job = {st, set, recs, 0, {PERR_OK, 0, ""}};
-	bool threaded;
+	struct state_job job = {st, set, recs, &s->req, 0, {PERR_OK, 0, ""}};
+	bool threaded, any;
 	thrd_t writer;
 	int rc;
 
+	if ((rc = pack(s, &any)) != 0)
+		return rc;
 	if (!(threaded = thrd_create(&writer, write_state, &job) ==
 	    thrd_success))
 		(void)write_state(&job);
-	rc = flush(s);
+	/* s->req is the writer's now. */
+	if (any)
+		rc = post(s);
 	if (threaded)
 		(void)thrd_join(writer, NULL);
 	if (rc == 0 && job.rc != 0) {

@@ -621,6 +621,19 @@ put_line(struct state_writer *w, const struct state_rec *rec, const char *key,
 	w->used = (size_t)(p - w->buf);
 }
 
+/* The file's entries and text let go (state_write, state_close). */
+static void
+release_entries(struct push_state *st)
+{
+	free(st->entries);
+	free(st->text);
+	hmap_free(&st->index);
+	st->entries = NULL;
+	st->text = NULL;
+	st->n = 0;
+	st->indexed = false;
+}
+
 int
 state_write(struct push_state *st, const struct series_set *set,
     const struct state_rec *recs, struct perr *e)
@@ -662,6 +675,14 @@ state_write(struct push_state *st, const struct series_set *set,
 		free(w);
 		return rc;
 	}
+	/*
+	 * The rename that puts the file in place would have the file system
+	 * allocate and start writing it (ext4 does on a replace): started
+	 * here, while nobody waits.  And the old state, matched already, is
+	 * not needed any more.
+	 */
+	fs_writeback_start(w->f.fd);
+	release_entries(st);
 	st->pending = w;
 	return 0;
 }

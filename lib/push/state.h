@@ -152,8 +152,9 @@ int state_commit(struct push_state *st, const struct series_set *set,
  * the new file beside the old one (atomicfile.h's temporary file) and
  * state_put puts it in place, or state_drop removes it (state_close too).
  * st must not be used by another thread between state_write and state_put
- * or state_drop.  state_write's returns are state_commit's; state_put's
- * 0 or PERR_IO.
+ * or state_drop.  state_write lets the entries read from the file go
+ * (state_match and state_vanished are done with them by then).
+ * state_write's returns are state_commit's; state_put's 0 or PERR_IO.
  */
 int state_write(struct push_state *st, const struct series_set *set,
     const struct state_rec *recs, struct perr *e);
