@@ -77,6 +77,18 @@ probe(const struct hmap *m, uint64_t hash, const void *key, size_t len)
 	}
 }
 
+void
+hmap_prefetch(const struct hmap *m, uint64_t hash)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	if (m->cap > 0)
+		__builtin_prefetch(&m->slots[(size_t)hash & (m->cap - 1)]);
+#else
+	(void)m;
+	(void)hash;
+#endif
+}
+
 bool
 hmap_find_hashed(const struct hmap *m, uint64_t hash, const void *key,
     size_t len, size_t *value)

@@ -65,6 +65,14 @@ int hmap_upsert_hashed(struct hmap *m, uint64_t hash, const void *key,
     size_t len, size_t **slot, bool *found, const char **stored);
 
 /*
+ * hmap_prefetch: have the slot where a key of this hash would go fetched
+ * into the cache, ahead of a lookup or upsert that the caller does after
+ * some other work: a large table is read in no order, so most lookups
+ * would otherwise wait for memory.  A hint; nothing changes.
+ */
+void hmap_prefetch(const struct hmap *m, uint64_t hash);
+
+/*
  * hmap_reserve: make room for n keys in all, so that adding them does not
  * grow (rehash) the table on the way.  A hint: returns 0, or PERR_NOMEM
  * with the map as it was.

@@ -200,6 +200,8 @@ struct parser {
 	struct buf key;			/* scratch: the series key */
 	struct expfmt_label labels[EXPFMT_MAX_LABELS];
 	size_t lens[2 * EXPFMT_MAX_LABELS];	/* of each name and value */
+	uint64_t key_hash;		/* of key, built by build_key */
+	bool key_empty;			/* a label with an empty value left out */
 };
 
 static int fail(struct parser *p, const char *fmt, ...)
@@ -829,18 +831,18 @@ sort_labels(const struct expfmt_label *l, size_t n, size_t *order)
 }
 
 /*
- * The same name and label set twice is one series given twice.  The map
- * keeps each series' line, doubled, plus one when it had a label with an
- * empty value, so the message can say why two lines that differ are one.
+ * A sample's identity for the duplicate check: its name, then its labels
+ * with non-empty values sorted by name, each NUL-terminated, in p->key;
+ * its hash in p->key_hash.  PERR_NOMEM past the key's limit.
  */
 static int
-check_duplicate(struct parser *p, const char *name, size_t n)
+build_key(struct parser *p, const char *name, size_t n)
 {
-	size_t order[EXPFMT_MAX_LABELS], *slot, i, j, len;
-	bool found, empty = false;
+	size_t order[EXPFMT_MAX_LABELS], i, j, len;
 	char *w;
 
 	sort_labels(p->labels, n, order);
+	p->key_empty = false;
 	/* Its length first (parse_labels kept each), then one append. */
 	len = strlen(name) + 1;
 	for (i = 0; i < n; i++)
@@ -849,7 +851,7 @@ check_duplicate(struct parser *p, const char *name, size_t n)
 			    2;
 	buf_reset(&p->key);
 	if (buf_extend(&p->key, len, &w) != 0)
-		return nomem(p);
+		return PERR_NOMEM;
 	len = strlen(name) + 1;
 	memcpy(w, name, len);
 	w += len;
@@ -857,7 +859,7 @@ check_duplicate(struct parser *p, const char *name, size_t n)
 		j = order[i];
 		/* An empty value is no label: x{a=""} and x are one series. */
 		if (p->labels[j].value[0] == '\0') {
-			empty = true;
+			p->key_empty = true;
 			continue;
 		}
 		memcpy(w, p->labels[j].name, p->lens[2 * j] + 1);
@@ -865,14 +867,34 @@ check_duplicate(struct parser *p, const char *name, size_t n)
 		memcpy(w, p->labels[j].value, p->lens[2 * j + 1] + 1);
 		w += p->lens[2 * j + 1] + 1;
 	}
-	if (hmap_upsert(&p->series, p->key.p, p->key.len, &slot, &found) != 0)
+	/* Its slot on the way from memory while the sample is read on. */
+	p->key_hash = hmap_hash(p->key.p, p->key.len);
+	hmap_prefetch(&p->series, p->key_hash);
+	return 0;
+}
+
+/*
+ * The same name and label set twice is one series given twice.  The map
+ * keeps each series' line, doubled, plus one when it had a label with an
+ * empty value, so the message can say why two lines that differ are one.
+ * built: build_key's return, for the key of this sample.
+ */
+static int
+check_duplicate(struct parser *p, const char *name, int built)
+{
+	const char *stored;
+	size_t *slot;
+	bool found;
+
+	if (built != 0 || hmap_upsert_hashed(&p->series, p->key_hash, p->key.p,
+	    p->key.len, &slot, &found, &stored) != 0)
 		return nomem(p);
 	if (found)
 		return fail(p, "duplicate series %s with the same labels as line "
-		    "%zu%s", name, *slot / 2, empty || *slot % 2 ? " once labels "
-		    "with empty values are left out (Prometheus reads them as "
-		    "absent)" : "");
-	*slot = p->line * 2 + empty;
+		    "%zu%s", name, *slot / 2, p->key_empty || *slot % 2 ?
+		    " once labels with empty values are left out (Prometheus "
+		    "reads them as absent)" : "");
+	*slot = p->line * 2 + p->key_empty;
 	return 0;
 }
 
@@ -945,7 +967,7 @@ parse_sample(struct parser *p, char *s)
 	char *name_end, *c, q[PERR_QUOTE_MAX];
 	size_t n = 0;
 	struct fam *f;
-	int rc;
+	int rc, built;
 
 	name_end = scan_name(s, true);
 	if (name_end != s && *name_end == '\0')
@@ -959,10 +981,12 @@ parse_sample(struct parser *p, char *s)
 		return rc;
 	*name_end = '\0';
 	memset(&smp, 0, sizeof(smp));
+	/* The key first, its problem (too long) reported in its turn. */
+	built = build_key(p, s, n);
 	if ((rc = parse_value_and_time(p, c, &smp)) != 0 ||
 	    (rc = sample_family(p, s, &f)) != 0 ||
 	    (rc = check_special_label(p, f, s, n)) != 0 ||
-	    (rc = check_duplicate(p, s, n)) != 0)
+	    (rc = check_duplicate(p, s, built)) != 0)
 		return rc;
 	f->has_samples = true;
 	smp.name = s;

@@ -296,10 +296,6 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	bool found;
 	int rc;
 
-	/*
-	 * The parser's names are the specification's (expfmt.h): its metric
-	 * and label names need no second look, only a group's (check_names).
-	 */
 	/* Room for a series per line of the text, once: no regrowing. */
 	if (!a->sized) {
 		a->sized = true;
@@ -308,6 +304,10 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 		    grow_series(s, s->nseries + smp->lines) != 0))
 			return nomem(a);
 	}
+	/*
+	 * The parser's names are the specification's (expfmt.h): its metric
+	 * and label names need no second look, only a group's (check_names).
+	 */
 	if (a->check_names && !metric_name_valid(smp->name))
 		return hold(a, perr_set(&a->err, PERR_INVALID, "%s:%u: metric "
 		    "name %s is not one remote write accepts: use "
@@ -319,7 +319,14 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	if (series_write_key(&a->key, smp->name, tmp, n) != 0)
 		return hold(a, perr_set(&a->err, PERR_LIMIT, "%s:%u: series "
 		    "too long", a->what, smp->line));
+	/* Its slot on the way from memory while the series is put together. */
 	hash = hmap_hash(a->key.p, a->key.len);
+	hmap_prefetch(&s->keys, hash);
+	if ((s->nseries == s->cap_series && grow_series(s, 0) != 0) ||
+	    (fam = family_of(a, smp->family)) == SIZE_MAX ||
+	    (labels = alloc(s, (n ? n : 1) * sizeof(*labels))) == NULL)
+		return nomem(a);
+	memcpy(labels, tmp, n * sizeof(*labels));
 	if (hmap_upsert_hashed(&s->keys, hash, a->key.p, a->key.len, &slot,
 	    &found, &key) != 0)
 		return nomem(a);
@@ -330,12 +337,6 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 		    a->what, smp->line, a->key.len > 200 ? smp->name :
 		    buf_str(&a->key), s->series[*slot].line));
 	*slot = s->nseries;
-	if (s->nseries == s->cap_series && grow_series(s, 0) != 0)
-		return nomem(a);
-	if ((fam = family_of(a, smp->family)) == SIZE_MAX ||
-	    (labels = alloc(s, (n ? n : 1) * sizeof(*labels))) == NULL)
-		return nomem(a);
-	memcpy(labels, tmp, n * sizeof(*labels));
 	out = &s->series[s->nseries];
 	out->name = smp->name;
 	out->family = fam;
