@@ -274,6 +274,10 @@ grow_series(struct series_set *s, size_t want)
 static void
 note_special(struct series_adder *a, const char *name, double v)
 {
+	/* Most samples' names do not even start as these do. */
+	if (name[0] != SERIES_RENDER_METRIC[0] &&
+	    name[0] != SERIES_START_METRIC[0])
+		return;
 	if (strcmp(name, SERIES_RENDER_METRIC) == 0 &&
 	    !(a->render_time >= v))
 		a->render_time = v;
