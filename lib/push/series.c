@@ -114,18 +114,44 @@ series_write_key(struct buf *b, const char *name,
 	return expfmt_write_series(b, name, labels, n);
 }
 
-bool
-series_find(const struct series_set *s, const char *key, size_t len,
-    size_t *index)
+/*
+ * Every series' key into the map (those of a first text went in only if
+ * its series could be told apart no other way, see add_sample).  Keys put
+ * off were told apart by the parser already: none is found twice.
+ */
+static int
+key_all(struct series_set *s)
 {
-	return hmap_find(&s->keys, key, len, index);
+	size_t i, *slot;
+	bool found;
+
+	if (s->keyed < s->nseries &&
+	    hmap_reserve(&s->keys, s->keys.count + s->nseries - s->keyed) != 0)
+		return PERR_NOMEM;
+	for (i = s->keyed; i < s->nseries; i++) {
+		if (hmap_upsert_hashed(&s->keys, s->hashes[i], s->series[i].key,
+		    s->series[i].key_len, &slot, &found, NULL) != 0)
+			return PERR_NOMEM;
+		if (!found)
+			*slot = i;
+		s->keyed = i + 1;
+	}
+	return 0;
 }
 
 bool
-series_find_hashed(const struct series_set *s, uint64_t hash,
-    const char *key, size_t len, size_t *index)
+series_find(struct series_set *s, const char *key, size_t len,
+    size_t *index)
 {
-	return hmap_find_hashed(&s->keys, hash, key, len, index);
+	return key_all(s) == 0 && hmap_find(&s->keys, key, len, index);
+}
+
+bool
+series_find_hashed(struct series_set *s, uint64_t hash, const char *key,
+    size_t len, size_t *index)
+{
+	return key_all(s) == 0 && hmap_find_hashed(&s->keys, hash, key, len,
+	    index);
 }
 
 /* Keep the first problem (already in a->err) and add nothing more. */
@@ -246,6 +272,7 @@ gather_labels(struct series_adder *a, const struct expfmt_sample *smp,
 		memmove(&out[i], &out[i + 1], (k - i - 1) * sizeof(*out));
 		k--;
 		i--;
+		a->merged = true;
 	}
 	*n = k;
 	return 0;
@@ -291,7 +318,7 @@ static int
 add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 {
 	struct expfmt_label tmp[SERIES_MAX_LABELS], *labels;
-	char q[PERR_QUOTE_MAX];
+	char q[PERR_QUOTE_MAX], *copy;
 	struct series_set *s = a->s;
 	struct series *out;
 	const char *key;
@@ -303,9 +330,10 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	/* Room for a series per line of the text, once: no regrowing. */
 	if (!a->sized) {
 		a->sized = true;
-		if (hmap_reserve(&s->keys, s->keys.count + smp->lines) != 0 ||
-		    (s->nseries + smp->lines > s->cap_series &&
-		    grow_series(s, s->nseries + smp->lines) != 0))
+		if ((!a->unkeyed && hmap_reserve(&s->keys, s->keys.count +
+		    smp->lines) != 0) || (s->nseries + smp->lines >
+		    s->cap_series && grow_series(s, s->nseries + smp->lines) !=
+		    0))
 			return nomem(a);
 	}
 	/*
@@ -319,28 +347,49 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 		    perr_quote(smp->name, q)));
 	if ((rc = gather_labels(a, smp, tmp, &n)) != 0)
 		return hold(a, rc);
+	/*
+	 * A sample with a label of the group's (same value: merged) can be
+	 * the same series as one without it: from here on, each key goes
+	 * into the map as it comes, those before it first.
+	 */
+	if (a->unkeyed && a->merged) {
+		a->unkeyed = false;
+		if (key_all(s) != 0 || hmap_reserve(&s->keys, s->keys.count +
+		    smp->lines) != 0)
+			return nomem(a);
+	}
 	buf_reset(&a->key);
 	if (series_write_key(&a->key, smp->name, tmp, n) != 0)
 		return hold(a, perr_set(&a->err, PERR_LIMIT, "%s:%u: series "
 		    "too long", a->what, smp->line));
 	/* Its slot on the way from memory while the series is put together. */
 	hash = hmap_hash(a->key.p, a->key.len);
-	hmap_prefetch(&s->keys, hash);
+	if (!a->unkeyed)
+		hmap_prefetch(&s->keys, hash);
 	if ((s->nseries == s->cap_series && grow_series(s, 0) != 0) ||
 	    (fam = family_of(a, smp->family)) == SIZE_MAX ||
 	    (labels = alloc(s, (n ? n : 1) * sizeof(*labels))) == NULL)
 		return nomem(a);
 	memcpy(labels, tmp, n * sizeof(*labels));
-	if (hmap_upsert_hashed(&s->keys, hash, a->key.p, a->key.len, &slot,
-	    &found, &key) != 0)
-		return nomem(a);
-	if (found)
-		return hold(a, perr_set(&a->err, PERR_INVALID, "%s:%u: %s is "
-		    "the same series as line %u once labels with empty values "
-		    "are left out (Prometheus reads them as absent): drop one",
-		    a->what, smp->line, a->key.len > 200 ? smp->name :
-		    buf_str(&a->key), s->series[*slot].line));
-	*slot = s->nseries;
+	if (a->unkeyed) {
+		/* The parser told this one from the others: kept, not keyed. */
+		if ((copy = alloc(s, a->key.len + 1)) == NULL)
+			return nomem(a);
+		memcpy(copy, a->key.p, a->key.len + 1);
+		key = copy;
+	} else {
+		if (hmap_upsert_hashed(&s->keys, hash, a->key.p, a->key.len,
+		    &slot, &found, &key) != 0)
+			return nomem(a);
+		if (found)
+			return hold(a, perr_set(&a->err, PERR_INVALID, "%s:%u: "
+			    "%s is the same series as line %u once labels with "
+			    "empty values are left out (Prometheus reads them "
+			    "as absent): drop one", a->what, smp->line,
+			    a->key.len > 200 ? smp->name : buf_str(&a->key),
+			    s->series[*slot].line));
+		*slot = s->nseries;
+	}
 	out = &s->series[s->nseries];
 	out->name = smp->name;
 	out->family = fam;
@@ -351,6 +400,8 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	out->key_len = a->key.len;
 	out->line = smp->line;
 	s->hashes[s->nseries++] = hash;
+	if (!a->unkeyed)
+		s->keyed = s->nseries;
 	note_special(a, smp->name, smp->value);
 	return 0;
 }
@@ -394,7 +445,15 @@ series_adder_begin(struct series_adder *a, struct series_set *s,
 	a->now = now;
 	a->render_time = NAN;
 	a->first = s->nseries;
+	/*
+	 * The parser refuses a sample given twice; a series can be twice
+	 * besides only through a label the group has too, or a text before.
+	 * The first text's keys go into the set's map only when needed.
+	 */
+	a->unkeyed = s->nseries == 0 && s->keyed == 0;
 	buf_init(&a->key, 1u << 20);
+	if (!a->unkeyed && key_all(s) != 0)
+		return perr_set(e, PERR_NOMEM, "out of memory");
 	/* The group's labels, job first, empty values left out: copies, as
 	 * a --dir group's textfile name does not outlive the load. */
 	if (g != NULL && g->job != NULL && g->job[0] != '\0')

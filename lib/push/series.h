@@ -64,7 +64,9 @@ struct series_set {
 	struct series_chunk *chunks;	/* strings and label arrays */
 	struct series_text *texts;	/* the parsed texts, kept */
 	size_t cap_families, cap_series;
-	struct hmap keys;		/* key -> index into series */
+	struct hmap keys;		/* key -> index into series, for the
+					   first keyed of them */
+	size_t keyed;
 	struct hmap family_index;	/* family name -> index */
 };
 
@@ -91,12 +93,16 @@ int series_set_add(struct series_set *s, const char *text, size_t len,
 int series_set_parse_keys(struct series_set *s, const char *keys, size_t len,
     const char *what, struct perr *e);
 
-/* series_find: the index of the series with key[0..len), or false. */
-bool series_find(const struct series_set *s, const char *key, size_t len,
+/*
+ * series_find: the index of the series with key[0..len), or false (also
+ * when out of memory: the keys of a set's first text go into its map only
+ * when a lookup or a later text needs them).
+ */
+bool series_find(struct series_set *s, const char *key, size_t len,
     size_t *index);
 
 /* series_find_hashed: series_find for a key whose hmap_hash is known. */
-bool series_find_hashed(const struct series_set *s, uint64_t hash,
+bool series_find_hashed(struct series_set *s, uint64_t hash,
     const char *key, size_t len, size_t *index);
 
 /*
@@ -117,6 +123,8 @@ struct series_adder {
 	size_t first;		/* the text's first series */
 	bool check_names;	/* a group name the parser did not vouch for */
 	bool sized;		/* the set's room made for the text */
+	bool unkeyed;		/* keys kept out of the set's map so far */
+	bool merged;		/* a sample had a label of the group's */
 	const struct expfmt_family *last_family;	/* and its index: */
 	size_t last_index;	/* samples of a family come together */
 	struct buf key;

@@ -294,6 +294,46 @@ test_series_names(void)
 }
 
 /*
+ * A set's first text keeps its keys out of the map until something needs
+ * them: a series that is another only by a label the group has too is
+ * still refused, after it or before it, and so is one from a second text.
+ */
+static void
+test_series_keys(void)
+{
+	static const char before[] = "x{k=\"1\"} 1\nx{job=\"j\",k=\"1\"} 2\n";
+	static const char after[] = "x{job=\"j\",k=\"1\"} 1\nx{k=\"1\"} 2\n";
+	struct series_set set;
+	struct push_group g;
+	struct perr e;
+	size_t i;
+
+	push_group_init(&g, "j");
+	series_set_init(&set);
+	CHECK(series_set_add(&set, before, strlen(before), "t", &g, 0, &e) ==
+	    PERR_INVALID);
+	CHECK(strstr(e.msg, "t:2: x{job=\"j\",k=\"1\"} is the same series as "
+	    "line 1 ") == e.msg);
+	series_set_free(&set);
+	series_set_init(&set);
+	CHECK(series_set_add(&set, after, strlen(after), "t", &g, 0, &e) ==
+	    PERR_INVALID);
+	CHECK(strstr(e.msg, "t:2: x{job=\"j\",k=\"1\"} is the same series as "
+	    "line 1 ") == e.msg);
+	series_set_free(&set);
+	series_set_init(&set);
+	CHECK(series_set_add(&set, "y 1\nz 2\n", 8, "t", &g, 0, &e) == 0);
+	CHECK(series_set_add(&set, "w 3\ny 4\n", 8, "u", &g, 0, &e) ==
+	    PERR_INVALID);
+	CHECK(strstr(e.msg, "u:2: y{job=\"j\"} is the same series as line 1 ") ==
+	    e.msg);
+	CHECK(series_find(&set, "z{job=\"j\"}", 10, &i) && i == 1);
+	CHECK(series_find(&set, "w{job=\"j\"}", 10, &i) && i == 2);
+	CHECK(!series_find(&set, "v{job=\"j\"}", 10, &i));
+	series_set_free(&set);
+}
+
+/*
  * The state file as "%lld %lld %016llx KEY" lines would have it, line
  * for line (a key past the write buffer's 64 KiB included), and read back
  * to the same records.
@@ -389,6 +429,7 @@ main(void)
 	test_read_all();
 	test_hmap();
 	test_series_names();
+	test_series_keys();
 	test_state_file();
 	return check_done("test-fast");
 }
