@@ -5,6 +5,7 @@
  */
 #include "rules/tmpl.h"
 #include "common/buf.h"
+#include "promql/ast.h"
 #include "promql/fail.h"
 #include "promql/quote.h"
 
@@ -468,6 +469,8 @@ struct parser {
 	size_t nvars, capvars;
 	size_t scope;		/* first variable of the current template */
 	int range_depth;
+	int depth;		/* actions and parentheses open, at most
+				   PQ_DEPTH_MAX (promql/ast.h) */
 	struct defined *defs;
 	size_t ndefs;
 	tmpl_label_fn on_label;
@@ -815,11 +818,26 @@ use_var(struct parser *p, struct item it)
 	    p->l->s + it.pos);
 }
 
+/*
+ * One level deeper, for what starts at off: false past PQ_DEPTH_MAX.  The
+ * parser recurses into parentheses and the bodies of if, range, with and
+ * block, so this bounds its stack.
+ */
+static bool
+deeper(struct parser *p, size_t off)
+{
+	if (++p->depth <= PQ_DEPTH_MAX)
+		return true;
+	pq_fail_depth(&p->f, off, "template");
+	return false;
+}
+
 /* A term: 1 parsed (*kind set), 0 none here, -1 error. */
 static int
 term(struct parser *p, enum it *kind)
 {
 	struct item it = next_non_space(p);
+	bool rc;
 
 	*kind = it.type;
 	switch (it.type) {
@@ -835,7 +853,11 @@ term(struct parser *p, enum it *kind)
 	case IT_CHAR_CONST: case IT_COMPLEX: case IT_NUMBER:
 		return check_number(p, it) ? 1 : -1;
 	case IT_LPAREN:
-		return pipeline(p, "parenthesized pipeline", IT_RPAREN) ? 1 : -1;
+		if (!deeper(p, it.pos))
+			return -1;
+		rc = pipeline(p, "parenthesized pipeline", IT_RPAREN);
+		p->depth--;
+		return rc ? 1 : -1;
 	case IT_STRING: case IT_RAW_STRING:
 		return check_string(p, it) ? 1 : -1;
 	default:
@@ -1050,10 +1072,13 @@ sub_template(struct parser *p, const char *context, struct item name)
 	bool nonempty, ok;
 	enum it end;
 
+	if (!deeper(p, name.pos))
+		return false;
 	/* Only "$" is defined in a new template. */
 	p->scope = p->nvars;
 	p->range_depth = 0;
 	ok = push_var(p, "$", 1) && item_list(p, &end, &end_pos, &nonempty);
+	p->depth--;
 	p->nvars = saved_vars;
 	p->scope = saved_scope;
 	p->range_depth = saved_range;
@@ -1076,36 +1101,40 @@ define_clause(struct parser *p)
 }
 
 /*
- * if/range/with: pipeline, body, optional else (and "else if" for if).
- * Variables declared in the pipeline live until the matching end.
+ * if/range/with at off: pipeline, body, optional else (and "else if" for
+ * if).  Variables declared in the pipeline live until the matching end.
+ * Go reads "{{else if}}" as an "{{if}}" inside the else; here a chain of
+ * them is a loop, so its length is not nesting.
  */
 static bool
-control(struct parser *p, bool allow_else_if, const char *context)
+control(struct parser *p, const char *context, size_t off)
 {
 	size_t saved = p->nvars, end_pos;
-	bool nonempty, ok = false;
+	bool nonempty, ok = false, range = strcmp(context, "range") == 0;
 	enum it end;
 
-	if (!pipeline(p, context, IT_RIGHT_DELIM))
-		goto out;
-	if (strcmp(context, "range") == 0)
-		p->range_depth++;
-	ok = item_list(p, &end, &end_pos, &nonempty);
-	if (strcmp(context, "range") == 0)
-		p->range_depth--;
-	if (!ok)
-		goto out;
-	if (end == IT_ELSE) {
-		if (allow_else_if && peek_non_space(p).type == IT_IF) {
+	if (!deeper(p, off))
+		return false;
+	for (;;) {
+		ok = false;
+		if (!pipeline(p, context, IT_RIGHT_DELIM))
+			break;
+		p->range_depth += range;
+		ok = item_list(p, &end, &end_pos, &nonempty);
+		p->range_depth -= range;
+		if (!ok || end != IT_ELSE)
+			break;
+		if (strcmp(context, "if") == 0 &&
+		    peek_non_space(p).type == IT_IF) {
 			next_non_space(p);
-			ok = control(p, true, "if");
-			goto out;
+			continue;
 		}
 		ok = item_list(p, &end, &end_pos, &nonempty);
 		if (ok && end != IT_END)
 			ok = fail(p, end_pos, "expected end; found {{else}}");
+		break;
 	}
-out:
+	p->depth--;
 	p->nvars = saved;
 	return ok;
 }
@@ -1147,11 +1176,11 @@ action(struct parser *p, enum it *ends)
 		*ends = IT_END;
 		return expect(p, IT_RIGHT_DELIM, "end");
 	case IT_IF:
-		return control(p, true, "if");
+		return control(p, "if", it.pos);
 	case IT_RANGE:
-		return control(p, false, "range");
+		return control(p, "range", it.pos);
 	case IT_WITH:
-		return control(p, false, "with");
+		return control(p, "with", it.pos);
 	case IT_TEMPLATE:
 		if (!template_name(p, "template clause", &name))
 			return false;
