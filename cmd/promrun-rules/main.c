@@ -249,7 +249,9 @@ parse(const struct options *o)
 	if (rc != 0) {
 		pq_line_col(o->operands[0], pos, &line, &col);
 		fprintf(stderr, "%s: %u:%u: %s\n", progname, line, col, e.msg);
-		return rc == PERR_INVALID ? 1 : perr_exit_status(rc);
+		/* Too long or too deep is invalid too: a rule problem. */
+		return rc == PERR_INVALID || rc == PERR_LIMIT ? 1 :
+		    perr_exit_status(rc);
 	}
 	rc = pq_print(&b, x->root);
 	pq_expr_free(x);
