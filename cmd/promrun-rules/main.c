@@ -205,8 +205,10 @@ check(const struct options *o)
 	/* Load all first: one file's recording rules feed another's alerts. */
 	for (i = 0; i < o->noperands; i++) {
 		if (rules_load(o->operands[i], &rf[i], &f[i], &e) != 0) {
+			/* Unreadable: 2; changed while read, no memory: 1. */
 			fprintf(stderr, "%s: %s\n", progname, e.msg);
-			status = 2;
+			if (perr_exit_status(e.code) > status)
+				status = perr_exit_status(e.code);
 		} else if (lint_catalog_add_recorded(&cat, &rf[i]) != 0) {
 			status = 2;
 		}

@@ -20,7 +20,6 @@
 #include "rules/tmpl.h"
 #include "rules/ydoc.h"
 
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -1342,18 +1341,41 @@ rules_validate(struct rule_file *rf, struct findings *f, rules_tree_fn *fn,
 	return L.rc;
 }
 
-/* The rest of fp into out (path names it). */
+/* Did the file change between the two looks?  (Its size, or a write.) */
+static bool
+changed(const struct stat *a, const struct stat *b)
+{
+	return a->st_size != b->st_size ||
+	    a->st_mtim.tv_sec != b->st_mtim.tv_sec ||
+	    a->st_mtim.tv_nsec != b->st_mtim.tv_nsec ||
+	    a->st_ctim.tv_sec != b->st_ctim.tv_sec ||
+	    a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
+}
+
+/*
+ * The whole of fd (path names it) into out, and fd closed.  A regular
+ * file that changes while it is read is PERR_IO: what was read may be
+ * neither the old text nor the new one.  (The file used to be mapped,
+ * and truncated under the mapping it killed the checker with SIGBUS.)
+ */
 static int
-read_stream(FILE *fp, const char *path, size_t max, struct buf *out,
+read_fd(int fd, const char *path, size_t max, struct buf *out,
     struct perr *e)
 {
 	char chunk[65536], q[PERR_QUOTE_MAX];
-	size_t n;
+	struct stat before, after;
+	bool regular;
+	ssize_t n;
 	int rc = 0;
 
-	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		rc = buf_add(out, chunk, n);
-	if (rc == 0 && ferror(fp))
+	regular = fstat(fd, &before) == 0 && S_ISREG(before.st_mode);
+	for (;;) {
+		if ((n = read(fd, chunk, sizeof(chunk))) < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (rc = buf_add(out, chunk, (size_t)n)) != 0)
+			break;
+	}
+	if (n < 0)
 		rc = perr_set(e, PERR_INVALID, "cannot read %s: %s",
 		    perr_quote(path, q), strerror(errno));
 	else if (rc == PERR_LIMIT)
@@ -1361,10 +1383,18 @@ read_stream(FILE *fp, const char *path, size_t max, struct buf *out,
 		    perr_quote(path, q), max);
 	else if (rc != 0)
 		rc = perr_set(e, rc, "out of memory");
+	else if (regular && (fstat(fd, &after) != 0 ||
+	    changed(&before, &after) || (before.st_size > 0 &&
+	    out->len != (size_t)before.st_size)))
+		/* (Files of /proc say 0 bytes: only a change tells there.) */
+		rc = perr_set(e, PERR_IO, "%s changed while it was read (%lld "
+		    "bytes, %zu read): check it again once it is written",
+		    perr_quote(path, q), (long long)before.st_size, out->len);
 	if (rc == 0 && out->p == NULL && buf_add(out, "", 0) != 0)
 		rc = perr_set(e, PERR_NOMEM, "out of memory");
 	if (rc != 0)
 		buf_free(out);
+	close(fd);
 	return rc;
 }
 
@@ -1383,23 +1413,6 @@ open_file(const char *path, int *fd, struct perr *e)
 	return 0;
 }
 
-/* The whole of fd (path names it) into out, and fd closed. */
-static int
-read_fd(int fd, const char *path, size_t max, struct buf *out,
-    struct perr *e)
-{
-	FILE *fp;
-	int rc;
-
-	if ((fp = fdopen(fd, "rb")) == NULL) {
-		close(fd);
-		return perr_set(e, PERR_NOMEM, "out of memory");
-	}
-	rc = read_stream(fp, path, max, out, e);
-	fclose(fp);
-	return rc;
-}
-
 int
 rules_read_file(const char *path, size_t max, struct buf *out,
     struct perr *e)
@@ -1412,45 +1425,15 @@ rules_read_file(const char *path, size_t max, struct buf *out,
 	return read_fd(fd, path, max, out, e);
 }
 
-/*
- * fd mapped read-only, when it is a regular file of 1 to RULES_FILE_MAX
- * bytes, else NULL (and then it is read).  Reading a big file costs more
- * than parsing it: every page of the copy is fresh memory, while a mapping
- * uses the pages already in the cache.
- */
-static const char *
-map_fd(int fd, size_t *len)
-{
-	struct stat st;
-	void *p;
-
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    st.st_size > RULES_FILE_MAX)
-		return NULL;
-	*len = (size_t)st.st_size;
-	p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
-	return p != MAP_FAILED ? p : NULL;
-}
-
 int
 rules_load(const char *path, struct rule_file *rf, struct findings *f,
     struct perr *e)
 {
-	struct buf b = BUF_INIT(RULES_FILE_MAX);
-	const char *map;
-	size_t len;
-	int fd, rc;
+	struct buf b;
+	int rc;
 
 	memset(rf, 0, sizeof(*rf));
-	if ((rc = open_file(path, &fd, e)) != 0)
-		return rc;
-	if ((map = map_fd(fd, &len)) != NULL) {
-		close(fd);
-		rc = rules_load_text(map, len, rf, f, e);
-		munmap((void *)map, len);
-		return rc;
-	}
-	if ((rc = read_fd(fd, path, RULES_FILE_MAX, &b, e)) != 0)
+	if ((rc = rules_read_file(path, RULES_FILE_MAX, &b, e)) != 0)
 		return rc;
 	rc = rules_load_text(b.p, b.len, rf, f, e);
 	buf_free(&b);

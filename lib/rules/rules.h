@@ -99,7 +99,9 @@ struct rule_file {
  * tells whether there were none); rules_validate checks the rules.
  * Returns 0 when the file was read, whatever it holds; PERR_INVALID when
  * it cannot be opened or read (e says which file and why) or is larger
- * than RULES_FILE_MAX; PERR_NOMEM.  Free rf with rules_free in every case.
+ * than RULES_FILE_MAX; PERR_IO when it changed while it was read (its
+ * size or times differ after from before); PERR_NOMEM.  Free rf with
+ * rules_free in every case.
  */
 int rules_load(const char *path, struct rule_file *rf, struct findings *f,
     struct perr *e);
@@ -134,7 +136,7 @@ int rules_validate(struct rule_file *rf, struct findings *f,
  * rules_read_file: the whole of path into out (initialised here, at most
  * max bytes, NUL-terminated; free with buf_free).  Returns 0;
  * PERR_INVALID naming the file and the system's reason, or saying it is
- * too large; PERR_NOMEM.
+ * too large; PERR_IO when it changed while it was read; PERR_NOMEM.
  */
 int rules_read_file(const char *path, size_t max, struct buf *out,
     struct perr *e);
