@@ -18,6 +18,12 @@
 #include <string.h>
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+/*
+ * For the functions with large locals (label sets, messages) that the walk
+ * calls at every level: not inlined, they keep those locals off the frames
+ * that stay on the stack while it recurses (ASan makes them larger still).
+ */
+#define NOINLINE __attribute__((noinline))
 #define LSET_MAX 64
 
 const char lint_check_names[] = "metric-unknown, label-unknown, "
@@ -592,7 +598,7 @@ nearest_metric(const struct lint_catalog *c, const char *s)
 
 /* --- what labels an expression's result carries --- */
 
-static void
+static NOINLINE void
 selector_labels(const struct ctx *x, const struct pq_node *vs,
     struct lset *out)
 {
@@ -635,7 +641,7 @@ call_labels(const struct pq_node *n, struct lset *out)
 		lset_del(out, "le");
 }
 
-static void
+static NOINLINE void
 aggregate_labels(const struct pq_node *n, const struct lset *in,
     struct lset *out)
 {
@@ -660,7 +666,7 @@ aggregate_labels(const struct pq_node *n, const struct lset *in,
 }
 
 /* Binary node n's labels from its operands' l and r; out may be l. */
-static void
+static NOINLINE void
 binary_labels(const struct pq_node *n, const struct lset *l,
     const struct lset *r, struct lset *out)
 {
@@ -705,7 +711,7 @@ binary_labels(const struct pq_node *n, const struct lset *l,
 
 /* --- the checks on one node --- */
 
-static void
+static NOINLINE void
 unknown_label(struct ctx *x, size_t off, const char *what, const char *label,
     const struct lset *have)
 {
@@ -722,7 +728,7 @@ unknown_label(struct ctx *x, size_t off, const char *what, const char *label,
 }
 
 /* Selector vs, whose labels are have. */
-static void
+static NOINLINE void
 check_selector(struct ctx *x, const struct pq_node *vs,
     const struct lset *have)
 {
@@ -757,7 +763,7 @@ check_selector(struct ctx *x, const struct pq_node *vs,
 }
 
 /* Aggregation n, whose input has the labels in. */
-static void
+static NOINLINE void
 check_grouping(struct ctx *x, const struct pq_node *n, const struct lset *in)
 {
 	char what[64];
@@ -774,7 +780,7 @@ check_grouping(struct ctx *x, const struct pq_node *n, const struct lset *in)
 }
 
 /* Binary node n, whose operands have the labels l and r. */
-static void
+static NOINLINE void
 check_matching(struct ctx *x, const struct pq_node *n, const struct lset *l,
     const struct lset *r)
 {
@@ -803,7 +809,7 @@ check_matching(struct ctx *x, const struct pq_node *n, const struct lset *l,
 			    n->include.v[i].name.p, one);
 }
 
-static void
+static NOINLINE void
 check_rate(struct ctx *x, const struct pq_node *n)
 {
 	const struct pq_node *a;
@@ -888,7 +894,7 @@ static void lint_node(struct ctx *x, const struct pq_node *n,
  * operand, then each node's rhs and the node itself, with a loop.  The
  * chain's nodes are numbered from the top down, before their operands.
  */
-static void
+static NOINLINE void
 lint_chain(struct ctx *x, const struct pq_node *n, size_t id,
     struct lset *out)
 {
@@ -916,22 +922,24 @@ lint_chain(struct ctx *x, const struct pq_node *n, size_t id,
 }
 
 /* A call's arguments, then the call; out gets its labels. */
-static void
+static NOINLINE void
 lint_call(struct ctx *x, const struct pq_node *n, size_t id,
     struct lset *out)
 {
-	struct lset arg;
+	struct lset other;
 	bool vector = false;
 	enum pq_type t;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < n->nargs; i++) {
-		lint_node(x, n->args[i], &arg);
+		/* The labels of the first vector argument are the call's. */
 		t = pq_node_type(n->args[i]);
 		if (!vector && (t == PQ_TYPE_VECTOR || t == PQ_TYPE_MATRIX)) {
-			*out = arg;
+			lint_node(x, n->args[i], out);
 			vector = true;
+		} else {
+			lint_node(x, n->args[i], &other);
 		}
 	}
 	x->node = id;
@@ -939,17 +947,32 @@ lint_call(struct ctx *x, const struct pq_node *n, size_t id,
 	call_labels(n, out);
 }
 
+/* An aggregation's parameter and operand, then the aggregation. */
+static NOINLINE void
+lint_aggregate(struct ctx *x, const struct pq_node *n, size_t id,
+    struct lset *out)
+{
+	struct lset in;
+
+	if (n->param != NULL)
+		lint_node(x, n->param, &in);
+	lint_node(x, n->expr, &in);
+	x->node = id;
+	check_grouping(x, n, &in);
+	aggregate_labels(n, &in, out);
+}
+
 /*
  * Check n and what is below it; out gets the labels of n's result.  A
  * node's checks use its operands' labels, so they come after its
  * operands', each finding with the node's pre-order number (see ctx).
- * Recursion goes one level deeper each time (ast.h).
+ * Recursion goes one level deeper each time (ast.h), and each level keeps
+ * one label set on the stack.
  */
 static void
 lint_node(struct ctx *x, const struct pq_node *n, struct lset *out)
 {
 	size_t id = x->next++;
-	struct lset in;
 
 	switch (n->kind) {
 	case PQ_VECTOR_SELECTOR:
@@ -961,12 +984,7 @@ lint_node(struct ctx *x, const struct pq_node *n, struct lset *out)
 		lint_call(x, n, id, out);
 		break;
 	case PQ_AGGREGATE:
-		if (n->param != NULL)
-			lint_node(x, n->param, &in);
-		lint_node(x, n->expr, &in);
-		x->node = id;
-		check_grouping(x, n, &in);
-		aggregate_labels(n, &in, out);
+		lint_aggregate(x, n, id, out);
 		break;
 	case PQ_BINARY:
 		lint_chain(x, n, id, out);
