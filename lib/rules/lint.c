@@ -375,6 +375,7 @@ lset_list(const struct lset *s, char *out, size_t size)
 struct ctx {
 	const struct lint_catalog *c;
 	const struct rule *r;
+	struct rule_pos pos;		/* of r's expression */
 	struct findings *f;		/* every rule's warnings */
 	struct findings rule;		/* this rule's, as found */
 	size_t *node_of;		/* the node of each of rule's */
@@ -444,7 +445,7 @@ warn(struct ctx *x, size_t off, const char *check, const char *fmt, ...)
 	unsigned line, col;
 	va_list ap;
 
-	rule_text_pos(&x->r->expr, off, &line, &col);
+	rule_pos_at(&x->pos, off, &line, &col);
 	va_start(ap, fmt);
 	vadd(x, line, col, check, fmt, ap);
 	va_end(ap);
@@ -1051,11 +1052,13 @@ check_template_labels(struct ctx *x, const struct rule_pair *pairs, size_t n,
     const char *what, const struct lset *have)
 {
 	char list[512];
+	struct rule_pos pos;
 	unsigned line, col;
 	const char *hint;
 	size_t i, k;
 
-	for (i = 0; i < n && !have->any; i++)
+	for (i = 0; i < n && !have->any; i++) {
+		rule_pos_init(&pos, &pairs[i].value);
 		for (k = 0; k < pairs[i].nrefs; k++) {
 			const struct rule_ref *ref = &pairs[i].refs[k];
 
@@ -1063,7 +1066,7 @@ check_template_labels(struct ctx *x, const struct rule_pair *pairs, size_t n,
 				continue;
 			lset_list(have, list, sizeof(list));
 			hint = nearest(ref->name, have->v, have->n);
-			rule_text_pos(&pairs[i].value, ref->off, &line, &col);
+			rule_pos_at(&pos, ref->off, &line, &col);
 			add(x, line, col, "template-label", "%s \"%s\": "
 			    "$labels.%s is never set: the expression's result "
 			    "has no label \"%s\"%s%s%s (it has: %s)", what,
@@ -1071,6 +1074,8 @@ check_template_labels(struct ctx *x, const struct rule_pair *pairs, size_t n,
 			    " (did you mean \"" : "", hint ? hint : "", hint ?
 			    "\"?)" : "", list);
 		}
+		rule_pos_free(&pos);
+	}
 }
 
 /* The alert's own checks; have is its result's labels (with a catalog). */
@@ -1105,10 +1110,12 @@ lint_tree(void *arg, const struct rule *r, const struct pq_node *root)
 
 	x->r = r;
 	x->next = 0;
+	rule_pos_init(&x->pos, &r->expr);
 	if (x->c->checks)
 		lint_node(x, root, &have);
 	if (r->alerting)
 		check_alert(x, r, root, &have);
+	rule_pos_free(&x->pos);
 	flush_rule(x);
 	return x->rc;
 }

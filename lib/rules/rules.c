@@ -209,20 +209,14 @@ locate(const struct loader *L, const struct ydoc_node *n, struct rule_text *t)
 	}
 }
 
-void
-rule_text_pos(const struct rule_text *t, size_t off, unsigned *line,
+/* *line, *col (at offset from of t) moved on to offset to. */
+static void
+scan_pos(const struct rule_text *t, size_t from, size_t to, unsigned *line,
     unsigned *col)
 {
 	size_t i;
 
-	if (!t->exact) {
-		*line = t->line;
-		*col = t->col;
-		return;
-	}
-	*line = t->line0;
-	*col = t->col0;
-	for (i = 0; i < off && i < t->len; i++) {
+	for (i = from; i < to && i < t->len; i++) {
 		if (t->s[i] == '\n') {
 			(*line)++;
 			*col = t->col0;
@@ -230,6 +224,71 @@ rule_text_pos(const struct rule_text *t, size_t off, unsigned *line,
 			(*col)++;
 		}
 	}
+}
+
+void
+rule_text_pos(const struct rule_text *t, size_t off, unsigned *line,
+    unsigned *col)
+{
+	if (!t->exact) {
+		*line = t->line;
+		*col = t->col;
+		return;
+	}
+	*line = t->line0;
+	*col = t->col0;
+	scan_pos(t, 0, off, line, col);
+}
+
+void
+rule_pos_init(struct rule_pos *p, const struct rule_text *t)
+{
+	memset(p, 0, sizeof(*p));
+	p->t = t;
+}
+
+void
+rule_pos_at(struct rule_pos *p, size_t off, unsigned *line, unsigned *col)
+{
+	const struct rule_text *t = p->t;
+	struct rule_mark *v, m;
+	size_t k = (off < t->len ? off : t->len) / RULE_POS_STEP, cap;
+
+	if (!t->exact || off < RULE_POS_STEP) {
+		rule_text_pos(t, off, line, col);
+		return;
+	}
+	/* Marks up to the one before off, each from the one before it. */
+	if (k >= p->nmarks && k >= p->cap) {
+		cap = k + 1 > 2 * p->cap ? k + 1 : 2 * p->cap;
+		if ((v = realloc(p->marks, cap * sizeof(*v))) == NULL) {
+			rule_text_pos(t, off, line, col);
+			return;
+		}
+		p->marks = v;
+		p->cap = cap;
+	}
+	if (p->nmarks == 0) {
+		p->marks[0].line = t->line0;
+		p->marks[0].col = t->col0;
+		p->nmarks = 1;
+	}
+	while (p->nmarks <= k) {
+		m = p->marks[p->nmarks - 1];
+		scan_pos(t, (p->nmarks - 1) * RULE_POS_STEP,
+		    p->nmarks * RULE_POS_STEP, &m.line, &m.col);
+		p->marks[p->nmarks++] = m;
+	}
+	*line = p->marks[k].line;
+	*col = p->marks[k].col;
+	scan_pos(t, k * RULE_POS_STEP, off, line, col);
+}
+
+void
+rule_pos_free(struct rule_pos *p)
+{
+	free(p->marks);
+	memset(p, 0, sizeof(*p));
 }
 
 /*

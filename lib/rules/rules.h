@@ -148,4 +148,30 @@ void rules_free(struct rule_file *rf);
 void rule_text_pos(const struct rule_text *t, size_t off, unsigned *line,
     unsigned *col);
 
+/*
+ * Positions of many offsets of one text: rule_text_pos scans the text up
+ * to the offset, so a finding at each of n selectors of one long
+ * expression took time growing with n squared.  rule_pos_at keeps the
+ * position of every RULE_POS_STEP-th byte as it goes, and scans at most
+ * that much from there.  rule_pos_init (t must outlive p), then
+ * rule_pos_at any number of times, then rule_pos_free.  Without memory
+ * for its marks it falls back on rule_text_pos: the same answers.
+ */
+#define RULE_POS_STEP 256
+
+struct rule_mark {
+	unsigned line, col;
+};
+
+struct rule_pos {
+	const struct rule_text *t;
+	struct rule_mark *marks;	/* of offsets 0, STEP, 2 STEP... */
+	size_t nmarks, cap;
+};
+
+void rule_pos_init(struct rule_pos *p, const struct rule_text *t);
+void rule_pos_at(struct rule_pos *p, size_t off, unsigned *line,
+    unsigned *col);
+void rule_pos_free(struct rule_pos *p);
+
 #endif
