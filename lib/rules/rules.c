@@ -760,8 +760,14 @@ decode_rules(struct loader *L, struct ydoc_node *v, struct rule_group *g)
 
 	if (!list_of(L, v, "rules", &n))
 		return true;
-	if ((g->rules = keep(L, (n + 1) * sizeof(*g->rules))) == NULL)
+	/* A repeated "rules:" (a finding already) adds to the first, as a
+	   repeated "groups:" does; room for both. */
+	r = g->rules;
+	if ((g->rules = keep(L, (g->nrules + n + 1) * sizeof(*r))) == NULL)
 		return false;
+	if (g->nrules > 0)
+		memcpy(g->rules, r, g->nrules * sizeof(*r));
+	L->rf->nrules -= g->nrules;
 	for (i = 0; ok && i < n; i++) {
 		struct ydoc_node *m = v->u.items[i];
 
