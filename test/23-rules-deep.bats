@@ -247,12 +247,12 @@ truncated() {
 	[ ! -s w.yml ]
 }
 
-@test "a repeated rules: key is an error, and both lists are read (fuzz-rules found an overflow)" {
+@test "a repeated rules: key is an error, and the last list is read (fuzz-rules found an overflow)" {
 	printf 'groups:\n- name: g\n  rules:\n  - record: a\n    expr: up\n  - record: b\n    expr: up\n  rules:\n  - record: c\n    expr: up\n' >w.yml
 	run promrun-rules check w.yml
 	assert_failure 1
 	assert_output - <<-'EOF'
 	w.yml:8:3: error: mapping key "rules" already defined at line 3 [yaml]
-	promrun-rules: 1 file, 3 rules, 1 error, 0 warnings
+	promrun-rules: 1 file, 1 rule, 1 error, 0 warnings
 	EOF
 }

@@ -760,14 +760,12 @@ decode_rules(struct loader *L, struct ydoc_node *v, struct rule_group *g)
 
 	if (!list_of(L, v, "rules", &n))
 		return true;
-	/* A repeated "rules:" (a finding already) adds to the first, as a
-	   repeated "groups:" does; room for both. */
-	r = g->rules;
-	if ((g->rules = keep(L, (g->nrules + n + 1) * sizeof(*r))) == NULL)
-		return false;
-	if (g->nrules > 0)
-		memcpy(g->rules, r, g->nrules * sizeof(*r));
+	/* A repeated "rules:" (a finding already) replaces the first: kept,
+	   they could take memory growing with the square of the file. */
 	L->rf->nrules -= g->nrules;
+	g->nrules = 0;
+	if ((g->rules = keep(L, (n + 1) * sizeof(*g->rules))) == NULL)
+		return false;
 	for (i = 0; ok && i < n; i++) {
 		struct ydoc_node *m = v->u.items[i];
 
