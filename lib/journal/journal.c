@@ -53,7 +53,7 @@ int
 journal_lock(const char *path, int exclusive, int create, struct perr *e)
 {
 	char lock[PATH_MAX];
-	int fd, flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
+	int fd, why, flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
 
 	if (journal_lock_path(path, lock, sizeof(lock)) != 0) {
 		perr_set(e, PERR_INVALID, "journal path too long: %s", path);
@@ -65,11 +65,16 @@ journal_lock(const char *path, int exclusive, int create, struct perr *e)
 			return -1;
 		fd = fs_open(lock, flags, 0666);
 	}
-	/* flock needs no write access: a reader may only be able to read it. */
-	if (fd < 0 && errno == EACCES)
+	why = errno;
+	/*
+	 * flock needs no write access: a reader may only be able to read it.
+	 * When that fails too, the first reason is the one to give (a lock
+	 * file that could not be created is missing, but EACCES is why).
+	 */
+	if (fd < 0 && why == EACCES)
 		fd = fs_open(lock, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0) {
-		perr_sys(e, errno, "cannot open lock file %s", lock);
+		perr_sys(e, why, "cannot open lock file %s", lock);
 		return -1;
 	}
 	if (flock_wait(fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
