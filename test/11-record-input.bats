@@ -155,9 +155,95 @@ refused() {
 	refused "$CONF:2: line too long" -w w -s ok
 }
 
-@test "a missing or unreadable config file" {
+@test "a missing or unreadable config file, with the reason" {
 	refused "config file $BATS_TEST_TMPDIR/nope.ini does not exist" \
 	    -c "$BATS_TEST_TMPDIR/nope.ini" -w w -s ok
 	PROMRUN_CONFIG="$BATS_TEST_TMPDIR/nope.ini" refused 'does not exist' -w w -s ok
 	refused "cannot read config file $BATS_TEST_TMPDIR" -c "$BATS_TEST_TMPDIR" -w w -s ok
+}
+
+@test "an empty checkpoint is refused like an empty path, and no ./.lock appears" {
+	mkdir "$BATS_TEST_TMPDIR/cwd"
+	cd "$BATS_TEST_TMPDIR/cwd"
+	printf '[render]\ncheckpoint =\n' >"$CONF"
+	refused "$CONF:2: [render] checkpoint is empty: leave it out for the default" -w w -s ok
+	printf '[render]\ncheckpoint =   \n' >"$CONF"
+	refused "$CONF:2: [render] checkpoint is empty" -w w -s ok
+	run --separate-stderr promrun-render -j "$J" -o "$BATS_TEST_TMPDIR/out.prom"
+	assert_failure 2
+	assert_equal "$stderr" "promrun-render: $CONF:2: [render] checkpoint is empty: leave it out for the default"
+	[ -z "$(ls -A)" ]
+	[ ! -e "$BATS_TEST_TMPDIR/out.prom" ]
+	printf '[journal]\npath =\n' >"$CONF"
+	refused "$CONF:2: [journal] path is empty" -w w -s ok
+}
+
+@test "a NUL byte in the config is refused with its line: a value is never cut short" {
+	# The example: the value would end at the NUL, the journal be another.
+	printf '[journal]\npath = %s\0.evil\n' "$J.short" >"$CONF"
+	refused "$CONF:2: a NUL byte in the line (a value would end there): the file must be text" -w w -s ok
+	[ ! -e "$J.short" ] && [ ! -e "$J.short.lock" ]
+	run --separate-stderr promrun-render -j "$J" -o -
+	assert_failure 2
+	assert_equal "$stderr" "promrun-render: $CONF:2: a NUL byte in the line (a value would end there): the file must be text"
+	# Anywhere on a line: its start, a key, a header, a comment, the end of
+	# the file without a newline, past an overlong line's cut.
+	printf '[journal]\nfsync = always\n\0labels = a\n' >"$CONF"
+	refused "$CONF:3: a NUL byte" -w w -s ok
+	printf '[journal]\nfs\0ync = always\n' >"$CONF"
+	refused "$CONF:2: a NUL byte" -w w -s ok
+	printf '[jour\0nal]\nfsync = always\n' >"$CONF"
+	refused "$CONF:1: a NUL byte" -w w -s ok
+	printf '[journal]\n# a comment\0\nfsync = always\n' >"$CONF"
+	refused "$CONF:2: a NUL byte" -w w -s ok
+	printf '[journal]\nfsync = always\0' >"$CONF"
+	refused "$CONF:2: a NUL byte" -w w -s ok
+	printf '[journal]\nlabels = %s\0x\n' "$(printf 'l%03d,' $(seq 1 60))" >"$CONF"
+	refused "$CONF:2: a NUL byte" -w w -s ok
+	# The earliest problem is the one reported.
+	printf '[journal]\nfsync = sometimes\n\0\n' >"$CONF"
+	refused "$CONF:2: [journal] fsync = \"sometimes\"" -w w -s ok
+}
+
+@test "a key set twice is refused with both lines: the last one never silently wins" {
+	printf '[journal]\nfsync = always\nlabels = a\nfsync = never\n' >"$CONF"
+	refused "$CONF:4: [journal] fsync is set again (first on line 2): set each key once" -w w -s ok
+	# The same value twice, other spellings of the separator and spacing.
+	printf '[render]\nmode = 0600\nmode = 0600\n' >"$CONF"
+	refused "$CONF:3: [render] mode is set again (first on line 2)" -w w -s ok
+	printf '[push]\nurl=http://a\n\n; comment\nurl : http://b\n' >"$CONF"
+	refused "$CONF:5: [push] url is set again (first on line 2)" -w w -s ok
+	# The example of the issue: two journal paths, the second would win.
+	printf '[journal]\npath = %s\npath = %s\n' "$J" "$J.other" >"$CONF"
+	refused "$CONF:3: [journal] path is set again (first on line 2)" -w w -s ok
+	[ ! -e "$J.other" ]
+	# Keys of the same name in different sections are different keys.
+	printf '[journal]\npath = %s\n[render]\noutput = -\n[push]\njob = j\n' "$J" >"$CONF"
+	promrun-record -w w -s ok --time 2
+}
+
+@test "a section given twice is refused with both lines, even with no key in it" {
+	printf '[journal]\nfsync = always\n[render]\nmode = 0600\n[journal]\nlabels = a\n' >"$CONF"
+	refused "$CONF:5: [journal] appears again (first on line 1): put each section's settings under one header" -w w -s ok
+	printf '[render]\n[push]\n[render]\n' >"$CONF"
+	refused "$CONF:3: [render] appears again (first on line 1)" -w w -s ok
+	# A header with a comment after it is the same header.
+	printf '[push] ; gateway\njob = j\n[push]\n' >"$CONF"
+	refused "$CONF:3: [push] appears again (first on line 1)" -w w -s ok
+	# A BOM, blank lines and comments are no sections.
+	printf '\357\273\277[journal]\n\n  \n# [journal]\n; [journal]\nfsync = always\n[render]\n' >"$CONF"
+	promrun-record -w w -s ok --time 2
+}
+
+@test "an indented line after a setting, which INI takes as more of its value, is refused" {
+	printf '[journal]\nlabels = org,\n  repo\n' >"$CONF"
+	refused "$CONF:3: an indented line continues [journal] labels from line 2: write each setting on one line, not indented" -w w -s ok
+	# An indented key after a key would become the first key's value.
+	printf '[journal]\npath = %s\n\tfsync = never\n' "$J.other" >"$CONF"
+	refused "$CONF:3: an indented line continues [journal] path from line 2" -w w -s ok
+	[ ! -e "$J.other" ]
+	# Indented right after a header, it is a key like any other; indented
+	# comments and blank lines continue nothing.
+	printf '[journal]\n  fsync = always\n  # note\n\t\n[render]\n\tmode = 0600\n' >"$CONF"
+	promrun-record -w w -s ok --time 2
 }
