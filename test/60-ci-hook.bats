@@ -237,6 +237,71 @@ duration_within() {
 	assert_output 'promrun-record -w CI -s success --run-id 6123456789-2 -l branch=main'
 }
 
+@test "credentials anywhere in GIT_URL reach neither the journal, the textfile, the output nor --dry-run; the repo is the URL's path" {
+	jenkins_env
+	export TMPDIR="$BATS_TEST_TMPDIR/tmp"
+	mkdir "$TMPDIR"
+	local url want n=0
+	# Every secret holds SECRET; the repo, or "-" for none (two readings).
+	while read -r url want; do
+		export GIT_URL=$url
+		run --separate-stderr "$HOOK" -j "$J" -w "case $n" SUCCESS
+		assert_success
+		assert_output ''
+		run --separate-stderr "$HOOK" --dry-run -w "case $n" SUCCESS
+		assert_success
+		if [ "$want" = - ]; then
+			refute_output --partial ' -l repo='
+			assert_equal "$stderr" "promrun-ci: warning: GIT_URL is not a git URL with one path (scheme://host/path, host:path or a path), so the run has no repo label; give -l repo=NAME"
+		else
+			assert_output --partial " -l repo=$want -l branch="
+			assert_equal "$stderr" ''
+		fi
+		[[ "$output$stderr" != *SECRET* ]] || { echo "$url: $output $stderr"; return 1; }
+		n=$((n + 1))
+	done <<-'EOF'
+		https://SECRETuser@git.example/org/app.git org/app
+		https://ci:SECRET1/SECRET2@git.example/org/app.git org/app
+		https://ci:12/SECRET@git.example/org/app.git org/app
+		https://ci:SECRET1@SECRET2@git.example/org/app.git org/app
+		https://ci:SECRET1:SECRET2@git.example/org/app.git org/app
+		https://ci:SECRET1#SECRET2@git.example/org/app.git org/app
+		https://ci:SECRET1?SECRET2@git.example/org/app.git org/app
+		https://ci:SECRET1%2F%40%3A%23%3FSECRET2@git.example/org/app.git org/app
+		https://git.example/org/app.git?private_token=SECRET org/app
+		https://git.example/org/app.git#SECRET org/app
+		https://git.example:8443/org/app.git?private_token=SECRET&mail=a@b.c org/app
+		https://ci:SECRET@git.example:8443/org/app.git/ org/app
+		http://ci:SECRET@10.0.0.1:8080/group/sub/app/ group/sub/app
+		ssh://SECRET@git.example:22/org/app.git org/app
+		ssh://git:SECRET@[2001:db8::1]:22/org/app.git org/app
+		git://git.example/group/sub/app.git#SECRET group/sub/app
+		SECRET@git.example:org/app.git org/app
+		git@git.example:group/sub/app.git/ group/sub/app
+		file:///srv/git/app.git srv/git/app
+		https://ci:SECRET1@evil/SECRET2?@git.example/org/app -
+		https://git.example/org/app.git#SECRET1/x@SECRET2/y -
+		ci:SECRET@git.example/org/app -
+		https://git.example -
+	EOF
+	# What the journal holds, and what the render makes of it.
+	run untimed
+	assert_equal "${#lines[@]}" "$n"
+	assert_line --index 0 'run workflow=case%200 run_id=153 status=success label.repo=org/app label.branch=main label.runner=agent-1'
+	assert_line --index 12 'run workflow=case%2012 run_id=153 status=success label.repo=group/sub/app label.branch=main label.runner=agent-1'
+	assert_line --index 19 'run workflow=case%2019 run_id=153 status=success label.branch=main label.runner=agent-1'
+	promrun-render -j "$J" -o "$BATS_TEST_TMPDIR/out.prom"
+	run grep -c 'SECRET' "$J" "$BATS_TEST_TMPDIR/out.prom"
+	assert_output "$J:0
+$BATS_TEST_TMPDIR/out.prom:0"
+	# --dry-run's scratch journals are gone.
+	[ -z "$(ls -A "$TMPDIR")" ]
+	# An explicit repo label silences the warning.
+	export GIT_URL=https://git.example
+	run --separate-stderr "$HOOK" --dry-run -l repo=mine SUCCESS
+	assert_equal "$stderr" ''
+}
+
 @test "promrun-record's refusals (allow-list, start after end) are warnings, exit 0; --strict exits 2" {
 	github_env
 	printf '[journal]\nlabels = repo, branch\n' >"$CONF"
