@@ -209,14 +209,14 @@ duration_within() {
 	assert_success
 	duration_within 30.5 35.5
 	# Milliseconds become seconds with the exact fraction.
-	run "$HOOK" --dry-run --started-ms 1795428000007 SUCCESS
-	assert_output --regexp ' --started 1795428000\.007$'
+	run "$HOOK" --dry-run --started-ms 1700000000007 SUCCESS
+	assert_output --regexp ' --started 1700000000\.007$'
 	run "$HOOK" --dry-run --started-ms 999 SUCCESS
 	assert_output --regexp ' --started 0\.999$'
 	run "$HOOK" --dry-run --started-ms 0000123 SUCCESS
 	assert_output --regexp ' --started 0\.123$'
-	run "$HOOK" --dry-run --started 2026-11-23T10:00:00+01:00 SUCCESS
-	assert_output --regexp ' --started 2026-11-23T10:00:00\+01:00$'
+	run "$HOOK" --dry-run --started 2023-11-23T10:00:00+01:00 SUCCESS
+	assert_output --regexp ' --started 2023-11-23T10:00:00\+01:00$'
 	# Without a start time, no duration.
 	rm -f "$J"
 	run "$HOOK" -j "$J" SUCCESS
@@ -302,6 +302,47 @@ $BATS_TEST_TMPDIR/out.prom:0"
 	assert_equal "$stderr" ''
 }
 
+@test "--dry-run prints what the real run runs: a start after the end is dropped there too, and the command it prints records the same run" {
+	gitlab_env
+	export TMPDIR="$BATS_TEST_TMPDIR/tmp"
+	mkdir "$TMPDIR"
+	warning="promrun-ci: warning: the start time 2099-01-01T00:00:00Z is after the end of the run (is this clock behind the CI server's?); recording the run without a duration"
+	export CI_JOB_STARTED_AT=2099-01-01T00:00:00Z
+	run --separate-stderr "$HOOK" --dry-run
+	assert_success
+	assert_output "promrun-record -w 'unit tests' -s success --run-id 4242 -l repo=group/sub/app -l branch=feature/x -l 'runner=docker runner'"
+	assert_equal "$stderr" "$warning"
+	[ ! -e "$J" ]
+	[ -z "$(ls -A "$TMPDIR")" ]
+	# The printed command, run, records what the hook records.
+	eval "$output -j \"\$J\""
+	run --separate-stderr "$HOOK" -j "$J"
+	assert_success
+	assert_equal "$stderr" "$warning"
+	run untimed
+	assert_equal "${#lines[@]}" 2
+	assert_equal "${lines[0]}" "${lines[1]}"
+	refute_output --partial duration=
+	# A start before the end is kept, and gives the duration.
+	rm "$J"
+	CI_JOB_STARTED_AT=$(date -u -d "@$(($(date +%s) - 60))" +%Y-%m-%dT%H:%M:%SZ)
+	run --separate-stderr "$HOOK" --dry-run
+	assert_equal "$output" "promrun-record -w 'unit tests' -s success --run-id 4242 -l repo=group/sub/app -l branch=feature/x -l 'runner=docker runner' --started $CI_JOB_STARTED_AT"
+	assert_equal "$stderr" ''
+	eval "$output -j \"\$J\""
+	duration_within 60 65
+	# Through -c and -j: the configuration is the real one, the journal
+	# named never written by a dry run.
+	printf '[journal]\nlabels = repo, branch\n' >"$CONF"
+	run --separate-stderr "$HOOK" --dry-run -j "$BATS_TEST_TMPDIR/never"
+	assert_success
+	assert_output --regexp "^promrun-record -j $BATS_TEST_TMPDIR/never -w 'unit tests' .* --started "
+	assert_equal "${stderr_lines[0]}" 'promrun-record: label "runner" is not in the configured allow-list ([journal] labels)'
+	assert_equal "${stderr_lines[1]}" 'promrun-ci: warning: the run would not be recorded: promrun-record would exit with 2'
+	[ ! -e "$BATS_TEST_TMPDIR/never" ]
+	[ -z "$(ls -A "$TMPDIR")" ]
+}
+
 @test "promrun-record's refusals (allow-list, start after end) are warnings, exit 0; --strict exits 2" {
 	github_env
 	printf '[journal]\nlabels = repo, branch\n' >"$CONF"
@@ -349,8 +390,11 @@ $BATS_TEST_TMPDIR/out.prom:0"
 	assert_success
 	run journal_payloads "$BATS_TEST_TMPDIR/other"
 	assert_output --partial 'workflow=unit%20tests'
-	run "$HOOK" --dry-run -c "a b.ini" -j /var/lib/promrun/journal
+	run --separate-stderr "$HOOK" --dry-run -c "a b.ini" -j /var/lib/promrun/journal
 	assert_output "promrun-record -c 'a b.ini' -j /var/lib/promrun/journal -w 'unit tests' -s success --run-id 4242 -l repo=group/sub/app -l branch=feature/x -l 'runner=docker runner'"
+	# A dry run is checked with the real configuration: there is none.
+	assert_equal "$stderr" "promrun-record: config file a b.ini does not exist
+promrun-ci: warning: the run would not be recorded: promrun-record would exit with 2"
 	unset GITLAB_CI
 	export PROMRUN_CONFIG="$CONF"
 	github_env
