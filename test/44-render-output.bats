@@ -191,7 +191,7 @@ same_node() {
 	assert_equal "$stderr" "promrun-render: cannot write $T/loop1: Too many levels of symbolic links"
 }
 
-@test "a directory, a socket, a block device, a name ending in / are refused with exit 2 and left alone" {
+@test "a directory, a socket, a block device, a name ending in /, an empty name are refused with exit 2 and left alone" {
 	mkdir "$T/dir"
 	"$PYTHON3" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/sock"
 	accepted='(give a regular file, a new one or a symbolic link to one, a FIFO or a character device)'
@@ -210,6 +210,9 @@ same_node() {
 	assert_failure 2
 	assert_equal "$stderr" "promrun-render: cannot write $T/new/: it names a directory (give a file name)"
 	[ ! -e "$T/new" ]
+	run --separate-stderr promrun-render -j "$J" --now "$NOW" -o ''
+	assert_failure 2
+	assert_equal "$stderr" 'promrun-render: cannot write "": the file name is empty'
 	[ -z "$(ls -A "$T/dir")" ]
 	if [ "$(id -u)" -eq 0 ]; then
 		# Major 240 is for local use: no driver behind it here.

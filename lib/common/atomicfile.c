@@ -81,6 +81,9 @@ check_file_name(const char *path, struct perr *e)
 {
 	const char *base = base_of(path);
 
+	if (path[0] == '\0')
+		return perr_set(e, PERR_INVALID, "cannot write \"\": the file "
+		    "name is empty");
 	if (base[0] == '\0' || strcmp(base, ".") == 0 ||
 	    strcmp(base, "..") == 0)
 		return perr_set(e, PERR_INVALID, "cannot write %s: it names a "
