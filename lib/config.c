@@ -538,6 +538,9 @@ struct loader {
  * Keep the problem at line when it is the earliest so far: the lines are
  * read in order, so of two on one line the one seen first is kept.
  */
+static int note(struct loader *l, unsigned line, enum perr_code code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 static int
 note(struct loader *l, unsigned line, enum perr_code code, const char *fmt,
     ...)
