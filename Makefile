@@ -175,8 +175,9 @@ check-long: deps
 	PROMRUN_BUILD=$(abspath $(BUILD)) PROMRUN_LONG=1 \
 	    bats --print-output-on-failure test/5*.bats
 
+# The benchmarks use the test tools too (journal-gen makes their journals).
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory test-bins
 	@for b in test/bench/*.sh; do PROMRUN_BUILD=$(abspath $(BUILD)) $$b || exit 1; echo; done
 
 RUN_DIR = $(BUILD)/run

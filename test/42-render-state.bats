@@ -102,6 +102,28 @@ v() {
 	[ "$(v 'ci_step_up{workflow="deploy",step="push"}')" = 1 ]
 }
 
+@test "last_success is 0 once runs have ended and none succeeded, for workflows and steps; absent before any run ends" {
+	printf '[render]\nlost_after = 1h\n' >"$CONF"
+	promrun-record -j "$J" -w flaky -s failure -d 5 --time 1000
+	promrun-record -j "$J" -w flaky --step lint -e 124 -d 5 --time 1000
+	promrun-record -j "$J" -w dies --start --run-id d --time 1000
+	promrun-record -j "$J" -w fresh --start --run-id f --time 4000
+	promrun-render -j "$J" --now 4700 -o "$OUT"
+	[ "$(v 'ci_workflow_last_success_timestamp_seconds{workflow="flaky"}')" = 0 ]
+	[ "$(v 'ci_step_last_success_timestamp_seconds{workflow="flaky",step="lint"}')" = 0 ]
+	# a run lost is a run ended without success
+	[ "$(v 'ci_workflow_runs_total{workflow="dies",status="lost"}')" = 1 ]
+	[ "$(v 'ci_workflow_last_success_timestamp_seconds{workflow="dies"}')" = 0 ]
+	# a first run still going: no outcome yet, so neither up nor last_success
+	[ "$(v 'ci_workflow_in_progress{workflow="fresh"}')" = 1 ]
+	run ! grep -E '^ci_workflow_(up|last_success_timestamp_seconds)\{workflow="fresh"' "$OUT"
+	# the first success replaces the 0
+	promrun-record -j "$J" -w flaky -s success -d 5 --time 5000
+	promrun-render -j "$J" --now 5100 -o "$OUT"
+	[ "$(v 'ci_workflow_last_success_timestamp_seconds{workflow="flaky"}')" = 5000 ]
+	grep -qx '# HELP ci_workflow_last_success_timestamp_seconds End time of the latest successful workflow run, Unix seconds; 0 if none of its finished runs succeeded.' "$OUT"
+}
+
 @test "lost and in_progress move with time, and lost runs make up 0" {
 	promrun-record -j "$J" -w nightly -s success -d 60 --time 1000
 	promrun-record -j "$J" -w nightly --start --run-id x --time 2000

@@ -140,3 +140,20 @@ expected() {
 	run files "$D"
 	assert_output '644 etc/opt/promrun/promrun.ini'
 }
+
+@test "make bench, on a clean build directory, builds every program and test tool the benchmarks run" {
+	local b="$BATS_TEST_TMPDIR/clean" name used=0
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -n -C "$TOP" \
+	    BUILD="$b" bench
+	assert_success
+	for name in promrun-record promrun-render promrun-push promrun-rules; do
+		assert_output --partial "-o $b/$name "
+	done
+	for name in "$TOP"/test/tools/*.c; do
+		name=$(basename "$name" .c)
+		grep -qw -- "$name" "$TOP"/test/bench/*.sh || continue
+		used=$((used + 1))
+		assert_output --partial "-o $b/test/$name "
+	done
+	[ "$used" -gt 0 ] || fail "no test tool found in test/bench/*.sh"
+}

@@ -124,6 +124,18 @@ promrun 1' workflow_up nightly-backup
 	    prom_alerts WorkflowDown
 }
 
+# summaries ALERT: "WORKFLOW: SUMMARY" of each active ALERT, sorted.
+summaries() {
+	prom_alerts "$1" '.labels.workflow + ": " + .annotations.summary'
+}
+
+@test "a workflow whose runs all failed fires WorkflowNoRecentSuccess, saying it never succeeded; one that succeeded does not" {
+	eventually 30 is 'node 0
+promrun 0' values 'ci_workflow_last_success_timestamp_seconds{workflow="build"}' job
+	eventually 30 is 'build: Workflow build has never succeeded' \
+	    summaries WorkflowNoRecentSuccess
+}
+
 @test "a textfile node_exporter sees unchanged for 10 minutes fires PromrunTextfileStale; the next render resolves it" {
 	touch -d '-10 minutes' "$TEXTFILE/promrun.prom"
 	eventually 30 is "$(firing PromrunTextfileStale "$(jq -nc \

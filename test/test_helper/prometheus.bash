@@ -52,15 +52,14 @@ prom_query() {
 	        {metric: .metric, value: .value[1]} else error end' | sort
 }
 
-# prom_alerts NAME: the active alerts called NAME, as compact JSON lines
-# {"state": ..., "labels": {...}} sorted.
+# prom_alerts NAME [JQ]: the active alerts called NAME, each as JQ makes
+# it (default: compact JSON {"state": ..., "labels": {...}}), sorted.
 prom_alerts() {
-	local -
+	local - shape='{state: .state, labels: .labels}'
 	set -o pipefail
 	curl -fsS "$PROM_URL/api/v1/alerts" |
-	    jq -c --arg name "$1" '.data.alerts[] |
-	        select(.labels.alertname == $name) |
-	        {state: .state, labels: .labels}' | sort
+	    jq -c -r --arg name "$1" '.data.alerts[] |
+	        select(.labels.alertname == $name) | '"${2:-$shape}" | sort
 }
 
 # eventually SECONDS COMMAND [ARG...]: run COMMAND every 0.2 s until it
