@@ -285,8 +285,12 @@ is_leftover(const char *name, const char *base)
 	return hex == 8 && strcmp(p + hex, ".tmp") == 0;
 }
 
-int
-atomicfile_cleanup(const char *path, struct perr *e)
+/*
+ * The leftovers beside the file path leads to: counted, and removed when
+ * remove is true.  Returns their number, or -1 with e set.
+ */
+static int
+scan_leftovers(const char *path, bool remove, struct perr *e)
 {
 	char name[PATH_MAX], dir[PATH_MAX];
 	struct buf victim = BUF_INIT(PATH_MAX);
@@ -294,26 +298,46 @@ atomicfile_cleanup(const char *path, struct perr *e)
 	struct dirent *d;
 	enum dest how;
 	DIR *dp;
+	int found = 0;
 
 	/* What begin would refuse or write in place leaves no temp file. */
 	if (resolve(path, 0, name, sizeof(name), &how, NULL) != 0 ||
 	    how == DEST_DIRECT)
 		return 0;
 	base = base_of(name);
-	if (fs_dirname(name, dir, sizeof(dir)) != 0)
-		return too_long(name, e);
-	if ((dp = opendir(dir)) == NULL)
-		return errno == ENOENT ? 0 :
-		    perr_sys(e, errno, "cannot read directory %s", dir);
+	if (fs_dirname(name, dir, sizeof(dir)) != 0) {
+		too_long(name, e);
+		return -1;
+	}
+	if ((dp = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		perr_sys(e, errno, "cannot read directory %s", dir);
+		return -1;
+	}
 	while ((d = readdir(dp)) != NULL) {
 		if (!is_leftover(d->d_name, base))
 			continue;
+		found++;
 		buf_reset(&victim);
-		if (buf_adds(&victim, dir) == 0 && buf_addc(&victim, '/') == 0 &&
+		if (remove && buf_adds(&victim, dir) == 0 &&
+		    buf_addc(&victim, '/') == 0 &&
 		    buf_adds(&victim, d->d_name) == 0)
 			unlink(buf_str(&victim));
 	}
 	closedir(dp);
 	buf_free(&victim);
-	return 0;
+	return found;
+}
+
+int
+atomicfile_cleanup(const char *path, struct perr *e)
+{
+	return scan_leftovers(path, true, e) < 0 ? PERR_IO : 0;
+}
+
+bool
+atomicfile_has_leftovers(const char *path)
+{
+	return scan_leftovers(path, false, NULL) > 0;
 }

@@ -112,4 +112,11 @@ int atomicfile_write(const char *path, const void *data, size_t len,
  */
 int atomicfile_cleanup(const char *path, struct perr *e);
 
+/*
+ * atomicfile_has_leftovers: whether atomicfile_cleanup would find anything
+ * to remove, for callers that must take a lock first (and would rather not
+ * take it for nothing).  Needs no lock; removes nothing.
+ */
+bool atomicfile_has_leftovers(const char *path);
+
 #endif

@@ -235,7 +235,8 @@ journal_remove_leftovers(const char *path)
 
 	if (journal_lock_path(path, lock, sizeof(lock)) != 0 ||
 	    (size_t)snprintf(old, sizeof(old), "%s" OLD_TEMP_SUFFIX, path) >=
-	    sizeof(old))
+	    sizeof(old) ||
+	    (access(old, F_OK) != 0 && !atomicfile_has_leftovers(path)))
 		return 0;
 	fd = fs_open(lock, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
