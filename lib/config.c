@@ -3,7 +3,9 @@
 #include "config.h"
 #include "common/buf.h"
 #include "common/clock.h"
+#include "push/endpoint.h"
 #include "push/push.h"
+#include "push/remote.h"
 #include "journal/run.h"
 #include "metrics/schema.h"
 #include "common/text.h"
@@ -80,6 +82,7 @@ free_labels(struct config *c)
 static int
 set_journal_labels(struct config *c, const char *value, struct perr *e)
 {
+	struct perr why;
 	char name[128];
 	size_t pos = 0, len;
 	int rc;
@@ -90,8 +93,8 @@ set_journal_labels(struct config *c, const char *value, struct perr *e)
 			return perr_set(e, PERR_INVALID, "[journal] labels: a "
 			    "label name is longer than %zu bytes",
 			    sizeof(name) - 1);
-		if ((rc = run_label_name_check(name, e)) != 0)
-			return rc;
+		if ((rc = run_label_name_check(name, &why)) != 0)
+			return perr_set(e, rc, "[journal] labels: %s", why.msg);
 		if (c->journal.nlabels == JOURNAL_MAX_LABELS)
 			return perr_set(e, PERR_INVALID, "[journal] labels: at "
 			    "most %d names", JOURNAL_MAX_LABELS);
@@ -335,6 +338,39 @@ config_push_defaults(const struct config *c, struct push_options *o)
 	o->retries = c->push.retries;
 }
 
+int
+config_endpoint_defaults(struct config *c, struct push_options *p,
+    struct endpoint_options *ep, struct perr *e)
+{
+	const char *key = p->protocol == PUSH_OTLP ? "otlp_url" :
+	    "remote_write_url";
+	size_t i;
+
+	pick(&p->url, p->protocol == PUSH_OTLP ? c->push.otlp_url :
+	    c->push.remote_write_url);
+	if (p->url == NULL)
+		return perr_set(e, PERR_INVALID, "no %s URL: give --%s URL or "
+		    "set [push] %s", p->protocol == PUSH_OTLP ? "OTLP" :
+		    "remote-write", p->protocol == PUSH_OTLP ? "otlp" :
+		    "remote-write", key);
+	pick(&p->tenant, c->push.tenant);
+	for (i = 0; ep->nresource == 0 && i < c->push.nresource; i++)
+		ep->resource[i] = c->push.resource[i];
+	if (ep->nresource == 0)
+		ep->nresource = c->push.nresource;
+	if (c->push.state_dir == NULL && ep->state_dir == NULL &&
+	    (c->push.state_dir = config_default_state_dir(e)) == NULL)
+		return e != NULL ? e->code : PERR_INVALID;
+	pick(&ep->state_dir, c->push.state_dir);
+	ep->protocol = p->protocol;
+	ep->url = p->url;
+	ep->tenant = p->tenant;
+	ep->json = p->json;
+	ep->max_request = REMOTE_MAX_REQUEST;
+	ep->journal = c->journal.path;
+	return 0;
+}
+
 static int
 parse_bool(const char *key, const char *value, bool *out, struct perr *e)
 {
@@ -416,6 +452,71 @@ set_push_grouping(struct config *c, const char *value, struct perr *e)
 			return rc;
 		}
 		c->push.grouping_items[n] = copy;
+	}
+	return 0;
+}
+
+static int
+set_push_remote_write_url(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->push.remote_write_url, "[push] remote_write_url",
+	    value, e);
+}
+
+static int
+set_push_otlp_url(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->push.otlp_url, "[push] otlp_url", value, e);
+}
+
+static int
+set_push_tenant(struct config *c, const char *value, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+
+	if (push_tenant_check(value, NULL) != 0)
+		return perr_set(e, PERR_INVALID, "[push] tenant = %s: use 1 to "
+		    "%d of A-Z a-z 0-9 ! - _ . * ' ( ), not . or ..",
+		    perr_quote(value, q), PUSH_MAX_TENANT);
+	return config_set_string(&c->push.tenant, value, e);
+}
+
+static int
+set_push_state_dir(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->push.state_dir, "[push] state_dir", value, e);
+}
+
+static void
+free_resource(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->push.nresource; i++)
+		free(c->push.resource[i]);
+	c->push.nresource = 0;
+}
+
+/* "deployment.environment=prod, team=ci": KEY=VALUE items. */
+static int
+set_push_otlp_resource(struct config *c, const char *value, struct perr *e)
+{
+	char item[1024], q[PERR_QUOTE_MAX];
+	size_t pos = 0, len;
+
+	free_resource(c);
+	while ((len = name_list_next(value, &pos, item, sizeof(item))) > 0) {
+		if (len >= sizeof(item) || strchr(item, '=') == NULL ||
+		    item[0] == '=')
+			return perr_set(e, PERR_INVALID, "[push] otlp_resource: "
+			    "%s: use KEY=VALUE items", perr_quote(item, q));
+		if (c->push.nresource == CONFIG_MAX_RESOURCE)
+			return perr_set(e, PERR_INVALID, "[push] otlp_resource: "
+			    "at most %d attributes", CONFIG_MAX_RESOURCE);
+		if ((c->push.resource[c->push.nresource] = strdup(item)) ==
+		    NULL)
+			return perr_set(e, PERR_NOMEM, "out of memory");
+		c->push.nresource++;
 	}
 	return 0;
 }
@@ -512,6 +613,11 @@ static const struct key keys[] = {
 	{"push", "gzip", set_push_gzip},
 	{"push", "timeout", set_push_timeout},
 	{"push", "retries", set_push_retries},
+	{"push", "remote_write_url", set_push_remote_write_url},
+	{"push", "otlp_url", set_push_otlp_url},
+	{"push", "otlp_resource", set_push_otlp_resource},
+	{"push", "tenant", set_push_tenant},
+	{"push", "state_dir", set_push_state_dir},
 };
 
 /* --- reading the file --- */
@@ -782,8 +888,10 @@ load_file(struct config *c, const char *file, bool must_exist,
 	return report(&l, file, result, e);
 }
 
-char *
-config_default_journal_path(struct perr *e)
+/* $XDG_STATE_HOME/promrun/LEAF, else ~/.local/state/promrun/LEAF. */
+static char *
+user_state_path(const char *leaf, const char *what, const char *instead,
+    struct perr *e)
 {
 	struct buf b = BUF_INIT(4096);
 	const char *state = getenv("XDG_STATE_HOME");
@@ -792,24 +900,49 @@ config_default_journal_path(struct perr *e)
 	int rc;
 
 	if (state != NULL && state[0] == '/') {
-		rc = buf_addf(&b, "%s/promrun/journal", state);
+		rc = buf_addf(&b, "%s/promrun/%s", state, leaf);
 	} else {
 		if (home == NULL || home[0] == '\0') {
 			pw = getpwuid(getuid());
 			home = pw != NULL ? pw->pw_dir : NULL;
 		}
 		if (home == NULL) {
-			perr_set(e, PERR_INVALID, "no journal path: HOME is not "
-			    "set; set [journal] path or PROMRUN_JOURNAL");
+			perr_set(e, PERR_INVALID, "no %s: HOME is not set; set "
+			    "%s", what, instead);
 			return NULL;
 		}
-		rc = buf_addf(&b, "%s/.local/state/promrun/journal", home);
+		rc = buf_addf(&b, "%s/.local/state/promrun/%s", home, leaf);
 	}
 	if (rc != 0) {
-		perr_set(e, PERR_INVALID, "journal path too long");
+		perr_set(e, PERR_INVALID, "%s too long", what);
 		return NULL;
 	}
 	return buf_take(&b);
+}
+
+char *
+config_default_journal_path(struct perr *e)
+{
+	return user_state_path("journal", "journal path",
+	    "[journal] path or PROMRUN_JOURNAL", e);
+}
+
+char *
+config_default_state_dir(struct perr *e)
+{
+	const char *systemd = getenv("STATE_DIRECTORY");
+	struct buf b = BUF_INIT(4096);
+
+	/* systemd's StateDirectory=: the first of its colon-separated list. */
+	if (systemd != NULL && systemd[0] == '/') {
+		if (buf_add(&b, systemd, strcspn(systemd, ":")) != 0) {
+			perr_set(e, PERR_INVALID, "STATE_DIRECTORY too long");
+			return NULL;
+		}
+		return buf_take(&b);
+	}
+	return user_state_path("push", "state directory",
+	    "[push] state_dir or --state-dir", e);
 }
 
 int
@@ -880,6 +1013,11 @@ config_free(struct config *c)
 	free(c->render.checkpoint);
 	free(c->push.url);
 	free(c->push.job);
+	free(c->push.remote_write_url);
+	free(c->push.otlp_url);
+	free(c->push.tenant);
+	free(c->push.state_dir);
+	free_resource(c);
 	free_grouping(c);
 	free(c->push.user);
 	free(c->push.password_file);

@@ -49,6 +49,29 @@ refused() {
 	refused 'label name "le" is used by promrun' -w w -s ok -l le=1
 }
 
+@test "labels the Pushgateway, Prometheus or promrun-push --dir set: job, instance, textfile" {
+	for name in job instance textfile; do
+		refused "label name \"$name\" is set by the Pushgateway or Prometheus on every series (job, instance) or by promrun-push --dir (textfile): choose another name" \
+		    -w w -s ok -l "$name=nightly"
+		refused "label name \"$name\" is set by" -w w -s ok -l repo=a -l "$name="
+		refused "label name \"$name\" is set by" -w w --start --run-id r -l "$name=x"
+		# The wrapper warns and runs the command, recording nothing.
+		run --separate-stderr promrun-record -j "$J" -w w -l "$name=x" -- sh -c 'exit 3'
+		assert_failure 3
+		[[ $stderr == *"label name \"$name\" is set by"* ]]
+		cmp "$J" "$BATS_TEST_TMPDIR/before"
+	done
+	# Names that merely look alike are the user's.
+	run promrun-record -j "$J" -w w -s ok -l jobs=1 -l exported_job=2 -l instance_type=3
+	assert_success
+}
+
+@test "an allow-list naming job or instance is a configuration error" {
+	printf '[journal]\nlabels = repo, instance\n' >"$CONF"
+	refused "$CONF:2: [journal] labels: label name \"instance\" is set by the Pushgateway" \
+	    -w w -s ok -l repo=x
+}
+
 @test "a label without = and a label given twice" {
 	refused 'label "repo" has no value: use NAME=VALUE' -w w -s ok -l repo
 	refused 'label "a" given twice' -w w -s ok -l a=1 -l a=2
@@ -59,7 +82,7 @@ refused() {
 	run promrun-record -j "$J" -w w -s ok -l repo=x -l branch=main
 	assert_success
 	cp "$J" "$BATS_TEST_TMPDIR/before"
-	refused 'label "runner" is not in the configured allow-list' \
+	refused 'label "runner" is not in the configured allow-list ([journal] labels): use one of org, repo, branch' \
 	    -w w -s ok -l repo=x -l runner=r1
 }
 
@@ -147,7 +170,7 @@ refused() {
 	printf '[journal]\nfsync = sometimes\n' >"$CONF"
 	refused "$CONF:2: [journal] fsync = \"sometimes\": use always or never" -w w -s ok
 	printf '[journal]\nlabels = org, bad-name\n' >"$CONF"
-	refused "$CONF:2: invalid label name \"bad-name\"" -w w -s ok
+	refused "$CONF:2: [journal] labels: invalid label name \"bad-name\"" -w w -s ok
 }
 
 @test "a config line longer than inih can hold is refused, not split" {

@@ -202,6 +202,41 @@ v() {
 	! grep -q branch "$OUT"
 }
 
+@test "job, instance and textfile labels of records written before they were refused are dropped, with a warning" {
+	# What an older promrun-record wrote for -l job=... and -l instance=...
+	for payload in \
+	    'run time=100 workflow=w status=success label.job=nightly label.repo=a' \
+	    'run time=200 workflow=w status=failure label.instance=ci-7 label.repo=a' \
+	    'start time=300 workflow=w run_id=r1 label.job= label.textfile=x.prom' \
+	    'finish time=400 workflow=w run_id=r1 status=success'; do
+		printf '%s' "$payload" | journal-frame >>"$J"
+	done
+	promrun-record -j "$J" -w w -l repo=a -s success --time 500
+	run --separate-stderr promrun-render -j "$J" --now 1000 -o "$OUT"
+	assert_success
+	assert_equal "$stderr" 'promrun-render: warning: 3 records carry a job, instance or textfile label, which the Pushgateway or Prometheus set: dropped from the metrics (promrun-record refuses them now)'
+	# The runs count, in the series they would have had without the label.
+	[ "$(v 'ci_workflow_runs_total{workflow="w",status="success",repo="a"}')" = 2 ]
+	[ "$(v 'ci_workflow_runs_total{workflow="w",status="failure",repo="a"}')" = 1 ]
+	[ "$(v 'ci_workflow_runs_total{workflow="w",status="success",repo=""}')" = 1 ]
+	run grep -E '[{,](job|instance|textfile)=' "$OUT"
+	assert_failure 1
+	# Read once: the next render starts from the checkpoint, silently; a
+	# rebuild reads them again and says so again.
+	run --separate-stderr promrun-render -j "$J" --now 1000 -o "$OUT"
+	assert_equal "$stderr" ''
+	run --separate-stderr promrun-render -j "$J" --now 1000 -o "$OUT" --rebuild
+	[[ $stderr == 'promrun-render: warning: 3 records carry '* ]]
+	# Compaction folds them into state without the labels: gone for good.
+	printf '[render]\nlost_after = 1h\nkeep_history = 1m\n' >"$CONF"
+	promrun-render -j "$J" --now 1000 -o "$OUT" --compact
+	run --separate-stderr promrun-render -j "$J" --now 1000 -o "$OUT" --rebuild
+	assert_equal "$stderr" ''
+	[ "$(v 'ci_workflow_runs_total{workflow="w",status="success",repo="a"}')" = 2 ]
+	run grep -c -E 'job|instance|textfile' "$J"
+	assert_output 0
+}
+
 # Every counter sample of a textfile: "series value", sorted.
 counters() {
 	awk '/^# TYPE / { type[$3] = $4; next }

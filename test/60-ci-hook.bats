@@ -337,10 +337,22 @@ $BATS_TEST_TMPDIR/out.prom:0"
 	run --separate-stderr "$HOOK" --dry-run -j "$BATS_TEST_TMPDIR/never"
 	assert_success
 	assert_output --regexp "^promrun-record -j $BATS_TEST_TMPDIR/never -w 'unit tests' .* --started "
-	assert_equal "${stderr_lines[0]}" 'promrun-record: label "runner" is not in the configured allow-list ([journal] labels)'
+	assert_equal "${stderr_lines[0]}" 'promrun-record: label "runner" is not in the configured allow-list ([journal] labels): use one of repo, branch'
 	assert_equal "${stderr_lines[1]}" 'promrun-ci: warning: the run would not be recorded: promrun-record would exit with 2'
 	[ ! -e "$BATS_TEST_TMPDIR/never" ]
 	[ -z "$(ls -A "$TMPDIR")" ]
+}
+
+@test "-l job=... or instance=...: promrun-record's refusal is a warning, --strict exits 2" {
+	github_env
+	for name in job instance; do
+		run --separate-stderr "$HOOK" -j "$J" -l "$name=nightly" success
+		assert_success
+		assert_equal "${stderr_lines[0]}" "promrun-record: label name \"$name\" is set by the Pushgateway or Prometheus on every series (job, instance) or by promrun-push --dir (textfile): choose another name"
+		[ ! -e "$J" ]
+		run -2 "$HOOK" -j "$J" --strict -l "$name=nightly" success
+		[ ! -e "$J" ]
+	done
 }
 
 @test "promrun-record's refusals (allow-list, start after end) are warnings, exit 0; --strict exits 2" {
@@ -348,7 +360,7 @@ $BATS_TEST_TMPDIR/out.prom:0"
 	printf '[journal]\nlabels = repo, branch\n' >"$CONF"
 	run --separate-stderr "$HOOK" -j "$J" success
 	assert_success
-	assert_equal "${stderr_lines[0]}" 'promrun-record: label "runner" is not in the configured allow-list ([journal] labels)'
+	assert_equal "${stderr_lines[0]}" 'promrun-record: label "runner" is not in the configured allow-list ([journal] labels): use one of repo, branch'
 	[ ! -e "$J" ]
 	run -2 "$HOOK" -j "$J" --strict success
 	run "$HOOK" -j "$J" --labels repo,branch success

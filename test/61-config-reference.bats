@@ -86,7 +86,7 @@ uncommented() {
 	# Every option line became a setting, and there is nothing else.
 	run grep -c '^[a-z_]* = ' "$full"
 	assert_output "$(ini_keys | wc -l)"
-	mkdir -p "$BATS_TEST_TMPDIR/var/lib/prometheus/node-exporter"
+	mkdir -p "$BATS_TEST_TMPDIR/var/lib/promrun/textfile"
 	run promrun-record -c "$full" -w build -s success -d 2 -l repo=app -l runner=r1
 	assert_success
 	# [journal] labels is an allow-list now.
@@ -94,7 +94,7 @@ uncommented() {
 	# [journal] path and [render] output, checkpoint and mode are followed.
 	run promrun-render -c "$full"
 	assert_success
-	local prom="$BATS_TEST_TMPDIR/var/lib/prometheus/node-exporter/promrun.prom"
+	local prom="$BATS_TEST_TMPDIR/var/lib/promrun/textfile/promrun.prom"
 	run stat -c %a "$prom"
 	assert_output "$(sed -n 's/^#mode = 0*//p' "$INI")"
 	run sample_value "$prom" 'ci_workflow_runs_total{workflow="build",status="success",repo="app",runner="r1"}'

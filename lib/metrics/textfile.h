@@ -71,6 +71,9 @@ struct textfile_report {
 	bool from_checkpoint;		/* the checkpoint was used */
 	uint64_t records_read;		/* intact records read this time */
 	uint64_t damaged;		/* damaged regions found this time */
+	uint64_t foreign;		/* records read this time with a
+					   foreign label (run_label_foreign),
+					   dropped from the metrics */
 	size_t samples;			/* time series written */
 	bool compacted;
 	uint64_t journal_before;	/* journal size before compaction */
