@@ -1431,8 +1431,12 @@ read_fd(int fd, const char *path, size_t max, struct buf *out,
 	ssize_t n;
 	int rc = 0;
 
+	n = 0;
 	regular = fstat(fd, &before) == 0 && S_ISREG(before.st_mode);
-	for (;;) {
+	/* Its size known, the buffer grows once, not by doubling. */
+	if (regular && before.st_size > 0 && (uintmax_t)before.st_size <= max)
+		rc = buf_reserve(out, (size_t)before.st_size);
+	while (rc == 0) {
 		if ((n = read(fd, chunk, sizeof(chunk))) < 0 && errno == EINTR)
 			continue;
 		if (n <= 0 || (rc = buf_add(out, chunk, (size_t)n)) != 0)
