@@ -5,6 +5,7 @@
  */
 #include "rules/tmpl.h"
 #include "common/buf.h"
+#include "common/hmap.h"
 #include "promql/ast.h"
 #include "promql/fail.h"
 #include "promql/quote.h"
@@ -455,7 +456,10 @@ lex_all(struct lexer *l)
 struct var {
 	const char *p;
 	size_t len;
+	size_t prev;		/* the variable it hides, or NO_VAR */
 };
+
+#define NO_VAR ((size_t)-1)
 
 struct defined {
 	char *name;
@@ -467,12 +471,14 @@ struct parser {
 	size_t i;		/* next item */
 	struct var *vars;
 	size_t nvars, capvars;
+	struct hmap var_index;	/* name -> its newest variable */
 	size_t scope;		/* first variable of the current template */
 	int range_depth;
 	int depth;		/* actions and parentheses open, at most
 				   PQ_DEPTH_MAX (promql/ast.h) */
 	struct defined *defs;
 	size_t ndefs;
+	struct hmap def_index;	/* name -> position in defs */
 	tmpl_label_fn on_label;
 	void *ctx;
 	struct pq_fail f;	/* the first error */
@@ -578,10 +584,17 @@ expect(struct parser *p, enum it type, const char *context)
 	return true;
 }
 
+/*
+ * Variables are a stack; each name maps to its newest, which keeps the one
+ * it hides, so finding one takes no scan (a template of n variables used
+ * n times took time growing with n squared).
+ */
 static bool
 push_var(struct parser *p, const char *s, size_t len)
 {
 	struct var *v;
+	size_t *slot;
+	bool found;
 
 	if (p->nvars == p->capvars) {
 		size_t cap = p->capvars ? p->capvars * 2 : 16;
@@ -593,10 +606,31 @@ push_var(struct parser *p, const char *s, size_t len)
 		p->vars = v;
 		p->capvars = cap;
 	}
+	if (hmap_upsert(&p->var_index, s, len, &slot, &found) != 0) {
+		pq_fail_code(&p->f, PERR_NOMEM, "out of memory");
+		return false;
+	}
 	p->vars[p->nvars].p = s;
 	p->vars[p->nvars].len = len;
-	p->nvars++;
+	p->vars[p->nvars].prev = found ? *slot : NO_VAR;
+	*slot = p->nvars++;
 	return true;
+}
+
+/* Forget the variables from the n-th on, newest first. */
+static void
+pop_vars(struct parser *p, size_t n)
+{
+	struct var *v;
+	size_t *slot;
+	bool found;
+
+	while (p->nvars > n) {
+		v = &p->vars[--p->nvars];
+		/* Present: no memory is needed. */
+		if (hmap_upsert(&p->var_index, v->p, v->len, &slot, &found) == 0)
+			*slot = v->prev;
+	}
 }
 
 static const char *const funcs[] = {
@@ -810,10 +844,10 @@ use_var(struct parser *p, struct item it)
 {
 	size_t i;
 
-	for (i = p->nvars; i-- > p->scope;)
-		if (p->vars[i].len == it.len &&
-		    memcmp(p->vars[i].p, p->l->s + it.pos, it.len) == 0)
-			return true;
+	/* The newest of that name, unless of an enclosing template. */
+	if (hmap_find(&p->var_index, p->l->s + it.pos, it.len, &i) &&
+	    i != NO_VAR && i >= p->scope)
+		return true;
 	return fail(p, it.pos, "undefined variable \"%.*s\"", (int)it.len,
 	    p->l->s + it.pos);
 }
@@ -1032,29 +1066,41 @@ add_definition(struct parser *p, struct item name, bool nonempty)
 {
 	struct buf b = BUF_INIT(1 << 16);
 	struct defined *d;
-	size_t i;
+	size_t *slot;
+	bool found;
 
 	if (pq_unquote(p->l->s + name.pos, name.len, false, &b) != 0 ||
 	    buf_add(&b, "", 0) != 0) {
 		buf_free(&b);
 		return fail(p, name.pos, "invalid syntax");
 	}
-	for (i = 0; i < p->ndefs; i++) {
-		if (strcmp(p->defs[i].name, b.p) != 0)
-			continue;
-		if (p->defs[i].nonempty && nonempty) {
+	/* Names are looked up, not scanned: thousands of defines. */
+	if (hmap_upsert(&p->def_index, b.p, b.len, &slot, &found) != 0) {
+		buf_free(&b);
+		pq_fail_code(&p->f, PERR_NOMEM, "out of memory");
+		return false;
+	}
+	if (found) {
+		d = &p->defs[*slot];
+		if (d->nonempty && nonempty) {
 			fail(p, name.pos, "template: multiple definition of "
 			    "template \"%s\"", b.p);
 			buf_free(&b);
 			return false;
 		}
-		p->defs[i].nonempty |= nonempty;
+		d->nonempty |= nonempty;
 		buf_free(&b);
 		return true;
 	}
-	if ((d = realloc(p->defs, (p->ndefs + 1) * sizeof(*d))) == NULL) {
+	*slot = p->ndefs;
+	/* Room for 16, 32, 64...: reallocate when ndefs reaches one. */
+	if (p->ndefs != 0 && (p->ndefs < 16 || (p->ndefs & (p->ndefs - 1))))
+		d = p->defs;
+	else if ((d = realloc(p->defs, (p->ndefs < 16 ? 16 : 2 * p->ndefs) *
+	    sizeof(*d))) == NULL) {
 		buf_free(&b);
-		return fail(p, name.pos, "out of memory");
+		pq_fail_code(&p->f, PERR_NOMEM, "out of memory");
+		return false;
 	}
 	p->defs = d;
 	d[p->ndefs].name = buf_take(&b);
@@ -1079,7 +1125,7 @@ sub_template(struct parser *p, const char *context, struct item name)
 	p->range_depth = 0;
 	ok = push_var(p, "$", 1) && item_list(p, &end, &end_pos, &nonempty);
 	p->depth--;
-	p->nvars = saved_vars;
+	pop_vars(p, saved_vars);
 	p->scope = saved_scope;
 	p->range_depth = saved_range;
 	if (!ok)
@@ -1135,7 +1181,7 @@ control(struct parser *p, const char *context, size_t off)
 		break;
 	}
 	p->depth--;
-	p->nvars = saved;
+	pop_vars(p, saved);
 	return ok;
 }
 
@@ -1302,6 +1348,8 @@ tmpl_check(const char *text, size_t len, tmpl_label_fn on_label, void *ctx,
 	for (i = 0; i < p.ndefs; i++)
 		free(p.defs[i].name);
 	free(p.defs);
+	hmap_free(&p.def_index);
+	hmap_free(&p.var_index);
 	free(p.vars);
 	free(l.items);
 	return rc;

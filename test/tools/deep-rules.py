@@ -20,6 +20,8 @@ Template shapes (alert "A", annotation summary on line 8 from column 16):
   tmpl:block  N nested blocks, each its own name
   tmpl:elseif {{if 1}} and N {{else if 1}}
   tmpl:pipe   {{1 | print | print ...}}
+  tmpl:define N defines side by side, each its own name
+  tmpl:vars   N variables declared, then the first used N times
 YAML shapes (from line 1 column 9):
   yaml:seq yaml:map        groups: [[[...]]], groups: {a: {a: ...}}
   yaml:blockseq yaml:blockmap   the same in block style, one indent a level
@@ -63,6 +65,10 @@ def template(kind, n):
         return "{{if 1}}" + "{{else if 1}}x" * n + "{{end}}"
     if kind == "pipe":
         return "{{1" + " | print" * n + "}}"
+    if kind == "define":
+        return "".join('{{define "d%d"}}x{{end}}' % i for i in range(n))
+    if kind == "vars":
+        return "".join("{{$v%d := 1}}" % i for i in range(n)) + "{{$v0}}" * n
     raise SystemExit("deep-rules.py: unknown template shape " + kind)
 
 
