@@ -395,6 +395,9 @@ static const char *const target_metrics[] = {
 /* The target labels Prometheus attaches to every series it scrapes. */
 static const char *const target_labels[] = {"job", "instance"};
 
+static void vadd(struct ctx *x, unsigned line, unsigned col,
+    const char *check, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 static void add(struct ctx *x, unsigned line, unsigned col,
     const char *check, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
