@@ -256,3 +256,21 @@ truncated() {
 	promrun-rules: 1 file, 1 rule, 1 error, 0 warnings
 	EOF
 }
+
+@test "with many variables (indexed past 32) scopes hold as promtool holds them" {
+	local pre t theirs ours n=0
+	pre=$("$PYTHON3" -c 'print("".join("{{$p%d := 1}}" % i for i in range(40)))')
+	for t in '{{if $x := 1}}{{$x}}{{end}}{{$x}}' \
+	    '{{if $x := 1}}{{else if $y := 2}}{{$x}}{{$y}}{{end}}{{$p3}}' \
+	    '{{define "a"}}{{$p1}}{{end}}' '{{block "a" .}}{{$}}{{end}}{{$p39}}' \
+	    '{{$p1 := 2}}{{with $q := 1}}{{$p1}}{{$q}}{{end}}{{$q}}' \
+	    '{{range $i, $e := .}}{{$i}}{{end}}{{$e}}'; do
+		printf "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    for: 1m\n    annotations:\n      summary: '%s'\n" "$pre$t" >w.yml
+		theirs=0 ours=0
+		promtool check rules w.yml >/dev/null 2>&1 || theirs=$?
+		promrun-rules check w.yml >/dev/null 2>&1 || ours=$?
+		[ "$theirs" -eq "$ours" ] || fail "promtool $theirs, promrun-rules $ours: $t"
+		n=$((n + ours))
+	done
+	[ "$n" -eq 4 ]	# both verdicts met: four refused, two taken
+}

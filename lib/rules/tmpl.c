@@ -460,6 +460,7 @@ struct var {
 };
 
 #define NO_VAR ((size_t)-1)
+#define VAR_INDEX_MIN 32
 
 struct defined {
 	char *name;
@@ -471,7 +472,9 @@ struct parser {
 	size_t i;		/* next item */
 	struct var *vars;
 	size_t nvars, capvars;
-	struct hmap var_index;	/* name -> its newest variable */
+	struct hmap var_index;	/* name -> its newest variable, once
+				   there are VAR_INDEX_MIN (else a scan) */
+	bool indexed;
 	size_t scope;		/* first variable of the current template */
 	int range_depth;
 	int depth;		/* actions and parentheses open, at most
@@ -585,16 +588,31 @@ expect(struct parser *p, enum it type, const char *context)
 }
 
 /*
- * Variables are a stack; each name maps to its newest, which keeps the one
- * it hides, so finding one takes no scan (a template of n variables used
- * n times took time growing with n squared).
+ * Variables are a stack.  Past VAR_INDEX_MIN of them, each name maps to
+ * its newest, which keeps the one it hides, so finding one takes no scan
+ * (a template of n variables used n times took time growing with n
+ * squared); below, a scan is cheaper than the map.
  */
+static int
+index_var(struct parser *p, size_t i)
+{
+	size_t *slot;
+	bool found;
+
+	if (hmap_upsert(&p->var_index, p->vars[i].p, p->vars[i].len, &slot,
+	    &found) != 0)
+		return PERR_NOMEM;
+	p->vars[i].prev = found ? *slot : NO_VAR;
+	*slot = i;
+	return 0;
+}
+
 static bool
 push_var(struct parser *p, const char *s, size_t len)
 {
 	struct var *v;
-	size_t *slot;
-	bool found;
+	size_t i;
+	int rc = 0;
 
 	if (p->nvars == p->capvars) {
 		size_t cap = p->capvars ? p->capvars * 2 : 16;
@@ -606,14 +624,19 @@ push_var(struct parser *p, const char *s, size_t len)
 		p->vars = v;
 		p->capvars = cap;
 	}
-	if (hmap_upsert(&p->var_index, s, len, &slot, &found) != 0) {
+	p->vars[p->nvars].p = s;
+	p->vars[p->nvars].len = len;
+	p->vars[p->nvars].prev = NO_VAR;
+	p->nvars++;
+	if (p->indexed)
+		rc = index_var(p, p->nvars - 1);
+	else if (p->nvars == VAR_INDEX_MIN)
+		for (i = 0, p->indexed = true; rc == 0 && i < p->nvars; i++)
+			rc = index_var(p, i);
+	if (rc != 0) {
 		pq_fail_code(&p->f, PERR_NOMEM, "out of memory");
 		return false;
 	}
-	p->vars[p->nvars].p = s;
-	p->vars[p->nvars].len = len;
-	p->vars[p->nvars].prev = found ? *slot : NO_VAR;
-	*slot = p->nvars++;
 	return true;
 }
 
@@ -628,7 +651,8 @@ pop_vars(struct parser *p, size_t n)
 	while (p->nvars > n) {
 		v = &p->vars[--p->nvars];
 		/* Present: no memory is needed. */
-		if (hmap_upsert(&p->var_index, v->p, v->len, &slot, &found) == 0)
+		if (p->indexed && hmap_upsert(&p->var_index, v->p, v->len,
+		    &slot, &found) == 0)
 			*slot = v->prev;
 	}
 }
@@ -845,9 +869,16 @@ use_var(struct parser *p, struct item it)
 	size_t i;
 
 	/* The newest of that name, unless of an enclosing template. */
-	if (hmap_find(&p->var_index, p->l->s + it.pos, it.len, &i) &&
-	    i != NO_VAR && i >= p->scope)
-		return true;
+	if (p->indexed) {
+		if (hmap_find(&p->var_index, p->l->s + it.pos, it.len, &i) &&
+		    i != NO_VAR && i >= p->scope)
+			return true;
+	} else {
+		for (i = p->nvars; i-- > p->scope;)
+			if (p->vars[i].len == it.len && memcmp(p->vars[i].p,
+			    p->l->s + it.pos, it.len) == 0)
+				return true;
+	}
 	return fail(p, it.pos, "undefined variable \"%.*s\"", (int)it.len,
 	    p->l->s + it.pos);
 }
