@@ -5,7 +5,13 @@
  * SYSCONFDIR/promrun/promrun.ini (default /etc/promrun/promrun.ini).  The
  * first two must exist; the last may be absent, and then every setting has
  * its built-in default.  Unknown sections and keys are errors, so a typo
- * never silently becomes a default.
+ * never silently becomes a default; so are a key set twice in its section,
+ * a section header given twice (the last would silently win), an indented
+ * line after a setting (inih reads it as that setting's value again), a NUL
+ * byte (the value would end there), and an empty file name (path,
+ * checkpoint and the [push] files; an empty output means standard output).
+ * The error names the file and line, and for a repeated key or section the
+ * line of the first.
  *
  * Environment overrides, applied after the file: PROMRUN_JOURNAL (journal
  * path).  A program's own options override both.

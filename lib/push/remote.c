@@ -381,13 +381,12 @@ static void
 reserve_request(struct sender *s, const struct series_set *set)
 {
 	size_t size = s->meta.len, i;
-	char *room;
 
 	for (i = 0; i < set->nseries && size < s->max; i++)
 		size += set->series[i].key_len + 2 * set->series[i].nlabels +
 		    40;
-	if (buf_extend(&s->req, size < s->max ? size : s->max, &room) == 0)
-		buf_truncate(&s->req, 0);
+	/* A hint: failing, it leaves the buffer empty, as it is. */
+	(void)buf_reserve(&s->req, size < s->max ? size : s->max);
 }
 
 int

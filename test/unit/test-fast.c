@@ -395,7 +395,7 @@ test_state_file(void)
 		    memcmp(&prev[i]->value, &recs[i].value, 8) == 0);
 	state_close(&st);
 	/* A new file a killed push left beside the state is removed. */
-	snprintf(path, sizeof(path), "%s/.x.state.1.abc.tmp", dir);
+	snprintf(path, sizeof(path), "%s/.x.state.1.0123abcd.tmp", dir);
 	fd = open(path, O_WRONLY | O_CREAT, 0600);
 	CHECK(fd >= 0);
 	if (fd >= 0)
