@@ -6,6 +6,7 @@
 #include "common/fsutil.h"
 #include "common/text.h"
 #include "journal/journal.h"
+#include "promql/quote.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -117,18 +118,6 @@ read_decimal(const char *s, char **end)
 	return *s == '-' ? -(long long)v : (long long)v;
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 16 hex digits ending at a blank by hand; anything else through strtoull. */
 static uint64_t
 read_hex64(const char *s, char **end)
@@ -136,7 +125,7 @@ read_hex64(const char *s, char **end)
 	uint64_t v = 0;
 	int i, d;
 
-	for (i = 0; i < 16 && (d = hex_digit(s[i])) >= 0; i++)
+	for (i = 0; i < 16 && (d = pq_hexval((unsigned char)s[i])) >= 0; i++)
 		v = v << 4 | (uint64_t)d;
 	if (i < 16 || s[16] != ' ')
 		return strtoull(s, end, 16);
