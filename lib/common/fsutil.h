@@ -79,9 +79,10 @@ void fs_writeback_start(int fd);
  * fs_read_all: append everything fd has to read to out, up to its end.  A
  * regular file is read in one call into room made once for its size (no
  * growing and copying); anything else (a pipe, a terminal), and what a file
- * has beyond the size it had, in 64 KiB reads.  Returns 0; PERR_IO with errno set when a read fails; buf.h's
- * PERR_LIMIT when there is more than out->max allows, or PERR_NOMEM (out
- * is then freed, as buf.h does after a failed append).
+ * has beyond the size it had, in 64 KiB reads.  Returns 0; PERR_IO with
+ * errno set when a read fails; buf.h's PERR_LIMIT when there is more than
+ * out->max allows, or PERR_NOMEM (out is then freed, as buf.h does after a
+ * failed append).
  */
 int fs_read_all(int fd, struct buf *out);
 

@@ -15,7 +15,8 @@
  * Refused with PERR_INVALID and "WHAT:LINE: ".
  *
  * Names and label values point into the parsed text, which the set keeps;
- * keys into the set's map; nothing is copied per series but its key.
+ * nothing is copied per series but its key (into the set's map, or its
+ * arena while the map need not hold it: see series_find).
  */
 #ifndef PROMRUN_SERIES_H
 #define PROMRUN_SERIES_H
@@ -64,8 +65,7 @@ struct series_set {
 	struct series_chunk *chunks;	/* strings and label arrays */
 	struct series_text *texts;	/* the parsed texts, kept */
 	size_t cap_families, cap_series;
-	struct hmap keys;		/* key -> index into series, for the
-					   first keyed of them */
+	struct hmap keys;		/* key -> index, for series[0..keyed) */
 	size_t keyed;
 	struct hmap family_index;	/* family name -> index */
 };
@@ -148,7 +148,8 @@ struct expfmt_handler series_adder_handler(struct series_adder *a);
  * series_adder_end: finish: each series of the text gets its time, and the
  * set takes text (malloc'd, the parsed text its series point into; NULL
  * when they point into memory the set owns already), which it frees with
- * itself, also when this fails.  Returns 0 or the adder's first problem
+ * itself, also when this fails.  Called after a failed parse too (the
+ * set is then of no use).  Returns 0 or the adder's first problem
  * (PERR_INVALID, PERR_LIMIT, PERR_NOMEM) in e.
  */
 int series_adder_end(struct series_adder *a, char *text, struct perr *e);
