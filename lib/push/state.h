@@ -79,13 +79,13 @@ int state_file_name(struct buf *out, const char *protocol, const char *url,
  * state_open: take the lock of dir/NAME (creating dir and its parents, mode
  * 0700 for dir, when missing) and read the file when it exists.  A file
  * for another destination, or one that does not read back, is
- * PERR_CORRUPT naming it and its line (a series given twice, when the
- * file has nothing wrong before it, is found by state_match; either way
- * the first fault in the file is the one named.  Remove the file to start afresh: the next
+ * PERR_CORRUPT naming it and its line (remove it to start afresh: the next
  * push then sends no staleness markers and may be refused once as out of
- * order).  PERR_IO when dir or the lock cannot be made.  A new file a
- * killed push left beside it (state_write's) is removed.  Call state_close
- * in every case.
+ * order).  A series given twice, when nothing is wrong before it in the
+ * file, is found by state_match instead: either way the first fault in the
+ * file is the one named.  PERR_IO when dir or the lock cannot be made.  A
+ * new file a killed push left beside it (state_write's) is removed.  Call
+ * state_close in every case.
  */
 int state_open(struct push_state *st, const char *dir, const char *name,
     const char *destination, struct perr *e);
