@@ -30,7 +30,7 @@ fail(struct buf *b, int code)
 static int
 reserve(struct buf *b, size_t extra)
 {
-	size_t need, cap;
+	size_t need, cap, fill;
 	char *p;
 
 	if (extra > b->max || b->len > b->max - extra)
@@ -46,8 +46,13 @@ reserve(struct buf *b, size_t extra)
 	p = realloc(b->p, cap);
 	if (p == NULL)
 		return fail(b, PERR_NOMEM);
-	/* The new memory is about to be written: map it in one go. */
-	mem_prefault(p + b->cap, cap - b->cap);
+	/*
+	 * The new memory is about to be written: map it in one go.  Appends
+	 * that doubled the buffer will fill what they doubled it to; one
+	 * large append (a file read whole) only what it asked for.
+	 */
+	fill = need > 2 * b->cap ? need : cap;
+	mem_prefault(p + b->cap, (fill < cap ? fill : cap) - b->cap);
 	b->p = p;
 	b->cap = cap;
 	return 0;

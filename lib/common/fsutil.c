@@ -1,5 +1,5 @@
 /* fsutil.c - file-system helpers (see fsutil.h). */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE		/* sync_file_range; includes _DEFAULT_SOURCE */
 #include "common/fsutil.h"
 #include "common/buf.h"
 
@@ -167,6 +167,46 @@ fs_read(int fd, void *p, size_t n)
 		got = read(fd, p, n);
 	while (got < 0 && errno == EINTR);
 	return got;
+}
+
+void
+fs_writeback_start(int fd)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+	(void)fd;
+#endif
+}
+
+int
+fs_read_all(int fd, struct buf *out)
+{
+	char chunk[65536], *space;
+	size_t room = 0;
+	struct stat st;
+	ssize_t n;
+	int rc;
+
+	/* A regular file goes straight into room made once for its size. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		room = out->max - out->len;
+		if ((unsigned long long)st.st_size < room)
+			room = (size_t)st.st_size;
+	}
+	if (room > 0) {
+		if ((rc = buf_extend(out, room, &space)) != 0)
+			return rc;
+		n = fs_read(fd, space, room);
+		buf_truncate(out, out->len - room + (n > 0 ? (size_t)n : 0));
+		if (n < 0)
+			return PERR_IO;
+	}
+	/* The rest, if any: a pipe, or a file that grew or is at its end. */
+	while ((n = fs_read(fd, chunk, sizeof(chunk))) > 0)
+		if ((rc = buf_add(out, chunk, (size_t)n)) != 0)
+			return rc;
+	return n < 0 ? PERR_IO : 0;
 }
 
 int

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 
 /*
@@ -65,5 +66,24 @@ int fs_write_all(int fd, const void *p, size_t len);
 
 /* fs_read: read(2) retried on EINTR; the same return and errno. */
 ssize_t fs_read(int fd, void *p, size_t n);
+
+/*
+ * fs_writeback_start: ask the kernel to start writing fd's dirty pages to
+ * disk now, without waiting for it (Linux's sync_file_range; elsewhere
+ * nothing).  Not a sync: nothing is promised about when it is done.  A
+ * hint; errors are ignored.
+ */
+void fs_writeback_start(int fd);
+
+/*
+ * fs_read_all: append everything fd has to read to out, up to its end.  A
+ * regular file is read in one call into room made once for its size (no
+ * growing and copying); anything else (a pipe, a terminal), and what a file
+ * has beyond the size it had, in 64 KiB reads.  Returns 0; PERR_IO with
+ * errno set when a read fails; buf.h's PERR_LIMIT when there is more than
+ * out->max allows, or PERR_NOMEM (out is then freed, as buf.h does after a
+ * failed append).
+ */
+int fs_read_all(int fd, struct buf *out);
 
 #endif

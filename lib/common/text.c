@@ -141,3 +141,16 @@ slow:
 	*out = strtod(s, end);
 	return *end != s;
 }
+
+size_t
+text_count_lines(const char *s, size_t len)
+{
+	const char *p = s, *end = s + len;
+	size_t n = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}

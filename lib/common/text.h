@@ -1,6 +1,6 @@
 /*
  * text.h - checks on text that every module shares: UTF-8 and the names
- * Prometheus accepts.
+ * Prometheus accepts; and the lines of a text.
  */
 #ifndef PROMRUN_TEXT_H
 #define PROMRUN_TEXT_H
@@ -39,5 +39,11 @@ size_t name_list_next(const char *list, size_t *pos, char *item, size_t size);
  * when no number was read.
  */
 bool text_parse_double(const char *s, char **end, double *out);
+
+/*
+ * text_count_lines: the newlines in s[0..len), to size what holds a thing
+ * per line before reading them.
+ */
+size_t text_count_lines(const char *s, size_t len);
 
 #endif

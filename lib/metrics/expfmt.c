@@ -5,6 +5,7 @@
 #include "common/text.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -70,9 +71,10 @@ expfmt_write_header(struct buf *b, const char *name, const char *help,
 	return buf_addc(b, '\n');
 }
 
-int
-expfmt_write_sample(struct buf *b, const char *name,
-    const struct expfmt_label *labels, size_t nlabels, double value)
+/* The series part, one append per piece: exact at the buffer's cap. */
+static int
+write_series_pieces(struct buf *b, const char *name,
+    const struct expfmt_label *labels, size_t nlabels)
 {
 	size_t i;
 	int rc;
@@ -87,7 +89,87 @@ expfmt_write_sample(struct buf *b, const char *name,
 		    (rc = buf_addc(b, '"')) != 0)
 			return rc;
 	}
-	if (nlabels > 0 && (rc = buf_addc(b, '}')) != 0)
+	return nlabels > 0 ? buf_addc(b, '}') : 0;
+}
+
+/* s[0..len), its bytes escaped for a label value, at p; the end. */
+static char *
+put_label_value(char *p, const char *s, size_t len)
+{
+	size_t run;
+	char c;
+
+	/* Most values have nothing to escape: one scan, one copy. */
+	while ((run = strcspn(s, "\\\"\n")) < len) {
+		memcpy(p, s, run);
+		p += run;
+		c = s[run];
+		*p++ = '\\';
+		*p++ = c == '\n' ? 'n' : c;
+		s += run + 1;
+		len -= run + 1;
+	}
+	memcpy(p, s, len);
+	return p + len;
+}
+
+#define LENGTHS_KEPT 16		/* labels whose lengths are kept for the write */
+
+int
+expfmt_write_series(struct buf *b, const char *name,
+    const struct expfmt_label *labels, size_t nlabels)
+{
+	size_t room, len, lens[2 * LENGTHS_KEPT], nl, vl, i;
+	char *p;
+	int rc;
+
+	/*
+	 * Room for the longest it can be (every value byte escaped), then
+	 * each byte in its place: a render or a push writes one per sample.
+	 * Near the buffer's cap, the exact way, a piece at a time.
+	 */
+	room = strlen(name) + 2;
+	for (i = 0; i < nlabels; i++) {
+		nl = strlen(labels[i].name);
+		vl = strlen(labels[i].value);
+		if (i < LENGTHS_KEPT) {
+			lens[2 * i] = nl;
+			lens[2 * i + 1] = vl;
+		}
+		room += nl + 2 * vl + 4;
+	}
+	if (room > b->max - b->len)
+		return write_series_pieces(b, name, labels, nlabels);
+	if ((rc = buf_extend(b, room, &p)) != 0)
+		return rc;
+	len = strlen(name);
+	memcpy(p, name, len);
+	p += len;
+	for (i = 0; i < nlabels; i++) {
+		nl = i < LENGTHS_KEPT ? lens[2 * i] : strlen(labels[i].name);
+		vl = i < LENGTHS_KEPT ? lens[2 * i + 1] :
+		    strlen(labels[i].value);
+		*p++ = i == 0 ? '{' : ',';
+		memcpy(p, labels[i].name, nl);
+		p += nl;
+		*p++ = '=';
+		*p++ = '"';
+		p = put_label_value(p, labels[i].value, vl);
+		*p++ = '"';
+	}
+	if (nlabels > 0)
+		*p++ = '}';
+	buf_truncate(b, (size_t)(p - b->p));
+	return 0;
+}
+
+int
+expfmt_write_sample(struct buf *b, const char *name,
+    const struct expfmt_label *labels, size_t nlabels, double value)
+{
+	int rc;
+
+	if ((rc = expfmt_write_series(b, name, labels, nlabels)) != 0)
 		return rc;
 	if ((rc = buf_addc(b, ' ')) != 0 || (rc = buf_add_double(b, value)) != 0)
 		return rc;
@@ -114,8 +196,12 @@ struct parser {
 	struct fam *cur;		/* the family whose lines we are in */
 	struct hmap names;		/* family name -> index in fams */
 	struct hmap series;		/* series key -> line first seen */
+	size_t lines;			/* newlines in the text */
 	struct buf key;			/* scratch: the series key */
 	struct expfmt_label labels[EXPFMT_MAX_LABELS];
+	size_t lens[2 * EXPFMT_MAX_LABELS];	/* of each name and value */
+	uint64_t key_hash;		/* of key, built by build_key */
+	bool key_empty;			/* a label with an empty value left out */
 };
 
 static int fail(struct parser *p, const char *fmt, ...)
@@ -214,17 +300,73 @@ scan_digits(const char *s)
  * that rounds past the largest double is out of range, as in Go; one that
  * underflows to a denormal or to zero is not.
  */
+/*
+ * The value of a decimal that parse_float has read, without strtod when
+ * Clinger's fast path gives the same double: at most 19 digits making an
+ * integer m <= 2^53, and a power of ten 10^k with |k| <= 22 (both exact
+ * as doubles), so m * 10^k or m / 10^-k is one correctly rounded
+ * operation, which is what strtod returns.  Where double arithmetic is
+ * done in wider registers (x87), always false.  False otherwise, for
+ * strtod to do.
+ */
+static bool
+fast_decimal(const char *s, double *out)
+{
+	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
+	    1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+	    1e18, 1e19, 1e20, 1e21, 1e22};
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+	const char *p = s + (*s == '+' || *s == '-');
+	uint64_t m = 0;
+	int digits = 0, k = 0, e = 0, esign = 1;
+	double v;
+
+	for (; *p >= '0' && *p <= '9'; p++, digits++)
+		m = m * 10 + (uint64_t)(*p - '0');
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++, k--)
+			m = m * 10 + (uint64_t)(*p - '0');
+	if (digits > 19 || m > (1ull << 53))
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			esign = *p++ == '-' ? -1 : 1;
+		for (digits = 0; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 4)
+				e = e * 10 + (*p - '0');
+		if (digits > 3)
+			return false;
+		k += esign * e;
+	}
+	if (k < -22 || k > 22)
+		return false;
+	v = (double)m;
+	v = k < 0 ? v / pow10[-k] : v * pow10[k];
+	*out = *s == '-' ? -v : v;
+	return true;
+#else
+	(void)pow10;
+	(void)s;
+	(void)out;
+	return false;
+#endif
+}
+
 static enum number
 parse_float(const char *s, double *out)
 {
 	const char *p = s + (*s == '+' || *s == '-');
 	size_t whole, frac = 0, exp;
 
-	if (strcasecmp(s, "nan") == 0) {
+	/* Only a word can spell NaN or infinity (most values are digits). */
+	if (!(*p >= '0' && *p <= '9') && *p != '.' &&
+	    strcasecmp(s, "nan") == 0) {
 		*out = NAN;
 		return NUMBER_OK;
 	}
-	if (strcasecmp(p, "inf") == 0 || strcasecmp(p, "infinity") == 0) {
+	if (!(*p >= '0' && *p <= '9') && *p != '.' &&
+	    (strcasecmp(p, "inf") == 0 || strcasecmp(p, "infinity") == 0)) {
 		*out = *s == '-' ? -INFINITY : INFINITY;
 		return NUMBER_OK;
 	}
@@ -245,6 +387,8 @@ parse_float(const char *s, double *out)
 	if (*p != '\0')
 		return NUMBER_SYNTAX;
 	/* The grammar is strtod's decimal one too: only the value is left. */
+	if (fast_decimal(s, out))
+		return NUMBER_OK;
 	*out = strtod(s, NULL);
 	return isinf(*out) ? NUMBER_RANGE : NUMBER_OK;
 }
@@ -307,6 +451,9 @@ owner_of(struct parser *p, const char *name)
 {
 	struct fam *f;
 
+	/* Most lines continue the family of the line before. */
+	if (p->cur != NULL && strcmp(p->cur->pub.name, name) == 0)
+		return p->cur;
 	if ((f = family_named(p, name)) != NULL)
 		return f;
 	if ((f = family_with_suffix(p, name, "_bucket")) != NULL &&
@@ -323,7 +470,7 @@ static int
 new_family(struct parser *p, const char *name, struct fam **out)
 {
 	struct fam *f, **grown;
-	size_t *slot;
+	size_t *slot, len;
 	bool found;
 
 	if (p->nfams == p->capfams) {
@@ -335,12 +482,13 @@ new_family(struct parser *p, const char *name, struct fam **out)
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return nomem(p);
-	if (hmap_upsert(&p->names, name, strlen(name), &slot, &found) != 0) {
+	len = strlen(name);
+	if (hmap_upsert_hashed(&p->names, hmap_hash(name, len), name, len,
+	    &slot, &found, &f->pub.name) != 0) {
 		free(f);
 		return nomem(p);
 	}
 	*slot = p->nfams;
-	f->pub.name = hmap_key_of(&p->names, name, strlen(name));
 	f->pub.line = p->line;
 	p->fams[p->nfams++] = f;
 	p->cur = f;
@@ -534,12 +682,14 @@ static int
 read_label_value(struct parser *p, char **s, const char **value)
 {
 	char *r = *s, *w = *s;
+	unsigned char high = 0;
 
 	*value = w;
 	for (; *r != '"'; r++) {
 		if (*r == '\0')
 			return fail(p, "label value has no closing quote");
 		if (*r != '\\') {
+			high |= (unsigned char)*r;
 			*w++ = *r;
 			continue;
 		}
@@ -555,7 +705,8 @@ read_label_value(struct parser *p, char **s, const char **value)
 	}
 	*w = '\0';
 	*s = r + 1;
-	return check_utf8(p, "label value", *value);
+	/* ASCII (most values) is UTF-8: only other bytes need the check. */
+	return high & 0x80 ? check_utf8(p, "label value", *value) : 0;
 }
 
 /* Parse "{name="value",...}" at *s; *s ends past the brace. */
@@ -592,6 +743,8 @@ parse_labels(struct parser *p, char **s, size_t *n)
 		p->labels[*n].name = name;
 		if ((rc = read_label_value(p, &c, &p->labels[*n].value)) != 0)
 			return rc;
+		p->lens[2 * *n] = (size_t)(name_end - name);
+		p->lens[2 * *n + 1] = strlen(p->labels[*n].value);
 		(*n)++;
 		c = skip_blanks(c);
 		if (*c == ',') {
@@ -678,40 +831,70 @@ sort_labels(const struct expfmt_label *l, size_t n, size_t *order)
 }
 
 /*
+ * A sample's identity for the duplicate check: its name, then its labels
+ * with non-empty values sorted by name, each NUL-terminated, in p->key;
+ * its hash in p->key_hash.  PERR_NOMEM past the key's limit.
+ */
+static int
+build_key(struct parser *p, const char *name, size_t n)
+{
+	size_t order[EXPFMT_MAX_LABELS], i, j, len;
+	char *w;
+
+	sort_labels(p->labels, n, order);
+	p->key_empty = false;
+	/* Its length first (parse_labels kept each), then one append. */
+	len = strlen(name) + 1;
+	for (i = 0; i < n; i++)
+		if (p->labels[order[i]].value[0] != '\0')
+			len += p->lens[2 * order[i]] + p->lens[2 * order[i] + 1] +
+			    2;
+	buf_reset(&p->key);
+	if (buf_extend(&p->key, len, &w) != 0)
+		return PERR_NOMEM;
+	len = strlen(name) + 1;
+	memcpy(w, name, len);
+	w += len;
+	for (i = 0; i < n; i++) {
+		j = order[i];
+		/* An empty value is no label: x{a=""} and x are one series. */
+		if (p->labels[j].value[0] == '\0') {
+			p->key_empty = true;
+			continue;
+		}
+		memcpy(w, p->labels[j].name, p->lens[2 * j] + 1);
+		w += p->lens[2 * j] + 1;
+		memcpy(w, p->labels[j].value, p->lens[2 * j + 1] + 1);
+		w += p->lens[2 * j + 1] + 1;
+	}
+	/* Its slot on the way from memory while the sample is read on. */
+	p->key_hash = hmap_hash(p->key.p, p->key.len);
+	hmap_prefetch(&p->series, p->key_hash);
+	return 0;
+}
+
+/*
  * The same name and label set twice is one series given twice.  The map
  * keeps each series' line, doubled, plus one when it had a label with an
  * empty value, so the message can say why two lines that differ are one.
+ * built: build_key's return, for the key of this sample.
  */
 static int
-check_duplicate(struct parser *p, const char *name, size_t n)
+check_duplicate(struct parser *p, const char *name, int built)
 {
-	size_t order[EXPFMT_MAX_LABELS], *slot, i;
-	bool found, empty = false;
+	const char *stored;
+	size_t *slot;
+	bool found;
 
-	sort_labels(p->labels, n, order);
-	buf_reset(&p->key);
-	if (buf_add(&p->key, name, strlen(name) + 1) != 0)
-		return nomem(p);
-	for (i = 0; i < n; i++) {
-		const struct expfmt_label *l = &p->labels[order[i]];
-
-		/* An empty value is no label: x{a=""} and x are one series. */
-		if (l->value[0] == '\0') {
-			empty = true;
-			continue;
-		}
-		if (buf_add(&p->key, l->name, strlen(l->name) + 1) != 0 ||
-		    buf_add(&p->key, l->value, strlen(l->value) + 1) != 0)
-			return nomem(p);
-	}
-	if (hmap_upsert(&p->series, p->key.p, p->key.len, &slot, &found) != 0)
+	if (built != 0 || hmap_upsert_hashed(&p->series, p->key_hash, p->key.p,
+	    p->key.len, &slot, &found, &stored) != 0)
 		return nomem(p);
 	if (found)
 		return fail(p, "duplicate series %s with the same labels as line "
-		    "%zu%s", name, *slot / 2, empty || *slot % 2 ? " once labels "
-		    "with empty values are left out (Prometheus reads them as "
-		    "absent)" : "");
-	*slot = p->line * 2 + empty;
+		    "%zu%s", name, *slot / 2, p->key_empty || *slot % 2 ?
+		    " once labels with empty values are left out (Prometheus "
+		    "reads them as absent)" : "");
+	*slot = p->line * 2 + p->key_empty;
 	return 0;
 }
 
@@ -784,7 +967,7 @@ parse_sample(struct parser *p, char *s)
 	char *name_end, *c, q[PERR_QUOTE_MAX];
 	size_t n = 0;
 	struct fam *f;
-	int rc;
+	int rc, built;
 
 	name_end = scan_name(s, true);
 	if (name_end != s && *name_end == '\0')
@@ -798,10 +981,12 @@ parse_sample(struct parser *p, char *s)
 		return rc;
 	*name_end = '\0';
 	memset(&smp, 0, sizeof(smp));
+	/* The key first, its problem (too long) reported in its turn. */
+	built = build_key(p, s, n);
 	if ((rc = parse_value_and_time(p, c, &smp)) != 0 ||
 	    (rc = sample_family(p, s, &f)) != 0 ||
 	    (rc = check_special_label(p, f, s, n)) != 0 ||
-	    (rc = check_duplicate(p, s, n)) != 0)
+	    (rc = check_duplicate(p, s, built)) != 0)
 		return rc;
 	f->has_samples = true;
 	smp.name = s;
@@ -809,6 +994,7 @@ parse_sample(struct parser *p, char *s)
 	smp.labels = p->labels;
 	smp.nlabels = n;
 	smp.line = p->line;
+	smp.lines = p->lines;
 	if (p->h != NULL && p->h->sample != NULL)
 		return p->h->sample(p->h->ctx, &smp);
 	return 0;
@@ -855,6 +1041,9 @@ expfmt_parse(char *text, size_t len, const char *what, unsigned flags,
 	p.h = h;
 	p.e = e;
 	buf_init(&p.key, 1 << 20);
+	/* A table for a series per line at once, not grown 64, 128, ... */
+	p.lines = text_count_lines(text, len);
+	(void)hmap_reserve(&p.series, p.lines);
 	while (s < end) {
 		p.line++;
 		nl = memchr(s, '\n', (size_t)(end - s));

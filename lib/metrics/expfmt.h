@@ -71,8 +71,16 @@ int expfmt_write_header(struct buf *b, const char *name, const char *help,
 int expfmt_write_label_value(struct buf *b, const char *v);
 
 /*
- * expfmt_write_sample: "name{l1="v1",...} value\n"; the braces are left out
- * when nlabels is 0.  Labels are written in the order given.
+ * expfmt_write_series: "name{l1="v1",...}", a sample line without its
+ * value: the series' identity.  The braces are left out when nlabels is 0.
+ * Labels are written in the order given.  buf.h's errors.
+ */
+int expfmt_write_series(struct buf *b, const char *name,
+    const struct expfmt_label *labels, size_t nlabels);
+
+/*
+ * expfmt_write_sample: "name{l1="v1",...} value\n" (expfmt_write_series,
+ * a blank, the value, a newline).
  */
 int expfmt_write_sample(struct buf *b, const char *name,
     const struct expfmt_label *labels, size_t nlabels, double value);
@@ -95,6 +103,8 @@ struct expfmt_sample {
 	bool has_timestamp;
 	long long timestamp;	/* milliseconds, when has_timestamp */
 	unsigned line;
+	size_t lines;		/* of the whole text, so at most as many
+				   samples: for tables sized once */
 };
 
 /*

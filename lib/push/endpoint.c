@@ -10,34 +10,61 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * One text (the n inputs together) read, validated and, when set is not
+ * NULL, turned into series in the same parse.  A problem with the series
+ * is not returned but held (its code in *held, its message in later) for
+ * when every input has been validated: validation speaks first.
+ */
+static int
+load_text(const struct endpoint_options *o, char *const *paths, size_t n,
+    const char *what, const struct push_group *g, double now,
+    struct series_set *set, int *held, struct perr *later, struct perr *e)
+{
+	struct buf body = BUF_INIT(PUSH_MAX_INPUT);
+	struct expfmt_handler h;
+	struct series_adder a;
+	int rc;
+
+	if (set == NULL) {
+		rc = push_load_for(o->protocol, paths, n, g, o->flags, &body, e);
+		buf_free(&body);
+		return rc;
+	}
+	if ((rc = series_adder_begin(&a, set, what, g, now, e)) != 0)
+		return rc;
+	h = series_adder_handler(&a);
+	rc = push_load_with(o->protocol, paths, n, g, o->flags, &h, &body, e);
+	/* The series point into the parsed body: the set keeps it. */
+	*held = series_adder_end(&a, buf_take(&body), later);
+	return rc;
+}
+
 /* Read, validate and turn into series every input. */
 static int
 load(const struct endpoint_options *o, char *const *paths, size_t n,
     const char *dir, const struct push_group *g, double now,
     struct series_set *set, struct perr *e)
 {
-	struct buf body = BUF_INIT(PUSH_MAX_INPUT);
 	struct push_textfile *t = NULL;
 	size_t count = 0, i;
-	int rc;
+	struct perr later;
+	int rc, held = 0;
 
 	if (dir == NULL) {
-		if ((rc = push_load_for(o->protocol, paths, n, g, o->flags, &body,
-		    e)) ==
-		    0)
-			rc = series_set_add(set, body.p != NULL ? body.p : "",
-			    body.len, n == 1 && strcmp(paths[0], "-") != 0 ?
-			    paths[0] : "the input", g, now, e);
-		buf_free(&body);
-		return rc;
+		rc = load_text(o, paths, n, n == 1 && strcmp(paths[0], "-") !=
+		    0 ? paths[0] : "the input", g, now, set, &held, &later, e);
+	} else {
+		rc = push_dir_load_for(o->protocol, dir, g, false, o->flags, &t,
+		    &count, e);
+		for (i = 0; rc == 0 && i < count; i++)
+			rc = load_text(o, &t[i].path, 1, t[i].path, &t[i].group,
+			    now, held == 0 ? set : NULL, &held, &later, e);
+		push_dir_free(t, count);
 	}
-	rc = push_dir_load_for(o->protocol, dir, g, true, o->flags, &t, &count,
-	    e);
-	for (i = 0; rc == 0 && i < count; i++)
-		rc = series_set_add(set, t[i].body.p != NULL ? t[i].body.p : "",
-		    t[i].body.len, t[i].path, &t[i].group, now, e);
-	push_dir_free(t, count);
-	return rc;
+	if (rc == 0 && held != 0 && e != NULL)
+		*e = later;
+	return rc != 0 ? rc : held;
 }
 
 /* "remote-write URL" or "otlp URL", with " tenant=ID" when there is one. */
@@ -79,22 +106,31 @@ endpoint_push(struct push_client *c, const struct endpoint_options *o,
 	struct remote_result rr = {0, 0, 0, 0, 0};
 	struct series_set set;
 	struct push_state st;
+	struct state_ahead *ahead = NULL;
 	double now = clock_now();
+	bool named;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	series_set_init(&set);
 	memset(&st, 0, sizeof(st));
 	st.lock_fd = -1;
+	/* The state is read by a thread while the inputs are. */
+	named = destination(o, protocol, &dest) == 0 &&
+	    state_file_name(&name, protocol, o->url, buf_str(&dest)) == 0;
+	if (named)
+		ahead = state_read_ahead(o->state_dir, buf_str(&name),
+		    buf_str(&dest));
 	if ((rc = load(o, paths, n, dir, g, now, &set, e)) != 0)
 		goto out;
-	if (destination(o, protocol, &dest) != 0 ||
-	    state_file_name(&name, protocol, o->url, buf_str(&dest)) != 0) {
+	if (!named) {
 		rc = perr_set(e, PERR_INVALID, "endpoint URL too long");
 		goto out;
 	}
-	if ((rc = state_open(&st, o->state_dir, buf_str(&name),
-	    buf_str(&dest), e)) != 0)
+	rc = state_open_ahead(&st, o->state_dir, buf_str(&name), buf_str(&dest),
+	    ahead, e);
+	ahead = NULL;
+	if (rc != 0)
 		goto out;
 	if (o->protocol == PUSH_OTLP) {
 		rc = otlp_push(c, o, &set, &st, res, e);
@@ -112,6 +148,7 @@ endpoint_push(struct push_client *c, const struct endpoint_options *o,
 		    "requests: %zu bytes, %zu compressed", r.series, r.stale,
 		    r.requests, r.bytes, r.compressed);
 out:
+	state_ahead_free(ahead);
 	state_close(&st);
 	series_set_free(&set);
 	buf_free(&dest);

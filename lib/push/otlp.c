@@ -830,7 +830,7 @@ otlp_push(struct push_client *c, const struct endpoint_options *o,
     struct endpoint_result *res, struct perr *e)
 {
 	struct buf body = BUF_INIT(PUSH_MAX_INPUT * 4);
-	const struct state_rec *prev;
+	const struct state_rec *prev, **prevs = NULL;
 	struct state_rec *recs;
 	long long *starts, rejected;
 	double journal = NAN;
@@ -841,13 +841,15 @@ otlp_push(struct push_client *c, const struct endpoint_options *o,
 
 	recs = calloc(set->nseries ? set->nseries : 1, sizeof(*recs));
 	starts = calloc(set->nseries ? set->nseries : 1, sizeof(*starts));
-	if (recs == NULL || starts == NULL) {
+	prevs = calloc(set->nseries ? set->nseries : 1, sizeof(*prevs));
+	if (recs == NULL || starts == NULL || prevs == NULL) {
 		rc = perr_set(e, PERR_NOMEM, "out of memory");
 		goto out;
 	}
+	if ((rc = state_match(st, set, prevs, e)) != 0)
+		goto out;
 	for (i = 0; i < set->nseries; i++) {
-		prev = state_lookup(st, set->series[i].key,
-		    set->series[i].key_len);
+		prev = prevs[i];
 		recs[i].ts = set->series[i].time;
 		recs[i].value = set->series[i].value;
 		if (prev != NULL && prev->start > 0 &&
@@ -883,6 +885,7 @@ otlp_push(struct push_client *c, const struct endpoint_options *o,
 out:
 	free(recs);
 	free(starts);
+	free(prevs);
 	buf_free(&body);
 	return rc;
 }

@@ -7,26 +7,8 @@ int
 pb_varint(struct buf *b, uint64_t v)
 {
 	char out[10];
-	size_t n = 0;
 
-	while (v >= 0x80) {
-		out[n++] = (char)((v & 0x7f) | 0x80);
-		v >>= 7;
-	}
-	out[n++] = (char)v;
-	return buf_add(b, out, n);
-}
-
-size_t
-pb_varint_size(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
+	return buf_add(b, out, (size_t)(pb_put_varint(out, v) - out));
 }
 
 int
@@ -49,14 +31,9 @@ pb_len(struct buf *b, unsigned field, const void *data, size_t len)
 int
 pb_fixed64(struct buf *b, unsigned field, uint64_t v)
 {
-	char out[8];
-	int i, rc;
+	char out[16];
 
-	for (i = 0; i < 8; i++)
-		out[i] = (char)(v >> (8 * i));
-	if ((rc = pb_tag(b, field, PB_FIXED64)) != 0)
-		return rc;
-	return buf_add(b, out, sizeof(out));
+	return buf_add(b, out, (size_t)(pb_put_fixed64(out, field, v) - out));
 }
 
 int

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/buf.h"
 
@@ -41,6 +42,71 @@ int pb_fixed64(struct buf *b, unsigned field, uint64_t v);
 int pb_double(struct buf *b, unsigned field, double v);
 
 /* pb_varint_size: how many bytes pb_varint writes for v (1 to 10). */
-size_t pb_varint_size(uint64_t v);
+static inline size_t
+pb_varint_size(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The same encodings written at p, for a message whose size was worked
+ * out first and room made for it at once (buf_extend): each returns the
+ * end of what it wrote, and the caller answers for the room (the sizes:
+ * pb_varint_size; a tag of a field below 16 is one byte; pb_put_len
+ * writes tag, length and data; pb_put_double tag and 8 bytes).  These and
+ * pb_varint_size are inline: a remote-write request is a dozen of them
+ * per series.
+ */
+static inline char *
+pb_put_varint(char *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (char)((v & 0x7f) | 0x80);
+		v >>= 7;
+	}
+	*p++ = (char)v;
+	return p;
+}
+
+static inline char *
+pb_put_tag(char *p, unsigned field, enum pb_wire w)
+{
+	return pb_put_varint(p, ((uint64_t)field << 3) | (uint64_t)w);
+}
+
+static inline char *
+pb_put_len(char *p, unsigned field, const void *data, size_t len)
+{
+	p = pb_put_varint(pb_put_tag(p, field, PB_LEN), len);
+	if (len > 0)
+		memcpy(p, data, len);
+	return p + len;
+}
+
+static inline char *
+pb_put_fixed64(char *p, unsigned field, uint64_t v)
+{
+	int i;
+
+	p = pb_put_tag(p, field, PB_FIXED64);
+	for (i = 0; i < 8; i++)
+		*p++ = (char)(v >> (8 * i));
+	return p;
+}
+
+static inline char *
+pb_put_double(char *p, unsigned field, double v)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &v, sizeof(bits));
+	return pb_put_fixed64(p, field, bits);
+}
 
 #endif

@@ -61,6 +61,7 @@ struct check {
 	size_t input;
 	char *const *names;	/* the inputs' names, for messages */
 	bool gateway;		/* refuse the families the gateway owns */
+	const struct expfmt_handler *also;	/* after the checks, or NULL */
 };
 
 /* The families the gateway exposes itself and overrides in every group. */
@@ -99,18 +100,20 @@ on_family(void *ctx, const struct expfmt_family *f)
 		    "push_failure_time_seconds, go_*, process_* and "
 		    "pushgateway_* itself: rename it", k->what, f->line,
 		    f->name);
-	if (k->families == NULL)
-		return 0;
-	if (hmap_upsert(k->families, f->name, strlen(f->name), &slot,
-	    &found) != 0)
-		return perr_set(k->e, PERR_NOMEM, "out of memory");
-	if (!found)
-		*slot = k->input;
-	else if (*slot != k->input)
-		return perr_set(k->e, PERR_INVALID, "%s:%u: family %s is also "
-		    "in %s: give each family in one input only", k->what,
-		    f->line, f->name, display_name(k->names[*slot]));
-	return 0;
+	if (k->families != NULL) {
+		if (hmap_upsert(k->families, f->name, strlen(f->name), &slot,
+		    &found) != 0)
+			return perr_set(k->e, PERR_NOMEM, "out of memory");
+		if (!found)
+			*slot = k->input;
+		else if (*slot != k->input)
+			return perr_set(k->e, PERR_INVALID, "%s:%u: family %s is "
+			    "also in %s: give each family in one input only",
+			    k->what, f->line, f->name,
+			    display_name(k->names[*slot]));
+	}
+	return k->also != NULL && k->also->family != NULL ?
+	    k->also->family(k->also->ctx, f) : 0;
 }
 
 /* A label the grouping key sets too would be overwritten by the gateway. */
@@ -138,7 +141,8 @@ on_sample(void *ctx, const struct expfmt_sample *s)
 		    perr_quote(s->labels[i].value, qv), s->labels[i].name,
 		    perr_quote(group_value, qg));
 	}
-	return 0;
+	return k->also != NULL && k->also->sample != NULL ?
+	    k->also->sample(k->also->ctx, s) : 0;
 }
 
 /*
@@ -161,33 +165,54 @@ refuse_empty(const struct check *k)
 	return rc;
 }
 
+/* Parse and check text[0..len) where it lies (it is written into). */
 static int
-check_text(const char *text, size_t len, struct check *k)
+check_in_place(char *text, size_t len, struct check *k)
 {
 	const struct expfmt_handler h = {on_family, on_sample, k};
-	struct buf copy = BUF_INIT(PUSH_MAX_INPUT);
 	struct expfmt_stats st;
 	char empty[1] = "";
 	int rc;
 
-	/* The parser writes into the text; the body must stay as it is. */
+	rc = expfmt_parse(len > 0 ? text : empty, len, k->what,
+	    EXPFMT_NO_TIMESTAMPS, &h, &st, k->e);
+	if (rc == 0 && st.samples == 0 && !(k->flags & PUSH_ALLOW_EMPTY))
+		return refuse_empty(k);
+	return rc;
+}
+
+/* Check a copy: the text is a body to send as it is. */
+static int
+check_text(const char *text, size_t len, struct check *k)
+{
+	struct buf copy = BUF_INIT(PUSH_MAX_INPUT);
+	int rc;
+
 	if (len > 0 && (rc = buf_add(&copy, text, len)) != 0)
 		return perr_set(k->e, rc, rc == PERR_LIMIT ? "%s is larger "
 		    "than %u MiB" : "out of memory", k->what,
 		    PUSH_MAX_INPUT >> 20);
-	rc = expfmt_parse(len > 0 ? copy.p : empty, len, k->what,
-	    EXPFMT_NO_TIMESTAMPS, &h, &st, k->e);
+	rc = check_in_place(copy.p, len, k);
 	buf_free(&copy);
-	if (rc == 0 && st.samples == 0 && !(k->flags & PUSH_ALLOW_EMPTY))
-		return refuse_empty(k);
 	return rc;
+}
+
+/* The last check of a load: in place when also is to see it. */
+static int
+check_last(char *text, size_t len, struct check *k,
+    const struct expfmt_handler *also)
+{
+	if (also == NULL)
+		return check_text(text, len, k);
+	k->also = also;
+	return check_in_place(text, len, k);
 }
 
 int
 push_validate(const char *text, size_t len, const char *what,
     const struct push_group *g, unsigned flags, struct perr *e)
 {
-	struct check k = {g, flags, what, e, NULL, 0, NULL, true};
+	struct check k = {g, flags, what, e, NULL, 0, NULL, true, NULL};
 
 	return check_text(text, len, &k);
 }
@@ -196,19 +221,14 @@ push_validate(const char *text, size_t len, const char *what,
 static int
 read_input(const char *path, struct buf *out, struct perr *e)
 {
-	char chunk[65536];
-	ssize_t n;
-	int fd, rc = 0;
+	int fd, rc;
 
 	fd = strcmp(path, "-") == 0 ? STDIN_FILENO :
 	    fs_open(path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return perr_sys(e, errno, "cannot read %s", path);
-	while ((n = fs_read(fd, chunk, sizeof(chunk))) > 0)
-		if ((rc = buf_add(out, chunk, (size_t)n)) != 0)
-			break;
-	if (n < 0)
-		rc = perr_sys(e, errno, "cannot read %s", display_name(path));
+	if ((rc = fs_read_all(fd, out)) == PERR_IO)
+		perr_sys(e, errno, "cannot read %s", display_name(path));
 	else if (rc != 0)
 		perr_set(e, rc, rc == PERR_LIMIT ? "%s makes the input larger "
 		    "than %u MiB: push at most that much at once" : "out of "
@@ -230,9 +250,17 @@ push_load_for(enum push_protocol p, char *const *paths, size_t n,
     const struct push_group *g, unsigned flags, struct buf *body,
     struct perr *e)
 {
+	return push_load_with(p, paths, n, g, flags, NULL, body, e);
+}
+
+int
+push_load_with(enum push_protocol p, char *const *paths, size_t n,
+    const struct push_group *g, unsigned flags,
+    const struct expfmt_handler *also, struct buf *body, struct perr *e)
+{
 	struct hmap families = HMAP_INIT;
 	struct check k = {g, flags, NULL, e, n > 1 ? &families : NULL, 0,
-	    paths, p == PUSH_GATEWAY};
+	    paths, p == PUSH_GATEWAY, NULL};
 	size_t start;
 	int rc = 0;
 
@@ -240,7 +268,12 @@ push_load_for(enum push_protocol p, char *const *paths, size_t n,
 	for (k.input = 0; rc == 0 && k.input < n; k.input++) {
 		start = body->len;
 		k.what = display_name(paths[k.input]);
-		if ((rc = read_input(paths[k.input], body, e)) == 0)
+		if ((rc = read_input(paths[k.input], body, e)) != 0)
+			break;
+		if (n == 1)
+			rc = check_last(body->len > start ? body->p + start :
+			    NULL, body->len - start, &k, also);
+		else
 			rc = check_text(body->len > start ? body->p + start :
 			    "", body->len - start, &k);
 	}
@@ -249,7 +282,7 @@ push_load_for(enum push_protocol p, char *const *paths, size_t n,
 		k.what = "the inputs combined";
 		k.families = NULL;
 		k.flags |= PUSH_ALLOW_EMPTY;	/* each input was checked */
-		rc = check_text(body->p, body->len, &k);
+		rc = check_last(body->p, body->len, &k, also);
 	}
 	hmap_free(&families);
 	return rc;

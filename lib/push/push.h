@@ -40,6 +40,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "journal/run.h"
+#include "metrics/expfmt.h"
 #include "push/grouping.h"
 
 #define PUSH_DEFAULT_URL "http://localhost:9091"
@@ -122,6 +123,21 @@ int push_load(char *const *paths, size_t n, const struct push_group *g,
 int push_load_for(enum push_protocol p, char *const *paths, size_t n,
     const struct push_group *g, unsigned flags, struct buf *body,
     struct perr *e);
+
+/*
+ * push_load_with: push_load_for, and one parse that both checks the text
+ * and hands it to also: the last parse (of the one input, or of the
+ * inputs combined when n > 1) calls also's family and sample callbacks
+ * for each family and sample that passed the checks, as expfmt_parse
+ * does.  That parse is done in place: body then holds the parsed text
+ * (tokens NUL-terminated and unescaped where they lie, expfmt.h), which
+ * the pointers passed to also point into; it is no longer the input and
+ * must not be sent.  A non-zero return of also stops the load and is
+ * returned.  also may be NULL: push_load_for.
+ */
+int push_load_with(enum push_protocol p, char *const *paths, size_t n,
+    const struct push_group *g, unsigned flags,
+    const struct expfmt_handler *also, struct buf *body, struct perr *e);
 
 /*
  * push_validate: the checks of push_load on len bytes of text, named what

@@ -3,10 +3,12 @@
 #include "push/pb.h"
 
 #include <snappy-c.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
 #define NAME_LABEL "__name__"
 #define SCRATCH_MAX (1u << 20)
@@ -35,60 +37,110 @@ string_field_size(size_t len)
 	return 1 + pb_varint_size(len) + len;
 }
 
-/* Label { name = 1; value = 2; } as field 1 of TimeSeries. */
-static int
-label(struct buf *b, const char *name, const char *value)
+/* Bytes of a Label { name = 1; value = 2; } as field 1 of TimeSeries. */
+static size_t
+label_size(size_t nl, size_t vl)
 {
-	size_t nl = strlen(name), vl = strlen(value);
-	int rc;
+	size_t body = string_field_size(nl) + string_field_size(vl);
 
-	if ((rc = pb_tag(b, 1, PB_LEN)) != 0 ||
-	    (rc = pb_varint(b, string_field_size(nl) +
-	    string_field_size(vl))) != 0 ||
-	    (rc = pb_len(b, 1, name, nl)) != 0)
-		return rc;
-	return pb_len(b, 2, value, vl);
+	return 1 + pb_varint_size(body) + body;
 }
 
-/* Sample { value = 1; timestamp = 2; } as field 2 of TimeSeries. */
-static int
-sample(struct buf *b, double v, long long ts)
+static char *
+put_label(char *p, const char *name, size_t nl, const char *value,
+    size_t vl)
 {
+	p = pb_put_tag(p, 1, PB_LEN);
+	p = pb_put_varint(p, string_field_size(nl) + string_field_size(vl));
+	p = pb_put_len(p, 1, name, nl);
+	return pb_put_len(p, 2, value, vl);
+}
+
+/* Sample { value = 1; timestamp = 2; }: its size, as field 2 of TimeSeries. */
+static size_t
+sample_body_size(long long ts)
+{
+	return 9 + 1 + pb_varint_size((uint64_t)ts);
+}
+
+static char *
+put_sample(char *p, double v, long long ts)
+{
+	p = pb_put_tag(p, 2, PB_LEN);
+	p = pb_put_varint(p, sample_body_size(ts));
+	p = pb_put_double(p, 1, v);
+	p = pb_put_tag(p, 2, PB_VARINT);
+	return pb_put_varint(p, (uint64_t)ts);
+}
+
+/* A TimeSeries measured before it is written: its strings' lengths. */
+struct plan {
+	size_t body;		/* bytes of the message's body */
+	size_t size;		/* and with its tag and length */
+	size_t name;		/* strlen of the series' name */
+	size_t len[2 * SERIES_MAX_LABELS];	/* of each label's name, value */
+};
+
+static int
+measure(const struct series *s, long long ts, struct plan *pl)
+{
+	size_t i;
+
+	if (s->nlabels > SERIES_MAX_LABELS)
+		return PERR_LIMIT;
+	pl->name = strlen(s->name);
+	pl->body = label_size(strlen(NAME_LABEL), pl->name);
+	for (i = 0; i < s->nlabels; i++) {
+		pl->len[2 * i] = strlen(s->labels[i].name);
+		pl->len[2 * i + 1] = strlen(s->labels[i].value);
+		pl->body += label_size(pl->len[2 * i], pl->len[2 * i + 1]);
+	}
+	pl->body += 1 + 1 + sample_body_size(ts);
+	pl->size = 1 + pb_varint_size(pl->body) + pl->body;
+	return 0;
+}
+
+/* Every byte straight into its place at the end of req. */
+static int
+write_timeseries(struct buf *req, const struct series *s,
+    const struct plan *pl, double v, long long ts)
+{
+	bool named = false;
+	size_t i;
+	char *p;
 	int rc;
 
-	if ((rc = pb_tag(b, 2, PB_LEN)) != 0 ||
-	    (rc = pb_varint(b, 9 + 1 + pb_varint_size((uint64_t)ts))) != 0 ||
-	    (rc = pb_double(b, 1, v)) != 0 ||
-	    (rc = pb_tag(b, 2, PB_VARINT)) != 0)
+	if ((rc = buf_extend(req, pl->size, &p)) != 0)
 		return rc;
-	return pb_varint(b, (uint64_t)ts);
+	p = pb_put_varint(pb_put_tag(p, 1, PB_LEN), pl->body);
+	/* __name__ in its place among the sorted names ('A' < '_' < 'a'). */
+	for (i = 0; i < s->nlabels; i++) {
+		if (!named && strcmp(s->labels[i].name, NAME_LABEL) > 0) {
+			named = true;
+			p = put_label(p, NAME_LABEL, strlen(NAME_LABEL), s->name,
+			    pl->name);
+		}
+		p = put_label(p, s->labels[i].name, pl->len[2 * i],
+		    s->labels[i].value, pl->len[2 * i + 1]);
+	}
+	if (!named)
+		p = put_label(p, NAME_LABEL, strlen(NAME_LABEL), s->name,
+		    pl->name);
+	(void)put_sample(p, v, ts);
+	return 0;
 }
 
 int
 remote_timeseries(struct buf *req, struct buf *scratch,
     const struct series *s, double v, long long ts)
 {
-	bool named = false;
-	size_t i;
-	int rc = 0;
+	struct plan pl;
+	int rc;
 
-	buf_reset(scratch);
-	/* __name__ in its place among the sorted names ('A' < '_' < 'a'). */
-	for (i = 0; rc == 0 && i < s->nlabels; i++) {
-		if (!named && strcmp(s->labels[i].name, NAME_LABEL) > 0) {
-			named = true;
-			if ((rc = label(scratch, NAME_LABEL, s->name)) != 0)
-				break;
-		}
-		rc = label(scratch, s->labels[i].name, s->labels[i].value);
-	}
-	if (rc == 0 && !named)
-		rc = label(scratch, NAME_LABEL, s->name);
-	if (rc == 0)
-		rc = sample(scratch, v, ts);
-	if (rc != 0)
+	(void)scratch;
+	if ((rc = measure(s, ts, &pl)) != 0)
 		return rc;
-	return pb_len(req, 1, scratch->p, scratch->len);
+	return write_timeseries(req, s, &pl, v, ts);
 }
 
 int
@@ -118,22 +170,37 @@ remote_snappy(const char *in, size_t len, struct buf *out, struct perr *e)
 	char *space;
 	int rc;
 
-	/* Room for snappy's bound, filled in place, the rest given back. */
 	buf_reset(out);
-	if ((rc = buf_extend(out, room, &space)) != 0)
+	if (room > out->max) {
+		buf_free(out);
+		return perr_set(e, PERR_LIMIT, "a request of %zu bytes is too "
+		    "large to compress", len);
+	}
+	/*
+	 * Snappy's bound is larger than the input, its output a tenth of it:
+	 * compressed into fresh memory, of which only the pages written are
+	 * ever mapped, then copied (buf.h would map the whole bound).
+	 */
+	if ((space = malloc(room)) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory compressing a "
+		    "request of %zu bytes", len);
+	if (snappy_compress(in, len, space, &room) != SNAPPY_OK) {
+		free(space);
+		return perr_set(e, PERR_NOMEM, "snappy could not compress a "
+		    "request of %zu bytes", len);
+	}
+	rc = buf_add(out, space, room);
+	free(space);
+	if (rc != 0)
 		return perr_set(e, rc, rc == PERR_LIMIT ? "a request of %zu "
 		    "bytes is too large to compress" : "out of memory "
 		    "compressing a request of %zu bytes", len);
-	if (snappy_compress(in, len, space, &room) != SNAPPY_OK)
-		return perr_set(e, PERR_NOMEM, "snappy could not compress a "
-		    "request of %zu bytes", len);
-	buf_truncate(out, room);
 	return 0;
 }
 
 struct sender {
 	struct push_client *c;
-	struct buf req, scratch, z;
+	struct buf req, z;
 	struct buf meta;	/* the metadata, for the end of the first request */
 	size_t in_req;		/* series in req */
 	struct remote_result res;
@@ -141,13 +208,13 @@ struct sender {
 	struct perr *e;
 };
 
+/* The request built in s->req, compressed into s->z; *any: there is one. */
 static int
-flush(struct sender *s)
+pack(struct sender *s, bool *any)
 {
-	char what[96];
 	int rc;
 
-	if (s->req.len == 0 && s->meta.len == 0)
+	if (!(*any = s->req.len > 0 || s->meta.len > 0))
 		return 0;
 	/* WriteRequest's field 3 after its field 1, in the first request. */
 	if (s->meta.len > 0) {
@@ -161,12 +228,30 @@ flush(struct sender *s)
 	s->res.requests++;
 	s->res.bytes += s->req.len;
 	s->res.compressed += s->z.len;
+	return 0;
+}
+
+/* The compressed request sent. */
+static int
+post(struct sender *s)
+{
+	char what[96];
+
 	snprintf(what, sizeof(what), "%zu series (request %zu)", s->in_req,
 	    s->res.requests);
-	if ((rc = push_post(s->c, what, s->z.p, s->z.len, s->e)) != 0)
+	s->in_req = 0;
+	return push_post(s->c, what, s->z.p, s->z.len, s->e);
+}
+
+static int
+flush(struct sender *s)
+{
+	bool any;
+	int rc;
+
+	if ((rc = pack(s, &any)) != 0 || !any || (rc = post(s)) != 0)
 		return rc;
 	buf_reset(&s->req);
-	s->in_req = 0;
 	return 0;
 }
 
@@ -174,19 +259,16 @@ flush(struct sender *s)
 static int
 add(struct sender *s, const struct series *ser, double v, long long ts)
 {
-	struct buf one = BUF_INIT(SCRATCH_MAX);
-	int rc;
+	struct plan pl;
+	int rc = 0;
 
-	if ((rc = remote_timeseries(&one, &s->scratch, ser, v, ts)) != 0) {
-		buf_free(&one);
-		return perr_set(s->e, rc, "series %.200s is too large to send",
-		    ser->key);
-	}
-	if (s->req.len > 0 && s->req.len + s->meta.len + one.len > s->max)
+	if (measure(ser, ts, &pl) != 0 || pl.size > SCRATCH_MAX)
+		return perr_set(s->e, PERR_LIMIT, "series %.200s is too large "
+		    "to send", ser->key);
+	if (s->req.len > 0 && s->req.len + s->meta.len + pl.size > s->max)
 		rc = flush(s);
-	if (rc == 0 && (rc = buf_add(&s->req, one.p, one.len)) != 0)
+	if (rc == 0 && (rc = write_timeseries(&s->req, ser, &pl, v, ts)) != 0)
 		perr_set(s->e, rc, "out of memory building a request");
-	buf_free(&one);
 	s->in_req++;
 	s->res.series++;
 	return rc;
@@ -202,10 +284,9 @@ stale_nan(void)
 	return v;
 }
 
-/* The markers for st's series that set no longer has. */
+/* The markers for st's series that set no longer has (state_match's). */
 static int
-add_stale(struct sender *s, const struct series_set *set,
-    const struct push_state *st, long long t)
+add_stale(struct sender *s, const struct push_state *st, long long t)
 {
 	struct series_set gone;
 	struct buf keys = BUF_INIT(STATE_MAX_FILE);
@@ -215,14 +296,14 @@ add_stale(struct sender *s, const struct series_set *set,
 	int rc;
 
 	series_set_init(&gone);
-	if ((rc = state_vanished(st, set, &keys)) != 0)
+	if ((rc = state_vanished(st, &keys)) != 0)
 		rc = perr_set(s->e, rc, "out of memory");
 	else if (keys.len > 0)
 		rc = series_set_parse_keys(&gone, keys.p, keys.len, st->path,
 		    s->e);
 	for (i = 0; rc == 0 && i < gone.nseries; i++) {
-		prev = state_lookup(st, gone.series[i].key,
-		    gone.series[i].key_len);
+		prev = state_lookup_hashed(st, gone.hashes[i],
+		    gone.series[i].key, gone.series[i].key_len);
 		ts = prev != NULL && prev->ts >= t ? prev->ts + 1 : t;
 		if ((rc = add(s, &gone.series[i], stale_nan(), ts)) == 0)
 			s->res.stale++;
@@ -232,46 +313,125 @@ add_stale(struct sender *s, const struct series_set *set,
 	return rc;
 }
 
+/* The state's new file, written beside the old one by a thread. */
+struct state_job {
+	struct push_state *st;
+	const struct series_set *set;
+	const struct state_rec *recs;
+	struct buf *done;	/* the last request, compressed already */
+	int rc;
+	struct perr e;
+};
+
+static int
+write_state(void *arg)
+{
+	struct state_job *j = arg;
+
+	j->rc = state_write(j->st, j->set, j->recs, &j->e);
+	/* Freed here too: off the way from the answer to the exit. */
+	buf_free(j->done);
+	return 0;
+}
+
+/*
+ * The last request, and the state after it: the state is known once every
+ * series is in a request, so its file is written while the receiver works
+ * on the last one (a thread; in turn where none can be started), and put
+ * in place only when every request was accepted, else removed.
+ */
+static int
+send_last(struct sender *s, struct push_state *st,
+    const struct series_set *set, const struct state_rec *recs)
+{
+	struct state_job job = {st, set, recs, &s->req, 0, {PERR_OK, 0, ""}};
+	bool threaded, any;
+	thrd_t writer;
+	int rc;
+
+	if ((rc = pack(s, &any)) != 0)
+		return rc;
+	if (!(threaded = thrd_create(&writer, write_state, &job) ==
+	    thrd_success))
+		(void)write_state(&job);
+	/* s->req is the writer's now. */
+	if (any)
+		rc = post(s);
+	if (threaded)
+		(void)thrd_join(writer, NULL);
+	if (rc == 0 && job.rc != 0) {
+		if (s->e != NULL)
+			*s->e = job.e;
+		rc = job.rc;
+	}
+	if (rc == 0)
+		return state_put(st, s->e);
+	state_drop(st);
+	return rc;
+}
+
+/*
+ * Room for the first request made at once (buf.h maps the pages it grows
+ * by, and doubling would map up to twice what is written): its size told
+ * from the series' keys, which are about as long as their TimeSeries
+ * (a label's quotes and separators against its tags and lengths), plus
+ * __name__ and the sample.
+ */
+static void
+reserve_request(struct sender *s, const struct series_set *set)
+{
+	size_t size = s->meta.len, i;
+
+	for (i = 0; i < set->nseries && size < s->max; i++)
+		size += set->series[i].key_len + 2 * set->series[i].nlabels +
+		    40;
+	/* A hint: failing, it leaves the buffer empty, as it is. */
+	(void)buf_reserve(&s->req, size < s->max ? size : s->max);
+}
+
 int
 remote_push(struct push_client *c, const struct series_set *set,
     struct push_state *st, long long t, size_t max_request,
     struct remote_result *res, struct perr *e)
 {
 	struct sender s = {c, BUF_INIT(2 * max_request + SCRATCH_MAX),
-	    BUF_INIT(SCRATCH_MAX), BUF_INIT(3 * max_request + SCRATCH_MAX),
+	    BUF_INIT(3 * max_request + SCRATCH_MAX),
 	    BUF_INIT(max_request), 0, {0, 0, 0, 0, 0}, max_request, e};
-	const struct state_rec *prev;
+	const struct state_rec **prev;
 	struct state_rec *recs;
 	size_t i;
 	int rc = 0;
 
-	if ((recs = calloc(set->nseries ? set->nseries : 1,
-	    sizeof(*recs))) == NULL)
+	recs = calloc(set->nseries ? set->nseries : 1, sizeof(*recs));
+	prev = calloc(set->nseries ? set->nseries : 1, sizeof(*prev));
+	if (recs == NULL || prev == NULL) {
+		free(recs);
+		free(prev);
 		return perr_set(e, PERR_NOMEM, "out of memory");
+	}
+	rc = state_match(st, set, prev, e);
 	for (i = 0; rc == 0 && i < set->nfamilies; i++)
 		if ((rc = remote_metadata(&s.meta, &set->families[i])) != 0)
 			perr_set(e, rc, "the families' metadata are larger "
 			    "than a request may be");
+	if (rc == 0)
+		reserve_request(&s, set);
 	for (i = 0; rc == 0 && i < set->nseries; i++) {
-		prev = state_lookup(st, set->series[i].key,
-		    set->series[i].key_len);
 		recs[i].value = set->series[i].value;
-		recs[i].ts = state_next_ts(prev, set->series[i].time,
+		recs[i].ts = state_next_ts(prev[i], set->series[i].time,
 		    recs[i].value);
-		recs[i].start = prev != NULL ? prev->start : 0;
+		recs[i].start = prev[i] != NULL ? prev[i]->start : 0;
 		rc = add(&s, &set->series[i], recs[i].value, recs[i].ts);
 	}
 	if (rc == 0)
-		rc = add_stale(&s, set, st, t);
+		rc = add_stale(&s, st, t);
 	if (rc == 0)
-		rc = flush(&s);
-	if (rc == 0)
-		rc = state_commit(st, set, recs, e);
+		rc = send_last(&s, st, set, recs);
 	if (res != NULL)
 		*res = s.res;
 	free(recs);
+	free(prev);
 	buf_free(&s.req);
-	buf_free(&s.scratch);
 	buf_free(&s.z);
 	buf_free(&s.meta);
 	return rc;

@@ -37,8 +37,12 @@
  */
 #define REMOTE_MAX_REQUEST (4u << 20)
 
-/* remote_timeseries: append TimeSeries (field 1 of WriteRequest) of s with
- * one sample (v, ts) to req, using scratch.  buf.h's errors. */
+/*
+ * remote_timeseries: append TimeSeries (field 1 of WriteRequest) of s with
+ * one sample (v, ts) to req.  The sizes are worked out first and every
+ * byte written in its place: scratch is not used (NULL is fine).  buf.h's
+ * errors.
+ */
 int remote_timeseries(struct buf *req, struct buf *scratch,
     const struct series *s, double v, long long ts);
 

@@ -1,5 +1,6 @@
 /* series.c - exposition text as time series (see series.h). */
 #include "push/series.h"
+#include "common/mem.h"
 #include "common/text.h"
 
 #include <math.h>
@@ -16,6 +17,12 @@ struct series_chunk {
 	max_align_t data[];
 };
 
+/* A parsed text the set's strings point into. */
+struct series_text {
+	struct series_text *next;
+	char *text;
+};
+
 void
 series_set_init(struct series_set *s)
 {
@@ -27,13 +34,18 @@ void
 series_set_free(struct series_set *s)
 {
 	struct series_chunk *c, *next;
+	struct series_text *t;
 
+	/* The texts' records are in the chunks: free them first. */
+	for (t = s->texts; t != NULL; t = t->next)
+		free(t->text);
 	for (c = s->chunks; c != NULL; c = next) {
 		next = c->next;
 		free(c);
 	}
 	free(s->families);
 	free(s->series);
+	free(s->hashes);
 	hmap_free(&s->keys);
 	hmap_free(&s->family_index);
 	series_set_init(s);
@@ -52,6 +64,9 @@ alloc(struct series_set *s, size_t n)
 		cap = n > CHUNK_MIN ? n : CHUNK_MIN;
 		if ((c = malloc(sizeof(*c) + cap)) == NULL)
 			return NULL;
+		/* A set that filled a chunk is a large one: the next is filled. */
+		if (s->chunks != NULL)
+			mem_prefault(c->data, cap);
 		c->next = s->chunks;
 		c->used = 0;
 		c->cap = cap;
@@ -73,54 +88,103 @@ copy_str(struct series_set *s, const char *str)
 	return p;
 }
 
+/* The set takes text (malloc'd), and frees it even when this fails. */
+static int
+keep_text(struct series_set *s, char *text)
+{
+	struct series_text *t;
+
+	if (text == NULL)
+		return 0;
+	if ((t = alloc(s, sizeof(*t))) == NULL) {
+		free(text);
+		return PERR_NOMEM;
+	}
+	t->text = text;
+	t->next = s->texts;
+	s->texts = t;
+	return 0;
+}
+
 int
 series_write_key(struct buf *b, const char *name,
     const struct expfmt_label *labels, size_t n)
 {
-	int rc;
+	/* The exposition writer's sample line, less its value. */
+	return expfmt_write_series(b, name, labels, n);
+}
 
-	/* The exposition writer's sample line, less its " 0\n". */
-	if ((rc = expfmt_write_sample(b, name, labels, n, 0)) != 0)
-		return rc;
-	buf_truncate(b, b->len - 3);
+/*
+ * Every series' key into the map (those of a first text went in only if
+ * its series could be told apart no other way, see add_sample).  Keys put
+ * off were told apart by the parser already: none is found twice.
+ */
+static int
+key_all(struct series_set *s)
+{
+	size_t i, *slot;
+	bool found;
+
+	if (s->keyed < s->nseries &&
+	    hmap_reserve(&s->keys, s->keys.count + s->nseries - s->keyed) != 0)
+		return PERR_NOMEM;
+	for (i = s->keyed; i < s->nseries; i++) {
+		if (hmap_upsert_hashed(&s->keys, s->hashes[i], s->series[i].key,
+		    s->series[i].key_len, &slot, &found, NULL) != 0)
+			return PERR_NOMEM;
+		if (!found)
+			*slot = i;
+		s->keyed = i + 1;
+	}
 	return 0;
 }
 
 bool
-series_find(const struct series_set *s, const char *key, size_t len,
+series_find(struct series_set *s, const char *key, size_t len,
     size_t *index)
 {
-	return hmap_find(&s->keys, key, len, index);
+	return key_all(s) == 0 && hmap_find(&s->keys, key, len, index);
 }
 
-struct adder {
-	struct series_set *s;
-	double render_time;	/* of this text, or NaN */
-	const char *what;
-	const struct push_group *g;
-	struct perr *e;
-	struct buf key;
-};
+bool
+series_find_hashed(struct series_set *s, uint64_t hash, const char *key,
+    size_t len, size_t *index)
+{
+	return key_all(s) == 0 && hmap_find_hashed(&s->keys, hash, key, len,
+	    index);
+}
+
+/* Keep the first problem (already in a->err) and add nothing more. */
+static int
+hold(struct series_adder *a, int rc)
+{
+	a->rc = rc;
+	return rc;
+}
 
 static int
-nomem(struct adder *a)
+nomem(struct series_adder *a)
 {
-	return perr_set(a->e, PERR_NOMEM, "out of memory");
+	return hold(a, perr_set(&a->err, PERR_NOMEM, "out of memory"));
 }
 
 static size_t
-family_of(struct adder *a, const struct expfmt_family *f)
+family_of(struct series_adder *a, const struct expfmt_family *f)
 {
 	struct series_set *s = a->s;
 	struct series_family *grown;
 	size_t *slot;
 	bool found;
 
+	if (f == a->last_family)
+		return a->last_index;
 	if (hmap_upsert(&s->family_index, f->name, strlen(f->name), &slot,
 	    &found) != 0)
 		return SIZE_MAX;
-	if (found)
-		return *slot;
+	if (found) {
+		a->last_family = f;
+		return a->last_index = *slot;
+	}
 	if (s->nfamilies == s->cap_families) {
 		s->cap_families = s->cap_families ? 2 * s->cap_families : 64;
 		if ((grown = realloc(s->families, s->cap_families *
@@ -130,12 +194,21 @@ family_of(struct adder *a, const struct expfmt_family *f)
 	}
 	grown = &s->families[s->nfamilies];
 	grown->type = f->type;
+	/* The parser's own name and help do not outlive the parse. */
 	if ((grown->name = copy_str(s, f->name)) == NULL ||
 	    (grown->help = copy_str(s, f->help != NULL ? f->help : "")) ==
 	    NULL)
 		return SIZE_MAX;
 	*slot = s->nfamilies;
-	return s->nfamilies++;
+	a->last_family = f;
+	return a->last_index = s->nfamilies++;
+}
+
+/* A label name remote write accepts: [a-zA-Z_][a-zA-Z0-9_]*, no "__". */
+static bool
+remote_label_name(const char *name)
+{
+	return label_name_valid(name) && strncmp(name, "__", 2) != 0;
 }
 
 /* Insertion sort by name: a sample has a handful of labels. */
@@ -154,77 +227,84 @@ sort_labels(struct expfmt_label *l, size_t n)
 }
 
 static const char *
-sample_value(const struct expfmt_sample *smp, const char *name)
+value_of(const struct expfmt_label *l, size_t n, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < smp->nlabels; i++)
-		if (strcmp(smp->labels[i].name, name) == 0)
-			return smp->labels[i].value;
+	for (i = 0; i < n; i++)
+		if (strcmp(l[i].name, name) == 0)
+			return l[i].value;
 	return "";
 }
 
 /* The sample's labels and the group's, sorted, checked, duplicates merged. */
 static int
-gather_labels(struct adder *a, const struct expfmt_sample *smp,
+gather_labels(struct series_adder *a, const struct expfmt_sample *smp,
     struct expfmt_label *out, size_t *n)
 {
 	char q1[PERR_QUOTE_MAX], q2[PERR_QUOTE_MAX];
-	const struct push_group *g = a->g;
 	size_t i, k = 0;
 
 	for (i = 0; i < smp->nlabels; i++)
 		if (smp->labels[i].value[0] != '\0')
 			out[k++] = smp->labels[i];
-	if (g != NULL && g->job != NULL && g->job[0] != '\0')
-		out[k++] = (struct expfmt_label){"job", g->job};
-	for (i = 0; g != NULL && i < g->nlabels; i++)
-		if (g->labels[i].value[0] != '\0')
-			out[k++] = (struct expfmt_label){g->labels[i].name,
-			    g->labels[i].value};
+	memcpy(out + k, a->group, a->ngroup * sizeof(*out));
+	k += a->ngroup;
 	sort_labels(out, k);
 	for (i = 0; i < k; i++) {
-		if (!label_name_valid(out[i].name) ||
-		    strncmp(out[i].name, "__", 2) == 0)
-			return perr_set(a->e, PERR_INVALID, "%s:%u: label name "
-			    "%s of %s is not one remote write accepts: use "
+		if (a->check_names && !remote_label_name(out[i].name))
+			return perr_set(&a->err, PERR_INVALID, "%s:%u: label "
+			    "name %s of %s is not one remote write accepts: use "
 			    "[a-zA-Z_][a-zA-Z0-9_]*, not starting with __",
 			    a->what, smp->line, perr_quote(out[i].name, q1),
 			    smp->name);
 		if (i == 0 || strcmp(out[i - 1].name, out[i].name) != 0)
 			continue;
 		if (strcmp(out[i - 1].value, out[i].value) != 0)
-			return perr_set(a->e, PERR_INVALID, "%s:%u: %s would "
+			return perr_set(&a->err, PERR_INVALID, "%s:%u: %s would "
 			    "have label %s twice, %s from the sample and %s "
 			    "from the grouping key: a series has each label "
 			    "once; drop the label or change -g/--job", a->what,
 			    smp->line, smp->name, out[i].name,
-			    perr_quote(sample_value(smp, out[i].name), q1),
-			    perr_quote(push_group_value(g, out[i].name), q2));
+			    perr_quote(value_of(smp->labels, smp->nlabels,
+			    out[i].name), q1), perr_quote(value_of(a->group,
+			    a->ngroup, out[i].name), q2));
 		memmove(&out[i], &out[i + 1], (k - i - 1) * sizeof(*out));
 		k--;
 		i--;
+		a->merged = true;
 	}
 	*n = k;
 	return 0;
 }
 
 static int
-grow_series(struct series_set *s)
+grow_series(struct series_set *s, size_t want)
 {
 	struct series *grown;
+	uint64_t *hashes;
 	size_t cap = s->cap_series ? 2 * s->cap_series : 1024;
+
+	if (cap < want)
+		cap = want;
 
 	if ((grown = realloc(s->series, cap * sizeof(*grown))) == NULL)
 		return PERR_NOMEM;
 	s->series = grown;
+	if ((hashes = realloc(s->hashes, cap * sizeof(*hashes))) == NULL)
+		return PERR_NOMEM;
+	s->hashes = hashes;
 	s->cap_series = cap;
 	return 0;
 }
 
 static void
-note_special(struct adder *a, const char *name, double v)
+note_special(struct series_adder *a, const char *name, double v)
 {
+	/* Most samples' names do not even start as these do. */
+	if (name[0] != SERIES_RENDER_METRIC[0] &&
+	    name[0] != SERIES_START_METRIC[0])
+		return;
 	if (strcmp(name, SERIES_RENDER_METRIC) == 0 &&
 	    !(a->render_time >= v))
 		a->render_time = v;
@@ -233,86 +313,205 @@ note_special(struct adder *a, const char *name, double v)
 		a->s->start_time = v;
 }
 
+/* The series of one sample, whose strings stay where the parse put them. */
 static int
-on_sample(void *ctx, const struct expfmt_sample *smp)
+add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 {
 	struct expfmt_label tmp[SERIES_MAX_LABELS], *labels;
-	char q[PERR_QUOTE_MAX];
-	struct adder *a = ctx;
+	char q[PERR_QUOTE_MAX], *copy;
 	struct series_set *s = a->s;
 	struct series *out;
-	size_t n = 0, i, *slot, fam;
+	const char *key;
+	size_t n = 0, *slot, fam;
+	uint64_t hash;
 	bool found;
 	int rc;
 
-	if (!metric_name_valid(smp->name))
-		return perr_set(a->e, PERR_INVALID, "%s:%u: metric name %s is "
-		    "not one remote write accepts: use [a-zA-Z_:][a-zA-Z0-9_:]*",
-		    a->what, smp->line, perr_quote(smp->name, q));
+	/* Room for a series per line of the text, once: no regrowing. */
+	if (!a->sized) {
+		a->sized = true;
+		if ((!a->unkeyed && hmap_reserve(&s->keys, s->keys.count +
+		    smp->lines) != 0) || (s->nseries + smp->lines >
+		    s->cap_series && grow_series(s, s->nseries + smp->lines) !=
+		    0))
+			return nomem(a);
+	}
+	/*
+	 * The parser's names are the specification's (expfmt.h): its metric
+	 * and label names need no second look, only a group's (check_names).
+	 */
+	if (a->check_names && !metric_name_valid(smp->name))
+		return hold(a, perr_set(&a->err, PERR_INVALID, "%s:%u: metric "
+		    "name %s is not one remote write accepts: use "
+		    "[a-zA-Z_:][a-zA-Z0-9_:]*", a->what, smp->line,
+		    perr_quote(smp->name, q)));
 	if ((rc = gather_labels(a, smp, tmp, &n)) != 0)
-		return rc;
+		return hold(a, rc);
+	/*
+	 * A sample with a label of the group's (same value: merged) can be
+	 * the same series as one without it: from here on, each key goes
+	 * into the map as it comes, those before it first.
+	 */
+	if (a->unkeyed && a->merged) {
+		a->unkeyed = false;
+		if (key_all(s) != 0 || hmap_reserve(&s->keys, s->keys.count +
+		    smp->lines) != 0)
+			return nomem(a);
+	}
 	buf_reset(&a->key);
 	if (series_write_key(&a->key, smp->name, tmp, n) != 0)
-		return perr_set(a->e, PERR_LIMIT, "%s:%u: series too long",
-		    a->what, smp->line);
-	if (hmap_upsert(&s->keys, a->key.p, a->key.len, &slot, &found) != 0)
+		return hold(a, perr_set(&a->err, PERR_LIMIT, "%s:%u: series "
+		    "too long", a->what, smp->line));
+	/* Its slot on the way from memory while the series is put together. */
+	hash = hmap_hash(a->key.p, a->key.len);
+	if (!a->unkeyed)
+		hmap_prefetch(&s->keys, hash);
+	if ((s->nseries == s->cap_series && grow_series(s, 0) != 0) ||
+	    (fam = family_of(a, smp->family)) == SIZE_MAX ||
+	    (labels = alloc(s, (n ? n : 1) * sizeof(*labels))) == NULL)
 		return nomem(a);
-	if (found)
-		return perr_set(a->e, PERR_INVALID, "%s:%u: %s is the same "
-		    "series as line %u once labels with empty values are left "
-		    "out (Prometheus reads them as absent): drop one",
-		    a->what, smp->line, a->key.len > 200 ? smp->name :
-		    buf_str(&a->key), s->series[*slot].line);
-	*slot = s->nseries;
-	if (s->nseries == s->cap_series && grow_series(s) != 0)
-		return nomem(a);
-	if ((fam = family_of(a, smp->family)) == SIZE_MAX ||
-	    (labels = alloc(a->s, (n ? n : 1) * sizeof(*labels))) == NULL)
-		return nomem(a);
-	out = &s->series[s->nseries];
-	out->family = fam;
-	out->value = smp->value;
-	out->line = smp->line;
-	out->nlabels = n;
-	out->labels = labels;
-	out->key_len = a->key.len;
-	if ((out->name = copy_str(s, smp->name)) == NULL ||
-	    (out->key = copy_str(s, buf_str(&a->key))) == NULL)
-		return nomem(a);
-	for (i = 0; i < n; i++)
-		if ((labels[i].name = copy_str(s, tmp[i].name)) == NULL ||
-		    (labels[i].value = copy_str(s, tmp[i].value)) == NULL)
+	memcpy(labels, tmp, n * sizeof(*labels));
+	if (a->unkeyed) {
+		/* The parser told this one from the others: kept, not keyed. */
+		if ((copy = alloc(s, a->key.len + 1)) == NULL)
 			return nomem(a);
-	s->nseries++;
+		memcpy(copy, a->key.p, a->key.len + 1);
+		key = copy;
+	} else {
+		if (hmap_upsert_hashed(&s->keys, hash, a->key.p, a->key.len,
+		    &slot, &found, &key) != 0)
+			return nomem(a);
+		if (found)
+			return hold(a, perr_set(&a->err, PERR_INVALID, "%s:%u: "
+			    "%s is the same series as line %u once labels with "
+			    "empty values are left out (Prometheus reads them "
+			    "as absent): drop one", a->what, smp->line,
+			    a->key.len > 200 ? smp->name : buf_str(&a->key),
+			    s->series[*slot].line));
+		*slot = s->nseries;
+	}
+	out = &s->series[s->nseries];
+	out->name = smp->name;
+	out->family = fam;
+	out->labels = labels;
+	out->nlabels = n;
+	out->value = smp->value;
+	out->key = key;
+	out->key_len = a->key.len;
+	out->line = smp->line;
+	s->hashes[s->nseries++] = hash;
+	if (!a->unkeyed)
+		s->keyed = s->nseries;
 	note_special(a, smp->name, smp->value);
 	return 0;
 }
 
+/* A problem is held for series_adder_end; the parse goes on. */
 static int
-parse_into(struct series_set *s, const char *text, size_t len,
+on_sample_held(void *ctx, const struct expfmt_sample *smp)
+{
+	struct series_adder *a = ctx;
+
+	if (a->rc == 0)
+		(void)add_sample(a, smp);
+	return 0;
+}
+
+/* A problem stops the parse (series_set_add: the text was validated). */
+static int
+on_sample_stop(void *ctx, const struct expfmt_sample *smp)
+{
+	return add_sample(ctx, smp);
+}
+
+struct expfmt_handler
+series_adder_handler(struct series_adder *a)
+{
+	struct expfmt_handler h = {NULL, on_sample_held, a};
+
+	return h;
+}
+
+int
+series_adder_begin(struct series_adder *a, struct series_set *s,
     const char *what, const struct push_group *g, double now,
     struct perr *e)
 {
-	struct adder a = {s, NAN, what, g, e, BUF_INIT(1u << 20)};
-	const struct expfmt_handler h = {NULL, on_sample, &a};
-	struct buf copy = BUF_INIT(TEXT_MAX);
-	char empty[1] = "";
-	size_t first = s->nseries, i;
-	long long t;
-	int rc;
+	size_t i;
 
-	/* The parser writes into the text, which stays the caller's. */
-	if (len > 0 && (rc = buf_add(&copy, text, len)) != 0)
-		return perr_set(e, rc, "%s is too large", what);
-	rc = expfmt_parse(len > 0 ? copy.p : empty, len, what, 0, &h, NULL,
-	    e);
+	memset(a, 0, sizeof(*a));
+	a->s = s;
+	a->what = what;
+	a->now = now;
+	a->render_time = NAN;
+	a->first = s->nseries;
+	/*
+	 * The parser refuses a sample given twice; a series can be twice
+	 * besides only through a label the group has too, or a text before.
+	 * The first text's keys go into the set's map only when needed.
+	 */
+	a->unkeyed = s->nseries == 0 && s->keyed == 0;
+	buf_init(&a->key, 1u << 20);
+	if (!a->unkeyed && key_all(s) != 0)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	/* The group's labels, job first, empty values left out: copies, as
+	 * a --dir group's textfile name does not outlive the load. */
+	if (g != NULL && g->job != NULL && g->job[0] != '\0')
+		a->group[a->ngroup++] = (struct expfmt_label){"job",
+		    copy_str(s, g->job)};
+	for (i = 0; g != NULL && i < g->nlabels; i++)
+		if (g->labels[i].value[0] != '\0')
+			a->group[a->ngroup++] = (struct expfmt_label){
+			    copy_str(s, g->labels[i].name),
+			    copy_str(s, g->labels[i].value)};
+	for (i = 0; i < a->ngroup; i++) {
+		if (a->group[i].name == NULL || a->group[i].value == NULL)
+			return perr_set(e, PERR_NOMEM, "out of memory");
+		/* push_group_add refuses such names; a group built by hand
+		 * might not have been through it. */
+		if (!remote_label_name(a->group[i].name))
+			a->check_names = true;
+	}
+	return 0;
+}
+
+int
+series_adder_end(struct series_adder *a, char *text, struct perr *e)
+{
+	struct series_set *s = a->s;
+	long long t;
+	size_t i;
+
+	buf_free(&a->key);
+	if (keep_text(s, text) != 0 && a->rc == 0)
+		nomem(a);
 	/* Every series of this text at the time it was rendered. */
-	t = llround((isfinite(a.render_time) ? a.render_time : now) * 1000);
-	for (i = first; i < s->nseries; i++)
+	t = llround((isfinite(a->render_time) ? a->render_time : a->now) *
+	    1000);
+	for (i = a->first; i < s->nseries; i++)
 		s->series[i].time = t;
-	buf_free(&copy);
-	buf_free(&a.key);
-	return rc;
+	if (a->rc != 0 && e != NULL)
+		*e = a->err;
+	return a->rc;
+}
+
+/* Parse text[0..len) (malloc'd, NUL-terminated) into s, which takes it. */
+static int
+parse_into(struct series_set *s, char *text, size_t len, const char *what,
+    const struct push_group *g, double now, struct perr *e)
+{
+	struct series_adder a;
+	const struct expfmt_handler h = {NULL, on_sample_stop, &a};
+	int rc, end;
+
+	if ((rc = series_adder_begin(&a, s, what, g, now, e)) != 0) {
+		free(text);
+		return rc;
+	}
+	rc = expfmt_parse(text, len, what, 0, &h, NULL, e);
+	/* A problem of the adder's stopped the parse: its message. */
+	end = series_adder_end(&a, text, e);
+	return end != 0 ? end : rc;
 }
 
 int
@@ -320,7 +519,16 @@ series_set_add(struct series_set *s, const char *text, size_t len,
     const char *what, const struct push_group *g, double now,
     struct perr *e)
 {
-	return parse_into(s, text, len, what, g, now, e);
+	char *copy;
+
+	/* The parser writes into the text, which stays the caller's. */
+	if (len > TEXT_MAX)
+		return perr_set(e, PERR_LIMIT, "%s is too large", what);
+	if ((copy = malloc(len + 1)) == NULL)
+		return perr_set(e, PERR_NOMEM, "%s is too large", what);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	return parse_into(s, copy, len, what, g, now, e);
 }
 
 int
@@ -329,6 +537,7 @@ series_set_parse_keys(struct series_set *s, const char *keys, size_t len,
 {
 	struct buf text = BUF_INIT(TEXT_MAX);
 	size_t i, start = 0;
+	char *owned;
 	int rc = 0;
 
 	/* Each key becomes a sample line "KEY 0" the parser reads back. */
@@ -339,13 +548,15 @@ series_set_parse_keys(struct series_set *s, const char *keys, size_t len,
 			rc = buf_add(&text, " 0\n", 3);
 		start = i + 1;
 	}
+	if (rc == 0 && text.p == NULL)
+		rc = buf_add(&text, "", 0);
 	if (rc != 0) {
 		buf_free(&text);
 		return perr_set(e, rc, "out of memory reading %s", what);
 	}
-	rc = parse_into(s, text.p != NULL ? text.p : "", text.len, what, NULL,
-	    0, e);
-	buf_free(&text);
+	len = text.len;
+	owned = buf_take(&text);
+	rc = parse_into(s, owned, len, what, NULL, 0, e);
 	if (rc == PERR_INVALID && e != NULL)
 		e->code = PERR_CORRUPT;
 	return rc == PERR_INVALID ? PERR_CORRUPT : rc;

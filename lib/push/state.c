@@ -4,7 +4,9 @@
 #include "common/atomicfile.h"
 #include "common/crc32c.h"
 #include "common/fsutil.h"
+#include "common/text.h"
 #include "journal/journal.h"
+#include "promql/quote.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <threads.h>
 #include <unistd.h>
 
 #define MAGIC "promrun-push-state 1 "
@@ -42,11 +45,13 @@ state_file_name(struct buf *out, const char *protocol, const char *url,
 }
 
 const struct state_rec *
-state_lookup(const struct push_state *st, const char *key, size_t len)
+state_lookup_hashed(const struct push_state *st, uint64_t hash,
+    const char *key, size_t len)
 {
 	size_t i;
 
-	return hmap_find(&st->index, key, len, &i) ? &st->entries[i].rec : NULL;
+	return st->indexed && hmap_find_hashed(&st->index, hash, key, len, &i) ?
+	    &st->entries[i].rec : NULL;
 }
 
 long long
@@ -68,82 +73,111 @@ corrupt(struct push_state *st, unsigned line, const char *why,
 	    st->path, line, why);
 }
 
+/*
+ * Hash the first n entries into the index, in the file's order: the
+ * second of two entries with one key is a corrupt file, named by its line.
+ */
 static int
-add_entry(struct push_state *st, const char *key, size_t len,
-    const struct state_rec *rec)
+index_entries(struct push_state *st, size_t n, struct perr *e)
 {
-	struct state_entry *grown;
-	size_t *slot;
+	size_t i, *slot;
 	bool found;
 
-	if (hmap_upsert(&st->index, key, len, &slot, &found) != 0)
-		return PERR_NOMEM;
-	if (found)
-		return PERR_INVALID;
-	if (st->n == st->cap) {
-		st->cap = st->cap ? 2 * st->cap : 1024;
-		if ((grown = realloc(st->entries, st->cap * sizeof(*grown))) ==
-		    NULL)
-			return PERR_NOMEM;
-		st->entries = grown;
+	hmap_free(&st->index);
+	st->indexed = false;
+	for (i = 0; i < n; i++) {
+		if (hmap_upsert(&st->index, st->entries[i].key,
+		    st->entries[i].key_len, &slot, &found) != 0)
+			return perr_set(e, PERR_NOMEM, "out of memory");
+		if (found)
+			return corrupt(st, (unsigned)i + 2, "a series given "
+			    "twice", e);
+		*slot = i;
 	}
-	*slot = st->n;
-	st->entries[st->n].key = hmap_key_of(&st->index, key, len);
-	st->entries[st->n].key_len = len;
-	st->entries[st->n++].rec = *rec;
+	st->indexed = true;
 	return 0;
 }
 
-/* "TS START VALUE KEY" */
-static int
-parse_line(struct push_state *st, char *line, unsigned n, struct perr *e)
+/*
+ * A decimal [-]D+ ending at a blank, the form state_commit writes: read
+ * here by hand; anything else, and more than 18 digits, through strtoll,
+ * whose rules the file has always been read by.
+ */
+static long long
+read_decimal(const char *s, char **end)
 {
-	struct state_rec rec;
+	const char *p = s + (*s == '-');
+	unsigned long long v = 0;
+	size_t n;
+
+	for (n = 0; n < 19 && p[n] >= '0' && p[n] <= '9'; n++)
+		v = v * 10 + (unsigned)(p[n] - '0');
+	if (n == 0 || n > 18 || p[n] != ' ')
+		return strtoll(s, end, 10);
+	*end = (char *)p + n;
+	return *s == '-' ? -(long long)v : (long long)v;
+}
+
+/* 16 hex digits ending at a blank by hand; anything else through strtoull. */
+static uint64_t
+read_hex64(const char *s, char **end)
+{
+	uint64_t v = 0;
+	int i, d;
+
+	for (i = 0; i < 16 && (d = pq_hexval((unsigned char)s[i])) >= 0; i++)
+		v = v << 4 | (uint64_t)d;
+	if (i < 16 || s[16] != ' ')
+		return strtoull(s, end, 16);
+	*end = (char *)s + 16;
+	return v;
+}
+
+/* "TS START VALUE KEY" of len bytes, NUL-terminated, into en. */
+static int
+parse_line(struct push_state *st, char *line, size_t len, unsigned n,
+    struct state_entry *en, struct perr *e)
+{
+	char *start = line, *end;
 	uint64_t bits;
-	char *end;
-	int rc;
 
 	errno = 0;
-	rec.ts = strtoll(line, &end, 10);
+	en->rec.ts = read_decimal(line, &end);
 	if (end == line || *end != ' ' || errno != 0)
 		return corrupt(st, n, "bad timestamp", e);
 	line = end + 1;
-	rec.start = strtoll(line, &end, 10);
+	en->rec.start = read_decimal(line, &end);
 	if (end == line || *end != ' ' || errno != 0)
 		return corrupt(st, n, "bad start time", e);
 	line = end + 1;
-	bits = strtoull(line, &end, 16);
+	bits = read_hex64(line, &end);
 	if (end - line != 16 || *end != ' ' || end[1] == '\0' || errno != 0)
 		return corrupt(st, n, "bad value", e);
-	memcpy(&rec.value, &bits, sizeof(bits));
-	line = end + 1;
-	if ((rc = add_entry(st, line, strlen(line), &rec)) == PERR_INVALID)
-		return corrupt(st, n, "a series given twice", e);
-	return rc != 0 ? perr_set(e, rc, "out of memory") : 0;
+	memcpy(&en->rec.value, &bits, sizeof(bits));
+	en->key = end + 1;
+	en->key_len = len - (size_t)(en->key - start);
+	en->seen = false;
+	return 0;
 }
 
+/*
+ * The entries, each pointing into the text the state keeps.  A fault at a
+ * line is named unless a series given twice comes before it: the first
+ * fault in the file, as when every line was checked in turn.
+ */
 static int
-load(struct push_state *st, struct perr *e)
+parse_entries(struct push_state *st, char *text, size_t len,
+    struct perr *e)
 {
-	struct buf text = BUF_INIT(STATE_MAX_FILE);
-	char chunk[65536], *line, *nl;
+	size_t cap = text_count_lines(text, len);
+	char *line, *nl;
 	unsigned n = 0;
-	ssize_t got;
-	int fd, rc = 0;
+	int rc = 0, dup;
 
-	if ((fd = fs_open(st->path, O_RDONLY | O_CLOEXEC, 0)) < 0)
-		return errno == ENOENT ? 0 : perr_sys(e, errno, "cannot read "
-		    "%s", st->path);
-	while (rc == 0 && (got = fs_read(fd, chunk, sizeof(chunk))) > 0)
-		rc = buf_add(&text, chunk, (size_t)got);
-	if (rc == 0 && got < 0)
-		rc = perr_sys(e, errno, "cannot read %s", st->path);
-	else if (rc != 0)
-		rc = perr_set(e, PERR_CORRUPT, "%s is larger than %u MiB",
-		    st->path, STATE_MAX_FILE >> 20);
-	close(fd);
-	for (line = text.p; rc == 0 && line != NULL && *line != '\0';
-	    line = nl + 1) {
+	if (cap > 0 && (st->entries = malloc(cap * sizeof(*st->entries))) ==
+	    NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	for (line = text; rc == 0 && *line != '\0'; line = nl + 1) {
 		if ((nl = strchr(line, '\n')) == NULL) {
 			rc = corrupt(st, n + 1, "no final newline", e);
 			break;
@@ -156,14 +190,147 @@ load(struct push_state *st, struct perr *e)
 				    "destination", e);
 			continue;
 		}
-		rc = parse_line(st, line, n, e);
+		if ((rc = parse_line(st, line, (size_t)(nl - line), n,
+		    &st->entries[st->n], e)) == 0)
+			st->n++;
 	}
-	buf_free(&text);
+	/* A series given twice before the fault is the file's first. */
+	if (rc == PERR_CORRUPT && st->n > 1 &&
+	    (dup = index_entries(st, st->n, e)) != 0)
+		return dup;
 	return rc;
 }
 
-int
-state_open(struct push_state *st, const char *dir, const char *name,
+static int
+load(struct push_state *st, struct perr *e)
+{
+	struct buf text = BUF_INIT(STATE_MAX_FILE);
+	int fd, rc;
+
+	if ((fd = fs_open(st->path, O_RDONLY | O_CLOEXEC, 0)) < 0)
+		return errno == ENOENT ? 0 : perr_sys(e, errno, "cannot read "
+		    "%s", st->path);
+	if ((rc = fs_read_all(fd, &text)) == PERR_IO)
+		rc = perr_sys(e, errno, "cannot read %s", st->path);
+	else if (rc != 0)
+		rc = perr_set(e, PERR_CORRUPT, "%s is larger than %u MiB",
+		    st->path, STATE_MAX_FILE >> 20);
+	close(fd);
+	if (rc != 0 || text.p == NULL) {
+		buf_free(&text);
+		return rc;
+	}
+	/* Kept: the entries' keys point into it. */
+	st->text = text.p;
+	return parse_entries(st, text.p, text.len, e);
+}
+
+/* The state read ahead: a push_state of its own, filled by a thread. */
+struct state_ahead {
+	struct push_state st;	/* its path, destination, text, entries */
+	struct stat file;	/* the file read, as it was then */
+	int rc;			/* 0: read and parsed; else not to be used */
+	thrd_t thread;
+	bool joined;
+};
+
+static int
+read_ahead(void *arg)
+{
+	struct state_ahead *a = arg;
+	struct buf text = BUF_INIT(STATE_MAX_FILE);
+	size_t len;
+	int fd;
+
+	a->rc = PERR_IO;
+	if ((fd = fs_open(a->st.path, O_RDONLY | O_CLOEXEC, 0)) < 0)
+		return 0;
+	if (fstat(fd, &a->file) == 0 && fs_read_all(fd, &text) == 0 &&
+	    text.p != NULL) {
+		len = text.len;
+		a->st.text = buf_take(&text);
+		a->rc = parse_entries(&a->st, a->st.text, len, NULL);
+	}
+	close(fd);
+	buf_free(&text);
+	return 0;
+}
+
+static void
+join_ahead(struct state_ahead *a)
+{
+	if (!a->joined)
+		thrd_join(a->thread, NULL);
+	a->joined = true;
+}
+
+static void
+free_ahead(struct state_ahead *a)
+{
+	join_ahead(a);
+	free(a->st.path);
+	free(a->st.destination);
+	free(a->st.entries);
+	free(a->st.text);
+	hmap_free(&a->st.index);
+	free(a);
+}
+
+struct state_ahead *
+state_read_ahead(const char *dir, const char *name, const char *destination)
+{
+	struct buf path = BUF_INIT(4096);
+	struct state_ahead *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	if (buf_addf(&path, "%s/%s", dir, name) != 0 ||
+	    (a->st.destination = strdup(destination)) == NULL ||
+	    (a->st.path = buf_take(&path)) == NULL ||
+	    thrd_create(&a->thread, read_ahead, a) != thrd_success) {
+		buf_free(&path);
+		free(a->st.destination);
+		free(a->st.path);
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+state_ahead_free(struct state_ahead *a)
+{
+	if (a != NULL)
+		free_ahead(a);
+}
+
+/* What the thread read, if the file is still that one: st takes it. */
+static bool
+take_ahead(struct push_state *st, struct state_ahead *a)
+{
+	struct stat now;
+
+	join_ahead(a);
+	if (a->rc != 0 || strcmp(a->st.path, st->path) != 0 ||
+	    strcmp(a->st.destination, st->destination) != 0 ||
+	    stat(st->path, &now) != 0 || now.st_dev != a->file.st_dev ||
+	    now.st_ino != a->file.st_ino || now.st_size != a->file.st_size ||
+	    now.st_mtim.tv_sec != a->file.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != a->file.st_mtim.tv_nsec ||
+	    now.st_ctim.tv_sec != a->file.st_ctim.tv_sec ||
+	    now.st_ctim.tv_nsec != a->file.st_ctim.tv_nsec)
+		return false;
+	st->text = a->st.text;
+	st->entries = a->st.entries;
+	st->n = a->st.n;
+	a->st.text = NULL;
+	a->st.entries = NULL;
+	return true;
+}
+
+/* state_open but the loading: the path, the directory, the lock. */
+static int
+open_locked(struct push_state *st, const char *dir, const char *name,
     const char *destination, struct perr *e)
 {
 	struct buf path = BUF_INIT(4096);
@@ -185,7 +352,32 @@ state_open(struct push_state *st, const char *dir, const char *name,
 		    "%s", dir);
 	if ((st->lock_fd = journal_lock(st->path, 1, 1, e)) < 0)
 		return e != NULL ? e->code : PERR_IO;
-	return load(st, e);
+	/*
+	 * A push killed while its request was out leaves the new file it
+	 * was writing beside the state (state_write): ours to remove, under
+	 * the lock.
+	 */
+	(void)atomicfile_cleanup(st->path, NULL);
+	return 0;
+}
+
+int
+state_open(struct push_state *st, const char *dir, const char *name,
+    const char *destination, struct perr *e)
+{
+	return state_open_ahead(st, dir, name, destination, NULL, e);
+}
+
+int
+state_open_ahead(struct push_state *st, const char *dir, const char *name,
+    const char *destination, struct state_ahead *ahead, struct perr *e)
+{
+	int rc = open_locked(st, dir, name, destination, e);
+
+	if (rc == 0 && (ahead == NULL || !take_ahead(st, ahead)))
+		rc = load(st, e);
+	state_ahead_free(ahead);
+	return rc;
 }
 
 static int
@@ -197,12 +389,52 @@ by_key(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
+static bool
+same_key(const struct state_entry *en, const struct series *s)
+{
+	return en->key_len == s->key_len &&
+	    memcmp(en->key, s->key, s->key_len) == 0;
+}
+
 int
-state_vanished(const struct push_state *st, const struct series_set *set,
-    struct buf *keys)
+state_match(struct push_state *st, const struct series_set *set,
+    const struct state_rec **prev, struct perr *e)
+{
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < set->nseries; i++) {
+		prev[i] = NULL;
+		if (!st->indexed && i < st->n &&
+		    same_key(&st->entries[i], &set->series[i])) {
+			st->entries[i].seen = true;
+			prev[i] = &st->entries[i].rec;
+			continue;
+		}
+		/* Out of step: every entry hashed (and checked) once. */
+		if (!st->indexed && (rc = index_entries(st, st->n, e)) != 0)
+			return rc;
+		if (hmap_find_hashed(&st->index, set->hashes[i],
+		    set->series[i].key, set->series[i].key_len, &j)) {
+			st->entries[j].seen = true;
+			prev[i] = &st->entries[j].rec;
+		}
+	}
+	/*
+	 * Entries beyond the series: gone since, and to be checked for a
+	 * series given twice (those matched in place are the set's own
+	 * series, which are all different).
+	 */
+	if (!st->indexed && st->n > set->nseries)
+		return index_entries(st, st->n, e);
+	return 0;
+}
+
+int
+state_vanished(const struct push_state *st, struct buf *keys)
 {
 	const struct state_entry **gone;
-	size_t i, n = 0, idx;
+	size_t i, n = 0;
 	int rc = 0;
 
 	if (st->n == 0)
@@ -210,8 +442,7 @@ state_vanished(const struct push_state *st, const struct series_set *set,
 	if ((gone = calloc(st->n, sizeof(*gone))) == NULL)
 		return PERR_NOMEM;
 	for (i = 0; i < st->n; i++)
-		if (!series_find(set, st->entries[i].key,
-		    st->entries[i].key_len, &idx))
+		if (!st->entries[i].seen)
 			gone[n++] = &st->entries[i];
 	qsort(gone, n, sizeof(*gone), by_key);
 	for (i = 0; rc == 0 && i < n; i++)
@@ -221,46 +452,276 @@ state_vanished(const struct push_state *st, const struct series_set *set,
 	return rc;
 }
 
+/* v in decimal, backwards from end; the start of the digits. */
+static char *
+put_decimal(char *end, long long v)
+{
+	unsigned long long u = v < 0 ? 0 - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do {
+		*--end = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		*--end = '-';
+	return end;
+}
+
+/*
+ * A number's decimal text, kept: the series of a push mostly share their
+ * timestamp (the render's) and start, which are then converted once.
+ */
+struct numtext {
+	long long v;
+	size_t len;
+	bool set;
+	char s[24];
+};
+
+static size_t
+put_number(char *out, struct numtext *t, long long v)
+{
+	char *p;
+
+	if (!t->set || t->v != v) {
+		p = put_decimal(t->s + sizeof(t->s), v);
+		t->len = (size_t)(t->s + sizeof(t->s) - p);
+		memmove(t->s, p, t->len);
+		t->v = v;
+		t->set = true;
+	}
+	memcpy(out, t->s, t->len);
+	return t->len;
+}
+
+/*
+ * "TS START VALUE " of one record into out, as "%lld %lld %016llx "
+ * would write it, without printf's cost (a state has a line per series);
+ * nums[2] keeps the last TS and START.  Returns the length, at most
+ * STATE_REC_MAX.
+ */
+#define STATE_REC_MAX (20 + 1 + 20 + 1 + 16 + 1)
+static size_t
+format_rec(char *out, const struct state_rec *r, struct numtext nums[2])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t bits;
+	size_t len;
+	int i;
+
+	len = put_number(out, &nums[0], r->ts);
+	out[len++] = ' ';
+	len += put_number(out + len, &nums[1], r->start);
+	out[len++] = ' ';
+	memcpy(&bits, &r->value, sizeof(bits));
+	for (i = 15; i >= 0; i--, bits >>= 4)
+		out[len + (size_t)i] = hex[bits & 15];
+	len += 16;
+	out[len++] = ' ';
+	return len;
+}
+
+/* The state file written through a 64 KiB buffer, not gathered whole. */
+struct state_writer {
+	struct atomicfile f;
+	size_t used;
+	int rc;
+	struct numtext nums[2];	/* format_rec's */
+	char buf[65536];
+};
+
+static void
+flush_out(struct state_writer *w)
+{
+	if (w->rc == 0 && w->used > 0)
+		w->rc = atomicfile_add(&w->f, w->buf, w->used);
+	w->used = 0;
+}
+
+static void
+put(struct state_writer *w, const void *data, size_t len)
+{
+	if (len > sizeof(w->buf) - w->used)
+		flush_out(w);
+	if (w->rc == 0 && len > sizeof(w->buf))
+		w->rc = atomicfile_add(&w->f, data, len);
+	else if (w->rc == 0)
+		memcpy(w->buf + w->used, data, len);
+	if (w->rc == 0 && len <= sizeof(w->buf))
+		w->used += len;
+}
+
+/* Bytes of v in decimal, its sign included. */
+static size_t
+decimal_width(long long v)
+{
+	char num[24];
+
+	return (size_t)(num + sizeof(num) - put_decimal(num + sizeof(num), v));
+}
+
+/* Whether the file for set's series and recs is within STATE_MAX_FILE. */
+static bool
+fits(const struct push_state *st, const struct series_set *set,
+    const struct state_rec *recs)
+{
+	size_t header = strlen(MAGIC) + strlen(st->destination) + 1;
+	size_t total = header, i;
+
+	/* The longest each line can be first: almost always within. */
+	for (i = 0; i < set->nseries && total <= STATE_MAX_FILE; i++)
+		total += STATE_REC_MAX + 1 +
+		    (set->series[i].key_len < STATE_MAX_FILE ?
+		    set->series[i].key_len : STATE_MAX_FILE);
+	if (total <= STATE_MAX_FILE)
+		return true;
+	for (i = 0, total = header; i < set->nseries && total <= STATE_MAX_FILE;
+	    i++)
+		total += decimal_width(recs[i].ts) + 1 +
+		    decimal_width(recs[i].start) + 1 + 16 + 1 +
+		    (set->series[i].key_len < STATE_MAX_FILE ?
+		    set->series[i].key_len : STATE_MAX_FILE) + 1;
+	return total <= STATE_MAX_FILE;
+}
+
+/* One line, formatted in place when it fits the buffer. */
+static void
+put_line(struct state_writer *w, const struct state_rec *rec, const char *key,
+    size_t key_len)
+{
+	char *p, tmp[STATE_REC_MAX];
+
+	if (STATE_REC_MAX + key_len + 1 > sizeof(w->buf) - w->used)
+		flush_out(w);
+	if (w->rc != 0)
+		return;
+	if (STATE_REC_MAX + key_len + 1 > sizeof(w->buf)) {
+		put(w, tmp, format_rec(tmp, rec, w->nums));
+		put(w, key, key_len);
+		put(w, "\n", 1);
+		return;
+	}
+	p = w->buf + w->used;
+	p += format_rec(p, rec, w->nums);
+	memcpy(p, key, key_len);
+	p += key_len;
+	*p++ = '\n';
+	w->used = (size_t)(p - w->buf);
+}
+
+/* The file's entries and text let go (state_write, state_close). */
+static void
+release_entries(struct push_state *st)
+{
+	free(st->entries);
+	free(st->text);
+	hmap_free(&st->index);
+	st->entries = NULL;
+	st->text = NULL;
+	st->n = 0;
+	st->indexed = false;
+}
+
 int
-state_commit(struct push_state *st, const struct series_set *set,
+state_write(struct push_state *st, const struct series_set *set,
     const struct state_rec *recs, struct perr *e)
 {
-	struct buf out = BUF_INIT(STATE_MAX_FILE);
-	uint64_t bits;
+	struct state_writer *w;
 	size_t i;
 	int rc;
 
-	rc = buf_addf(&out, MAGIC "%s\n", st->destination);
-	for (i = 0; rc == 0 && i < set->nseries; i++) {
-		memcpy(&bits, &recs[i].value, sizeof(bits));
-		if ((rc = buf_addf(&out, "%lld %lld %016llx ", recs[i].ts,
-		    recs[i].start, (unsigned long long)bits)) == 0 &&
-		    (rc = buf_add(&out, set->series[i].key,
-		    set->series[i].key_len)) == 0)
-			rc = buf_addc(&out, '\n');
-	}
-	if (rc != 0)
-		return perr_set(e, rc, "the state for %s is too large",
+	state_drop(st);
+	/* A state past the limit is refused before a file is made. */
+	if (!fits(st, set, recs))
+		return perr_set(e, PERR_LIMIT, "the state for %s is too large",
+		    st->path);
+	if ((w = malloc(sizeof(*w))) == NULL)
+		return perr_set(e, PERR_NOMEM, "the state for %s is too large",
 		    st->path);
 	/*
 	 * Not synced: after a crash the old state or an empty one is read,
 	 * which costs at most one out-of-order refusal or one missed
 	 * staleness marker; an fsync would cost every push.
 	 */
-	rc = atomicfile_write(st->path, out.p, out.len, 0600,
-	    ATOMICFILE_NO_SYNC, e);
-	buf_free(&out);
+	if ((rc = atomicfile_begin(&w->f, st->path, 0600, ATOMICFILE_NO_SYNC,
+	    e)) != 0) {
+		free(w);
+		return rc;
+	}
+	w->used = 0;
+	w->rc = 0;
+	memset(w->nums, 0, sizeof(w->nums));
+	put(w, MAGIC, strlen(MAGIC));
+	put(w, st->destination, strlen(st->destination));
+	put(w, "\n", 1);
+	for (i = 0; w->rc == 0 && i < set->nseries; i++)
+		put_line(w, &recs[i], set->series[i].key,
+		    set->series[i].key_len);
+	flush_out(w);
+	if ((rc = w->rc) != 0) {
+		atomicfile_abort(&w->f);
+		free(w);
+		return rc;
+	}
+	/*
+	 * The rename that puts the file in place would have the file system
+	 * allocate and start writing it (ext4 does on a replace): started
+	 * here, while nobody waits.  And the old state, matched already, is
+	 * not needed any more.
+	 */
+	fs_writeback_start(w->f.fd);
+	release_entries(st);
+	st->pending = w;
+	return 0;
+}
+
+int
+state_put(struct push_state *st, struct perr *e)
+{
+	struct state_writer *w = st->pending;
+	int rc;
+
+	if (w == NULL)
+		return 0;
+	st->pending = NULL;
+	w->f.e = e;	/* not state_write's, which may be gone */
+	rc = atomicfile_commit(&w->f);
+	free(w);
 	return rc;
+}
+
+void
+state_drop(struct push_state *st)
+{
+	if (st->pending == NULL)
+		return;
+	atomicfile_abort(&st->pending->f);
+	free(st->pending);
+	st->pending = NULL;
+}
+
+int
+state_commit(struct push_state *st, const struct series_set *set,
+    const struct state_rec *recs, struct perr *e)
+{
+	int rc;
+
+	if ((rc = state_write(st, set, recs, e)) != 0)
+		return rc;
+	return state_put(st, e);
 }
 
 void
 state_close(struct push_state *st)
 {
+	state_drop(st);
 	if (st->lock_fd >= 0)
 		close(st->lock_fd);
 	free(st->path);
 	free(st->destination);
 	free(st->entries);
+	free(st->text);
 	hmap_free(&st->index);
 	memset(st, 0, sizeof(*st));
 	st->lock_fd = -1;

@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -46,18 +47,24 @@ struct state_rec {
 };
 
 struct state_entry {
-	const char *key;	/* the map's copy */
+	const char *key;	/* in the file's text, NUL-terminated */
 	size_t key_len;
 	struct state_rec rec;
+	bool seen;		/* matched by state_match */
 };
+
+struct state_writer;
 
 struct push_state {
 	char *path;
 	char *destination;
 	int lock_fd;
-	struct hmap index;	/* key -> index into entries */
-	struct state_entry *entries;
-	size_t n, cap;
+	char *text;		/* the file as read, which keys point into */
+	struct state_entry *entries;	/* in the file's order */
+	size_t n;
+	struct hmap index;	/* key -> index into entries, when built */
+	bool indexed;
+	struct state_writer *pending;	/* state_write's, until put or dropped */
 };
 
 /*
@@ -74,32 +81,87 @@ int state_file_name(struct buf *out, const char *protocol, const char *url,
  * for another destination, or one that does not read back, is
  * PERR_CORRUPT naming it and its line (remove it to start afresh: the next
  * push then sends no staleness markers and may be refused once as out of
- * order).  PERR_IO when dir or the lock cannot be made.  Call state_close
- * in every case.
+ * order).  A series given twice, when nothing is wrong before it in the
+ * file, is found by state_match instead: either way the first fault in the
+ * file is the one named.  PERR_IO when dir or the lock cannot be made.  A
+ * new file a killed push left beside it (state_write's) is removed.  Call
+ * state_close in every case.
  */
 int state_open(struct push_state *st, const char *dir, const char *name,
     const char *destination, struct perr *e);
 
-/* state_lookup: the record of key[0..len), or NULL. */
-const struct state_rec *state_lookup(const struct push_state *st,
-    const char *key, size_t len);
+/*
+ * Reading ahead: the state read and parsed by a thread while the caller
+ * does something else (reads its input), without the lock and without
+ * creating anything.  state_read_ahead starts it (NULL when it cannot:
+ * state_open_ahead then reads as state_open does); state_open_ahead is
+ * state_open taking what was read if the file is still the one read
+ * (same device, inode, size and times, looked at under the lock), and
+ * reading it again otherwise; what was read ahead is never reported, and
+ * a file that did not read back is read again for state_open's message.
+ * state_open_ahead frees ahead; state_ahead_free frees one not given to it
+ * (NULL is fine for both).
+ */
+struct state_ahead;
+struct state_ahead *state_read_ahead(const char *dir, const char *name,
+    const char *destination);
+int state_open_ahead(struct push_state *st, const char *dir, const char *name,
+    const char *destination, struct state_ahead *ahead, struct perr *e);
+void state_ahead_free(struct state_ahead *ahead);
 
 /*
- * state_vanished: append, one per line, the keys of the state that set
- * does not have, sorted (so keys of one name are together).  buf.h's
- * errors.
+ * state_match: prev[i] (room for set->nseries) is the record series i of
+ * set had when last sent, or NULL for a series new to the destination;
+ * each entry matched is marked seen.  A push mostly sends the series of
+ * the one before in the same order, so the entry in series i's place is
+ * tried first, and the entries are hashed into an index only when one is
+ * not there, or the file has more.  Call it once, before anything else
+ * of the push can fail.  Returns 0; PERR_CORRUPT, naming the line, for a
+ * file that has a series twice (found here rather than by state_open,
+ * but before anything is sent); PERR_NOMEM.
  */
-int state_vanished(const struct push_state *st, const struct series_set *set,
-    struct buf *keys);
+int state_match(struct push_state *st, const struct series_set *set,
+    const struct state_rec **prev, struct perr *e);
+
+/*
+ * state_lookup_hashed: after state_match, the record of the key (its
+ * hmap_hash given), or NULL.  Only entries state_match did not see need
+ * it (state_vanished's keys, read back).
+ */
+const struct state_rec *state_lookup_hashed(const struct push_state *st,
+    uint64_t hash, const char *key, size_t len);
+
+/*
+ * state_vanished: append, one per line, the keys of the entries
+ * state_match did not see (the series set lacks), sorted (so keys of one
+ * name are together).  buf.h's errors.
+ */
+int state_vanished(const struct push_state *st, struct buf *keys);
 
 /*
  * state_commit: replace the file with recs[i] for set's series i: what is
- * now sent.  Series not in set are forgotten.  Returns 0 or PERR_IO.
+ * now sent.  Series not in set are forgotten.  Returns 0; PERR_LIMIT for a
+ * state past STATE_MAX_FILE (nothing written); PERR_IO.
  */
 int state_commit(struct push_state *st, const struct series_set *set,
     const struct state_rec *recs, struct perr *e);
 
-/* state_close: release the lock and the memory. */
+/*
+ * state_commit in two steps, so that the file can be written while a
+ * receiver works on the request it is the state after: state_write writes
+ * the new file beside the old one (atomicfile.h's temporary file) and
+ * state_put puts it in place, or state_drop removes it (state_close too).
+ * st must not be used by another thread between state_write and state_put
+ * or state_drop.  state_write lets the entries read from the file go
+ * (state_match and state_vanished are done with them by then).
+ * state_write's returns are state_commit's; state_put's 0 or PERR_IO.
+ */
+int state_write(struct push_state *st, const struct series_set *set,
+    const struct state_rec *recs, struct perr *e);
+int state_put(struct push_state *st, struct perr *e);
+void state_drop(struct push_state *st);
+
+/* state_close: drop what state_write left, release the lock and the memory. */
 void state_close(struct push_state *st);
 
 /*
