@@ -211,6 +211,120 @@ out:
 	return rc;
 }
 
+/* --- the appender: a journal kept open, batches all or nothing --- */
+
+int
+journal_appender_open(struct journal_appender *w, const char *path,
+    struct perr *e)
+{
+	char lock[PATH_MAX];
+
+	memset(w, 0, sizeof(*w));
+	w->lockfd = w->fd = -1;
+	if ((w->path = strdup(path)) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	if (journal_lock_path(path, lock, sizeof(lock)) != 0)
+		return perr_set(e, PERR_INVALID, "journal path too long: %s",
+		    path);
+	w->lockfd = fs_open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (w->lockfd < 0 && errno == ENOENT) {
+		if (fs_mkdir_parents(lock, e) != 0)
+			return PERR_IO;
+		w->lockfd = fs_open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	}
+	if (w->lockfd < 0)
+		return perr_sys(e, errno, "cannot open lock file %s", lock);
+	return 0;
+}
+
+/* Is the descriptor still the file at the path? */
+static bool
+still_there(const struct journal_appender *w)
+{
+	struct stat by_fd, by_path;
+
+	return w->fd >= 0 && fstat(w->fd, &by_fd) == 0 &&
+	    stat(w->path, &by_path) == 0 && by_fd.st_dev == by_path.st_dev &&
+	    by_fd.st_ino == by_path.st_ino;
+}
+
+int
+journal_appender_lock(struct journal_appender *w, struct perr *e)
+{
+	bool created;
+
+	if (flock_wait(w->lockfd, LOCK_EX) != 0)
+		return perr_sys(e, errno, "cannot lock journal %s", w->path);
+	w->locked = true;
+	if (still_there(w))
+		return 0;
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = open_for_append(w->path, &created, e);
+	if (w->fd < 0) {
+		journal_appender_unlock(w);
+		return PERR_IO;
+	}
+	w->created = w->created || created;
+	return 0;
+}
+
+int
+journal_appender_write(struct journal_appender *w, const char *frames,
+    size_t len, unsigned long long *size, struct perr *e)
+{
+	struct buf rec = {(char *)frames, len, len + 1, len};
+	struct stat st;
+	int rc;
+
+	if (w->broken)
+		return perr_set(e, PERR_IO, "journal %s holds a failed batch "
+		    "that could not be cut off: restart to read it", w->path);
+	if (fstat(w->fd, &st) != 0)
+		return perr_sys(e, errno, "cannot stat journal %s", w->path);
+	if ((rc = write_once(w->fd, w->path, &rec, e)) != 0) {
+		/* Under the exclusive lock the end is ours: cut the piece off. */
+		if (ftruncate(w->fd, st.st_size) != 0)
+			w->broken = true;
+		return rc;
+	}
+	*size = (unsigned long long)st.st_size + len;
+	return 0;
+}
+
+int
+journal_appender_sync(struct journal_appender *w, struct perr *e)
+{
+	int rc;
+
+	if (w->fd < 0)
+		return 0;
+	if ((rc = sync_record(w->fd, w->path, w->created, e)) == 0)
+		w->created = false;
+	return rc;
+}
+
+void
+journal_appender_unlock(struct journal_appender *w)
+{
+	if (w->locked)
+		flock(w->lockfd, LOCK_UN);
+	w->locked = false;
+}
+
+void
+journal_appender_close(struct journal_appender *w)
+{
+	journal_appender_unlock(w);
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->lockfd >= 0)
+		close(w->lockfd);
+	free(w->path);
+	memset(w, 0, sizeof(*w));
+	w->lockfd = w->fd = -1;
+}
+
 /* --- compaction's swap --- */
 
 int

@@ -100,6 +100,19 @@ void agg_free(struct agg *a);
  */
 int agg_fold(struct agg *a, char *payload, size_t len, struct perr *e);
 
+/*
+ * agg_admit: would folding runs[0..n) (validated runs, in order) stay
+ * within max_series, when pending new series are already promised to runs
+ * not folded yet?  The dry run of agg_fold's series limit, for a writer
+ * that must refuse a run before storing it.  A finish without labels joins
+ * the series of its start (open, or earlier among runs).  *added receives
+ * how many distinct new series the runs make.  Returns 0; PERR_FAILED
+ * worded as agg_fold words it, with *bad the index of the first run past
+ * the limit; PERR_NOMEM.  The state is unchanged.
+ */
+int agg_admit(struct agg *a, const struct run *runs, size_t n,
+    size_t pending, size_t *added, size_t *bad, struct perr *e);
+
 /* agg_add_damage: count damaged journal regions the scanner skipped. */
 void agg_add_damage(struct agg *a, uint64_t regions);
 

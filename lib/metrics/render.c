@@ -418,13 +418,20 @@ full_labels(const struct row *r, const char *status, const char *le,
 	return n;
 }
 
-/* The preset's distinct status values, sorted. */
+/* The preset's distinct status values, in its order or sorted. */
 static size_t
 status_values(const struct schema_preset *p, const char **values)
 {
 	size_t n = 0, i, k;
 	int st;
 
+	if (p->status_order[0] != NULL) {
+		while (n < RUN_STATUS_COUNT && p->status_order[n] != NULL) {
+			values[n] = p->status_order[n];
+			n++;
+		}
+		return n;
+	}
 	for (st = 1; st < RUN_STATUS_COUNT; st++) {
 		const char *v = p->status_names[st];
 		bool dup = false;
@@ -821,6 +828,8 @@ render_format(const struct agg *a, const struct render_format *f,
 	for (i = 0; i < f->preset->nfamilies && rc == 0; i++) {
 		const struct schema_family *fam = &f->preset->families[i];
 
+		if (fam->scope == SCOPE_SELF && f->no_self)
+			continue;
 		rc = fam->scope == SCOPE_SELF ? write_self(&fm, fam) :
 		    write_family(&fm, fam);
 	}

@@ -432,6 +432,7 @@ format_and_write(struct job *j)
 	struct render_format f;
 	const char *dest = destination(j);
 
+	memset(&f, 0, sizeof(f));
 	f.preset = j->preset;
 	f.ns = j->ns;
 	f.now = j->in->now;
@@ -489,6 +490,40 @@ textfile_render(const struct textfile_job *in, struct textfile_report *rep,
 		close(j.jfd);
 	if (j.lockfd >= 0)
 		close(j.lockfd);
+	buf_free(&j.settings);
+	buf_free(&j.checkpoint);
+	return rc;
+}
+
+int
+textfile_compact(const struct journal_settings *js,
+    const struct render_settings *rs, const char *preset, double now,
+    struct textfile_report *rep, struct perr *e)
+{
+	struct textfile_job in;
+	struct job j;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	in.journal = js;
+	in.render = rs;
+	in.preset = preset;
+	in.now = now;
+	in.compact = true;
+	memset(&j, 0, sizeof(j));
+	memset(rep, 0, sizeof(*rep));
+	j.in = &in;
+	j.rep = rep;
+	j.e = e;
+	j.lockfd = j.jfd = -1;
+	buf_init(&j.settings, 1 << 16);
+	buf_init(&j.checkpoint, 4096);
+	if ((rc = resolve_settings(&j)) == 0 && (rc = open_journal(&j)) == 0 &&
+	    j.jfd >= 0 && (rc = new_aggregate(&j)) == 0)
+		rc = compact_now(&j);
+	agg_free(j.agg);
+	if (j.jfd >= 0)
+		close(j.jfd);
 	buf_free(&j.settings);
 	buf_free(&j.checkpoint);
 	return rc;

@@ -88,6 +88,21 @@ struct textfile_report {
 int textfile_render(const struct textfile_job *job,
     struct textfile_report *rep, struct perr *e);
 
+/*
+ * textfile_compact: step 3 alone, now, whatever the journal's size, for a
+ * journal another program keeps appending to (the receiver): records
+ * before the first one newer than keep_history become state records at the
+ * head of a new journal, under the journal's exclusive lock, exactly as a
+ * render with these settings and preset (NULL: [render] preset) does it.
+ * Returns 0 with rep->compacted, journal_before and journal_after filled
+ * (compacted is false when nothing was old enough or there is no journal);
+ * PERR_INVALID for bad settings; PERR_FAILED for the series limit;
+ * PERR_IO; PERR_NOMEM.  No textfile or checkpoint is written.
+ */
+int textfile_compact(const struct journal_settings *js,
+    const struct render_settings *rs, const char *preset, double now,
+    struct textfile_report *rep, struct perr *e);
+
 #define TEXTFILE_VERIFY_LISTED 1000	/* damage entries kept for the report */
 
 struct textfile_damage {
