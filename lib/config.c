@@ -481,6 +481,208 @@ set_push_retries(struct config *c, const char *value, struct perr *e)
 	    e);
 }
 
+/* --- [serve] and [org NAME] --- */
+
+static void
+free_listen(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->serve.nlisten; i++)
+		free(c->serve.listen[i]);
+	c->serve.nlisten = 0;
+}
+
+int
+config_add_listen(struct config *c, const char *addr, bool first,
+    struct perr *e)
+{
+	if (first)
+		free_listen(c);
+	if (c->serve.nlisten == SERVE_MAX_LISTEN)
+		return perr_set(e, PERR_INVALID, "more than %d listen addresses",
+		    SERVE_MAX_LISTEN);
+	if ((c->serve.listen[c->serve.nlisten] = strdup(addr)) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	c->serve.nlisten++;
+	return 0;
+}
+
+/* "127.0.0.1:9089, [::1]:9089": addresses separated by commas or blanks. */
+static int
+set_serve_listen(struct config *c, const char *value, struct perr *e)
+{
+	char item[512];
+	size_t pos = 0, len;
+	bool first = true;
+	int rc;
+
+	free_listen(c);
+	while ((len = name_list_next(value, &pos, item, sizeof(item))) > 0) {
+		if (len >= sizeof(item))
+			return perr_set(e, PERR_INVALID, "[serve] listen: an "
+			    "address is longer than %zu bytes", sizeof(item) - 1);
+		if ((rc = config_add_listen(c, item, first, e)) != 0)
+			return rc;
+		first = false;
+	}
+	return 0;
+}
+
+static int
+set_serve_data_dir(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->serve.data_dir, "[serve] data_dir", value, e);
+}
+
+static int
+set_serve_preset(struct config *c, const char *value, struct perr *e)
+{
+	if (schema_preset_find(value, e) == NULL)
+		return PERR_INVALID;
+	return config_set_string(&c->serve.preset, value, e);
+}
+
+static int
+set_serve_prpc_psk_file(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->serve.prpc_psk_file, "[serve] prpc_psk_file",
+	    value, e);
+}
+
+static int
+set_serve_write_token_file(struct config *c, const char *value,
+    struct perr *e)
+{
+	return set_nonempty(&c->serve.write_token_file,
+	    "[serve] write_token_file", value, e);
+}
+
+static int
+set_serve_read_token_file(struct config *c, const char *value,
+    struct perr *e)
+{
+	return set_nonempty(&c->serve.read_token_file,
+	    "[serve] read_token_file", value, e);
+}
+
+static int
+set_serve_dedupe_window(struct config *c, const char *value, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	int rc;
+
+	if ((rc = set_duration(&c->serve.dedupe_window, "[serve] dedupe_window",
+	    value, e)) != 0)
+		return rc;
+	if (c->serve.dedupe_window <= 0)
+		return perr_set(e, PERR_INVALID, "[serve] dedupe_window = %s: "
+		    "use a duration above 0 such as 24h", perr_quote(value, q));
+	return 0;
+}
+
+static int
+set_serve_log_format(struct config *c, const char *value, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+
+	if (strcmp(value, "text") == 0)
+		c->serve.log_format = SERVE_LOG_TEXT;
+	else if (strcmp(value, "json") == 0)
+		c->serve.log_format = SERVE_LOG_JSON;
+	else
+		return perr_set(e, PERR_INVALID, "[serve] log_format = %s: use "
+		    "text or json", perr_quote(value, q));
+	return 0;
+}
+
+static int
+set_serve_count(unsigned *slot, const char *key, const char *value,
+    struct perr *e)
+{
+	unsigned long long v = 0;
+	int rc;
+
+	if ((rc = parse_count(key, value, 1, 100000, &v, e)) != 0)
+		return rc;
+	*slot = (unsigned)v;
+	return 0;
+}
+
+static int
+set_serve_max_connections(struct config *c, const char *value,
+    struct perr *e)
+{
+	return set_serve_count(&c->serve.max_connections,
+	    "[serve] max_connections", value, e);
+}
+
+static int
+set_serve_max_connections_per_ip(struct config *c, const char *value,
+    struct perr *e)
+{
+	return set_serve_count(&c->serve.max_connections_per_ip,
+	    "[serve] max_connections_per_ip", value, e);
+}
+
+static int
+set_serve_connection_timeout(struct config *c, const char *value,
+    struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	double v;
+
+	if (clock_parse_duration(value, "[serve] connection_timeout", &v,
+	    NULL) != 0 || v < 1 || v > 3600 || v != floor(v))
+		return perr_set(e, PERR_INVALID, "[serve] connection_timeout = "
+		    "%s: use whole seconds from 1s to 1h such as 10s",
+		    perr_quote(value, q));
+	c->serve.connection_timeout = (unsigned)v;
+	return 0;
+}
+
+static int
+set_org_write_token_file(struct config *c, const char *value,
+    struct perr *e)
+{
+	struct serve_org_settings *o = &c->serve.orgs[c->current_org];
+
+	return set_nonempty(&o->write_token_file, "write_token_file", value, e);
+}
+
+static int
+set_org_read_token_file(struct config *c, const char *value, struct perr *e)
+{
+	struct serve_org_settings *o = &c->serve.orgs[c->current_org];
+
+	return set_nonempty(&o->read_token_file, "read_token_file", value, e);
+}
+
+/* The [org NAME] section being read: found, or added. */
+static int
+enter_org(struct config *c, const char *name, struct perr *e)
+{
+	size_t i;
+
+	while (*name == ' ' || *name == '\t')
+		name++;
+	if (*name == '\0')
+		return perr_set(e, PERR_INVALID, "[org] needs a name: write "
+		    "[org NAME]");
+	for (i = 0; i < c->serve.norgs; i++)
+		if (strcmp(c->serve.orgs[i].name, name) == 0) {
+			c->current_org = i;
+			return 0;
+		}
+	if (c->serve.norgs == SERVE_MAX_ORGS)
+		return perr_set(e, PERR_INVALID, "more than %d [org] sections",
+		    SERVE_MAX_ORGS);
+	if ((c->serve.orgs[i].name = strdup(name)) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	c->current_org = c->serve.norgs++;
+	return 0;
+}
+
 static const struct key keys[] = {
 	{"journal", "path", set_journal_path},
 	{"journal", "fsync", set_journal_fsync},
@@ -508,6 +710,19 @@ static const struct key keys[] = {
 	{"push", "gzip", set_push_gzip},
 	{"push", "timeout", set_push_timeout},
 	{"push", "retries", set_push_retries},
+	{"serve", "listen", set_serve_listen},
+	{"serve", "data_dir", set_serve_data_dir},
+	{"serve", "preset", set_serve_preset},
+	{"serve", "prpc_psk_file", set_serve_prpc_psk_file},
+	{"serve", "write_token_file", set_serve_write_token_file},
+	{"serve", "read_token_file", set_serve_read_token_file},
+	{"serve", "dedupe_window", set_serve_dedupe_window},
+	{"serve", "log_format", set_serve_log_format},
+	{"serve", "max_connections", set_serve_max_connections},
+	{"serve", "max_connections_per_ip", set_serve_max_connections_per_ip},
+	{"serve", "connection_timeout", set_serve_connection_timeout},
+	{"org", "write_token_file", set_org_write_token_file},
+	{"org", "read_token_file", set_org_read_token_file},
 };
 
 /* --- reading the file --- */
@@ -562,6 +777,13 @@ handle(void *user, const char *section, const char *name, const char *value)
 	if (l->error_line != 0)
 		return 1;	/* keep the first error only */
 	perr_clear(&e);
+	/* [org NAME]: the keys of "org", for the organization named. */
+	if (strncmp(section, "org", 3) == 0 &&
+	    (section[3] == '\0' || section[3] == ' ')) {
+		if (enter_org(l->c, section + 3, &e) != 0)
+			goto refuse;
+		section = "org";
+	}
 	for (i = 0; i < NELEM(keys); i++) {
 		if (strcmp(section, keys[i].section) != 0)
 			continue;
@@ -578,7 +800,7 @@ handle(void *user, const char *section, const char *name, const char *value)
 		    perr_quote(name, qn));
 	else if (!section_known)
 		perr_set(&e, PERR_INVALID, "unknown section [%s]: known are "
-		    "[journal], [render] and [push]", perr_quote(section, qs));
+		    "[journal], [render], [push], [serve] and [org NAME]", perr_quote(section, qs));
 	else
 		perr_set(&e, PERR_INVALID, "unknown key %s in [%s]",
 		    perr_quote(name, qn), section);
@@ -718,6 +940,7 @@ set_defaults(struct config *c)
 	c->render.max_journal_size = 64ull << 20;
 	c->push.timeout = PUSH_DEFAULT_TIMEOUT;
 	c->push.retries = PUSH_DEFAULT_RETRIES;
+	serve_settings_defaults(&c->serve);
 }
 
 int
@@ -745,6 +968,8 @@ config_load(struct config *c, const char *explicit, struct perr *e)
 void
 config_free(struct config *c)
 {
+	size_t i;
+
 	free(c->file);
 	free(c->journal.path);
 	free_labels(c);
@@ -761,5 +986,16 @@ config_free(struct config *c)
 	free(c->push.cacert);
 	free(c->push.cert);
 	free(c->push.key);
+	free_listen(c);
+	free(c->serve.data_dir);
+	free(c->serve.preset);
+	free(c->serve.prpc_psk_file);
+	free(c->serve.write_token_file);
+	free(c->serve.read_token_file);
+	for (i = 0; i < c->serve.norgs; i++) {
+		free(c->serve.orgs[i].name);
+		free(c->serve.orgs[i].write_token_file);
+		free(c->serve.orgs[i].read_token_file);
+	}
 	memset(c, 0, sizeof(*c));
 }

@@ -18,6 +18,11 @@
  *             cacert, cert, key, insecure, timeout, retries, gzip
  *             (no password or token: secrets come from their own files or
  *             the environment, see push.h)
+ *   [serve]   listen, data_dir, preset, prpc_psk_file, write_token_file,
+ *             read_token_file, dedupe_window, log_format, max_connections,
+ *             max_connections_per_ip, connection_timeout
+ *   [org NAME] write_token_file, read_token_file (one section per
+ *             organization of promrun-serve)
  */
 #ifndef PROMRUN_CONFIG_H
 #define PROMRUN_CONFIG_H
@@ -29,6 +34,7 @@
 #include "metrics/textfile.h"
 #include "push/grouping.h"
 #include "journal/journal.h"
+#include "serve/serve.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -56,6 +62,8 @@ struct config {
 		double timeout;		/* seconds per attempt, default 10 */
 		unsigned retries;	/* default 3 */
 	} push;
+	struct serve_settings serve;
+	size_t current_org;		/* the [org NAME] being read */
 };
 
 /*
@@ -114,6 +122,14 @@ int config_parse_timeout(const char *what, const char *value, double *out,
  * *out, or PERR_INVALID naming what and value.
  */
 int config_parse_retries(const char *what, const char *value, unsigned *out,
+    struct perr *e);
+
+/*
+ * config_add_listen: add an address to [serve] listen (a program's
+ * --listen option; the first replaces what the file said).  Returns 0,
+ * PERR_INVALID past SERVE_MAX_LISTEN, or PERR_NOMEM.
+ */
+int config_add_listen(struct config *c, const char *addr, bool first,
     struct perr *e);
 
 /*

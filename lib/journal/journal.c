@@ -155,10 +155,15 @@ write_once(int fd, const char *path, const struct buf *rec, struct perr *e)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return perr_sys(e, errno, "cannot append to journal %s", path);
-	if ((size_t)n != rec->len)
-		return perr_set(e, PERR_IO, "cannot append to journal %s: only "
-		    "%zd of %zu bytes written: %s", path, n, rec->len,
-		    short_write_reason(fd));
+	if ((size_t)n != rec->len) {
+		const char *why = short_write_reason(fd);
+
+		perr_set(e, PERR_IO, "cannot append to journal %s: only %zd of "
+		    "%zu bytes written: %s", path, n, rec->len, why);
+		if (e != NULL && strcmp(why, strerror(ENOSPC)) == 0)
+			e->sys_errno = ENOSPC;
+		return PERR_IO;
+	}
 	return 0;
 }
 
@@ -251,21 +256,27 @@ still_there(const struct journal_appender *w)
 int
 journal_appender_lock(struct journal_appender *w, struct perr *e)
 {
+	struct stat st;
 	bool created;
 
 	if (flock_wait(w->lockfd, LOCK_EX) != 0)
 		return perr_sys(e, errno, "cannot lock journal %s", w->path);
 	w->locked = true;
-	if (still_there(w))
-		return 0;
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = open_for_append(w->path, &created, e);
-	if (w->fd < 0) {
-		journal_appender_unlock(w);
-		return PERR_IO;
+	if (!still_there(w)) {
+		if (w->fd >= 0)
+			close(w->fd);
+		w->fd = open_for_append(w->path, &created, e);
+		if (w->fd < 0) {
+			journal_appender_unlock(w);
+			return PERR_IO;
+		}
+		w->created = w->created || created;
 	}
-	w->created = w->created || created;
+	if (fstat(w->fd, &st) != 0) {
+		journal_appender_unlock(w);
+		return perr_sys(e, errno, "cannot stat journal %s", w->path);
+	}
+	w->locked_size = (unsigned long long)st.st_size;
 	return 0;
 }
 
@@ -301,6 +312,8 @@ journal_appender_sync(struct journal_appender *w, struct perr *e)
 		return 0;
 	if ((rc = sync_record(w->fd, w->path, w->created, e)) == 0)
 		w->created = false;
+	else if (ftruncate(w->fd, (off_t)w->locked_size) != 0)
+		w->broken = true;
 	return rc;
 }
 

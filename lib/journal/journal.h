@@ -88,6 +88,7 @@ struct journal_appender {
 	int fd;			/* O_APPEND descriptor; -1 until opened */
 	bool created;		/* made by us, its directory entry not synced yet */
 	bool locked;
+	unsigned long long locked_size;	/* the journal's size when locked */
 	bool broken;		/* a failed batch could not be cut off: refuse
 				   more writes (a restart reads what is there) */
 };
@@ -120,7 +121,10 @@ int journal_appender_write(struct journal_appender *w, const char *frames,
 
 /*
  * journal_appender_sync: fdatasync what was written, and the directory
- * when the journal was created by this appender.  Returns 0 or PERR_IO.
+ * when the journal was created by this appender.  Returns 0, or PERR_IO
+ * with everything written since the lock was taken cut off again (its
+ * durability is unknown, and a retry must not find it twice).  Must be
+ * locked.
  */
 int journal_appender_sync(struct journal_appender *w, struct perr *e);
 

@@ -608,8 +608,8 @@ joins_start(struct agg *a, const struct run *r, struct hmap *starts)
 }
 
 int
-agg_admit(struct agg *a, const struct run *runs, size_t n, size_t pending,
-    size_t *added, size_t *bad, struct perr *e)
+agg_admit(struct agg *a, const struct run *const *runs, size_t n,
+    size_t pending, size_t *added, size_t *bad, struct perr *e)
 {
 	struct hmap fresh = HMAP_INIT, starts = HMAP_INIT;
 	size_t i, *slot, count = 0;
@@ -617,7 +617,7 @@ agg_admit(struct agg *a, const struct run *runs, size_t n, size_t pending,
 	int rc = 0;
 
 	for (i = 0; i < n && rc == 0; i++) {
-		const struct run *r = &runs[i];
+		const struct run *r = runs[i];
 
 		if (joins_start(a, r, &starts))
 			continue;
@@ -927,6 +927,16 @@ agg_fold(struct agg *a, char *payload, size_t len, struct perr *e)
 	}
 	if (rc == PERR_CORRUPT)
 		a->records_corrupt++;
+	return rc;
+}
+
+int
+agg_fold_run(struct agg *a, const struct run *r, struct perr *e)
+{
+	int rc;
+
+	if ((rc = fold_user_record(a, r, e)) == 0)
+		a->records_ok++;
 	return rc;
 }
 

@@ -101,6 +101,13 @@ void agg_free(struct agg *a);
 int agg_fold(struct agg *a, char *payload, size_t len, struct perr *e);
 
 /*
+ * agg_fold_run: fold a run already decoded from a journal payload (a
+ * reader that needs the run itself too, such as the receiver rebuilding its
+ * index); the same as agg_fold on the payload.  Returns as agg_fold.
+ */
+int agg_fold_run(struct agg *a, const struct run *r, struct perr *e);
+
+/*
  * agg_admit: would folding runs[0..n) (validated runs, in order) stay
  * within max_series, when pending new series are already promised to runs
  * not folded yet?  The dry run of agg_fold's series limit, for a writer
@@ -110,7 +117,7 @@ int agg_fold(struct agg *a, char *payload, size_t len, struct perr *e);
  * worded as agg_fold words it, with *bad the index of the first run past
  * the limit; PERR_NOMEM.  The state is unchanged.
  */
-int agg_admit(struct agg *a, const struct run *runs, size_t n,
+int agg_admit(struct agg *a, const struct run *const *runs, size_t n,
     size_t pending, size_t *added, size_t *bad, struct perr *e);
 
 /* agg_add_damage: count damaged journal regions the scanner skipped. */

@@ -39,6 +39,19 @@ struct job {
 
 /* --- settings --- */
 
+void
+textfile_agg_config(const struct journal_settings *js,
+    const struct render_settings *rs, const struct schema_preset *p,
+    struct agg_config *cfg)
+{
+	cfg->buckets = p->buckets != NULL ? p->buckets : rs->buckets;
+	cfg->nbuckets = p->buckets != NULL ? p->nbuckets : rs->nbuckets;
+	cfg->labels = js->labels;
+	cfg->nlabels = js->nlabels;
+	cfg->lost_after = rs->lost_after;
+	cfg->max_series = rs->max_series;
+}
+
 static int
 resolve_settings(struct job *j)
 {
@@ -53,14 +66,7 @@ resolve_settings(struct job *j)
 	j->ns = j->in->ns != NULL ? j->in->ns : rs->namespace;
 	if ((rc = schema_check_namespace(j->preset, j->ns, j->e)) != 0)
 		return rc;
-	j->acfg.buckets = j->preset->buckets != NULL ? j->preset->buckets :
-	    rs->buckets;
-	j->acfg.nbuckets = j->preset->buckets != NULL ? j->preset->nbuckets :
-	    rs->nbuckets;
-	j->acfg.labels = js->labels;
-	j->acfg.nlabels = js->nlabels;
-	j->acfg.lost_after = rs->lost_after;
-	j->acfg.max_series = rs->max_series;
+	textfile_agg_config(js, rs, j->preset, &j->acfg);
 	j->journal = js->path;
 	if (agg_config_fingerprint(&j->acfg, &j->settings) != 0 ||
 	    (rs->checkpoint != NULL ?

@@ -34,6 +34,8 @@
 
 #include "common/err.h"
 #include "journal/journal.h"
+#include "metrics/aggregate.h"
+#include "metrics/schema.h"
 
 #define TEXTFILE_CHECKPOINT_EVERY 1000	/* new records before it is rewritten */
 
@@ -87,6 +89,15 @@ struct textfile_report {
  */
 int textfile_render(const struct textfile_job *job,
     struct textfile_report *rep, struct perr *e);
+
+/*
+ * textfile_agg_config: the aggregate settings a render with preset p
+ * folds with: p's own buckets or [render] buckets, [journal] labels,
+ * lost_after and max_series.  cfg points into js, rs and p.
+ */
+void textfile_agg_config(const struct journal_settings *js,
+    const struct render_settings *rs, const struct schema_preset *p,
+    struct agg_config *cfg);
 
 /*
  * textfile_compact: step 3 alone, now, whatever the journal's size, for a
