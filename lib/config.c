@@ -293,7 +293,7 @@ config_parse_timeout(const char *what, const char *value, double *out,
 
 	if ((clock_parse_seconds(value, what, &v, NULL) == 0 ||
 	    clock_parse_duration(value, what, &v, NULL) == 0) && v > 0 &&
-	    v <= PUSH_MAX_TIMEOUT) {
+	    v <= TRANSFER_MAX_TIMEOUT) {
 		*out = v;
 		return 0;
 	}
@@ -309,7 +309,7 @@ config_parse_retries(const char *what, const char *value, unsigned *out,
 	unsigned long long v = 0;
 	int rc;
 
-	if ((rc = parse_count(what, value, 0, PUSH_MAX_RETRIES, &v, e)) != 0)
+	if ((rc = parse_count(what, value, 0, TRANSFER_MAX_RETRIES, &v, e)) != 0)
 		return rc;
 	*out = (unsigned)v;
 	return 0;
@@ -938,8 +938,8 @@ set_defaults(struct config *c)
 	c->render.mode = 0644;
 	c->render.keep_history = 30 * 86400;
 	c->render.max_journal_size = 64ull << 20;
-	c->push.timeout = PUSH_DEFAULT_TIMEOUT;
-	c->push.retries = PUSH_DEFAULT_RETRIES;
+	c->push.timeout = TRANSFER_DEFAULT_TIMEOUT;
+	c->push.retries = TRANSFER_DEFAULT_RETRIES;
 	serve_settings_defaults(&c->serve);
 }
 

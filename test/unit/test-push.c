@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "push/grouping.h"
 #include "push/push.h"
+#include "push/transfer.h"
 
 static const char *
 b64(struct buf *b, const char *s, size_t len)
@@ -149,35 +150,35 @@ test_backoff(void)
 {
 	unsigned a;
 
-	CHECK(push_backoff(0, 0.0) == 0.25);
-	CHECK(push_backoff(0, 0.999999) < 0.5);
-	CHECK(push_backoff(1, 0.0) == 0.5);
-	CHECK(push_backoff(2, 0.5) == 1.5);
+	CHECK(transfer_backoff(0, 0.0) == 0.25);
+	CHECK(transfer_backoff(0, 0.999999) < 0.5);
+	CHECK(transfer_backoff(1, 0.0) == 0.5);
+	CHECK(transfer_backoff(2, 0.5) == 1.5);
 	for (a = 0; a < 100; a++) {
-		double lo = push_backoff(a, 0.0), hi = push_backoff(a, 0.999);
+		double lo = transfer_backoff(a, 0.0), hi = transfer_backoff(a, 0.999);
 
-		CHECK(lo >= PUSH_BACKOFF_BASE / 2);
-		CHECK(hi <= PUSH_BACKOFF_CAP);
+		CHECK(lo >= TRANSFER_BACKOFF_BASE / 2);
+		CHECK(hi <= TRANSFER_BACKOFF_CAP);
 		CHECK(lo <= hi);
 		if (a > 0)
-			CHECK(lo >= push_backoff(a - 1, 0.0));
+			CHECK(lo >= transfer_backoff(a - 1, 0.0));
 	}
-	CHECK(push_backoff(40, 0.0) == PUSH_BACKOFF_CAP / 2);
+	CHECK(transfer_backoff(40, 0.0) == TRANSFER_BACKOFF_CAP / 2);
 }
 
 static void
 test_statuses(void)
 {
-	CHECK(push_retryable_status(429));
-	CHECK(push_retryable_status(500));
-	CHECK(push_retryable_status(503));
-	CHECK(push_retryable_status(599));
-	CHECK(!push_retryable_status(400));
-	CHECK(!push_retryable_status(401));
-	CHECK(!push_retryable_status(404));
-	CHECK(!push_retryable_status(307));
-	CHECK(!push_retryable_status(200));
-	CHECK(!push_retryable_status(600));
+	CHECK(transfer_retryable_status(429));
+	CHECK(transfer_retryable_status(500));
+	CHECK(transfer_retryable_status(503));
+	CHECK(transfer_retryable_status(599));
+	CHECK(!transfer_retryable_status(400));
+	CHECK(!transfer_retryable_status(401));
+	CHECK(!transfer_retryable_status(404));
+	CHECK(!transfer_retryable_status(307));
+	CHECK(!transfer_retryable_status(200));
+	CHECK(!transfer_retryable_status(600));
 	CHECK_STR(push_method_name(PUSH_PUT), "PUT");
 	CHECK_STR(push_method_name(PUSH_POST), "POST");
 	CHECK_STR(push_method_name(PUSH_DELETE), "DELETE");
@@ -187,7 +188,7 @@ static const char *
 body_line(struct buf *b, const char *s, size_t max)
 {
 	buf_reset(b);
-	CHECK(push_body_line(b, s, strlen(s), max) == 0);
+	CHECK(transfer_body_line(b, s, strlen(s), max) == 0);
 	return buf_str(b);
 }
 

@@ -1,0 +1,152 @@
+/*
+ * transfer.h - one HTTP request, sent again until it is answered: the
+ * retry policy every client of promrun shares (promrun-push's requests to
+ * the Pushgateway, promrun-record's posts to promrun-serve), on libcurl
+ * through a curlapi table (linked or loaded, see curlapi.h).
+ *
+ * Retries: connection errors (refused, unreachable, reset, timed out, no
+ * answer) and HTTP 5xx and 429 are retried, after an exponential backoff
+ * with jitter (transfer_backoff), or after the answer's Retry-After when
+ * that is longer (up to TRANSFER_BACKOFF_CAP).  Anything else is final: a
+ * 2xx or 4xx is the server's considered answer, a TLS verification failure
+ * is a configuration error, a redirect is never followed.  Only requests
+ * that are safe to repeat go through here: a Pushgateway PUT, POST or
+ * DELETE, or a run with a run id, which the receiver counts once.
+ *
+ * Nothing here prints: -v lines go to the log callback.  No line this
+ * module produces holds a secret: the callers set credentials on the
+ * handle themselves, and URLs with credentials are refused.
+ */
+#ifndef PROMRUN_TRANSFER_H
+#define PROMRUN_TRANSFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "push/curlapi.h"
+
+#define TRANSFER_DEFAULT_TIMEOUT 10.0	/* seconds per attempt */
+#define TRANSFER_DEFAULT_RETRIES 3
+#define TRANSFER_MAX_TIMEOUT 3600.0
+#define TRANSFER_MAX_RETRIES 10
+#define TRANSFER_BACKOFF_BASE 0.5	/* seconds: the first retry waits 0.25-0.5 s */
+#define TRANSFER_BACKOFF_CAP 8.0	/* seconds: no wait is longer */
+#define TRANSFER_RESPONSE_MAX (64u << 10)	/* bytes of an answer kept */
+#define TRANSFER_BODY_SHOWN 300	/* bytes of a refusal's body in a message */
+
+/* A line for -v: the request, each attempt's outcome, a retry. */
+typedef void (*transfer_log_fn)(void *ctx, const char *line);
+
+struct transfer_options {
+	const char *agent;	/* User-Agent, "promrun-push/0.1.0" */
+	double timeout;		/* seconds per attempt, connecting included,
+				   (0, TRANSFER_MAX_TIMEOUT] */
+	const char *cacert;	/* CA bundle to verify the server, or NULL */
+	const char *cert;	/* client certificate (PEM), or NULL */
+	const char *key;	/* its private key (PEM), or NULL */
+	bool insecure;		/* do not verify the server's certificate */
+	transfer_log_fn log;	/* NULL: no -v lines */
+	void *log_ctx;
+};
+
+struct transfer {
+	const struct curlapi *api;
+	CURL *curl;		/* the handle; callers set the request on it */
+	struct buf response;	/* the start of the last answer's body */
+	char errbuf[CURL_ERROR_SIZE];
+	uint64_t rng;		/* the jitter's state */
+	bool started;		/* libcurl's global init was done */
+	transfer_log_fn log;
+	void *log_ctx;
+	struct buf line;
+};
+
+/* How a request ended, after its last attempt. */
+struct transfer_result {
+	CURLcode cc;		/* CURLE_OK when an answer came */
+	long status;		/* its HTTP status; 0 without one */
+	unsigned attempts;
+};
+
+/*
+ * transfer_check: o's values, before anything is set up: a timeout in
+ * range, a key only with its certificate, CA, certificate and key files
+ * readable; retries at most TRANSFER_MAX_RETRIES.  Returns 0 or
+ * PERR_INVALID naming the value.
+ */
+int transfer_check(const struct transfer_options *o, unsigned retries,
+    struct perr *e);
+
+/*
+ * transfer_open: start libcurl through api and make a handle with what
+ * every request shares: o's timeout (per attempt and for connecting), TLS
+ * files, agent, no redirects, http and https only, no signals.  Returns 0;
+ * PERR_IO when libcurl cannot start.  Call transfer_close in every case.
+ */
+int transfer_open(struct transfer *t, const struct curlapi *api,
+    const struct transfer_options *o, struct perr *e);
+
+/* transfer_close: release t's handle (t may be zeroed or half open). */
+void transfer_close(struct transfer *t);
+
+/*
+ * transfer_base_url: check url and copy it, normalized and without
+ * trailing '/', to *base (malloc'd).  Refused with PERR_INVALID, what
+ * naming the URL in the message ("gateway URL"): not http:// or https://;
+ * user credentials in it (they would show in ps and in messages: the
+ * message gives hint instead, and never repeats such a URL); a query or a
+ * fragment.  PERR_NOMEM.
+ */
+int transfer_base_url(struct transfer *t, const char *url, const char *what,
+    const char *hint, char **base, struct perr *e);
+
+/*
+ * transfer_perform: send the request set on t->curl, and again after a
+ * backoff while the outcome is worth retrying, at most retries more times
+ * (<= TRANSFER_MAX_RETRIES).  Each attempt is a -v line.  t->response
+ * holds the start of the last answer's body.
+ */
+void transfer_perform(struct transfer *t, unsigned retries,
+    struct transfer_result *r);
+
+/* transfer_reason: libcurl's reason for a result without an answer. */
+const char *transfer_reason(const struct transfer *t,
+    const struct transfer_result *r);
+
+/*
+ * transfer_answer_line: the last answer's body as transfer_body_line
+ * writes it (TRANSFER_BODY_SHOWN bytes at most), or "(no reason given)",
+ * appended to out.  buf.h's errors.
+ */
+int transfer_answer_line(const struct transfer *t, struct buf *out);
+
+void transfer_note(struct transfer *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* --- exposed for tests --- */
+
+/*
+ * transfer_backoff: seconds to wait before retry number attempt (0 for the
+ * first retry): d = min(TRANSFER_BACKOFF_CAP, TRANSFER_BACKOFF_BASE *
+ * 2^attempt), then d/2 + u*d/2 for a uniform draw u in [0, 1) ("equal
+ * jitter": retries from many runners spread out, yet each still waits at
+ * least half).
+ */
+double transfer_backoff(unsigned attempt, double u);
+
+/* transfer_retryable_status: true for HTTP 429 and 5xx. */
+bool transfer_retryable_status(long status);
+
+/*
+ * transfer_body_line: append at most max bytes of a response body to out
+ * as one line: control bytes (newlines included) become spaces,
+ * surrounding blanks are trimmed, and "..." marks a cut, made on a UTF-8
+ * character boundary.  buf.h's errors.
+ */
+int transfer_body_line(struct buf *out, const char *body, size_t len,
+    size_t max);
+
+#endif
