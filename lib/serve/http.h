@@ -27,6 +27,7 @@
 #include "common/buf.h"
 #include "serve/commit.h"
 #include "serve/ingest.h"
+#include "serve/wire.h"
 #include "serve/listen.h"
 #include "serve/org.h"
 #include "serve/serve.h"

@@ -94,12 +94,4 @@ void ingest_free(struct ingest *in);
 int ingest_prpc(const char *body, size_t len, char **name, bool *success,
     struct perr *e);
 
-/*
- * ingest_json_string: s as Python's json.dumps writes a string (what
- * Flask's jsonify sends): quoted, '"' and '\' escaped, \b \f \n \r \t,
- * every other byte outside space..'~' as \uXXXX in lowercase hex
- * (surrogate pairs above U+FFFF).  s must be valid UTF-8.  buf.h's errors.
- */
-int ingest_json_string(struct buf *out, const char *s);
-
 #endif

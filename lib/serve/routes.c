@@ -56,10 +56,10 @@ answer(struct request *r, unsigned code, const char *type, struct buf *body)
 static int
 error_body(struct buf *out, const char *msg, const char *field, long index)
 {
-	if (buf_adds(out, "{\"error\":") || ingest_json_string(out, msg))
+	if (buf_adds(out, "{\"error\":") || wire_json_string(out, msg))
 		return PERR_NOMEM;
 	if (field != NULL && (buf_adds(out, ",\"field\":") ||
-	    ingest_json_string(out, field)))
+	    wire_json_string(out, field)))
 		return PERR_NOMEM;
 	if (index >= 0 && buf_addf(out, ",\"index\":%ld", index))
 		return PERR_NOMEM;
@@ -570,7 +570,7 @@ prpc_post(struct request *r)
 	p.fresh_at = calloc(1, sizeof(*p.fresh_at));
 	if (p.duplicate == NULL || p.fresh == NULL || p.fresh_at == NULL ||
 	    buf_adds(&r->answer, "{\"name\":") ||
-	    ingest_json_string(&r->answer, name) ||
+	    wire_json_string(&r->answer, name) ||
 	    buf_addf(&r->answer, ",\"success\":%s}\n", success ? "true" :
 	    "false")) {
 		ok = MHD_NO;

@@ -148,7 +148,7 @@ wake(struct serve *s, struct request *r)
 		r->answer_type = "application/json";
 		r->runs = 0;
 		if (buf_adds(&r->answer, "{\"error\":") ||
-		    ingest_json_string(&r->answer, r->failure) ||
+		    wire_json_string(&r->answer, r->failure) ||
 		    buf_adds(&r->answer, "}\n"))
 			buf_reset(&r->answer);
 	}
