@@ -4,6 +4,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "push/push.h"
+#include "serve/client.h"
 #include "journal/run.h"
 #include "metrics/schema.h"
 #include "common/text.h"
@@ -481,6 +482,47 @@ set_push_retries(struct config *c, const char *value, struct perr *e)
 	    e);
 }
 
+/* --- [record] --- */
+
+static int
+set_record_server(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->record.server, "[record] server", value, e);
+}
+
+static int
+set_record_token_file(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->record.token_file, "[record] token_file",
+	    value, e);
+}
+
+static int
+set_record_timeout(struct config *c, const char *value, struct perr *e)
+{
+	return config_parse_timeout("[record] timeout", value,
+	    &c->record.timeout, e);
+}
+
+static int
+set_record_retries(struct config *c, const char *value, struct perr *e)
+{
+	return config_parse_retries("[record] retries", value,
+	    &c->record.retries, e);
+}
+
+void
+config_client_options(const struct config *c, struct client_options *o,
+    bool journal_given)
+{
+	pick(&o->server, c->record.server);
+	pick(&o->token_file, c->record.token_file);
+	o->timeout = c->record.timeout;
+	o->retries = c->record.retries;
+	if (journal_given)
+		o->server = NULL;
+}
+
 /* --- [serve] and [org NAME] --- */
 
 static void
@@ -710,6 +752,10 @@ static const struct key keys[] = {
 	{"push", "gzip", set_push_gzip},
 	{"push", "timeout", set_push_timeout},
 	{"push", "retries", set_push_retries},
+	{"record", "server", set_record_server},
+	{"record", "token_file", set_record_token_file},
+	{"record", "timeout", set_record_timeout},
+	{"record", "retries", set_record_retries},
 	{"serve", "listen", set_serve_listen},
 	{"serve", "data_dir", set_serve_data_dir},
 	{"serve", "preset", set_serve_preset},
@@ -940,6 +986,8 @@ set_defaults(struct config *c)
 	c->render.max_journal_size = 64ull << 20;
 	c->push.timeout = TRANSFER_DEFAULT_TIMEOUT;
 	c->push.retries = TRANSFER_DEFAULT_RETRIES;
+	c->record.timeout = TRANSFER_DEFAULT_TIMEOUT;
+	c->record.retries = TRANSFER_DEFAULT_RETRIES;
 	serve_settings_defaults(&c->serve);
 }
 
@@ -986,6 +1034,8 @@ config_free(struct config *c)
 	free(c->push.cacert);
 	free(c->push.cert);
 	free(c->push.key);
+	free(c->record.server);
+	free(c->record.token_file);
 	free_listen(c);
 	free(c->serve.data_dir);
 	free(c->serve.preset);

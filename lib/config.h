@@ -18,6 +18,8 @@
  *             cacert, cert, key, insecure, timeout, retries, gzip
  *             (no password or token: secrets come from their own files or
  *             the environment, see push.h)
+ *   [record]  server, token_file, timeout, retries (promrun-record's
+ *             receiver: runs are posted there instead of appended)
  *   [serve]   listen, data_dir, preset, prpc_psk_file, write_token_file,
  *             read_token_file, dedupe_window, log_format, max_connections,
  *             max_connections_per_ip, connection_timeout
@@ -62,6 +64,12 @@ struct config {
 		double timeout;		/* seconds per attempt, default 10 */
 		unsigned retries;	/* default 3 */
 	} push;
+	struct {
+		char *server;		/* NULL: record into the journal */
+		char *token_file;	/* NULL: $PROMRUN_TOKEN, if set */
+		double timeout;		/* seconds per attempt, default 10 */
+		unsigned retries;	/* default 3 */
+	} record;
 	struct serve_settings serve;
 	size_t current_org;		/* the [org NAME] being read */
 };
@@ -100,6 +108,7 @@ int config_set_string(char **slot, const char *value, struct perr *e);
 int config_parse_buckets(struct config *c, const char *value, struct perr *e);
 
 struct push_options;
+struct client_options;
 
 /*
  * config_push_defaults: fill what o leaves unset from [push]: strings that
@@ -107,6 +116,15 @@ struct push_options;
  * retries (a program parses its own options for those afterwards).
  */
 void config_push_defaults(const struct config *c, struct push_options *o);
+
+/*
+ * config_client_options: fill what o leaves unset from [record]: the
+ * server and token file when NULL, timeout and retries.  journal_given (a
+ * program's -j) means the journal, whatever [record] server says: o's
+ * server becomes NULL.
+ */
+void config_client_options(const struct config *c, struct client_options *o,
+    bool journal_given);
 
 /*
  * config_parse_timeout: value as seconds ("10", "2.5") or a Prometheus

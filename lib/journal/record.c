@@ -337,6 +337,30 @@ record_finish_of(struct run *finish, const struct run *start, int status,
 	finish->duration = round(duration * 1e6) / 1e6;
 }
 
+const char *
+record_command_conflict(const struct record_args *a, bool systemd)
+{
+	if (a->status != NULL || a->exit_code != NULL || a->duration != NULL ||
+	    a->time != NULL || a->event != RUN_EVENT_RUN || systemd ||
+	    a->started != NULL)
+		return "-s, -e, -d, --started, --time, --start, --finish and "
+		    "--systemd do not go with a COMMAND";
+	return NULL;
+}
+
+int
+record_build_start(struct run *start, struct record_args *a,
+    char run_id[RECORD_RUN_ID_LEN + 1], const struct journal_settings *j,
+    struct perr *e)
+{
+	if (a->run_id == NULL) {
+		record_new_run_id(run_id);
+		a->run_id = run_id;
+	}
+	a->event = RUN_EVENT_START;
+	return record_build(start, a, j, e);
+}
+
 void
 record_new_run_id(char out[RECORD_RUN_ID_LEN + 1])
 {

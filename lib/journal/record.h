@@ -117,6 +117,24 @@ void record_finish_of(struct run *finish, const struct run *start,
     int status, double duration, double end_time);
 
 /*
+ * record_command_conflict: what may not be given with a COMMAND (wrapper
+ * mode), whose end gives it: --start, --finish, -s, -e, -d, --started,
+ * --time, and systemd (--systemd).  A message naming them when one was,
+ * else NULL.
+ */
+const char *record_command_conflict(const struct record_args *a,
+    bool systemd);
+
+/*
+ * record_build_start: the start of a wrapped command's run: the run id is
+ * a's, or a new one (written into run_id, which must outlive start); then
+ * as record_build, with the event START.
+ */
+int record_build_start(struct run *start, struct record_args *a,
+    char run_id[RECORD_RUN_ID_LEN + 1],
+    const struct journal_settings *j, struct perr *e);
+
+/*
  * record_new_run_id: a random run id of RECORD_RUN_ID_LEN hex digits (for
  * wrapper mode without --run-id) into out.
  */
