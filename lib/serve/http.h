@@ -47,6 +47,10 @@ struct request {
 	const char *method;
 	enum request_state state;
 	bool ingest;			/* a POST to an ingest endpoint */
+	bool too_big;			/* a body without a length passed the
+					   limit: the rest is read and dropped
+					   (libmicrohttpd answers only once the
+					   upload is over) */
 	double began;			/* monotonic */
 	struct buf body;
 	struct org *org;		/* once authenticated */
