@@ -270,3 +270,121 @@ refused() {
 	run -2 promrun-serve --log-format yaml
 	run -2 promrun-serve extra
 }
+
+@test "SIGHUP reads the token files again without dropping connections" {
+	serve_orgs_config
+	serve_start
+	run "$PYTHON3" - "$SERVE_PORT" "$TOKENS" "$SERVE_PID" <<-'PY'
+	import http.client, json, os, signal, sys, time
+	port, tokens, pid = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+	old = open(os.path.join(tokens, "acme.write")).read().strip()
+	c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+	def post(token, run_id):
+	    c.request("POST", "/api/v1/runs", json.dumps({"workflow": "w", "status": "ok", "run_id": run_id}),
+	              {"Content-Type": "application/json", "Authorization": "Bearer " + token})
+	    r = c.getresponse()
+	    r.read()
+	    return r.status, c.sock.getsockname() if c.sock else None
+	code, before = post(old, "1")
+	print("old token", code)
+	with open(os.path.join(tokens, "acme.write"), "w") as f:
+	    f.write("acme-rotated-token\n")
+	os.kill(pid, signal.SIGHUP)
+	time.sleep(0.5)
+	code, after = post("acme-rotated-token", "2")
+	print("new token", code)
+	print("same connection", before is not None and before == after)
+	code, _ = post(old, "3")
+	print("old token after reload", code)
+	PY
+	assert_success
+	assert_output - <<-'OUT'
+	old token 201
+	new token 201
+	same connection True
+	old token after reload 401
+	OUT
+	grep -q 'INFO promrun_serve: tokens reloaded' "$SERVE_LOG"
+	# A token file that cannot be read keeps the old token, and says so.
+	rm "$TOKENS/acme.write"
+	kill -HUP "$SERVE_PID"
+	sleep 0.3
+	grep -q "ERROR promrun_serve: tokens not reloaded, the old ones stay: \[org acme\] write_token_file $TOKENS/acme.write cannot be read" "$SERVE_LOG"
+	run post /api/v1/runs -H 'Authorization: Bearer acme-rotated-token' <<<'{"workflow": "w", "status": "ok"}'
+	assert_line --index 1 201
+	! grep -q -e acme-rotated-token -e "$(token acme.read)" "$SERVE_LOG"
+}
+
+@test "SIGTERM: ready says 503 shutting down, what was taken is finished and answered, then exit 0" {
+	serve_start
+	run post /api/v1/runs <<<'{"workflow": "first", "status": "ok"}'
+	assert_line --index 1 201
+	# Hold the journal's lock: the next batch waits for it.
+	flock -x "$DATA/default/journal.lock" sleep 3 3>&- &
+	sleep 0.3
+	run "$PYTHON3" - "$SERVE_PORT" "$SERVE_PID" <<-'PY'
+	import http.client, json, os, signal, sys, threading, time
+	port, pid = int(sys.argv[1]), int(sys.argv[2])
+	result = {}
+	def writer():
+	    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+	    c.request("POST", "/api/v1/runs", json.dumps({"workflow": "late", "status": "ok"}),
+	              {"Content-Type": "application/json"})
+	    result["post"] = c.getresponse().status
+	health = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+	health.request("GET", "/health/ready")
+	r = health.getresponse()
+	print("ready before", r.status, r.read().decode().strip())
+	t = threading.Thread(target=writer)
+	t.start()
+	time.sleep(0.5)
+	os.kill(pid, signal.SIGTERM)
+	time.sleep(0.3)
+	health.request("GET", "/health/ready")
+	r = health.getresponse()
+	print("ready while stopping", r.status, r.read().decode().strip())
+	t.join()
+	print("post", result["post"])
+	PY
+	assert_success
+	assert_output - <<-'OUT'
+	ready before 200 ready
+	ready while stopping 503 not ready: shutting down
+	post 201
+	OUT
+	wait "$SERVE_PID"
+	run journal_lines default
+	assert_line --index 1 --regexp '^run time=[0-9.]+ workflow=late status=success$'
+	SERVE_PID=
+}
+
+@test "the log: one line per request, text or JSON with ATTEST's fields; never a token or a body" {
+	serve_orgs_config
+	serve_start --log-format json
+	post /api/v1/runs -H "Authorization: Bearer $(token acme.write)" <<<'{"workflow": "secret-body-marker", "status": "ok"}'
+	post /api/v1/runs -H "Authorization: Bearer $(token acme.write)" <<<'{"workflow": "secret-body-marker", "status": "nope"}'
+	curl -sS -o /dev/null -H "Authorization: Bearer $(token acme.read)" "$SERVE_URL/prom/acme/metrics"
+	curl -sS -o /dev/null -H "Authorization: Bearer wrong-token-marker" "$SERVE_URL/prom/acme/metrics"
+	serve_stop
+	# Every line is one JSON object with ATTEST's fields.
+	run jq -c 'select(.fields.endpoint != null) | [.level, .target, .message, .fields.org, .fields.endpoint, .fields.code, (.fields.duration_ms | type), .fields.runs]' "$SERVE_LOG"
+	assert_success
+	assert_output - <<-'OUT'
+	["INFO","promrun_serve::http","POST /api/v1/runs 201","acme","/api/v1/runs",201,"number",1]
+	["INFO","promrun_serve::http","POST /api/v1/runs 400","acme","/api/v1/runs",400,"number",0]
+	["INFO","promrun_serve::http","GET /prom/{org}/metrics 200","acme","/prom/{org}/metrics",200,"number",null]
+	["INFO","promrun_serve::http","GET /prom/{org}/metrics 401",null,"/prom/{org}/metrics",401,"number",null]
+	OUT
+	run jq -r '.timestamp' "$SERVE_LOG"
+	refute_output --regexp '^[^2]'
+	assert_line --regexp '^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-9:]{8}\.[0-9]{3}Z$'
+	run grep -c -e secret-body-marker -e wrong-token-marker -e "$(token acme.write)" -e "$(token acme.read)" "$SERVE_LOG"
+	assert_output 0
+	# Text: the same fields as key=value.
+	: >"$SERVE_LOG"
+	serve_start
+	post /api/v1/runs -H "Authorization: Bearer $(token umbrella.write)" <<<'[{"workflow": "a", "status": "ok"}, {"workflow": "b", "status": "ok"}]'
+	serve_stop
+	run grep 'promrun_serve::http' "$SERVE_LOG"
+	assert_output --regexp '^20[0-9-]+T[0-9:.]+Z INFO promrun_serve::http: POST /api/v1/runs 201 org=umbrella method=POST endpoint=/api/v1/runs code=201 duration_ms=[0-9.]+ runs=2$'
+}

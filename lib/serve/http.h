@@ -34,6 +34,10 @@
 
 enum request_state {
 	REQ_NEW,		/* headers read, nothing decided */
+	REQ_GET,		/* a GET: answered on the next call, once
+				   the request is whole (answering the first
+				   call makes libmicrohttpd close the
+				   connection) */
 	REQ_BODY,		/* taking the body */
 	REQ_WAITING,		/* suspended until batches are written */
 	REQ_ANSWER,		/* resumed with an answer prepared */

@@ -744,8 +744,10 @@ first_call(struct request *r, const char *url, const char *method)
 		    -1);
 	if (post && (r->endpoint == EP_RUNS || r->endpoint == EP_METRICS))
 		return post_begin(r);
-	if (get && r->endpoint != EP_RUNS)
-		return get_route(r, url);
+	if (get && r->endpoint != EP_RUNS) {
+		r->state = REQ_GET;
+		return MHD_YES;
+	}
 	return json_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed "
 	    "here: see the Allow header", NULL, -1);
 }
@@ -792,6 +794,12 @@ http_dispatch(void *cls, struct MHD_Connection *conn, const char *url,
 		if (r->too_big)
 			return too_large(r);
 		return r->endpoint == EP_RUNS ? runs_post(r) : prpc_post(r);
+	case REQ_GET:
+		if (*upload_data_size > 0) {
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		return get_route(r, url);
 	case REQ_ANSWER:
 		return answer(r, r->answer_code, r->answer_type, &r->answer);
 	default:
