@@ -35,6 +35,10 @@
 
 enum request_state {
 	REQ_NEW,		/* headers read, nothing decided */
+	REQ_GET,		/* a GET: answered on the next call, once
+				   the request is whole (answering the first
+				   call makes libmicrohttpd close the
+				   connection) */
 	REQ_BODY,		/* taking the body */
 	REQ_WAITING,		/* suspended until batches are written */
 	REQ_ANSWER,		/* resumed with an answer prepared */
@@ -48,6 +52,10 @@ struct request {
 	const char *method;
 	enum request_state state;
 	bool ingest;			/* a POST to an ingest endpoint */
+	bool too_big;			/* a body without a length passed the
+					   limit: the rest is read and dropped
+					   (libmicrohttpd answers only once the
+					   upload is over) */
 	double began;			/* monotonic */
 	struct buf body;
 	struct org *org;		/* once authenticated */

@@ -345,7 +345,8 @@ ingest_runs(struct ingest *in, const char *body, size_t len,
 
 	memset(in, 0, sizeof(*in));
 	in->index = -1;
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	    &je);
 	if (root == NULL)
 		return malformed(in, &je, e);
 	in->root = root;

@@ -143,6 +143,17 @@ may_read_default(struct request *r)
 
 /* --- rendering --- */
 
+/* The counters kept per organization, summed for the own metrics. */
+static void
+refresh_stats(struct serve *s)
+{
+	size_t i;
+
+	s->stats.journal_bytes = 0;
+	for (i = 0; i < s->norgs; i++)
+		s->stats.journal_bytes += s->orgs[i].journal_bytes;
+}
+
 static int
 render_into(void *ctx, const char *p, size_t len)
 {
@@ -166,8 +177,10 @@ scrape(struct request *r, struct org *o, bool self, const char *type)
 	f.no_self = strcmp(o->preset->name, "prpc") == 0 && !o->named;
 	perr_clear(&e);
 	rc = render_format(o->agg, &f, render_into, &b, &samples, &e);
-	if (rc == 0 && self && !f.no_self)
+	if (rc == 0 && self && !f.no_self) {
+		refresh_stats(r->s);
 		rc = stats_write(&r->s->stats, r->s->preset->name, &b);
+	}
 	if (rc != 0) {
 		buf_free(&b);
 		return text(r, MHD_HTTP_INTERNAL_SERVER_ERROR, rc == PERR_NOMEM ?
@@ -201,6 +214,7 @@ self_get(struct request *r)
 		return json_error(r, MHD_HTTP_UNAUTHORIZED, "missing or invalid "
 		    "bearer token: give Authorization: Bearer <read token>",
 		    NULL, -1);
+	refresh_stats(r->s);
 	if (stats_write(&r->s->stats, r->s->preset->name, &b) != 0)
 		return MHD_NO;
 	return answer(r, MHD_HTTP_OK, EXPOSITION, &b);
@@ -595,6 +609,13 @@ is_json(const char *type)
 	    (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
 }
 
+static enum MHD_Result
+too_large(struct request *r)
+{
+	return json_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "the body is larger "
+	    "than 65536 bytes: send fewer runs per request", NULL, -1);
+}
+
 /* PRPC's check of "Authorization: PRPC <psk>", in its words. */
 static bool
 prpc_allowed(struct request *r)
@@ -649,9 +670,7 @@ post_begin(struct request *r)
 	}
 	if (length != NULL && ((n = strtoull(length, &end, 10)) >
 	    SERVE_BODY_MAX || *end != '\0'))
-		return json_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "the body is "
-		    "larger than 65536 bytes: send fewer runs per request",
-		    NULL, -1);
+		return too_large(r);
 	if (!r->prpc && !is_json(MHD_lookup_connection_value(r->conn,
 	    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
 		return json_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "the body "
@@ -667,10 +686,11 @@ take_body(struct request *r, const char *data, size_t *size)
 	size_t n = *size;
 
 	*size = 0;
-	if (r->body.len + n > SERVE_BODY_MAX)
-		return json_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "the body is "
-		    "larger than 65536 bytes: send fewer runs per request",
-		    NULL, -1);
+	if (r->too_big || r->body.len + n > SERVE_BODY_MAX) {
+		r->too_big = true;
+		buf_free(&r->body);
+		return MHD_YES;
+	}
 	return buf_add(&r->body, data, n) == 0 ? MHD_YES : MHD_NO;
 }
 
@@ -724,8 +744,10 @@ first_call(struct request *r, const char *url, const char *method)
 		    -1);
 	if (post && (r->endpoint == EP_RUNS || r->endpoint == EP_METRICS))
 		return post_begin(r);
-	if (get && r->endpoint != EP_RUNS)
-		return get_route(r, url);
+	if (get && r->endpoint != EP_RUNS) {
+		r->state = REQ_GET;
+		return MHD_YES;
+	}
 	return json_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed "
 	    "here: see the Allow header", NULL, -1);
 }
@@ -769,7 +791,15 @@ http_dispatch(void *cls, struct MHD_Connection *conn, const char *url,
 	case REQ_BODY:
 		if (*upload_data_size > 0)
 			return take_body(r, upload_data, upload_data_size);
+		if (r->too_big)
+			return too_large(r);
 		return r->endpoint == EP_RUNS ? runs_post(r) : prpc_post(r);
+	case REQ_GET:
+		if (*upload_data_size > 0) {
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		return get_route(r, url);
 	case REQ_ANSWER:
 		return answer(r, r->answer_code, r->answer_type, &r->answer);
 	default:
