@@ -59,7 +59,7 @@ bad_type(struct item_ctx *c, const char *field, const char *want)
 	    "give %s", field, want);
 }
 
-/* A JSON number as the decimal text record_build parses. */
+/* A JSON number as the decimal text record_build parses (no exponent). */
 static int
 number_text(const json_t *v, char *out, size_t size)
 {
@@ -69,7 +69,7 @@ number_text(const json_t *v, char *out, size_t size)
 	if (json_is_integer(v))
 		rc = buf_addf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 	else
-		rc = buf_add_double(&b, json_real_value(v));
+		rc = buf_add_decimal(&b, json_real_value(v));
 	if (rc == 0 && b.len < size)
 		memcpy(out, buf_str(&b), b.len + 1);
 	else
