@@ -103,7 +103,7 @@ $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
 # under gcc, and under ASan/UBSan with SANITIZE=1); "make fuzz" runs
 # libFuzzer under clang for FUZZ_TIME seconds per target.  The PromQL
 # target has its own driver, which also counts the inputs that parse.
-FUZZ_TARGETS = journal checkpoint expfmt config promql
+FUZZ_TARGETS = journal checkpoint expfmt config promql serve
 FUZZ_SRCS  = $(FUZZ_TARGETS:%=test/fuzz/fuzz-%.c) test/fuzz/replay.c \
              test/fuzz/replay-main.c
 FUZZ_REPLAYS = $(filter-out %-promql,$(FUZZ_TARGETS:%=$(BUILD)/test/fuzz-replay-%)) \
@@ -122,6 +122,7 @@ FUZZ_MAXLEN_config = 4096
 FUZZ_MAXLEN_expfmt = 8192
 FUZZ_MAXLEN_journal = 16384
 FUZZ_MAXLEN_checkpoint = 16384
+FUZZ_MAXLEN_serve = 8192
 fuzz: deps
 	@command -v clang >/dev/null || { echo "make fuzz needs clang" >&2; exit 1; }
 	@for t in $(FUZZ_TARGETS); do $(MAKE) --no-print-directory fuzz-$$t || exit 1; done
