@@ -19,12 +19,12 @@ parser_keys() {
 	    "$TOP/lib/config.c" | LC_ALL=C sort
 }
 ini_keys() {
-	awk '/^\[[a-z]+\]$/ { s = substr($0, 2, length($0) - 2) }
+	awk '/^\[[a-z]+( [^]]+)?\]$/ { s = $0; sub(/^\[/, "", s); sub(/[] ].*$/, "", s) }
 	    /^#[a-z_]+ = / { sub(/^#/, ""); print s "." $1 }' "$INI" | LC_ALL=C sort
 }
 man_keys() {
 	awk '/^\.S[hs] / { s = "" }
-	    /^\.Ss \[[a-z]+\]$/ { s = substr($2, 2, length($2) - 2) }
+	    /^\.Ss \[[a-z]+( NAME)?\]$/ { s = $2; gsub(/[][]/, "", s) }
 	    s != "" && /^\.It Cm [a-z_]+/ { print s "." $3 }' "$MAN5" | LC_ALL=C sort
 }
 
@@ -59,7 +59,7 @@ uncommented() {
 	run --separate-stderr env MANWIDTH=100 man --warnings -l "$MAN5"
 	assert_success
 	assert_equal "$stderr" ''
-	for section in journal render push; do
+	for section in journal render push serve 'org NAME'; do
 		assert_output --partial "[$section]"
 	done
 }
