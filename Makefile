@@ -200,7 +200,8 @@ run: deps
 INSTALL_SCRIPTS = scripts/promrun-ci
 MAN1       = $(wildcard cmd/*/*.1 scripts/*.1)
 MAN5       = $(wildcard examples/*.5)
-UNITS      = $(wildcard systemd/*.service systemd/*.path systemd/*.timer)
+UNITS      = $(wildcard systemd/*.service systemd/*.socket systemd/*.path \
+             systemd/*.timer)
 DROPINS    = $(wildcard systemd/*.conf)
 SYSUSERS   = $(wildcard systemd/sysusers.d/*.conf)
 TMPFILES   = $(wildcard systemd/tmpfiles.d/*.conf)
