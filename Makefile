@@ -7,7 +7,8 @@
 #   make run             install, build, record sample runs, show the result
 #   make bench           benchmarks against the peers, printed as ratios
 #   make install / uninstall   (PREFIX, DESTDIR, BINDIR, MANDIR, SYSCONFDIR,
-#                        UNITDIR, DROPINDIR, SYSUSERSDIR, TMPFILESDIR, DOCDIR)
+#                        UNITDIR, DROPINDIR, SYSUSERSDIR, TMPFILESDIR, DOCDIR,
+#                        TEXTFILEDIR)
 
 VERSION    = 0.1.0
 PREFIX    ?= /usr/local
@@ -20,6 +21,8 @@ DROPINDIR ?= $(PKGDATADIR)/systemd
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR    ?= $(PREFIX)/share/doc/promrun
+# node_exporter's textfile directory (Debian's prometheus-node-exporter).
+TEXTFILEDIR ?= /var/lib/prometheus/node-exporter
 
 CC        ?= cc
 CFLAGS    ?= -O2 -g
@@ -44,19 +47,22 @@ endif
 LIBS_INIH  = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
 LIBS_YAML  = $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
 LIBS_CURL  = $(shell pkg-config --libs libcurl zlib 2>/dev/null || echo -lcurl -lz)
-LIBS_HTTPD = $(shell pkg-config --libs libmicrohttpd jansson 2>/dev/null || \
-             echo -lmicrohttpd -ljansson) -pthread
+LIBS_SNAPPY = $(shell pkg-config --libs snappy 2>/dev/null || echo -lsnappy)
+LIBS_JANSSON = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+LIBS_HTTPD = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || \
+             echo -lmicrohttpd) -pthread
 
 PROGRAMS   = promrun-record promrun-render promrun-push promrun-rules \
              promrun-serve
 # Each program links only the libraries it uses: only promrun-push links curl,
-# only promrun-rules reads YAML, only promrun-serve links libmicrohttpd and
-# jansson; the config (and so every program) needs inih.
+# snappy (remote write) and jansson (OTLP's JSON), only promrun-rules reads
+# YAML, only promrun-serve links libmicrohttpd (and jansson, for the bodies
+# it takes); the config (and so every program) needs inih.
 LIBS_promrun-record = $(LIBS_INIH)
 LIBS_promrun-render = $(LIBS_INIH)
-LIBS_promrun-push = $(LIBS_INIH) $(LIBS_CURL)
+LIBS_promrun-push = $(LIBS_INIH) $(LIBS_CURL) $(LIBS_SNAPPY) $(LIBS_JANSSON)
 LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML)
-LIBS_promrun-serve = $(LIBS_INIH) $(LIBS_HTTPD)
+LIBS_promrun-serve = $(LIBS_INIH) $(LIBS_HTTPD) $(LIBS_JANSSON)
 
 LIB_SRCS   = $(wildcard lib/*.c) $(wildcard lib/*/*.c)
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -92,7 +98,8 @@ $(BINS): $(BUILD)/%: $(BUILD)/cmd/%/main.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
 
 # Unit tests and test tools may use any module, so they get every library.
-TEST_LIBS  = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_CURL) $(LIBS_HTTPD) -lm
+TEST_LIBS  = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_CURL) $(LIBS_SNAPPY) \
+             $(LIBS_JANSSON) $(LIBS_HTTPD) -lm
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
@@ -103,7 +110,7 @@ $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
 # under gcc, and under ASan/UBSan with SANITIZE=1); "make fuzz" runs
 # libFuzzer under clang for FUZZ_TIME seconds per target.  The PromQL
 # target has its own driver, which also counts the inputs that parse.
-FUZZ_TARGETS = journal checkpoint expfmt config promql
+FUZZ_TARGETS = journal checkpoint expfmt config promql serve
 FUZZ_SRCS  = $(FUZZ_TARGETS:%=test/fuzz/fuzz-%.c) test/fuzz/replay.c \
              test/fuzz/replay-main.c
 FUZZ_REPLAYS = $(filter-out %-promql,$(FUZZ_TARGETS:%=$(BUILD)/test/fuzz-replay-%)) \
@@ -122,6 +129,7 @@ FUZZ_MAXLEN_config = 4096
 FUZZ_MAXLEN_expfmt = 8192
 FUZZ_MAXLEN_journal = 16384
 FUZZ_MAXLEN_checkpoint = 16384
+FUZZ_MAXLEN_serve = 8192
 fuzz: deps
 	@command -v clang >/dev/null || { echo "make fuzz needs clang" >&2; exit 1; }
 	@for t in $(FUZZ_TARGETS); do $(MAKE) --no-print-directory fuzz-$$t || exit 1; done
@@ -180,8 +188,9 @@ check-long: deps
 	PROMRUN_BUILD=$(abspath $(BUILD)) PROMRUN_LONG=1 \
 	    bats --print-output-on-failure test/5*.bats
 
+# The benchmarks use the test tools too (journal-gen makes their journals).
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory test-bins
 	@for b in test/bench/*.sh; do PROMRUN_BUILD=$(abspath $(BUILD)) $$b || exit 1; echo; done
 
 RUN_DIR = $(BUILD)/run
@@ -199,7 +208,8 @@ run: deps
 INSTALL_SCRIPTS = scripts/promrun-ci
 MAN1       = $(wildcard cmd/*/*.1 scripts/*.1)
 MAN5       = $(wildcard examples/*.5)
-UNITS      = $(wildcard systemd/*.service systemd/*.path systemd/*.timer)
+UNITS      = $(wildcard systemd/*.service systemd/*.socket systemd/*.path \
+             systemd/*.timer)
 DROPINS    = $(wildcard systemd/*.conf)
 SYSUSERS   = $(wildcard systemd/sysusers.d/*.conf)
 TMPFILES   = $(wildcard systemd/tmpfiles.d/*.conf)
@@ -219,6 +229,17 @@ install_units = for f in $(1); do \
 	    sed 's|/usr/local/bin/|$(BINDIR)/|g' "$$f" >"$$d" && \
 	    chmod 644 "$$d" || exit 1; \
 	done
+
+# promrun-render.service writes the textfile in promrun's own directory
+# (systemd/promrun-render.service, tmpfiles.d); install links
+# TEXTFILEDIR/promrun.prom to it when node_exporter's directory exists, so
+# that directory's owner, mode and ACL stay as its package set them and
+# promrun needs no write access there.  Anything else already there under
+# that name is kept; uninstall removes the link only while it is ours.
+TEXTFILE   = /var/lib/promrun/textfile/promrun.prom
+TEXTFILE_LINK = $(DESTDIR)$(TEXTFILEDIR)/promrun.prom
+textfile_link_is_ours = [ -L $(TEXTFILE_LINK) ] && \
+	    [ "$$(readlink $(TEXTFILE_LINK))" = $(TEXTFILE) ]
 
 # The configuration is installed only where none exists, and uninstalled only
 # while it is byte for byte the shipped one: a file the administrator wrote
@@ -245,6 +266,15 @@ install: all
 	    echo "install -m 644 examples/promrun.ini $(CONFIG)"; \
 	    install -m 644 examples/promrun.ini $(CONFIG); \
 	fi
+	@if $(textfile_link_is_ours); then :; \
+	elif [ ! -d $(DESTDIR)$(TEXTFILEDIR) ]; then \
+	    echo "no link to $(TEXTFILE): no $(DESTDIR)$(TEXTFILEDIR) (node_exporter's textfile directory: TEXTFILEDIR)"; \
+	elif [ -e $(TEXTFILE_LINK) ] || [ -L $(TEXTFILE_LINK) ]; then \
+	    echo "keeping $(TEXTFILE_LINK): not a link to $(TEXTFILE) (an earlier promrun-render's textfile? remove it and install again)"; \
+	else \
+	    echo "ln -s $(TEXTFILE) $(TEXTFILE_LINK)"; \
+	    ln -s $(TEXTFILE) $(TEXTFILE_LINK); \
+	fi
 
 uninstall:
 	rm -f $(PROGRAMS:%=$(DESTDIR)$(BINDIR)/%) \
@@ -261,6 +291,9 @@ uninstall:
 	    echo "rm -f $(CONFIG)"; rm -f $(CONFIG); \
 	else \
 	    echo "keeping $(CONFIG): it differs from examples/promrun.ini"; \
+	fi
+	@if $(textfile_link_is_ours); then \
+	    echo "rm -f $(TEXTFILE_LINK)"; rm -f $(TEXTFILE_LINK); \
 	fi
 	-@rmdir $(addprefix $(DESTDIR),$(OUR_DIRS)) 2>/dev/null; true
 

@@ -388,3 +388,16 @@ refused() {
 	run grep 'promrun_serve::http' "$SERVE_LOG"
 	assert_output --regexp '^20[0-9-]+T[0-9:.]+Z INFO promrun_serve::http: POST /api/v1/runs 201 org=umbrella method=POST endpoint=/api/v1/runs code=201 duration_ms=[0-9.]+ runs=2$'
 }
+
+@test "--help, --version and the man page" {
+	run promrun-serve --help
+	assert_success
+	assert_line --index 0 'usage: promrun-serve [-c CONFIG] [-l ADDRESS]... [-d DATA_DIR] [--log-format text|json]'
+	assert_output --partial 'default 127.0.0.1:9089'
+	run promrun-serve -V
+	assert_output --regexp '^promrun-serve [0-9]'
+	run --separate-stderr env MANWIDTH=80 man --warnings -l "$BATS_TEST_DIRNAME/../cmd/promrun-serve/promrun-serve.1"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_output --partial 'POST /api/v1/runs'
+}

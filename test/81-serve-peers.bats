@@ -266,3 +266,30 @@ without_render_time() {
 	[ "$(v process_resident_memory_bytes)" -gt 100000 ]
 	awk -v t="$(v process_start_time_seconds)" -v now="$(date +%s)" 'BEGIN { exit !(t > now - 600 && t <= now + 1) }'
 }
+
+@test "a journal past max_journal_size is compacted as promrun-render compacts it; the scrape stays the same, byte for byte" {
+	printf '[render]\nmax_journal_size = 4K\nkeep_history = 1h\n[serve]\ndedupe_window = 1h\n' >"$CONF"
+	old=$(($(date +%s) - 7200))
+	serve_start
+	for i in $(seq 40); do
+		post /api/v1/runs <<<"{\"workflow\": \"nightly-$((i % 4))\", \"status\": \"ok\", \"finished\": $((old + i)), \"duration_seconds\": $i}" >/dev/null
+	done
+	# The next batches push it past 4 KiB: the writer compacts.
+	for i in $(seq 60); do
+		post /api/v1/runs <<<"{\"workflow\": \"recent\", \"status\": \"ok\", \"run_id\": \"$i\"}" >/dev/null
+	done
+	grep -q "INFO promrun_serve: journal $DATA/default/journal compacted from [0-9]* to [0-9]* bytes" "$SERVE_LOG"
+	run journal_lines default
+	assert_line --regexp '^snapshot workflow=nightly-1 runs=10,0,0,0,0 '
+	refute_output --regexp 'workflow=nightly-[0-9] status='
+	curl -fsS -o "$BATS_TEST_TMPDIR/after" "$SERVE_URL/metrics"
+	sed -i '/^# HELP process_cpu_seconds_total/,$d' "$BATS_TEST_TMPDIR/after"
+	promrun-render -j "$DATA/default/journal" -o "$BATS_TEST_TMPDIR/rendered"
+	run diff <(without_render_time "$BATS_TEST_TMPDIR/after") <(without_render_time "$BATS_TEST_TMPDIR/rendered")
+	assert_success
+	assert_equal "$(sample_value "$BATS_TEST_TMPDIR/after" 'ci_workflow_runs_total{workflow="nightly-1",status="success"}')" 10
+	# The run ids of the window survive compaction: a retry is still known.
+	serve_restart
+	run post /api/v1/runs <<<'{"workflow": "recent", "status": "ok", "run_id": "7"}'
+	assert_line --index 1 200
+}

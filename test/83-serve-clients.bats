@@ -184,7 +184,7 @@ serve_on() {
 	: >"$CLIENT"
 	run --separate-stderr promrun-record -c "$CLIENT" --server "$SERVE_URL" -w build -s ok -l team=core
 	assert_failure 2
-	assert_equal "$stderr" "promrun-record: $SERVE_URL/api/v1/runs refused the run (HTTP 400): {\"error\":\"label \\\"team\\\" is not in the configured allow-list ([journal] labels)\",\"field\":\"labels\"}"
+	assert_equal "$stderr" "promrun-record: $SERVE_URL/api/v1/runs refused the run (HTTP 400): {\"error\":\"label \\\"team\\\" is not in the configured allow-list ([journal] labels): use one of repo\",\"field\":\"labels\"}"
 	[ ! -e "$DATA/default/journal" ] || [ ! -s "$DATA/default/journal" ]
 }
 
@@ -360,7 +360,7 @@ gitlab_env() {
 	serve_start
 	github_env
 	run "$HOOK" --dry-run --server "$SERVE_URL" --token-file "$TOKENS/acme.write" failure
-	assert_output "promrun-record --server $SERVE_URL --token-file $TOKENS/acme.write -w CI -s failure --run-id 6123456789-2 -l repo=octo-org/app -l branch=main -l 'runner=runner 7'"
+	assert_output "promrun-record -w CI -s failure --run-id 6123456789-2 -l repo=octo-org/app -l branch=main -l 'runner=runner 7' --server $SERVE_URL --token-file $TOKENS/acme.write"
 	PROMRUN_CI_STARTED=$(($(date +%s) - 30)) run --separate-stderr "$HOOK" -c "$CLIENT" --server "$SERVE_URL" --token-file "$TOKENS/acme.write" failure
 	assert_success
 	assert_equal "$stderr" ''
@@ -386,7 +386,7 @@ gitlab_env() {
 		[ -s "$BATS_TEST_TMPDIR/hang/requests" ] && break
 		sleep 0.05
 	done
-	pid=$(pgrep -n -f "promrun-record -c $CLIENT --server $STUB_URL")
+	pid=$(pgrep -n -f "promrun-record -c $CLIENT .* --server $STUB_URL\$")
 	[ -n "$pid" ]
 	[ -z "$(grep -s -l -F -- "$tok" /proc/[0-9]*/cmdline)" ]
 	tr '\0' '\n' <"/proc/$pid/environ" | grep -qx "PROMRUN_TOKEN=$tok"
@@ -398,7 +398,7 @@ gitlab_env() {
 		[ "$(grep -c '^REQUEST' "$BATS_TEST_TMPDIR/hang/requests")" -ge 2 ] && break
 		sleep 0.05
 	done
-	pid=$(pgrep -n -f "promrun-record -c $CLIENT --server $STUB_URL --token-file")
+	pid=$(pgrep -n -f "promrun-record -c $CLIENT .* --server $STUB_URL --token-file")
 	[ -n "$pid" ]
 	[ -z "$(grep -s -l -F -- "$tok" /proc/[0-9]*/cmdline "/proc/$pid/environ")" ]
 	kill "$pid"

@@ -12,10 +12,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -29,15 +33,33 @@ push_method_name(enum push_method m)
 	return (unsigned)m < 3 ? method_names[m] : "PUT";
 }
 
+int
+push_protocol_parse(const char *name, enum push_protocol *p, struct perr *e)
+{
+	static const char *const names[] = {"gateway", "remote-write", "otlp"};
+	char q[PERR_QUOTE_MAX];
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (strcmp(name, names[i]) == 0) {
+			*p = (enum push_protocol)i;
+			return 0;
+		}
+	return perr_set(e, PERR_INVALID, "--mode %s: use gateway, remote-write "
+	    "or otlp", perr_quote(name, q));
+}
+
 /* --- 2. the body --- */
 
 struct check {
 	const struct push_group *g;
+	unsigned flags;
 	const char *what;
 	struct perr *e;
 	struct hmap *families;	/* family -> input index, across inputs */
 	size_t input;
 	char *const *names;	/* the inputs' names, for messages */
+	bool gateway;		/* refuse the families the gateway owns */
 };
 
 /* The families the gateway exposes itself and overrides in every group. */
@@ -70,7 +92,7 @@ on_family(void *ctx, const struct expfmt_family *f)
 	size_t *slot;
 	bool found;
 
-	if (gateway_owned(f->name))
+	if (k->gateway && gateway_owned(f->name))
 		return perr_set(k->e, PERR_INVALID, "%s:%u: family %s belongs "
 		    "to the Pushgateway, which exposes push_time_seconds, "
 		    "push_failure_time_seconds, go_*, process_* and "
@@ -99,7 +121,11 @@ on_sample(void *ctx, const struct expfmt_sample *s)
 	const char *group_value;
 	size_t i;
 
-	for (i = 0; i < s->nlabels; i++) {
+	/* For an endpoint series.c refuses the clash, in its own words. */
+	for (i = 0; k->gateway && i < s->nlabels; i++) {
+		/* An empty value is no label: there is nothing to overwrite. */
+		if (s->labels[i].value[0] == '\0')
+			continue;
 		group_value = push_group_value(k->g, s->labels[i].name);
 		if (group_value == NULL ||
 		    strcmp(group_value, s->labels[i].value) == 0)
@@ -114,11 +140,32 @@ on_sample(void *ctx, const struct expfmt_sample *s)
 	return 0;
 }
 
+/*
+ * An input without a sample would empty the group (a PUT), or only renew
+ * its push time (a POST): what a failed promrun-render before a pipe
+ * leaves.  HELP and TYPE lines alone are no better: the gateway drops
+ * families without samples.
+ */
+static int
+refuse_empty(const struct check *k)
+{
+	struct buf group = BUF_INIT(PERR_MSG_MAX);
+	int rc;
+
+	(void)push_group_describe(k->g, &group);
+	rc = perr_set(k->e, PERR_INVALID, "%s: no samples (empty, or comments "
+	    "only): nothing sent, the group %.200s keeps its series "
+	    "(--allow-empty to push it anyway)", k->what, buf_str(&group));
+	buf_free(&group);
+	return rc;
+}
+
 static int
 check_text(const char *text, size_t len, struct check *k)
 {
 	const struct expfmt_handler h = {on_family, on_sample, k};
 	struct buf copy = BUF_INIT(PUSH_MAX_INPUT);
+	struct expfmt_stats st;
 	char empty[1] = "";
 	int rc;
 
@@ -128,16 +175,18 @@ check_text(const char *text, size_t len, struct check *k)
 		    "than %u MiB" : "out of memory", k->what,
 		    PUSH_MAX_INPUT >> 20);
 	rc = expfmt_parse(len > 0 ? copy.p : empty, len, k->what,
-	    EXPFMT_NO_TIMESTAMPS, &h, NULL, k->e);
+	    EXPFMT_NO_TIMESTAMPS, &h, &st, k->e);
 	buf_free(&copy);
+	if (rc == 0 && st.samples == 0 && !(k->flags & PUSH_ALLOW_EMPTY))
+		return refuse_empty(k);
 	return rc;
 }
 
 int
 push_validate(const char *text, size_t len, const char *what,
-    const struct push_group *g, struct perr *e)
+    const struct push_group *g, unsigned flags, struct perr *e)
 {
-	struct check k = {g, what, e, NULL, 0, NULL};
+	struct check k = {g, flags, what, e, NULL, 0, NULL, true};
 
 	return check_text(text, len, &k);
 }
@@ -170,10 +219,19 @@ read_input(const char *path, struct buf *out, struct perr *e)
 
 int
 push_load(char *const *paths, size_t n, const struct push_group *g,
-    struct buf *body, struct perr *e)
+    unsigned flags, struct buf *body, struct perr *e)
+{
+	return push_load_for(PUSH_GATEWAY, paths, n, g, flags, body, e);
+}
+
+int
+push_load_for(enum push_protocol p, char *const *paths, size_t n,
+    const struct push_group *g, unsigned flags, struct buf *body,
+    struct perr *e)
 {
 	struct hmap families = HMAP_INIT;
-	struct check k = {g, NULL, e, n > 1 ? &families : NULL, 0, paths};
+	struct check k = {g, flags, NULL, e, n > 1 ? &families : NULL, 0,
+	    paths, p == PUSH_GATEWAY};
 	size_t start;
 	int rc = 0;
 
@@ -189,6 +247,7 @@ push_load(char *const *paths, size_t n, const struct push_group *g,
 	if (rc == 0 && n > 1) {
 		k.what = "the inputs combined";
 		k.families = NULL;
+		k.flags |= PUSH_ALLOW_EMPTY;	/* each input was checked */
 		rc = check_text(body->p, body->len, &k);
 	}
 	hmap_free(&families);
@@ -241,10 +300,19 @@ list_textfiles(const char *dir, char ***paths, size_t *n, struct perr *e)
 		    list[i]->d_name) != 0))
 			rc = perr_set(e, PERR_INVALID, "path too long in %s",
 			    dir);
-		/* Only regular files (or links to them), as node_exporter. */
-		if (rc == 0 && stat(buf_str(&path), &st) == 0 &&
-		    S_ISREG(st.st_mode))
+		/*
+		 * Only regular files (or links to them), as node_exporter.  A
+		 * name that vanished since the listing is skipped; one that
+		 * cannot be examined (no search permission on dir) is an
+		 * error, never silently "no files".
+		 */
+		if (rc == 0 && stat(buf_str(&path), &st) != 0) {
+			if (errno != ENOENT)
+				rc = perr_sys(e, errno, "cannot read %s",
+				    buf_str(&path));
+		} else if (rc == 0 && S_ISREG(st.st_mode)) {
 			(*paths)[(*n)++] = buf_take(&path);
+		}
 		buf_free(&path);
 		free(list[i]);
 	}
@@ -273,7 +341,17 @@ push_dir_free(struct push_textfile *t, size_t n)
 
 int
 push_dir_load(const char *dir, const struct push_group *g,
-    bool with_bodies, struct push_textfile **out, size_t *n, struct perr *e)
+    bool with_bodies, unsigned flags, struct push_textfile **out, size_t *n,
+    struct perr *e)
+{
+	return push_dir_load_for(PUSH_GATEWAY, dir, g, with_bodies, flags, out,
+	    n, e);
+}
+
+int
+push_dir_load_for(enum push_protocol p, const char *dir,
+    const struct push_group *g, bool with_bodies, unsigned flags,
+    struct push_textfile **out, size_t *n, struct perr *e)
 {
 	struct push_textfile *t;
 	char **paths = NULL;
@@ -301,7 +379,8 @@ push_dir_load(const char *dir, const struct push_group *g,
 		rc = push_group_add(&t[i].group, PUSH_DIR_LABEL,
 		    strrchr(t[i].path, '/') + 1, e);
 		if (rc == 0 && with_bodies)
-			rc = push_load(&t[i].path, 1, &t[i].group, &t[i].body, e);
+			rc = push_load_for(p, &t[i].path, 1, &t[i].group, flags,
+			    &t[i].body, e);
 	}
 	return rc;
 }
@@ -311,7 +390,7 @@ push_dir_load(const char *dir, const struct push_group *g,
 enum auth { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
 
 struct push_client {
-	struct transfer t;
+	struct transfer t;	/* the handle, the answer, the retries */
 	struct curl_slist *body_headers;	/* for PUT and POST */
 	struct push_options o;
 	char *base;		/* the gateway's URL, no trailing '/' */
@@ -328,8 +407,33 @@ push_options_init(struct push_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->method = PUSH_PUT;
-	o->timeout = TRANSFER_DEFAULT_TIMEOUT;
-	o->retries = TRANSFER_DEFAULT_RETRIES;
+	o->timeout = PUSH_DEFAULT_TIMEOUT;
+	o->retries = PUSH_DEFAULT_RETRIES;
+}
+
+static bool
+otlp_retryable(long status)
+{
+	return status == 429 || status == 502 || status == 503 ||
+	    status == 504;
+}
+
+bool
+push_retryable_status(enum push_protocol p, long status)
+{
+	return p == PUSH_OTLP ? otlp_retryable(status) :
+	    push_retryable_http(status);
+}
+
+/* A -v line.  Callers pass nothing secret: the URL has no credentials. */
+void
+push_log(struct push_client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	transfer_vnote(&c->t, fmt, ap);
+	va_end(ap);
 }
 
 /* Basic auth, a bearer token or none; at most one, never half of one. */
@@ -374,16 +478,51 @@ load_auth(struct push_client *c, const struct push_options *o,
 	return secret_from_env("PROMRUN_PUSH_TOKEN", &c->secret, e);
 }
 
-/* The gateway's base URL, which must not already name /metrics/.... */
+/* Who answers, for messages. */
+static const char *
+peer_name(const struct push_client *c)
+{
+	switch (c->o.protocol) {
+	case PUSH_REMOTE_WRITE:
+		return "remote-write";
+	case PUSH_OTLP:
+		return "OTLP";
+	default:
+		return "gateway";
+	}
+}
+
+/* The path a URL of this protocol usually ends in, for messages. */
+static const char *
+url_path(const struct push_client *c)
+{
+	switch (c->o.protocol) {
+	case PUSH_REMOTE_WRITE:
+		return "/api/v1/write";
+	case PUSH_OTLP:
+		return "/v1/metrics";
+	default:
+		return "";
+	}
+}
+
+/*
+ * The URL (transfer.h's checks), which for the Pushgateway is the base one,
+ * not already /metrics/..., kept without a trailing '/'.
+ */
 static int
 check_url(struct push_client *c, const char *url, struct perr *e)
 {
+	const struct transfer_url how = {peer_name(c), url_path(c), "use "
+	    "--user with --password-file or PROMRUN_PUSH_PASSWORD",
+	    c->o.protocol != PUSH_GATEWAY};
 	char q[PERR_QUOTE_MAX];
 	const char *path;
+	size_t len;
 	int rc;
 
-	if ((rc = transfer_base_url(&c->t, url, "gateway URL", "use --user "
-	    "with --password-file or PROMRUN_PUSH_PASSWORD", &c->base, e)) != 0)
+	if ((rc = transfer_url_check(&c->t, url, &how, &c->base, e)) != 0 ||
+	    c->o.protocol != PUSH_GATEWAY)
 		return rc;
 	path = strstr(c->base, "://");
 	path = path != NULL ? strchr(path + 3, '/') : NULL;
@@ -391,6 +530,27 @@ check_url(struct push_client *c, const char *url, struct perr *e)
 		return perr_set(e, PERR_INVALID, "gateway URL %s names a path "
 		    "under /metrics: give the gateway's base URL and the group "
 		    "with --job and -g", perr_quote(url, q));
+	len = strlen(c->base);
+	while (len > 0 && c->base[len - 1] == '/')
+		c->base[--len] = '\0';
+	return 0;
+}
+
+static int
+check_options(const struct push_options *o, const struct transfer_options
+    *to, struct perr *e)
+{
+	int rc;
+
+	if ((rc = transfer_check(to, o->retries, e)) != 0)
+		return rc;
+	if ((unsigned)o->method > PUSH_DELETE)
+		return perr_set(e, PERR_INVALID, "unknown method");
+	if (o->tenant != NULL && (rc = push_tenant_check(o->tenant, e)) != 0)
+		return rc;
+	if (o->protocol == PUSH_REMOTE_WRITE && o->gzip)
+		return perr_set(e, PERR_INVALID, "--gzip does not apply to "
+		    "remote write, whose body is always snappy-compressed");
 	return 0;
 }
 
@@ -418,21 +578,52 @@ add_header(struct push_client *c, const char *h)
 	return true;
 }
 
+/* The headers of every request with a body, for the client's protocol. */
+static bool
+protocol_headers(struct push_client *c)
+{
+	char tenant[PUSH_MAX_TENANT + 32];
+	bool ok;
+
+	switch (c->o.protocol) {
+	case PUSH_REMOTE_WRITE:
+		/* The remote-write 1.0 specification's headers. */
+		ok = add_header(c, "Content-Type: application/x-protobuf") &&
+		    add_header(c, "Content-Encoding: snappy") &&
+		    add_header(c, "X-Prometheus-Remote-Write-Version: 0.1.0");
+		break;
+	case PUSH_OTLP:
+		ok = add_header(c, c->o.json ? "Content-Type: application/json" :
+		    "Content-Type: application/x-protobuf");
+		break;
+	default:
+		ok = add_header(c,
+		    "Content-Type: text/plain; version=0.0.4; charset=utf-8");
+	}
+	if (ok && c->o.gzip)
+		ok = add_header(c, "Content-Encoding: gzip");
+	if (ok && c->o.tenant != NULL) {
+		snprintf(tenant, sizeof(tenant), "X-Scope-OrgID: %s",
+		    c->o.tenant);
+		ok = add_header(c, tenant);
+	}
+	/* No "Expect: 100-continue" round trip before a large body. */
+	return ok && add_header(c, "Expect:");
+}
+
 int
 push_client_new(struct push_client **out, const struct push_options *o,
     struct perr *e)
 {
-	struct transfer_options to = {"promrun-push/" PROMRUN_VERSION,
+	const struct transfer_options to = {"promrun-push/" PROMRUN_VERSION,
 	    o->timeout, o->cacert, o->cert, o->key, o->insecure, o->log,
 	    o->log_ctx};
 	struct push_client *c;
 	int rc;
 
 	*out = NULL;
-	if ((rc = transfer_check(&to, o->retries, e)) != 0)
+	if ((rc = check_options(o, &to, e)) != 0)
 		return rc;
-	if ((unsigned)o->method > PUSH_DELETE)
-		return perr_set(e, PERR_INVALID, "unknown method");
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return perr_set(e, PERR_NOMEM, "out of memory");
 	c->o = *o;
@@ -443,12 +634,7 @@ push_client_new(struct push_client **out, const struct push_options *o,
 	    (rc = check_url(c, o->url != NULL ? o->url : PUSH_DEFAULT_URL,
 	    e)) != 0 || (rc = load_auth(c, o, e)) != 0)
 		goto fail;
-	if (!setup_auth(c) ||
-	    !add_header(c, "Content-Type: text/plain; version=0.0.4; "
-	    "charset=utf-8") ||
-	    /* No "Expect: 100-continue" round trip before a large body. */
-	    !add_header(c, "Expect:") ||
-	    (o->gzip && !add_header(c, "Content-Encoding: gzip"))) {
+	if (!setup_auth(c) || !protocol_headers(c)) {
 		rc = perr_set(e, PERR_IO, "cannot set up libcurl");
 		goto fail;
 	}
@@ -523,13 +709,34 @@ set_request(struct push_client *c, const char *body, size_t len)
 
 static const char *const verbs[] = {"push", "add", "delete"};
 
+/* The verb of the request in messages. */
+static const char *
+verb_of(const struct push_client *c)
+{
+	return c->o.protocol != PUSH_GATEWAY ? "push" : verbs[c->o.method];
+}
+
+/* "gateway", or the receiver of a remote-write or OTLP request. */
+static const char *
+answerer(const struct push_client *c)
+{
+	switch (c->o.protocol) {
+	case PUSH_REMOTE_WRITE:
+		return "remote-write receiver";
+	case PUSH_OTLP:
+		return "OTLP receiver";
+	default:
+		return "gateway";
+	}
+}
+
 /* The one-line error for a request that was not accepted. */
 static int
 failure(struct push_client *c, const struct transfer_result *r,
     struct perr *e)
 {
-	const char *verb = verbs[c->o.method], *group = buf_str(&c->desc);
-	struct buf line = BUF_INIT(TRANSFER_BODY_SHOWN + 32);
+	const char *verb = verb_of(c), *group = buf_str(&c->desc);
+	struct buf line = BUF_INIT(PUSH_BODY_SHOWN + 32);
 	char tries[48] = "";
 	char *where = NULL;
 
@@ -545,24 +752,40 @@ failure(struct push_client *c, const struct transfer_result *r,
 	if (r->status >= 300 && r->status <= 399) {
 		c->t.api->easy_getinfo(c->t.curl, CURLINFO_REDIRECT_URL,
 		    &where);
-		return perr_set(e, PERR_FAILED, "gateway answered the %s of "
+		return perr_set(e, PERR_FAILED, "%s answered the %s of "
 		    "%.200s with a redirect (HTTP %ld) to %.150s: redirects are "
-		    "not followed; give the final URL with --url", verb, group,
-		    r->status, where != NULL ? where : "an unnamed place");
+		    "not followed; give the final URL%s", answerer(c), verb,
+		    group, r->status, where != NULL ? where : "an unnamed "
+		    "place", c->o.protocol == PUSH_GATEWAY ? " with --url" :
+		    "");
 	}
 	(void)transfer_answer_line(&c->t, &line);
-	perr_set(e, PERR_FAILED, "gateway refused the %s of %.200s (HTTP "
-	    "%ld%s): %s", verb, group, r->status, tries, line.len > 0 ?
-	    buf_str(&line) : "(no reason given)");
+	perr_set(e, PERR_FAILED, "%s refused the %s of %.200s (HTTP "
+	    "%ld%s): %s", answerer(c), verb, group, r->status, tries,
+	    line.len > 0 ? buf_str(&line) : "(no reason given)");
 	buf_free(&line);
 	return PERR_FAILED;
+}
+
+/* The request set up in c, sent until accepted, refused or out of retries. */
+static int
+with_retries(struct push_client *c, struct perr *e)
+{
+	struct transfer_result r;
+
+	transfer_perform(&c->t, c->o.retries, c->o.protocol == PUSH_OTLP ?
+	    otlp_retryable : push_retryable_http, &r);
+	if (r.cc == CURLE_OK && (c->o.protocol != PUSH_GATEWAY ?
+	    r.status >= 200 && r.status <= 299 :
+	    r.status == 200 || r.status == 202))
+		return 0;
+	return failure(c, &r, e);
 }
 
 int
 push_send(struct push_client *c, const struct push_group *g,
     const char *body, size_t len, struct perr *e)
 {
-	struct transfer_result r;
 	int rc;
 
 	buf_reset(&c->url);
@@ -576,23 +799,54 @@ push_send(struct push_client *c, const struct push_group *g,
 		if ((rc = gzip_body(body != NULL ? body : "", len, &c->gz,
 		    e)) != 0)
 			return rc;
-		transfer_note(&c->t, "%s %s %s: %zu bytes, %zu gzipped",
+		push_log(c, "%s %s %s: %zu bytes, %zu gzipped",
 		    push_method_name(c->o.method), buf_str(&c->url),
 		    buf_str(&c->desc), len, c->gz.len);
 		body = c->gz.p;
 		len = c->gz.len;
 	} else if (c->o.method != PUSH_DELETE) {
-		transfer_note(&c->t, "%s %s %s: %zu bytes",
-		    push_method_name(c->o.method), buf_str(&c->url),
-		    buf_str(&c->desc), len);
+		push_log(c, "%s %s %s: %zu bytes", push_method_name(c->o.method),
+		    buf_str(&c->url), buf_str(&c->desc), len);
 	} else {
-		transfer_note(&c->t, "DELETE %s %s", buf_str(&c->url),
-		    buf_str(&c->desc));
+		push_log(c, "DELETE %s %s", buf_str(&c->url), buf_str(&c->desc));
 	}
 	if (!set_request(c, body, len))
 		return perr_set(e, PERR_IO, "cannot set up the request");
-	transfer_perform(&c->t, c->o.retries, &r);
-	if (r.cc == CURLE_OK && (r.status == 200 || r.status == 202))
-		return 0;
-	return failure(c, &r, e);
+	return with_retries(c, e);
+}
+
+int
+push_post(struct push_client *c, const char *what, const char *body,
+    size_t len, struct perr *e)
+{
+	int rc;
+
+	buf_reset(&c->desc);
+	buf_reset(&c->gz);
+	if (buf_adds(&c->desc, what) != 0)
+		return perr_set(e, PERR_INVALID, "request name too long");
+	if (c->o.gzip) {
+		if ((rc = gzip_body(body, len, &c->gz, e)) != 0)
+			return rc;
+		push_log(c, "POST %s %s: %zu bytes, %zu gzipped", c->base, what,
+		    len, c->gz.len);
+		body = c->gz.p;
+		len = c->gz.len;
+	} else {
+		push_log(c, "POST %s %s: %zu bytes", c->base, what, len);
+	}
+	if (!(SETOPT(c, CURLOPT_URL, c->base) &&
+	    SETOPT(c, CURLOPT_HTTPHEADER, c->body_headers) &&
+	    SETOPT(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) &&
+	    SETOPT(c, CURLOPT_POSTFIELDS, body != NULL ? body : "") &&
+	    SETOPT(c, CURLOPT_CUSTOMREQUEST, (char *)NULL)))
+		return perr_set(e, PERR_IO, "cannot set up the request");
+	return with_retries(c, e);
+}
+
+const char *
+push_response(const struct push_client *c, size_t *len)
+{
+	*len = c->t.response.len;
+	return c->t.response.p != NULL ? c->t.response.p : "";
 }

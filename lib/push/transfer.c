@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "push/transfer.h"
 #include "common/clock.h"
+#include "push/secret.h"
 
 #include <errno.h>
 #include <math.h>
@@ -15,18 +16,18 @@
 	((t)->api->easy_setopt((t)->curl, (opt), (val)) == CURLE_OK)
 
 double
-transfer_backoff(unsigned attempt, double u)
+push_backoff(unsigned attempt, double u)
 {
-	double d = TRANSFER_BACKOFF_BASE * ldexp(1.0, attempt > 30 ? 30 :
+	double d = PUSH_BACKOFF_BASE * ldexp(1.0, attempt > 30 ? 30 :
 	    (int)attempt);
 
-	if (d > TRANSFER_BACKOFF_CAP)
-		d = TRANSFER_BACKOFF_CAP;
+	if (d > PUSH_BACKOFF_CAP)
+		d = PUSH_BACKOFF_CAP;
 	return d / 2 + u * d / 2;
 }
 
 bool
-transfer_retryable_status(long status)
+push_retryable_http(long status)
 {
 	return status == 429 || (status >= 500 && status <= 599);
 }
@@ -53,7 +54,7 @@ retryable_curl(CURLcode cc)
 }
 
 int
-transfer_body_line(struct buf *out, const char *body, size_t len,
+push_body_line(struct buf *out, const char *body, size_t len,
     size_t max)
 {
 	size_t start = 0, end = len, i;
@@ -87,8 +88,8 @@ transfer_answer_line(const struct transfer *t, struct buf *out)
 	size_t before = out->len;
 	int rc;
 
-	rc = transfer_body_line(out, t->response.p != NULL ? t->response.p :
-	    "", t->response.len, TRANSFER_BODY_SHOWN);
+	rc = push_body_line(out, t->response.p != NULL ? t->response.p : "",
+	    t->response.len, PUSH_BODY_SHOWN);
 	if (rc == 0 && out->len == before)
 		rc = buf_adds(out, "(no reason given)");
 	return rc;
@@ -96,31 +97,23 @@ transfer_answer_line(const struct transfer *t, struct buf *out)
 
 /* A -v line.  Callers pass nothing secret: URLs hold no credentials. */
 void
-transfer_note(struct transfer *t, const char *fmt, ...)
+transfer_vnote(struct transfer *t, const char *fmt, va_list ap)
 {
-	va_list ap;
-	int rc;
-
 	if (t->log == NULL)
 		return;
 	buf_reset(&t->line);
-	va_start(ap, fmt);
-	rc = buf_vaddf(&t->line, fmt, ap);
-	va_end(ap);
-	if (rc == 0)
+	if (buf_vaddf(&t->line, fmt, ap) == 0)
 		t->log(t->log_ctx, buf_str(&t->line));
 }
 
-static int
-check_readable(const char *file, const char *what, struct perr *e)
+void
+transfer_note(struct transfer *t, const char *fmt, ...)
 {
-	if (file == NULL || access(file, R_OK) == 0)
-		return 0;
-	perr_sys(e, errno, "cannot read the %s %s", what, file);
-	/* A file the user named cannot be used: their input, exit 2. */
-	if (e != NULL)
-		e->code = PERR_INVALID;
-	return PERR_INVALID;
+	va_list ap;
+
+	va_start(ap, fmt);
+	transfer_vnote(t, fmt, ap);
+	va_end(ap);
 }
 
 int
@@ -129,19 +122,19 @@ transfer_check(const struct transfer_options *o, unsigned retries,
 {
 	int rc;
 
-	if (!(o->timeout > 0 && o->timeout <= TRANSFER_MAX_TIMEOUT))
+	if (!(o->timeout > 0 && o->timeout <= PUSH_MAX_TIMEOUT))
 		return perr_set(e, PERR_INVALID, "timeout %g s is out of range: "
 		    "use more than 0 and at most %g s", o->timeout,
-		    TRANSFER_MAX_TIMEOUT);
-	if (retries > TRANSFER_MAX_RETRIES)
+		    PUSH_MAX_TIMEOUT);
+	if (retries > PUSH_MAX_RETRIES)
 		return perr_set(e, PERR_INVALID, "%u retries are too many: use "
-		    "0 to %d", retries, TRANSFER_MAX_RETRIES);
+		    "0 to %d", retries, PUSH_MAX_RETRIES);
 	if (o->key != NULL && o->cert == NULL)
 		return perr_set(e, PERR_INVALID, "a client key is given without "
 		    "its certificate: add --cert FILE");
-	if ((rc = check_readable(o->cacert, "CA file", e)) != 0 ||
-	    (rc = check_readable(o->cert, "client certificate", e)) != 0 ||
-	    (rc = check_readable(o->key, "client key", e)) != 0)
+	if ((rc = secret_check_file(o->cacert, "CA file", e)) != 0 ||
+	    (rc = secret_check_file(o->cert, "client certificate", e)) != 0 ||
+	    (rc = secret_check_file(o->key, "client key", e)) != 0)
 		return rc;
 	return 0;
 }
@@ -196,7 +189,7 @@ transfer_open(struct transfer *t, const struct curlapi *api,
 	t->api = api;
 	t->log = o->log;
 	t->log_ctx = o->log_ctx;
-	buf_init(&t->response, TRANSFER_RESPONSE_MAX);
+	buf_init(&t->response, PUSH_RESPONSE_MAX);
 	buf_init(&t->line, 64 << 10);
 	t->rng = (uint64_t)(clock_monotonic() * 1e9) ^
 	    ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
@@ -223,13 +216,12 @@ transfer_close(struct transfer *t)
 }
 
 int
-transfer_base_url(struct transfer *t, const char *url, const char *what,
-    const char *hint, char **base, struct perr *e)
+transfer_url_check(struct transfer *t, const char *url,
+    const struct transfer_url *how, char **base, struct perr *e)
 {
 	const struct curlapi *api = t->api;
 	char q[PERR_QUOTE_MAX], *scheme = NULL, *part = NULL, *norm = NULL;
 	CURLU *u = api->url();
-	size_t len;
 	int rc = 0;
 
 	*base = NULL;
@@ -239,26 +231,25 @@ transfer_base_url(struct transfer *t, const char *url, const char *what,
 	    api->url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
 		rc = strchr(url, '@') != NULL ? perr_set(e, PERR_INVALID,
-		    "invalid %s: use http://HOST:PORT or https://HOST:PORT",
-		    what) : perr_set(e, PERR_INVALID, "invalid %s %s: use "
-		    "http://HOST:PORT or https://HOST:PORT", what,
-		    perr_quote(url, q));
+		    "invalid %s URL: use http://HOST:PORT%s or "
+		    "https://HOST:PORT%s", how->peer, how->path, how->path) :
+		    perr_set(e, PERR_INVALID, "invalid %s URL %s: use "
+		    "http://HOST:PORT%s or https://HOST:PORT%s", how->peer,
+		    perr_quote(url, q), how->path, how->path);
 	} else if (api->url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
 	    api->url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK) {
-		rc = perr_set(e, PERR_INVALID, "the %s holds credentials, which "
-		    "would show in ps and in messages: %s", what, hint);
-	} else if (api->url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
-	    api->url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
-		rc = perr_set(e, PERR_INVALID, "%s %s has a query or fragment: "
-		    "give only http(s)://HOST:PORT[/PATH]", what,
-		    perr_quote(url, q));
+		rc = perr_set(e, PERR_INVALID, "the %s URL holds credentials, "
+		    "which would show in ps and in messages: %s", how->peer,
+		    how->hint);
+	} else if (api->url_get(u, CURLUPART_FRAGMENT, &part, 0) ==
+	    CURLUE_OK || (!how->query && api->url_get(u, CURLUPART_QUERY,
+	    &part, 0) == CURLUE_OK)) {
+		rc = perr_set(e, PERR_INVALID, "%s URL %s has a %s: give only "
+		    "http(s)://HOST:PORT[/PATH]", how->peer, perr_quote(url, q),
+		    how->query ? "fragment" : "query or fragment");
 	} else if (api->url_get(u, CURLUPART_URL, &norm, 0) != CURLUE_OK ||
 	    (*base = strdup(norm)) == NULL) {
 		rc = perr_set(e, PERR_NOMEM, "out of memory");
-	} else {
-		len = strlen(*base);
-		while (len > 0 && (*base)[len - 1] == '/')
-			(*base)[--len] = '\0';
 	}
 	api->free(part);
 	api->free(scheme);
@@ -322,33 +313,27 @@ attempt(struct transfer *t, struct transfer_result *r)
 static double
 next_wait(struct transfer *t, unsigned retry)
 {
-	double wait = transfer_backoff(retry, draw(t));
+	double wait = push_backoff(retry, draw(t));
 	curl_off_t after = 0;
 
 	if (t->api->easy_getinfo(t->curl, CURLINFO_RETRY_AFTER, &after) ==
 	    CURLE_OK && (double)after > wait)
-		wait = (double)after < TRANSFER_BACKOFF_CAP ? (double)after :
-		    TRANSFER_BACKOFF_CAP;
+		wait = (double)after < PUSH_BACKOFF_CAP ? (double)after :
+		    PUSH_BACKOFF_CAP;
 	return wait;
-}
-
-static bool
-worth_retrying(const struct transfer_result *r)
-{
-	return r->cc != CURLE_OK ? retryable_curl(r->cc) :
-	    transfer_retryable_status(r->status);
 }
 
 void
 transfer_perform(struct transfer *t, unsigned retries,
-    struct transfer_result *r)
+    transfer_retryable_fn retryable, struct transfer_result *r)
 {
 	double wait;
 
 	memset(r, 0, sizeof(*r));
 	for (;;) {
 		attempt(t, r);
-		if (!worth_retrying(r) || r->attempts > retries)
+		if (!(r->cc != CURLE_OK ? retryable_curl(r->cc) :
+		    retryable(r->status)) || r->attempts > retries)
 			return;
 		wait = next_wait(t, r->attempts - 1);
 		transfer_note(t, "retry %u of %u in %.2f s", r->attempts,

@@ -27,8 +27,8 @@ void
 client_options_init(struct client_options *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->timeout = TRANSFER_DEFAULT_TIMEOUT;
-	o->retries = TRANSFER_DEFAULT_RETRIES;
+	o->timeout = PUSH_DEFAULT_TIMEOUT;
+	o->retries = PUSH_DEFAULT_RETRIES;
 }
 
 unsigned
@@ -41,16 +41,18 @@ client_retries(const struct client *c)
 static int
 runs_url(struct client *c, const char *server, struct perr *e)
 {
+	static const struct transfer_url how = {"server", "", "give the token "
+	    "with --token-file FILE or " CLIENT_TOKEN_ENV, false};
 	struct buf url = BUF_INIT(64 << 10);
 	char q[PERR_QUOTE_MAX], *base = NULL;
 	size_t len, plen = strlen(WIRE_RUNS_PATH);
 	int rc;
 
-	if ((rc = transfer_base_url(&c->t, server, "server URL", "give the "
-	    "token with --token-file FILE or " CLIENT_TOKEN_ENV, &base,
-	    e)) != 0)
+	if ((rc = transfer_url_check(&c->t, server, &how, &base, e)) != 0)
 		return rc;
 	len = strlen(base);
+	while (len > 0 && base[len - 1] == '/')
+		base[--len] = '\0';
 	if (len >= plen && strcmp(base + len - plen, WIRE_RUNS_PATH) == 0)
 		rc = perr_set(e, PERR_INVALID, "server URL %s names the "
 		    "endpoint: give the receiver's base URL, such as "
@@ -154,7 +156,7 @@ client_free(struct client *c)
 static int
 refused(struct client *c, const struct transfer_result *r, struct perr *e)
 {
-	struct buf line = BUF_INIT(TRANSFER_BODY_SHOWN + 32);
+	struct buf line = BUF_INIT(PUSH_BODY_SHOWN + 32);
 	char tries[48] = "";
 	int code;
 
@@ -186,7 +188,7 @@ client_post(struct client *c, const struct run *r, unsigned retries,
     bool *duplicate, struct perr *e)
 {
 	struct transfer_result res;
-	struct buf line = BUF_INIT(TRANSFER_BODY_SHOWN + 32);
+	struct buf line = BUF_INIT(PUSH_BODY_SHOWN + 32);
 
 	buf_reset(&c->body);
 	if (wire_run_json(r, &c->body) != 0)
@@ -199,7 +201,7 @@ client_post(struct client *c, const struct run *r, unsigned retries,
 	    c->url, run_event_name(r->event), r->workflow, r->run_id != NULL ?
 	    r->run_id : "(none)", c->body.len);
 	transfer_perform(&c->t, retries < c->retries ? retries : c->retries,
-	    &res);
+	    push_retryable_http, &res);
 	if (res.cc == CURLE_OK && (res.status == 200 || res.status == 201)) {
 		if (duplicate != NULL)
 			*duplicate = res.status == 200;

@@ -36,8 +36,8 @@
 struct client_options {
 	const char *server;	/* the receiver's base URL: http(s)://HOST:PORT[/PATH] */
 	const char *token_file;	/* NULL: $PROMRUN_TOKEN, if set */
-	double timeout;		/* seconds per attempt, (0, TRANSFER_MAX_TIMEOUT] */
-	unsigned retries;	/* attempts after the first, <= TRANSFER_MAX_RETRIES */
+	double timeout;		/* seconds per attempt, (0, PUSH_MAX_TIMEOUT] */
+	unsigned retries;	/* attempts after the first, <= PUSH_MAX_RETRIES */
 	transfer_log_fn log;	/* NULL: no -v lines */
 	void *log_ctx;
 };

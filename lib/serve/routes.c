@@ -432,7 +432,8 @@ submit(struct request *r, struct commit_batch *b, size_t added)
 {
 	struct serve *s = r->s;
 	struct org *o = r->org;
-	const char *k = r->keys.p, *end = r->keys.p + r->keys.len;
+	/* A buffer never grown has p NULL: no pointer arithmetic on it. */
+	const char *k = r->keys.p, *end = k != NULL ? k + r->keys.len : k;
 	struct buf key = BUF_INIT(1 << 20);
 	size_t len;
 	double time;

@@ -119,7 +119,8 @@ fold_batch(struct serve *s, struct org *o, struct commit_batch *b)
 static void
 settle_keys(struct org *o, struct request *r, bool ok)
 {
-	const char *k = r->keys.p, *end = r->keys.p + r->keys.len;
+	/* A buffer never grown has p NULL: no pointer arithmetic on it. */
+	const char *k = r->keys.p, *end = k != NULL ? k + r->keys.len : k;
 	struct buf key = BUF_INIT(1 << 20);
 	size_t len;
 
