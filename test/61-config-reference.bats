@@ -87,10 +87,14 @@ uncommented() {
 	run grep -c '^[a-z_]* = ' "$full"
 	assert_output "$(ini_keys | wc -l)"
 	mkdir -p "$BATS_TEST_TMPDIR/var/lib/promrun/textfile"
-	run promrun-record -c "$full" -w build -s success -d 2 -l repo=app -l runner=r1
+	# [record] server is set too: -j sends the run to the journal the file
+	# names ([journal] path) instead (83-serve-clients posts to a server).
+	run promrun-record -c "$full" -j "$BATS_TEST_TMPDIR/var/lib/promrun/journal" \
+	    -w build -s success -d 2 -l repo=app -l runner=r1
 	assert_success
 	# [journal] labels is an allow-list now.
-	run -2 promrun-record -c "$full" -w build -s success -l team=x
+	run -2 promrun-record -c "$full" -j "$BATS_TEST_TMPDIR/var/lib/promrun/journal" \
+	    -w build -s success -l team=x
 	# [journal] path and [render] output, checkpoint and mode are followed.
 	run promrun-render -c "$full"
 	assert_success
