@@ -211,6 +211,10 @@ without_render_time() {
 	}
 	run compare
 	assert_success
+	# Again, unchanged: the render kept from the last scrape, its render
+	# time made anew, is still exactly the renderer's.
+	run compare
+	assert_success
 	# Lost, in progress and late: the same rules as the renderer's.
 	assert_equal "$(sample_value "$BATS_TEST_TMPDIR/acme.scrape" 'chainloop_workflow_up{org="acme",workflow="release"}')" 0
 	serve_restart
@@ -292,4 +296,22 @@ without_render_time() {
 	serve_restart
 	run post /api/v1/runs <<<'{"workflow": "recent", "status": "ok", "run_id": "7"}'
 	assert_line --index 1 200
+}
+
+@test "a scrape kept from the last one is made anew when an open run becomes lost, with nothing posted in between" {
+	printf '[render]\nlost_after = 2s\n' >"$CONF"
+	serve_start
+	post /api/v1/runs <<<'{"workflow": "slow", "event": "start", "run_id": "s1"}' >/dev/null
+	curl -fsS -o "$BATS_TEST_TMPDIR/a" "$SERVE_URL/metrics"
+	assert_equal "$(sample_value "$BATS_TEST_TMPDIR/a" 'ci_workflow_in_progress{workflow="slow"}')" 1
+	curl -fsS -o "$BATS_TEST_TMPDIR/b" "$SERVE_URL/metrics"
+	assert_equal "$(sample_value "$BATS_TEST_TMPDIR/b" 'ci_workflow_in_progress{workflow="slow"}')" 1
+	sleep 2.5
+	curl -fsS -o "$BATS_TEST_TMPDIR/c" "$SERVE_URL/metrics"
+	assert_equal "$(sample_value "$BATS_TEST_TMPDIR/c" 'ci_workflow_in_progress{workflow="slow"}')" 0
+	assert_equal "$(sample_value "$BATS_TEST_TMPDIR/c" 'ci_workflow_runs_total{workflow="slow",status="lost"}')" 1
+	# The render time moves on with every scrape.
+	t1=$(sample_value "$BATS_TEST_TMPDIR/a" 'promrun_render_timestamp_seconds{preset="native"}')
+	t2=$(sample_value "$BATS_TEST_TMPDIR/b" 'promrun_render_timestamp_seconds{preset="native"}')
+	awk -v a="$t1" -v b="$t2" 'BEGIN { exit !(b > a) }'
 }

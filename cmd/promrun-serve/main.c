@@ -130,12 +130,23 @@ apply_options(const struct options *o, struct config *c, struct perr *e)
 	return 0;
 }
 
-/* One line per call; stderr goes to the journal under systemd. */
+/*
+ * One line per call; stderr goes to the journal under systemd.  It is
+ * buffered and flushed after each turn of the event loop: one write for
+ * the requests of a turn, not one each.
+ */
 static void
 log_line(void *ctx, const char *line)
 {
 	(void)ctx;
 	fprintf(stderr, "%s\n", line);
+}
+
+static void
+log_flush(void *ctx)
+{
+	(void)ctx;
+	fflush(stderr);
 }
 
 static int
@@ -163,7 +174,9 @@ main(int argc, char **argv)
 		sc.journal = &c.journal;
 		sc.render = &c.render;
 		sc.log = log_line;
+		sc.flush = log_flush;
 		sc.log_ctx = NULL;
+		setvbuf(stderr, NULL, _IOFBF, 1 << 16);
 		if ((rc = serve_new(&s, &sc, &e)) == 0)
 			rc = serve_run(s, &e);
 	}

@@ -992,6 +992,22 @@ agg_live_at(const struct agg *a, double now, struct agg_live *live)
 	return 0;
 }
 
+double
+agg_next_lost(const struct agg *a, double now)
+{
+	double next = INFINITY, deadline;
+	size_t i;
+
+	for (i = 0; i < a->nopens; i++) {
+		if (!a->opens[i].live)
+			continue;
+		deadline = a->opens[i].time + a->cfg.lost_after;
+		if (deadline >= now && deadline < next)
+			next = deadline;
+	}
+	return next;
+}
+
 /* --- writing the state --- */
 
 static int

@@ -162,6 +162,14 @@ struct agg_live {
 /*
  * agg_live_at: fill live[0..agg_nseries) for time now.  Returns 0.
  */
+
+/*
+ * agg_next_lost: the earliest time at or after now past which an open run
+ * counts as lost (its start plus lost_after), or INFINITY.  What agg_live_at
+ * gives stays the same from now until then, so a render made now holds
+ * until then, while nothing is folded.
+ */
+double agg_next_lost(const struct agg *a, double now);
 int agg_live_at(const struct agg *a, double now, struct agg_live *live);
 
 /*

@@ -471,6 +471,33 @@ save_checkpoint(struct job *j)
 	    "saved, the next render reads the journal again: %.400s", why.msg);
 }
 
+/* A job's start and end, the same for a render and a compaction alone. */
+static void
+job_begin(struct job *j, const struct textfile_job *in,
+    struct textfile_report *rep, struct perr *e)
+{
+	memset(j, 0, sizeof(*j));
+	memset(rep, 0, sizeof(*rep));
+	j->in = in;
+	j->rep = rep;
+	j->e = e;
+	j->lockfd = j->jfd = -1;
+	buf_init(&j->settings, 1 << 16);
+	buf_init(&j->checkpoint, 4096);
+}
+
+static void
+job_end(struct job *j)
+{
+	agg_free(j->agg);
+	if (j->jfd >= 0)
+		close(j->jfd);
+	if (j->lockfd >= 0)
+		close(j->lockfd);
+	buf_free(&j->settings);
+	buf_free(&j->checkpoint);
+}
+
 int
 textfile_render(const struct textfile_job *in, struct textfile_report *rep,
     struct perr *e)
@@ -478,27 +505,14 @@ textfile_render(const struct textfile_job *in, struct textfile_report *rep,
 	struct job j;
 	int rc;
 
-	memset(&j, 0, sizeof(j));
-	memset(rep, 0, sizeof(*rep));
-	j.in = in;
-	j.rep = rep;
-	j.e = e;
-	j.lockfd = j.jfd = -1;
-	buf_init(&j.settings, 1 << 16);
-	buf_init(&j.checkpoint, 4096);
+	job_begin(&j, in, rep, e);
 	if ((rc = resolve_settings(&j)) == 0 && (rc = lock_render(&j)) == 0 &&
 	    (rc = remove_leftovers(&j)) == 0 && (rc = open_journal(&j)) == 0 &&
 	    (rc = load_state(&j)) == 0 &&
 	    (j.jfd < 0 || (rc = fold_journal(&j, j.jfd)) == 0) &&
 	    (rc = compact(&j)) == 0 && (rc = format_and_write(&j)) == 0)
 		save_checkpoint(&j);
-	agg_free(j.agg);
-	if (j.jfd >= 0)
-		close(j.jfd);
-	if (j.lockfd >= 0)
-		close(j.lockfd);
-	buf_free(&j.settings);
-	buf_free(&j.checkpoint);
+	job_end(&j);
 	return rc;
 }
 
@@ -517,22 +531,11 @@ textfile_compact(const struct journal_settings *js,
 	in.preset = preset;
 	in.now = now;
 	in.compact = true;
-	memset(&j, 0, sizeof(j));
-	memset(rep, 0, sizeof(*rep));
-	j.in = &in;
-	j.rep = rep;
-	j.e = e;
-	j.lockfd = j.jfd = -1;
-	buf_init(&j.settings, 1 << 16);
-	buf_init(&j.checkpoint, 4096);
+	job_begin(&j, &in, rep, e);
 	if ((rc = resolve_settings(&j)) == 0 && (rc = open_journal(&j)) == 0 &&
 	    j.jfd >= 0 && (rc = new_aggregate(&j)) == 0)
 		rc = compact_now(&j);
-	agg_free(j.agg);
-	if (j.jfd >= 0)
-		close(j.jfd);
-	buf_free(&j.settings);
-	buf_free(&j.checkpoint);
+	job_end(&j);
 	return rc;
 }
 

@@ -156,6 +156,7 @@ void
 org_free(struct org *o)
 {
 	commit_journal_close(&o->cj);
+	buf_free(&o->cache.text);
 	agg_free(o->agg);
 	dedupe_free(&o->dedupe);
 	token_free(&o->write);

@@ -40,6 +40,19 @@ struct org {
 	size_t pending_series;		/* new series promised to batches on
 					   their way */
 	uint64_t recorded, duplicates;
+	uint64_t version;		/* changes with every fold */
+	/*
+	 * The last render: valid while nothing is folded and no open run
+	 * becomes lost (until); a scrape then sends it again with the render
+	 * time (the value at time_at, time_len bytes) made now.
+	 */
+	struct {
+		bool valid;
+		uint64_t version;
+		double until;
+		struct buf text;
+		size_t time_at, time_len;	/* time_len 0: no such line */
+	} cache;
 	unsigned long long journal_bytes;
 	bool failing;			/* the last write failed */
 	int failure_errno;		/* its system error, or 0 */

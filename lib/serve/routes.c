@@ -160,24 +160,77 @@ render_into(void *ctx, const char *p, size_t len)
 	return buf_add(ctx, p, len) != 0 ? PERR_NOMEM : 0;
 }
 
-static enum MHD_Result
-scrape(struct request *r, struct org *o, bool self, const char *type)
+/* Where the render time's value lies in text (the one line that has it). */
+static void
+find_render_time(const struct buf *text, size_t *at, size_t *len)
+{
+	static const char key[] = "\npromrun_render_timestamp_seconds{";
+	const char *p = text->len > 0 ? memmem(text->p, text->len, key,
+	    sizeof(key) - 1) : NULL, *v, *nl;
+
+	*at = *len = 0;
+	if (p == NULL || (v = memchr(p + 1, ' ', (size_t)(text->p +
+	    text->len - p - 1))) == NULL || (nl = memchr(v, '\n',
+	    (size_t)(text->p + text->len - v))) == NULL)
+		return;
+	*at = (size_t)(v + 1 - text->p);
+	*len = (size_t)(nl - v - 1);
+}
+
+/*
+ * Render o's aggregate at now into the cache, unless the last render still
+ * holds: nothing folded since, no open run lost since.  The render time is
+ * the one value that differs, and is made anew below.
+ */
+static int
+render_cached(struct request *r, struct org *o, double now, struct perr *e)
 {
 	struct render_format f;
-	struct buf b = BUF_INIT((size_t)1 << 31);
-	struct perr e;
 	size_t samples;
 	int rc;
 
+	if (o->cache.valid && o->cache.version == o->version &&
+	    now <= o->cache.until)
+		return 0;
 	memset(&f, 0, sizeof(f));
 	f.preset = o->preset;
 	f.ns = o->ns;
-	f.now = clock_now();
+	f.now = now;
 	f.max_series = r->s->cfg->render->max_series;
 	f.no_self = strcmp(o->preset->name, "prpc") == 0 && !o->named;
+	o->cache.valid = false;
+	buf_init(&o->cache.text, (size_t)1 << 31);
+	if ((rc = render_format(o->agg, &f, render_into, &o->cache.text,
+	    &samples, e)) != 0)
+		return rc;
+	find_render_time(&o->cache.text, &o->cache.time_at,
+	    &o->cache.time_len);
+	o->cache.version = o->version;
+	o->cache.until = agg_next_lost(o->agg, now);
+	o->cache.valid = true;
+	return 0;
+}
+
+static enum MHD_Result
+scrape(struct request *r, struct org *o, bool self, const char *type)
+{
+	struct buf b = BUF_INIT((size_t)1 << 31);
+	const struct buf *t = &o->cache.text;
+	double now = clock_now();
+	struct perr e;
+	int rc;
+
 	perr_clear(&e);
-	rc = render_format(o->agg, &f, render_into, &b, &samples, &e);
-	if (rc == 0 && self && !f.no_self) {
+	rc = render_cached(r, o, now, &e);
+	if (rc == 0 && o->cache.time_len > 0)
+		rc = buf_add(&b, t->p, o->cache.time_at) ||
+		    buf_add_double(&b, now) ||
+		    buf_add(&b, t->p + o->cache.time_at + o->cache.time_len,
+		    t->len - o->cache.time_at - o->cache.time_len) ?
+		    PERR_NOMEM : 0;
+	else if (rc == 0 && t->len > 0)
+		rc = buf_add(&b, t->p, t->len) ? PERR_NOMEM : 0;
+	if (rc == 0 && self && strcmp(o->preset->name, "prpc") != 0) {
 		refresh_stats(r->s);
 		rc = stats_write(&r->s->stats, r->s->preset->name, &b);
 	}

@@ -74,12 +74,17 @@ void serve_settings_defaults(struct serve_settings *s);
  */
 typedef void (*serve_log_fn)(void *ctx, const char *line);
 
+/* Called after each turn of the event loop: the lines logged may be
+ * buffered until then (one write for all the requests of a turn). */
+typedef void (*serve_flush_fn)(void *ctx);
+
 struct serve_config {
 	const struct serve_settings *serve;
 	const struct journal_settings *journal;	/* labels and fsync */
 	const struct render_settings *render;	/* buckets, lost_after,
 						   max_series, compaction */
 	serve_log_fn log;
+	serve_flush_fn flush;		/* or NULL */
 	void *log_ctx;
 };
 
