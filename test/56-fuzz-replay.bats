@@ -40,6 +40,10 @@ replay() {
 	replay serve 100
 }
 
+@test "the rule checker's corpus replays: deep and long shapes, findings one line each" {
+	replay rules 150
+}
+
 @test "an input the driver cannot read is an error, not a silent pass" {
 	run fuzz-replay-journal "$BATS_TEST_DIRNAME"/fuzz/corpus/journal/* /nonexistent/input
 	assert_failure 2
