@@ -18,14 +18,8 @@ setup() {
 	CLIENT="$BATS_TEST_TMPDIR/client.ini"
 	printf '[record]\ntimeout = 5\nretries = 4\n' >"$CLIENT"
 	unset PROMRUN_TOKEN
-	local v
-	for v in $(compgen -e); do
-		case $v in
-		GITHUB_* | RUNNER_* | GITLAB_* | CI_* | JENKINS_* | BUILD_* | \
-		    JOB_* | BRANCH_NAME | GIT_* | NODE_NAME | PROMRUN_CI_*)
-			unset "$v" ;;
-		esac
-	done
+	load 'test_helper/ci-env'
+	ci_env_clear
 }
 
 teardown() {
@@ -341,19 +335,6 @@ serve_on() {
 }
 
 # --- promrun-ci --server ---
-
-github_env() {
-	export GITHUB_ACTIONS=true GITHUB_WORKFLOW=CI GITHUB_JOB=build \
-	    GITHUB_RUN_ID=6123456789 GITHUB_RUN_ATTEMPT=2 \
-	    GITHUB_REPOSITORY=octo-org/app GITHUB_REF_NAME=main \
-	    RUNNER_NAME='runner 7'
-}
-
-gitlab_env() {
-	export GITLAB_CI=true CI_JOB_NAME='unit tests' CI_JOB_ID=4242 \
-	    CI_JOB_STATUS=success CI_PROJECT_PATH=group/sub/app \
-	    CI_COMMIT_REF_NAME=feature/x CI_RUNNER_DESCRIPTION='docker runner'
-}
 
 @test "promrun-ci --server: the job lands in the receiver; --token-file and PROMRUN_TOKEN reach promrun-record, never its command line" {
 	orgs_config

@@ -100,26 +100,9 @@ def answer(conn):
                   "Connection: close\r\n\r\n" % (code, len(text), extra)).encode() + text)
 
 
-def read_answer(sock):
-    """The upstream's answer, head and Content-Length body, as bytes."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return None
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value.strip())
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return None
-        body += chunk
-    return head + b"\r\n\r\n" + body
+def raw(lines, body):
+    """A message read by read_request, as bytes again."""
+    return "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body
 
 
 def lossy(conn):
@@ -127,11 +110,10 @@ def lossy(conn):
     got = read_request(conn)
     if got is None:
         return
-    lines, body = got
     try:
         up = socket.create_connection(("127.0.0.1", int(args[0])), 5)
-        up.sendall("\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body)
-        reply = read_answer(up)
+        up.sendall(raw(*got))
+        reply = read_request(up)  # an answer reads as a request does
         up.close()
     except OSError:
         reply = None
@@ -147,8 +129,8 @@ def lossy(conn):
         return
     with lock:
         with open(os.path.join(directory, "lossy"), "a") as f:
-            f.write("answered %s\n" % reply.split(b" ", 2)[1].decode())
-    conn.sendall(reply)
+            f.write("answered %s\n" % reply[0][0].split(" ")[1])
+    conn.sendall(raw(*reply))
 
 
 def serve(conn):
