@@ -391,7 +391,6 @@ enum auth { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
 
 struct push_client {
 	struct transfer t;	/* the handle, the answer, the retries */
-	struct curl_slist *body_headers;	/* for PUT and POST */
 	struct push_options o;
 	char *base;		/* the gateway's URL, no trailing '/' */
 	enum auth auth;
@@ -570,12 +569,7 @@ setup_auth(struct push_client *c)
 static bool
 add_header(struct push_client *c, const char *h)
 {
-	struct curl_slist *grown = c->t.api->slist_append(c->body_headers, h);
-
-	if (grown == NULL)
-		return false;
-	c->body_headers = grown;
-	return true;
+	return transfer_add_header(&c->t, h);
 }
 
 /* The headers of every request with a body, for the client's protocol. */
@@ -650,8 +644,6 @@ push_client_free(struct push_client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->body_headers != NULL)
-		c->t.api->slist_free_all(c->body_headers);
 	transfer_close(&c->t);
 	secret_free(c->secret);
 	free(c->base);
@@ -700,7 +692,7 @@ set_request(struct push_client *c, const char *body, size_t len)
 		    SETOPT(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL) &&
 		    SETOPT(c, CURLOPT_CUSTOMREQUEST, "DELETE");
 	return SETOPT(c, CURLOPT_URL, buf_str(&c->url)) &&
-	    SETOPT(c, CURLOPT_HTTPHEADER, c->body_headers) &&
+	    SETOPT(c, CURLOPT_HTTPHEADER, c->t.headers) &&
 	    SETOPT(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) &&
 	    SETOPT(c, CURLOPT_POSTFIELDS, body != NULL ? body : "") &&
 	    SETOPT(c, CURLOPT_CUSTOMREQUEST,
@@ -836,7 +828,7 @@ push_post(struct push_client *c, const char *what, const char *body,
 		push_log(c, "POST %s %s: %zu bytes", c->base, what, len);
 	}
 	if (!(SETOPT(c, CURLOPT_URL, c->base) &&
-	    SETOPT(c, CURLOPT_HTTPHEADER, c->body_headers) &&
+	    SETOPT(c, CURLOPT_HTTPHEADER, c->t.headers) &&
 	    SETOPT(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) &&
 	    SETOPT(c, CURLOPT_POSTFIELDS, body != NULL ? body : "") &&
 	    SETOPT(c, CURLOPT_CUSTOMREQUEST, (char *)NULL)))

@@ -201,11 +201,24 @@ transfer_open(struct transfer *t, const struct curlapi *api,
 	return 0;
 }
 
+bool
+transfer_add_header(struct transfer *t, const char *h)
+{
+	struct curl_slist *grown = t->api->slist_append(t->headers, h);
+
+	if (grown == NULL)
+		return false;
+	t->headers = grown;
+	return true;
+}
+
 void
 transfer_close(struct transfer *t)
 {
 	if (t->api == NULL)
 		return;
+	if (t->headers != NULL)
+		t->api->slist_free_all(t->headers);
 	if (t->curl != NULL)
 		t->api->easy_cleanup(t->curl);
 	if (t->started)

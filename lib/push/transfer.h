@@ -61,6 +61,8 @@ struct transfer_options {
 struct transfer {
 	const struct curlapi *api;
 	CURL *curl;		/* the handle; callers set the request on it */
+	struct curl_slist *headers;	/* transfer_add_header's, for requests
+				   with a body */
 	struct buf response;	/* the start of the last answer's body */
 	char errbuf[CURL_ERROR_SIZE];
 	uint64_t rng;		/* the jitter's state */
@@ -94,6 +96,13 @@ int transfer_check(const struct transfer_options *o, unsigned retries,
  */
 int transfer_open(struct transfer *t, const struct curlapi *api,
     const struct transfer_options *o, struct perr *e);
+
+/*
+ * transfer_add_header: add "Name: value" to t->headers, which the caller
+ * sets on the requests that carry a body (CURLOPT_HTTPHEADER).  Returns
+ * false when out of memory.
+ */
+bool transfer_add_header(struct transfer *t, const char *h);
 
 /* transfer_close: release t's handle (t may be zeroed or half open). */
 void transfer_close(struct transfer *t);

@@ -13,7 +13,6 @@
 
 struct client {
 	struct transfer t;
-	struct curl_slist *headers;
 	char *url;		/* base URL + WIRE_RUNS_PATH */
 	char *token;		/* NULL: none; cleared before free */
 	unsigned retries;
@@ -77,25 +76,15 @@ load_token(struct client *c, const struct client_options *o,
 	return 0;
 }
 
-static bool
-add_header(struct client *c, const char *h)
-{
-	struct curl_slist *grown = c->t.api->slist_append(c->headers, h);
-
-	if (grown == NULL)
-		return false;
-	c->headers = grown;
-	return true;
-}
-
 /* The request is the same for every post but its body. */
 static bool
 setup_request(struct client *c)
 {
-	bool ok = add_header(c, "Content-Type: application/json") &&
-	    add_header(c, "Expect:") &&
+	bool ok = transfer_add_header(&c->t,
+	    "Content-Type: application/json") &&
+	    transfer_add_header(&c->t, "Expect:") &&
 	    SETOPT(c, CURLOPT_URL, c->url) &&
-	    SETOPT(c, CURLOPT_HTTPHEADER, c->headers) &&
+	    SETOPT(c, CURLOPT_HTTPHEADER, c->t.headers) &&
 	    SETOPT(c, CURLOPT_POST, 1L);
 
 	if (ok && c->token != NULL)
@@ -143,8 +132,6 @@ client_free(struct client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->headers != NULL)
-		c->t.api->slist_free_all(c->headers);
 	transfer_close(&c->t);
 	secret_free(c->token);
 	free(c->url);
