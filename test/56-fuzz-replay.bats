@@ -36,6 +36,10 @@ replay() {
 	replay config 400
 }
 
+@test "the rule checker's corpus replays: deep and long shapes, findings one line each" {
+	replay rules 150
+}
+
 @test "the receiver's request handler corpus replays: raw requests answered, never a 5xx of ours, the server alive after each" {
 	replay serve 100
 }

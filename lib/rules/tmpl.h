@@ -6,7 +6,9 @@
  *
  * Only parsing is checked, as promtool does: unknown functions, undefined
  * variables, unbalanced actions, {{end}} without a block, bad literals,
- * {{break}} outside {{range}}, and the like.  Nothing is executed.
+ * {{break}} outside {{range}}, and the like.  Nothing is executed.  Actions
+ * and parentheses may nest PQ_DEPTH_MAX deep (promql/ast.h; Go has no
+ * bound): past it, PERR_LIMIT "template nests deeper than 500 levels".
  */
 #ifndef PROMRUN_TMPL_H
 #define PROMRUN_TMPL_H
