@@ -134,6 +134,7 @@ teardown() {
 		done
 		kill -9 "$SERVE_PID"
 		wait "$SERVE_PID" || true
+		SERVE_PID=
 		sleep 0.3
 		serve_restart
 	done

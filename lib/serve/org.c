@@ -31,6 +31,7 @@ org_init(struct org *o, const char *name, bool named, const char *data_dir,
 		    "long: %s", data_dir);
 	}
 	o->named = named;
+	buf_init(&o->cache.text, (size_t)1 << 31);
 	o->js = *js;
 	o->js.path = o->journal;
 	o->preset = p;

@@ -60,8 +60,8 @@ serve_start() {
 
 # serve_restart [ARG...]: stop and start again on the same port and data.
 serve_restart() {
-	serve_stop
 	local rc=0
+	serve_stop || return 1
 	server_start "$SERVE_LOG.2" "$SERVE_PORT" promrun-serve \
 	    -l "127.0.0.1:$SERVE_PORT" -d "$DATA" "$@" || rc=$?
 	SERVE_PID=$SERVER_PID
@@ -69,11 +69,22 @@ serve_restart() {
 	return $rc
 }
 
+# serve_stop: SIGTERM, and wait until it is gone (the port and the journal
+# are free then).  Fails, showing the log's end, unless it exited 0: a
+# sanitizer's report (a leak, say) makes the exit status non-zero.
 serve_stop() {
-	[ -n "${SERVE_PID:-}" ] || return 0
-	stop_pid "$SERVE_PID"
-	# Wait for the exit, so the port and the journal are free.
-	while kill -0 "$SERVE_PID" 2>/dev/null; do sleep 0.05; done
+	local pid=${SERVE_PID:-} rc=0
+	[ -n "$pid" ] || return 0
+	SERVE_PID=
+	stop_pid "$pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	wait "$pid" 2>/dev/null || rc=$?
+	# 127: not our child (started elsewhere); nothing to tell.
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 127 ]; then
+		echo "promrun-serve exited $rc:" >&2
+		tail -n 30 "$SERVE_LOG" >&2
+		return 1
+	fi
 }
 
 # post PATH [CURL-ARG...]: POST the JSON on stdin; prints the body and,
