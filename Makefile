@@ -49,15 +49,20 @@ LIBS_YAML  = $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
 LIBS_CURL  = $(shell pkg-config --libs libcurl zlib 2>/dev/null || echo -lcurl -lz)
 LIBS_SNAPPY = $(shell pkg-config --libs snappy 2>/dev/null || echo -lsnappy)
 LIBS_JANSSON = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+LIBS_HTTPD = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || \
+             echo -lmicrohttpd) -pthread
 
-PROGRAMS   = promrun-record promrun-render promrun-push promrun-rules
+PROGRAMS   = promrun-record promrun-render promrun-push promrun-rules \
+             promrun-serve
 # Each program links only the libraries it uses: only promrun-push links curl,
 # snappy (remote write) and jansson (OTLP's JSON), only promrun-rules reads
-# YAML; the config (and so every program) needs inih.
+# YAML, only promrun-serve links libmicrohttpd (and jansson, for the bodies
+# it takes); the config (and so every program) needs inih.
 LIBS_promrun-record = $(LIBS_INIH)
 LIBS_promrun-render = $(LIBS_INIH)
 LIBS_promrun-push = $(LIBS_INIH) $(LIBS_CURL) $(LIBS_SNAPPY) $(LIBS_JANSSON)
 LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML)
+LIBS_promrun-serve = $(LIBS_INIH) $(LIBS_HTTPD) $(LIBS_JANSSON)
 
 LIB_SRCS   = $(wildcard lib/*.c) $(wildcard lib/*/*.c)
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -98,7 +103,7 @@ $(BINS): $(BUILD)/%: $(BUILD)/cmd/%/main.o $(LIBA)
 
 # Unit tests and test tools may use any module, so they get every library.
 TEST_LIBS  = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_CURL) $(LIBS_SNAPPY) \
-             $(LIBS_JANSSON) -lm
+             $(LIBS_JANSSON) $(LIBS_HTTPD) -lm
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
@@ -113,7 +118,7 @@ $(BUILD)/test/%.so: test/tools/preload/%.c $(BUILD)/flags
 # under gcc, and under ASan/UBSan with SANITIZE=1); "make fuzz" runs
 # libFuzzer under clang for FUZZ_TIME seconds per target.  The PromQL
 # target has its own driver, which also counts the inputs that parse.
-FUZZ_TARGETS = journal checkpoint expfmt config promql rules
+FUZZ_TARGETS = journal checkpoint expfmt config promql rules serve
 FUZZ_SRCS  = $(FUZZ_TARGETS:%=test/fuzz/fuzz-%.c) test/fuzz/replay.c \
              test/fuzz/replay-main.c
 FUZZ_REPLAYS = $(filter-out %-promql,$(FUZZ_TARGETS:%=$(BUILD)/test/fuzz-replay-%)) \
@@ -133,6 +138,7 @@ FUZZ_MAXLEN_config = 4096
 FUZZ_MAXLEN_expfmt = 8192
 FUZZ_MAXLEN_journal = 16384
 FUZZ_MAXLEN_checkpoint = 16384
+FUZZ_MAXLEN_serve = 8192
 fuzz: deps
 	@command -v clang >/dev/null || { echo "make fuzz needs clang" >&2; exit 1; }
 	@for t in $(FUZZ_TARGETS); do $(MAKE) --no-print-directory fuzz-$$t || exit 1; done
@@ -211,7 +217,8 @@ run: deps
 INSTALL_SCRIPTS = scripts/promrun-ci
 MAN1       = $(wildcard cmd/*/*.1 scripts/*.1)
 MAN5       = $(wildcard examples/*.5)
-UNITS      = $(wildcard systemd/*.service systemd/*.path systemd/*.timer)
+UNITS      = $(wildcard systemd/*.service systemd/*.socket systemd/*.path \
+             systemd/*.timer)
 DROPINS    = $(wildcard systemd/*.conf)
 SYSUSERS   = $(wildcard systemd/sysusers.d/*.conf)
 TMPFILES   = $(wildcard systemd/tmpfiles.d/*.conf)

@@ -6,6 +6,7 @@
 #include "push/endpoint.h"
 #include "push/push.h"
 #include "push/remote.h"
+#include "serve/client.h"
 #include "journal/run.h"
 #include "metrics/schema.h"
 #include "common/text.h"
@@ -586,6 +587,249 @@ set_push_retries(struct config *c, const char *value, struct perr *e)
 	    e);
 }
 
+/* --- [record] --- */
+
+static int
+set_record_server(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->record.server, "[record] server", value, e);
+}
+
+static int
+set_record_token_file(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->record.token_file, "[record] token_file",
+	    value, e);
+}
+
+static int
+set_record_timeout(struct config *c, const char *value, struct perr *e)
+{
+	return config_parse_timeout("[record] timeout", value,
+	    &c->record.timeout, e);
+}
+
+static int
+set_record_retries(struct config *c, const char *value, struct perr *e)
+{
+	return config_parse_retries("[record] retries", value,
+	    &c->record.retries, e);
+}
+
+void
+config_client_options(const struct config *c, struct client_options *o,
+    bool journal_given)
+{
+	pick(&o->server, c->record.server);
+	pick(&o->token_file, c->record.token_file);
+	o->timeout = c->record.timeout;
+	o->retries = c->record.retries;
+	if (journal_given)
+		o->server = NULL;
+}
+
+/* --- [serve] and [org NAME] --- */
+
+static void
+free_listen(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->serve.nlisten; i++)
+		free(c->serve.listen[i]);
+	c->serve.nlisten = 0;
+}
+
+int
+config_add_listen(struct config *c, const char *addr, bool first,
+    struct perr *e)
+{
+	if (first)
+		free_listen(c);
+	if (c->serve.nlisten == SERVE_MAX_LISTEN)
+		return perr_set(e, PERR_INVALID, "more than %d listen addresses",
+		    SERVE_MAX_LISTEN);
+	if ((c->serve.listen[c->serve.nlisten] = strdup(addr)) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	c->serve.nlisten++;
+	return 0;
+}
+
+/* "127.0.0.1:9089, [::1]:9089": addresses separated by commas or blanks. */
+static int
+set_serve_listen(struct config *c, const char *value, struct perr *e)
+{
+	char item[512];
+	size_t pos = 0, len;
+	bool first = true;
+	int rc;
+
+	free_listen(c);
+	while ((len = name_list_next(value, &pos, item, sizeof(item))) > 0) {
+		if (len >= sizeof(item))
+			return perr_set(e, PERR_INVALID, "[serve] listen: an "
+			    "address is longer than %zu bytes", sizeof(item) - 1);
+		if ((rc = config_add_listen(c, item, first, e)) != 0)
+			return rc;
+		first = false;
+	}
+	return 0;
+}
+
+static int
+set_serve_data_dir(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->serve.data_dir, "[serve] data_dir", value, e);
+}
+
+static int
+set_serve_preset(struct config *c, const char *value, struct perr *e)
+{
+	if (schema_preset_find(value, e) == NULL)
+		return PERR_INVALID;
+	return config_set_string(&c->serve.preset, value, e);
+}
+
+static int
+set_serve_prpc_psk_file(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->serve.prpc_psk_file, "[serve] prpc_psk_file",
+	    value, e);
+}
+
+static int
+set_serve_write_token_file(struct config *c, const char *value,
+    struct perr *e)
+{
+	return set_nonempty(&c->serve.write_token_file,
+	    "[serve] write_token_file", value, e);
+}
+
+static int
+set_serve_read_token_file(struct config *c, const char *value,
+    struct perr *e)
+{
+	return set_nonempty(&c->serve.read_token_file,
+	    "[serve] read_token_file", value, e);
+}
+
+static int
+set_serve_dedupe_window(struct config *c, const char *value, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	int rc;
+
+	if ((rc = set_duration(&c->serve.dedupe_window, "[serve] dedupe_window",
+	    value, e)) != 0)
+		return rc;
+	if (c->serve.dedupe_window <= 0)
+		return perr_set(e, PERR_INVALID, "[serve] dedupe_window = %s: "
+		    "use a duration above 0 such as 24h", perr_quote(value, q));
+	return 0;
+}
+
+static int
+set_serve_log_format(struct config *c, const char *value, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+
+	if (strcmp(value, "text") == 0)
+		c->serve.log_format = SERVE_LOG_TEXT;
+	else if (strcmp(value, "json") == 0)
+		c->serve.log_format = SERVE_LOG_JSON;
+	else
+		return perr_set(e, PERR_INVALID, "[serve] log_format = %s: use "
+		    "text or json", perr_quote(value, q));
+	return 0;
+}
+
+static int
+set_serve_count(unsigned *slot, const char *key, const char *value,
+    struct perr *e)
+{
+	unsigned long long v = 0;
+	int rc;
+
+	if ((rc = parse_count(key, value, 1, 100000, &v, e)) != 0)
+		return rc;
+	*slot = (unsigned)v;
+	return 0;
+}
+
+static int
+set_serve_max_connections(struct config *c, const char *value,
+    struct perr *e)
+{
+	return set_serve_count(&c->serve.max_connections,
+	    "[serve] max_connections", value, e);
+}
+
+static int
+set_serve_max_connections_per_ip(struct config *c, const char *value,
+    struct perr *e)
+{
+	return set_serve_count(&c->serve.max_connections_per_ip,
+	    "[serve] max_connections_per_ip", value, e);
+}
+
+static int
+set_serve_connection_timeout(struct config *c, const char *value,
+    struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	double v;
+
+	if (clock_parse_duration(value, "[serve] connection_timeout", &v,
+	    NULL) != 0 || v < 1 || v > 3600 || v != floor(v))
+		return perr_set(e, PERR_INVALID, "[serve] connection_timeout = "
+		    "%s: use whole seconds from 1s to 1h such as 10s",
+		    perr_quote(value, q));
+	c->serve.connection_timeout = (unsigned)v;
+	return 0;
+}
+
+static int
+set_org_write_token_file(struct config *c, const char *value,
+    struct perr *e)
+{
+	struct serve_org_settings *o = &c->serve.orgs[c->current_org];
+
+	return set_nonempty(&o->write_token_file, "write_token_file", value, e);
+}
+
+static int
+set_org_read_token_file(struct config *c, const char *value, struct perr *e)
+{
+	struct serve_org_settings *o = &c->serve.orgs[c->current_org];
+
+	return set_nonempty(&o->read_token_file, "read_token_file", value, e);
+}
+
+/* The [org NAME] section being read: found, or added. */
+static int
+enter_org(struct config *c, const char *name, struct perr *e)
+{
+	size_t i;
+
+	while (*name == ' ' || *name == '\t')
+		name++;
+	if (*name == '\0')
+		return perr_set(e, PERR_INVALID, "[org] needs a name: write "
+		    "[org NAME]");
+	for (i = 0; i < c->serve.norgs; i++)
+		if (strcmp(c->serve.orgs[i].name, name) == 0) {
+			c->current_org = i;
+			return 0;
+		}
+	if (c->serve.norgs == SERVE_MAX_ORGS)
+		return perr_set(e, PERR_INVALID, "more than %d [org] sections",
+		    SERVE_MAX_ORGS);
+	if ((c->serve.orgs[i].name = strdup(name)) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	c->current_org = c->serve.norgs++;
+	return 0;
+}
+
 static const struct key keys[] = {
 	{"journal", "path", set_journal_path},
 	{"journal", "fsync", set_journal_fsync},
@@ -618,12 +862,31 @@ static const struct key keys[] = {
 	{"push", "otlp_resource", set_push_otlp_resource},
 	{"push", "tenant", set_push_tenant},
 	{"push", "state_dir", set_push_state_dir},
+	{"record", "server", set_record_server},
+	{"record", "token_file", set_record_token_file},
+	{"record", "timeout", set_record_timeout},
+	{"record", "retries", set_record_retries},
+	{"serve", "listen", set_serve_listen},
+	{"serve", "data_dir", set_serve_data_dir},
+	{"serve", "preset", set_serve_preset},
+	{"serve", "prpc_psk_file", set_serve_prpc_psk_file},
+	{"serve", "write_token_file", set_serve_write_token_file},
+	{"serve", "read_token_file", set_serve_read_token_file},
+	{"serve", "dedupe_window", set_serve_dedupe_window},
+	{"serve", "log_format", set_serve_log_format},
+	{"serve", "max_connections", set_serve_max_connections},
+	{"serve", "max_connections_per_ip", set_serve_max_connections_per_ip},
+	{"serve", "connection_timeout", set_serve_connection_timeout},
+	{"org", "write_token_file", set_org_write_token_file},
+	{"org", "read_token_file", set_org_read_token_file},
 };
 
 /* --- reading the file --- */
 
 /* The sections keys[] names, each of which may appear once. */
-static const char *const sections[] = {"journal", "render", "push"};
+static const char *const sections[] = {"journal", "render", "push", "serve"};
+
+#define ORG_KEYS 2	/* the "org" keys of keys[], the last ones */
 
 struct loader {
 	struct config *c;
@@ -636,6 +899,11 @@ struct loader {
 	size_t last_key;	/* keys[] index of the last setting */
 	unsigned key_line[NELEM(keys)];	/* where each key was set, or 0 */
 	unsigned section_line[NELEM(sections)]; /* each header's line, or 0 */
+	/* [org NAME] sections: each header once, each key once per org. */
+	char org_name[SERVE_MAX_ORGS][SERVE_ORG_NAME_MAX + 2];
+	unsigned org_line[SERVE_MAX_ORGS];
+	size_t norg_headers;
+	unsigned org_key_line[SERVE_MAX_ORGS][ORG_KEYS];
 	unsigned error_line;	/* the earliest problem's line, or 0 */
 	struct perr first;	/* and the problem */
 };
@@ -694,6 +962,41 @@ header_section(const char *text, bool *is_header)
 	return i;
 }
 
+/* A "[org NAME]" header: each organization's may appear once. */
+static void
+org_header(struct loader *l, const char *text)
+{
+	char name[SERVE_ORG_NAME_MAX + 2];
+	const char *p, *end;
+	size_t i, n;
+
+	while (isspace((unsigned char)*text))
+		text++;
+	if (strncmp(text, "[org", 4) != 0 || !isspace((unsigned char)text[4]))
+		return;
+	for (p = text + 4; isspace((unsigned char)*p); p++)
+		;
+	if ((end = strchr(p, ']')) == NULL)
+		return;
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
+	n = (size_t)(end - p) < sizeof(name) - 1 ? (size_t)(end - p) :
+	    sizeof(name) - 1;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	for (i = 0; i < l->norg_headers; i++)
+		if (strcmp(l->org_name[i], name) == 0) {
+			note(l, l->line, PERR_INVALID, "[org %s] appears again "
+			    "(first on line %u): put each section's settings "
+			    "under one header", name, l->org_line[i]);
+			return;
+		}
+	if (l->norg_headers < SERVE_MAX_ORGS) {
+		memcpy(l->org_name[l->norg_headers], name, n + 1);
+		l->org_line[l->norg_headers++] = l->line;
+	}
+}
+
 /*
  * What inih will make of the line just read: an indented line after a
  * setting continues that setting's value; a header starts a section, which
@@ -722,8 +1025,10 @@ classify(struct loader *l, const char *line)
 	if (!is_header)
 		return;
 	l->after_key = false;
-	if (i == NELEM(sections))
+	if (i == NELEM(sections)) {
+		org_header(l, text);
 		return;		/* unknown: refused with its first key */
+	}
 	if (l->section_line[i] != 0)
 		note(l, l->line, PERR_INVALID, "[%s] appears again (first on "
 		    "line %u): put each section's settings under one header",
@@ -789,10 +1094,21 @@ set_key(struct loader *l, size_t i, const char *value)
 		    "line, not indented", keys[l->last_key].section,
 		    keys[l->last_key].name, l->key_line[l->last_key]);
 	l->last_key = i;
-	if (l->key_line[i] != 0)
+	if (i >= NELEM(keys) - ORG_KEYS) {
+		unsigned *at = &l->org_key_line[l->c->current_org]
+		    [i - (NELEM(keys) - ORG_KEYS)];
+
+		if (*at != 0)
+			return note(l, l->line, PERR_INVALID, "[org %s] %s is "
+			    "set again (first on line %u): set each key once",
+			    l->c->serve.orgs[l->c->current_org].name,
+			    keys[i].name, *at);
+		*at = l->key_line[i] = l->line;
+	} else if (l->key_line[i] != 0) {
 		return note(l, l->line, PERR_INVALID, "[%s] %s is set again "
 		    "(first on line %u): set each key once", keys[i].section,
 		    keys[i].name, l->key_line[i]);
+	}
 	l->key_line[i] = l->line;
 	perr_clear(&e);
 	if (keys[i].set(l->c, value, &e) != 0)
@@ -805,10 +1121,19 @@ handle(void *user, const char *section, const char *name, const char *value)
 {
 	struct loader *l = user;
 	char qs[PERR_QUOTE_MAX], qn[PERR_QUOTE_MAX];
+	struct perr e;
 	size_t i;
 	bool section_known = false;
 
 	l->after_key = true;
+	/* [org NAME]: the keys of "org", for the organization named. */
+	if (strncmp(section, "org", 3) == 0 &&
+	    (section[3] == '\0' || section[3] == ' ')) {
+		perr_clear(&e);
+		if (enter_org(l->c, section + 3, &e) != 0)
+			return note(l, l->line, e.code, "%s", e.msg);
+		section = "org";
+	}
 	for (i = 0; i < NELEM(keys); i++) {
 		if (strcmp(section, keys[i].section) != 0)
 			continue;
@@ -822,8 +1147,8 @@ handle(void *user, const char *section, const char *name, const char *value)
 		    perr_quote(name, qn));
 	if (!section_known)
 		return note(l, l->line, PERR_INVALID, "unknown section [%s]: "
-		    "known are [journal], [render] and [push]",
-		    perr_quote(section, qs));
+		    "known are [journal], [render], [push], [serve] and "
+		    "[org NAME]", perr_quote(section, qs));
 	return note(l, l->line, PERR_INVALID, "unknown key %s in [%s]",
 	    perr_quote(name, qn), section);
 }
@@ -977,6 +1302,9 @@ set_defaults(struct config *c)
 	c->render.max_journal_size = 64ull << 20;
 	c->push.timeout = PUSH_DEFAULT_TIMEOUT;
 	c->push.retries = PUSH_DEFAULT_RETRIES;
+	c->record.timeout = PUSH_DEFAULT_TIMEOUT;
+	c->record.retries = PUSH_DEFAULT_RETRIES;
+	serve_settings_defaults(&c->serve);
 }
 
 int
@@ -1004,6 +1332,8 @@ config_load(struct config *c, const char *explicit, struct perr *e)
 void
 config_free(struct config *c)
 {
+	size_t i;
+
 	free(c->file);
 	free(c->journal.path);
 	free_labels(c);
@@ -1025,5 +1355,18 @@ config_free(struct config *c)
 	free(c->push.cacert);
 	free(c->push.cert);
 	free(c->push.key);
+	free(c->record.server);
+	free(c->record.token_file);
+	free_listen(c);
+	free(c->serve.data_dir);
+	free(c->serve.preset);
+	free(c->serve.prpc_psk_file);
+	free(c->serve.write_token_file);
+	free(c->serve.read_token_file);
+	for (i = 0; i < c->serve.norgs; i++) {
+		free(c->serve.orgs[i].name);
+		free(c->serve.orgs[i].write_token_file);
+		free(c->serve.orgs[i].read_token_file);
+	}
 	memset(c, 0, sizeof(*c));
 }

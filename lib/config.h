@@ -25,6 +25,13 @@
  *             remote_write_url, otlp_url, otlp_resource, tenant, state_dir
  *             (no password or token: secrets come from their own files or
  *             the environment, see push.h)
+ *   [record]  server, token_file, timeout, retries (promrun-record's
+ *             receiver: runs are posted there instead of appended)
+ *   [serve]   listen, data_dir, preset, prpc_psk_file, write_token_file,
+ *             read_token_file, dedupe_window, log_format, max_connections,
+ *             max_connections_per_ip, connection_timeout
+ *   [org NAME] write_token_file, read_token_file (one section per
+ *             organization of promrun-serve)
  */
 #ifndef PROMRUN_CONFIG_H
 #define PROMRUN_CONFIG_H
@@ -36,6 +43,7 @@
 #include "metrics/textfile.h"
 #include "push/grouping.h"
 #include "journal/journal.h"
+#include "serve/serve.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -70,6 +78,14 @@ struct config {
 		char *resource[CONFIG_MAX_RESOURCE]; /* OTLP "KEY=VALUE" */
 		size_t nresource;
 	} push;
+	struct {
+		char *server;		/* NULL: record into the journal */
+		char *token_file;	/* NULL: $PROMRUN_TOKEN, if set */
+		double timeout;		/* seconds per attempt, default 10 */
+		unsigned retries;	/* default 3 */
+	} record;
+	struct serve_settings serve;
+	size_t current_org;		/* the [org NAME] being read */
 };
 
 /*
@@ -106,6 +122,7 @@ int config_set_string(char **slot, const char *value, struct perr *e);
 int config_parse_buckets(struct config *c, const char *value, struct perr *e);
 
 struct push_options;
+struct client_options;
 
 /*
  * config_push_defaults: fill what o leaves unset from [push]: strings that
@@ -127,6 +144,15 @@ int config_endpoint_defaults(struct config *c, struct push_options *p,
     struct endpoint_options *ep, struct perr *e);
 
 /*
+ * config_client_options: fill what o leaves unset from [record]: the
+ * server and token file when NULL, timeout and retries.  journal_given (a
+ * program's -j) means the journal, whatever [record] server says: o's
+ * server becomes NULL.
+ */
+void config_client_options(const struct config *c, struct client_options *o,
+    bool journal_given);
+
+/*
  * config_parse_timeout: value as seconds ("10", "2.5") or a Prometheus
  * duration ("10s", "500ms", "1m"), above 0 and at most one hour.  what
  * names the setting in the message ("--timeout", "[push] timeout").
@@ -140,6 +166,14 @@ int config_parse_timeout(const char *what, const char *value, double *out,
  * *out, or PERR_INVALID naming what and value.
  */
 int config_parse_retries(const char *what, const char *value, unsigned *out,
+    struct perr *e);
+
+/*
+ * config_add_listen: add an address to [serve] listen (a program's
+ * --listen option; the first replaces what the file said).  Returns 0,
+ * PERR_INVALID past SERVE_MAX_LISTEN, or PERR_NOMEM.
+ */
+int config_add_listen(struct config *c, const char *addr, bool first,
     struct perr *e);
 
 /*

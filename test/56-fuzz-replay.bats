@@ -40,6 +40,10 @@ replay() {
 	replay rules 150
 }
 
+@test "the receiver's request handler corpus replays: raw requests answered, never a 5xx of ours, the server alive after each" {
+	replay serve 100
+}
+
 @test "an input the driver cannot read is an error, not a silent pass" {
 	run fuzz-replay-journal "$BATS_TEST_DIRNAME"/fuzz/corpus/journal/* /nonexistent/input
 	assert_failure 2

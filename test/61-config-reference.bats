@@ -19,12 +19,12 @@ parser_keys() {
 	    "$TOP/lib/config.c" | LC_ALL=C sort
 }
 ini_keys() {
-	awk '/^\[[a-z]+\]$/ { s = substr($0, 2, length($0) - 2) }
+	awk '/^\[[a-z]+( [^]]+)?\]$/ { s = $0; sub(/^\[/, "", s); sub(/[] ].*$/, "", s) }
 	    /^#[a-z_]+ = / { sub(/^#/, ""); print s "." $1 }' "$INI" | LC_ALL=C sort
 }
 man_keys() {
 	awk '/^\.S[hs] / { s = "" }
-	    /^\.Ss \[[a-z]+\]$/ { s = substr($2, 2, length($2) - 2) }
+	    /^\.Ss \[[a-z]+( NAME)?\]$/ { s = $2; gsub(/[][]/, "", s) }
 	    s != "" && /^\.It Cm [a-z_]+/ { print s "." $3 }' "$MAN5" | LC_ALL=C sort
 }
 
@@ -59,7 +59,7 @@ uncommented() {
 	run --separate-stderr env MANWIDTH=100 man --warnings -l "$MAN5"
 	assert_success
 	assert_equal "$stderr" ''
-	for section in journal render push; do
+	for section in journal render push serve 'org NAME'; do
 		assert_output --partial "[$section]"
 	done
 }
@@ -87,10 +87,14 @@ uncommented() {
 	run grep -c '^[a-z_]* = ' "$full"
 	assert_output "$(ini_keys | wc -l)"
 	mkdir -p "$BATS_TEST_TMPDIR/var/lib/promrun/textfile"
-	run promrun-record -c "$full" -w build -s success -d 2 -l repo=app -l runner=r1
+	# [record] server is set too: -j sends the run to the journal the file
+	# names ([journal] path) instead (83-serve-clients posts to a server).
+	run promrun-record -c "$full" -j "$BATS_TEST_TMPDIR/var/lib/promrun/journal" \
+	    -w build -s success -d 2 -l repo=app -l runner=r1
 	assert_success
 	# [journal] labels is an allow-list now.
-	run -2 promrun-record -c "$full" -w build -s success -l team=x
+	run -2 promrun-record -c "$full" -j "$BATS_TEST_TMPDIR/var/lib/promrun/journal" \
+	    -w build -s success -l team=x
 	# [journal] path and [render] output, checkpoint and mode are followed.
 	run promrun-render -c "$full"
 	assert_success

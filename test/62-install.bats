@@ -34,7 +34,7 @@ expected() {
 		echo "755 usr/local/bin/promrun-ci"
 		for f in cmd/*/*.1 scripts/*.1; do echo "644 usr/local/share/man/man1/${f##*/}"; done
 		for f in examples/*.5; do echo "644 usr/local/share/man/man5/${f##*/}"; done
-		for f in systemd/*.service systemd/*.path systemd/*.timer; do
+		for f in systemd/*.service systemd/*.socket systemd/*.path systemd/*.timer; do
 			[ ! -e "$f" ] || echo "644 usr/local/lib/systemd/system/${f##*/}"
 		done
 		for f in systemd/*.conf; do
@@ -58,7 +58,7 @@ expected() {
 	cmp "$TOP/scripts/promrun-ci" "$D/usr/local/bin/promrun-ci"
 	# With the default BINDIR the units are installed as they are.
 	local f
-	for f in "$TOP"/systemd/*.service "$TOP"/systemd/*.path "$TOP"/systemd/*.timer; do
+	for f in "$TOP"/systemd/*.service "$TOP"/systemd/*.socket "$TOP"/systemd/*.path "$TOP"/systemd/*.timer; do
 		[ ! -e "$f" ] || cmp "$f" "$D/usr/local/lib/systemd/system/${f##*/}"
 	done
 	GITLAB_CI=true CI_JOB_NAME=build CI_JOB_STATUS=success \

@@ -29,6 +29,7 @@ blocks() {
 	for doc in DESIGN.md PERFORMANCE.md RELIABILITY.md test/README.md \
 	    cmd/promrun-record/promrun-record.1 cmd/promrun-render/promrun-render.1 \
 	    cmd/promrun-push/promrun-push.1 cmd/promrun-rules/promrun-rules.1 \
+	    cmd/promrun-serve/promrun-serve.1 \
 	    scripts/promrun-ci.1 examples/promrun.ini.5; do
 		grep -qF "]($doc" "$README" || fail "README.md does not link $doc"
 	done
@@ -128,5 +129,21 @@ anchors() {
 	sed 's/chainloop_workflow_up\[/chainloop_workflow_upp[/' \
 	    "$TOP/examples/rules/chainloop.yml" >rules.yml
 	run -0 --separate-stderr sh -c "$cmd"
+	assert_output "$want"
+}
+
+@test "promrun-serve's example is answered as the README shows, at the address promrun-serve.socket listens on" {
+	local shown cmd want port
+	shown=$(section promrun-serve | blocks)
+	cmd=$(printf '%s\n' "$shown" | sed -n 's/^\$ //p')
+	want=$(printf '%s\n' "$shown" | sed -n '/^\$ /!p')
+	[[ $cmd == *"http://$(sed -n 's/^ListenStream=//p' "$TOP/systemd/promrun-serve.socket")/"* ]] ||
+	    fail "the example does not post to the socket unit's address"
+	port=$(free_port)
+	server_start "$BATS_TEST_TMPDIR/serve.log" "$port" promrun-serve -l "127.0.0.1:$port" \
+	    -d "$BATS_TEST_TMPDIR/data"
+	run --separate-stderr sh -c "${cmd//:9089/:$port}"
+	stop_pid "$SERVER_PID"
+	assert_success
 	assert_output "$want"
 }

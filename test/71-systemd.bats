@@ -20,7 +20,7 @@ setup() {
 }
 
 @test "systemd-analyze verify passes on every unit and on a service with the drop-in, without a warning" {
-	run systemd-analyze verify ./*.service ./*.path ./*.timer
+	run systemd-analyze verify ./*.service ./*.socket ./*.path ./*.timer
 	assert_success
 	assert_output ''
 	# The drop-in's ExecStartPre=-... is not checked for a binary ("-"
@@ -45,8 +45,9 @@ exposure() {
 	    sed -n "s/^→ Overall exposure level for $1: \([0-9.]*\) .*/\1/p"
 }
 
-@test "systemd-analyze security rates promrun-render, promrun-push and promrun-remote-write at 2.0 or lower" {
-	for unit in promrun-render.service promrun-push.service promrun-remote-write.service; do
+@test "systemd-analyze security rates promrun-render, promrun-push, promrun-remote-write and promrun-serve at 2.0 or lower" {
+	for unit in promrun-render.service promrun-push.service promrun-remote-write.service \
+	    promrun-serve.service; do
 		score=$(exposure "$unit")
 		echo "$unit: $score"
 		[[ $score =~ ^[0-9]+\.[0-9]$ ]]
@@ -93,6 +94,37 @@ exposure() {
 	assert_equal "$(unit_value promrun-remote-write.service StateDirectory)" promrun-push
 	assert_equal "$(unit_value promrun-remote-write.service StateDirectoryMode)" 0700
 	assert_equal "$(unit_value promrun-render.service PrivateNetwork)" yes
+}
+
+@test "the receiver's socket and service agree: the default address, the data directory the sandbox lets it write, reload by SIGHUP" {
+	assert_equal "$(unit_value promrun-serve.socket ListenStream)" 127.0.0.1:9089
+	run promrun-serve --help
+	assert_output --partial 'default 127.0.0.1:9089'
+	mapfile -t serve < <(unit_command promrun-serve.service ExecStart promrun-serve.service)
+	assert_equal "${serve[*]:1}" "-d $STATE/serve"
+	assert_equal "$(unit_value promrun-serve.service ReadWritePaths)" "$STATE/serve"
+	assert_equal "$(unit_value promrun-serve.service Requires)" promrun-serve.socket
+	assert_equal "$(unit_value promrun-serve.service ExecReload)" '/bin/kill -HUP $MAINPID'
+	# The socket is passed in: the service has no network of its own.
+	assert_equal "$(unit_value promrun-serve.service PrivateNetwork)" yes
+	run grep -cE "^d $STATE/serve +0750 promrun promrun -\$" "$UNITS/tmpfiles.d/promrun.conf"
+	assert_output 1
+}
+
+@test "the receiver's command line, run by hand with the socket passed as systemd passes it, records a post" {
+	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate is not installed"
+	mapfile -t serve < <(unit_command promrun-serve.service ExecStart promrun-serve.service)
+	port=$(free_port)
+	systemd-socket-activate -l "127.0.0.1:$port" "${serve[@]}" >"$BATS_TEST_TMPDIR/serve.log" 2>&1 3>&- &
+	pid=$!
+	wait_listening "$port" "$pid"
+	run curl -sS -X POST -H 'Content-Type: application/json' -d '{"workflow": "w", "status": "ok"}' \
+	    -w '%{http_code}' -o /dev/null "http://127.0.0.1:$port/api/v1/runs"
+	assert_output 201
+	kill "$pid"
+	wait "$pid" || true
+	run journal_payloads "$STATE/serve/default/journal"
+	assert_output --regexp '^run time=[0-9.]+ workflow=w status=success$'
 }
 
 @test "the render unit's command line, run by hand, renders the journal into the textfile" {

@@ -244,3 +244,43 @@ EOF
 	run sysroot_run grep elsewhere /var/lib/promrun/probe.out
 	assert_output '/var/lib/promrun-elsewhere: written'
 }
+
+@test "promrun-serve.socket starts the receiver on the first post; it runs as promrun in its sandbox, reloads, and stops cleanly" {
+	sysroot_run systemctl enable --now promrun-serve.socket
+	run sysroot_run systemctl show -P ActiveState promrun-serve.service
+	assert_output inactive
+	sysroot_listening 9089
+	# The first connection starts the service, and the post it carried is
+	# answered once the run is stored.
+	run sysroot_net curl -sS -X POST -H 'Content-Type: application/json' \
+	    -d '{"workflow": "socket-test", "status": "success", "run_id": "1"}' \
+	    -w '\n%{http_code}' http://127.0.0.1:9089/api/v1/runs
+	assert_line --index 1 201
+	run sysroot_run systemctl show -P ActiveState promrun-serve.service
+	assert_output active
+	run sysroot_run systemctl show -P User promrun-serve.service
+	assert_output promrun
+	run sysroot_run "$PROMRUN_BUILD/test/journal-dump" /var/lib/promrun/serve/default/journal
+	assert_line --regexp '^run time=[0-9.]+ workflow=socket-test run_id=1 status=success$'
+	run modes /var/lib/promrun/serve /var/lib/promrun/serve/default/journal
+	assert_output '750 promrun promrun /var/lib/promrun/serve
+640 promrun promrun /var/lib/promrun/serve/default/journal'
+	# A retry is recognised; reload keeps the service and its connections.
+	run sysroot_net curl -sS -X POST -H 'Content-Type: application/json' \
+	    -d '{"workflow": "socket-test", "status": "success", "run_id": "1"}' \
+	    -o /dev/null -w '%{http_code}' http://127.0.0.1:9089/api/v1/runs
+	assert_output 200
+	pid=$(sysroot_run systemctl show -P MainPID promrun-serve.service)
+	sysroot_run systemctl reload promrun-serve.service
+	sysroot_until 10 sh -c 'journalctl --no-pager -u promrun-serve.service | grep -q "tokens reloaded"'
+	assert_equal "$(sysroot_run systemctl show -P MainPID promrun-serve.service)" "$pid"
+	run sysroot_net curl -fsS http://127.0.0.1:9089/metrics
+	assert_line 'ci_workflow_runs_total{workflow="socket-test",status="success"} 1'
+	# A stop is clean; the socket stays and starts it again.
+	sysroot_run systemctl stop promrun-serve.service
+	run sysroot_run systemctl show -P Result promrun-serve.service
+	assert_output success
+	run sysroot_net curl -fsS http://127.0.0.1:9089/health/ready
+	assert_output ready
+	sysroot_run systemctl disable --now promrun-serve.socket promrun-serve.service
+}

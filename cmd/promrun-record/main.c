@@ -1,20 +1,23 @@
 /*
- * promrun-record - append a CI, cron or systemd run to the promrun journal.
+ * promrun-record - append a CI, cron or systemd run to the promrun journal,
+ * or post it to promrun-serve (--server).
  *
  * Outline: parse the options, load the configuration, then either record
  * one event (run, start or finish) or wrap a command: record its start, run
- * it, record its finish, exit with its status.
+ * it, record its finish, exit with its status.  The server path loads
+ * libcurl only when it is taken (serve/client.h).
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/clock.h"
 #include "config.h"
 #include "common/err.h"
 #include "journal/record.h"
 #include "journal/wrap.h"
+#include "serve/client.h"
 
 #ifndef PROMRUN_VERSION
 #define PROMRUN_VERSION "unknown"
@@ -25,19 +28,18 @@ static const char *progname = "promrun-record";
 static const char synopsis[] =
     "usage: promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW "
     "(-s STATUS | -e CODE)\n"
-    "                      [-d SECONDS | --started T] [-l NAME=VALUE]... "
-    "[--step STEP]\n"
-    "                      [--run-id ID] [--time T]\n"
+    "                      [-d SECONDS | --started T] [--time T] [options]\n"
     "       promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW --start "
     "--run-id ID [options]\n"
     "       promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW --finish "
     "--run-id ID\n"
     "                      (-s STATUS | -e CODE) [-d SECONDS] [options]\n"
     "       promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW --systemd "
-    "(--start | --finish) [options]\n"
-    "       promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW "
-    "[-l NAME=VALUE]... [--step STEP]\n"
-    "                      [--run-id ID] -- COMMAND [ARG...]\n";
+    "(--start | --finish)\n"
+    "       promrun-record [-c CONFIG] [-j JOURNAL] -w WORKFLOW [options] "
+    "-- COMMAND [ARG...]\n"
+    "options: [-l NAME=VALUE]... [--step STEP] [--run-id ID]\n"
+    "         [--server URL [--token-file FILE] [-v]] (not with -j)\n";
 
 static const char help_text[] =
     "Append a finished run, or the start or finish of one, to the promrun\n"
@@ -59,15 +61,19 @@ static const char help_text[] =
     "                          the outcome from $SERVICE_RESULT, $EXIT_CODE\n"
     "                          and $EXIT_STATUS (ExecStopPost=)\n"
     "  -j, --journal PATH      journal file (default from the config)\n"
+    "      --server URL        post to promrun-serve there instead, with the\n"
+    "      --token-file FILE   write token in FILE (or $PROMRUN_TOKEN)\n"
+    "  -v, --verbose           show each attempt on standard error\n"
     "  -c, --config FILE       configuration file\n"
     "  -h, --help              show this help\n"
     "  -V, --version           show the version\n"
     "\n"
-    "Exit status: 0 recorded, 1 the journal could not be written, 2 invalid\n"
-    "input; with COMMAND, the command's status.  See promrun-record(1).\n";
+    "Exit status: 0 recorded, 1 the journal could not be written or the server\n"
+    "not reached, 2 invalid input; with COMMAND, the command's status.  See\n"
+    "promrun-record(1).\n";
 
 enum { OPT_STEP = 256, OPT_RUN_ID, OPT_TIME, OPT_START, OPT_FINISH,
-    OPT_SYSTEMD, OPT_STARTED };
+    OPT_SYSTEMD, OPT_STARTED, OPT_SERVER, OPT_TOKEN_FILE, OPT_TOKEN };
 
 static const struct option longopts[] = {
 	{"config", required_argument, NULL, 'c'},
@@ -84,6 +90,10 @@ static const struct option longopts[] = {
 	{"finish", no_argument, NULL, OPT_FINISH},
 	{"systemd", no_argument, NULL, OPT_SYSTEMD},
 	{"started", required_argument, NULL, OPT_STARTED},
+	{"server", required_argument, NULL, OPT_SERVER},
+	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+	{"verbose", no_argument, NULL, 'v'},
+	{"token", required_argument, NULL, OPT_TOKEN},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -92,11 +102,12 @@ static const struct option longopts[] = {
 struct options {
 	const char *config;
 	const char *journal;
+	struct client_options client;	/* server and token file as typed */
 	struct record_args args;
 	char **command;		/* NULL unless wrapping a command */
 	bool systemd;		/* --systemd: run id and outcome from systemd */
 	const char *mistake;	/* first usage error, or NULL */
-	char bad_option[PERR_QUOTE_MAX + 40];
+	struct perr bad_option;
 };
 
 static void
@@ -114,16 +125,12 @@ set_event(struct options *o, enum run_event ev)
 	o->args.event = ev;
 }
 
-/* getopt returned ':' (missing argument) or '?' (unknown option). */
+/* A -v line of the server path; it never holds the token. */
 static void
-bad_option(struct options *o, char **argv, int opt)
+verbose_line(void *ctx, const char *line)
 {
-	char q[PERR_QUOTE_MAX];
-
-	perr_quote(argv[optind - 1], q);
-	snprintf(o->bad_option, sizeof(o->bad_option), "%s %s",
-	    opt == ':' ? "missing argument for option" : "unknown option", q);
-	note_mistake(o, o->bad_option);
+	(void)ctx;
+	fprintf(stderr, "%s: %s\n", progname, line);
 }
 
 /* Parse argv into o.  Mistakes are noted, not fatal: wrapper mode must still run. */
@@ -142,7 +149,7 @@ parse_options(int argc, char **argv, struct options *o)
 	opterr = 0;
 	/* "+": stop at the first non-option, which starts COMMAND; ":": tell
 	 * a missing argument from an unknown option. */
-	while ((opt = getopt_long(argc, argv, "+:c:j:w:s:e:d:l:hV", longopts,
+	while ((opt = getopt_long(argc, argv, "+:c:j:w:s:e:d:l:vhV", longopts,
 	    NULL)) != -1) {
 		switch (opt) {
 		case 'c': o->config = optarg; break;
@@ -159,139 +166,126 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_FINISH: set_event(o, RUN_EVENT_FINISH); break;
 		case OPT_SYSTEMD: o->systemd = true; break;
 		case OPT_STARTED: o->args.started = optarg; break;
+		case OPT_SERVER: o->client.server = optarg; break;
+		case OPT_TOKEN_FILE: o->client.token_file = optarg; break;
+		case 'v': o->client.log = verbose_line; break;
+		case OPT_TOKEN:
+			note_mistake(o, "a token is not accepted on the command "
+			    "line: use --token-file FILE or PROMRUN_TOKEN");
+			break;
 		case 'h':
-			fputs(synopsis, stdout);
-			fputs("\n", stdout);
-			fputs(help_text, stdout);
+			printf("%s\n%s", synopsis, help_text);
 			exit(0);
 		case 'V':
 			printf("%s %s\n", progname, PROMRUN_VERSION);
 			exit(0);
 		default:
-			bad_option(o, argv, opt);
+			perr_option(&o->bad_option, opt, argv[optind - 1]);
+			note_mistake(o, o->bad_option.msg);
 		}
 	}
 	if (optind < argc)
 		o->command = argv + optind;
+	if (o->journal != NULL && o->client.server != NULL)
+		note_mistake(o, "-j and --server exclude each other: a run is "
+		    "appended to a journal or posted to a server");
 }
 
-/* A one-line error and the exit status that goes with its code. */
+/* The configuration, and where runs go: the journal or --server's receiver. */
 static int
-fail(const struct perr *e)
-{
-	fprintf(stderr, "%s: %s\n", progname, e->msg);
-	return perr_exit_status(e->code);
-}
-
-static int
-load_config(const struct options *o, struct config *c, struct perr *e)
+load_config(const struct options *o, struct config *c,
+    struct client_sink *sink, struct perr *e)
 {
 	int rc;
 
 	if ((rc = config_load(c, o->config, e)) != 0)
 		return rc;
-	if (o->journal != NULL)
-		return config_set_journal_path(c, o->journal, e);
-	return 0;
+	sink->journal = &c->journal;
+	sink->options = o->client;
+	config_client_options(c, &sink->options, o->journal != NULL);
+	return o->journal != NULL ? config_set_journal_path(c, o->journal, e) :
+	    0;
 }
 
+/*
+ * Everything before the run is sent: the options, the configuration and
+ * the run (with a COMMAND, its start).  On a problem e says it, and *what
+ * names what is not recorded: "run" (nothing can be) or "start".
+ */
 static int
-record_once(struct options *o)
+prepare(struct options *o, struct config *c, struct client_sink *sink,
+    struct run *r, char run_id[RECORD_RUN_ID_LEN + 1], const char **what,
+    struct perr *e)
 {
 	struct record_systemd sd;
-	struct config c;
-	struct perr e;
-	struct run r;
 	int rc;
 
-	if (o->mistake != NULL) {
-		fprintf(stderr, "%s: %s (see %s --help)\n", progname,
+	*what = "run";
+	if (o->command != NULL && o->mistake == NULL)
+		note_mistake(o, record_command_conflict(&o->args, o->systemd));
+	if (o->mistake != NULL)
+		return o->command != NULL ? perr_set(e, PERR_INVALID, "%s",
+		    o->mistake) : perr_set(e, PERR_INVALID, "%s (see %s --help)",
 		    o->mistake, progname);
-		return 2;
-	}
-	if ((rc = load_config(o, &c, &e)) == 0 &&
-	    (!o->systemd || (rc = record_use_systemd(&o->args, &sd, &e)) == 0) &&
-	    (rc = record_build(&r, &o->args, &c.journal, &e)) == 0)
-		rc = record_append(&r, &c.journal, &e);
-	config_free(&c);
-	return rc == 0 ? 0 : fail(&e);
+	if ((rc = load_config(o, c, sink, e)) != 0 ||
+	    (o->systemd && (rc = record_use_systemd(&o->args, &sd, e)) != 0))
+		return rc;
+	*what = "start";
+	client_sink_prepare(sink, &o->args, run_id);
+	if (o->command != NULL)
+		return record_build_start(r, &o->args, run_id, &c->journal, e);
+	return record_build(r, &o->args, &c->journal, e);
+}
+
+/* A wrapped run's start gets no retries: the command must not wait. */
+static int
+send_run(void *sink, const struct run *r, bool finish, struct perr *e)
+{
+	return client_sink_send(sink, r, finish ? UINT_MAX : 0, e);
 }
 
 static void
-warn_not_recorded(const char *what, const char *why)
+warn_not_recorded(void *ctx, const char *what, const char *why)
 {
+	(void)ctx;
 	fprintf(stderr, "%s: warning: %s not recorded: %s\n", progname, what,
 	    why);
 }
 
 /*
- * Prepare the start of a wrapped run; on any problem warn and return
- * non-zero: the command runs unrecorded.
+ * One event, or wrapper mode: whatever goes wrong with recording, COMMAND
+ * runs and its status is returned.  Monitoring must never break the job
+ * it watches.
  */
 static int
-prepare_start(struct options *o, struct config *c, struct run *start,
-    char run_id[RECORD_RUN_ID_LEN + 1])
-{
-	struct perr e;
-
-	if (o->mistake == NULL && (o->args.status != NULL ||
-	    o->args.exit_code != NULL || o->args.duration != NULL ||
-	    o->args.time != NULL || o->args.event != RUN_EVENT_RUN ||
-	    o->systemd || o->args.started != NULL))
-		note_mistake(o, "-s, -e, -d, --started, --time, --start, "
-		    "--finish and --systemd do not go with a COMMAND");
-	if (o->mistake != NULL) {
-		warn_not_recorded("run", o->mistake);
-		return -1;
-	}
-	if (load_config(o, c, &e) != 0) {
-		warn_not_recorded("run", e.msg);
-		return -1;
-	}
-	if (o->args.run_id == NULL) {
-		record_new_run_id(run_id);
-		o->args.run_id = run_id;
-	}
-	o->args.event = RUN_EVENT_START;
-	if (record_build(start, &o->args, &c->journal, &e) != 0) {
-		warn_not_recorded("start", e.msg);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Wrapper mode: whatever goes wrong with recording, COMMAND runs and its
- * status is returned.  Monitoring must never break the job it watches.
- * The finish is attempted even when the start could not be written: it
- * carries the duration and exit code, and a full disk may have room again.
- */
-static int
-record_wrapped(struct options *o)
+record(struct options *o)
 {
 	char run_id[RECORD_RUN_ID_LEN + 1];
+	struct client_sink sink = {0};
 	struct wrap_result res;
-	struct run start, finish;
-	struct config c;
+	struct config c = {0};
+	const char *what;
 	struct perr e;
-	int recording;
+	struct run r;
+	int rc;
 
-	memset(&c, 0, sizeof(c));
-	recording = prepare_start(o, &c, &start, run_id) == 0;
-	if (recording && record_append(&start, &c.journal, &e) != 0)
-		warn_not_recorded("start", e.msg);
-	if (wrap_run(o->command, &res, &e) != 0)
-		fprintf(stderr, "%s: %s\n", progname, e.msg);
-	else if (res.spawn_errno != 0)
-		fprintf(stderr, "%s: cannot run %s: %s\n", progname,
-		    o->command[0], strerror(res.spawn_errno));
-	if (recording) {
-		record_finish_of(&finish, &start, res.status, res.duration,
-		    clock_now());
-		if (record_append(&finish, &c.journal, &e) != 0)
-			warn_not_recorded("finish", e.msg);
+	rc = prepare(o, &c, &sink, &r, run_id, &what, &e);
+	if (o->command == NULL) {
+		if (rc == 0)
+			rc = client_sink_send(&sink, &r, UINT_MAX, &e);
+		if (rc != 0)
+			fprintf(stderr, "%s: %s\n", progname, e.msg);
+		res.status = perr_exit_status(rc);
+	} else {
+		if (rc != 0)
+			warn_not_recorded(NULL, what, e.msg);
+		if (wrap_recorded(o->command, rc == 0 ? &r : NULL, send_run,
+		    warn_not_recorded, &sink, &res, &e) != 0)
+			fprintf(stderr, "%s: %s\n", progname, e.msg);
 	}
+	client_sink_free(&sink);
 	config_free(&c);
+	free(o->args.labels);
 	return res.status;
 }
 
@@ -299,10 +293,7 @@ int
 main(int argc, char **argv)
 {
 	struct options o;
-	int status;
 
 	parse_options(argc, argv, &o);
-	status = o.command != NULL ? record_wrapped(&o) : record_once(&o);
-	free(o.args.labels);
-	return status;
+	return record(&o);
 }

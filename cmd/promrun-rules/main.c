@@ -94,7 +94,7 @@ bad_value(const char *what, const char *value, const char *accepted)
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
-	char q[PERR_QUOTE_MAX], msg[PERR_QUOTE_MAX + 64];
+	struct perr bad;
 	int opt;
 
 	memset(o, 0, sizeof(*o));
@@ -127,10 +127,8 @@ parse_options(int argc, char **argv, struct options *o)
 			printf("%s %s\n", progname, PROMRUN_VERSION);
 			exit(0);
 		default:
-			snprintf(msg, sizeof(msg), "%s %s", opt == ':' ?
-			    "missing argument for option" : "unknown option",
-			    perr_quote(argv[optind - 1], q));
-			usage(msg);
+			perr_option(&bad, opt, argv[optind - 1]);
+			usage(bad.msg);
 		}
 	}
 	o->operands = argv + optind;

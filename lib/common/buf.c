@@ -198,6 +198,44 @@ buf_add_double(struct buf *b, double v)
 	return buf_adds(b, tmp);
 }
 
+int
+buf_add_decimal(struct buf *b, double v)
+{
+	struct buf g = BUF_INIT(64);
+	const char *p, *e;
+	long point, i, ndigits = 0;
+	char digits[24];
+	int rc;
+
+	if ((rc = buf_add_double(&g, v)) != 0 ||
+	    (e = strchr(buf_str(&g), 'e')) == NULL) {
+		rc = rc != 0 ? rc : buf_adds(b, buf_str(&g));
+		buf_free(&g);
+		return rc;
+	}
+	/* "-d.ddde-XX": the digits, and where the point goes among them. */
+	p = buf_str(&g);
+	if (*p == '-' && (rc = buf_addc(b, *p++)) != 0)
+		goto out;
+	for (; p < e && ndigits < (long)sizeof(digits); p++)
+		if (*p != '.')
+			digits[ndigits++] = *p;
+	point = strtol(e + 1, NULL, 10) + 1;
+	if (point <= 0)
+		rc = buf_adds(b, "0.");
+	for (i = point; rc == 0 && i < 0; i++)
+		rc = buf_addc(b, '0');
+	for (i = 0; rc == 0 && (i < ndigits || i < point); i++) {
+		if (i == point && point > 0)
+			rc = buf_addc(b, '.');
+		if (rc == 0)
+			rc = buf_addc(b, i < ndigits ? digits[i] : '0');
+	}
+out:
+	buf_free(&g);
+	return rc;
+}
+
 const char *
 buf_str(const struct buf *b)
 {

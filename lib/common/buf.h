@@ -55,6 +55,13 @@ int buf_extend(struct buf *b, size_t len, char **space);
  */
 int buf_add_double(struct buf *b, double v);
 
+/*
+ * buf_add_decimal: finite v as buf_add_double writes it, with the exponent
+ * written out ("1e-05" becomes "0.00001", "1e+20" "100000000000000000000"):
+ * the same double, for a parser of plain decimals (clock_parse_seconds).
+ */
+int buf_add_decimal(struct buf *b, double v);
+
 /* buf_add_u64: v in decimal, without printf. */
 int buf_add_u64(struct buf *b, unsigned long long v);
 

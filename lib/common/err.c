@@ -86,6 +86,16 @@ perr_quote(const char *s, char out[PERR_QUOTE_MAX])
 	return out;
 }
 
+int
+perr_option(struct perr *e, int opt, const char *arg)
+{
+	char q[PERR_QUOTE_MAX];
+
+	return perr_set(e, PERR_INVALID, "%s %s", opt == ':' ?
+	    "missing argument for option" : "unknown option",
+	    perr_quote(arg, q));
+}
+
 void
 perr_clear(struct perr *e)
 {

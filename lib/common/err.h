@@ -57,6 +57,13 @@ int perr_sys(struct perr *e, int errnum, const char *fmt, ...)
  */
 const char *perr_quote(const char *s, char out[PERR_QUOTE_MAX]);
 
+/*
+ * perr_option: the usage error getopt reported by returning opt: ':' is
+ * "missing argument for option ARG", anything else "unknown option ARG",
+ * ARG quoted.  Returns PERR_INVALID.
+ */
+int perr_option(struct perr *e, int opt, const char *arg);
+
 /* perr_clear: reset e to "no error". */
 void perr_clear(struct perr *e);
 

@@ -166,10 +166,15 @@ write_once(int fd, const char *path, const struct buf *rec, struct perr *e)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return perr_sys(e, errno, "cannot append to journal %s", path);
-	if ((size_t)n != rec->len)
-		return perr_set(e, PERR_IO, "cannot append to journal %s: only "
-		    "%zd of %zu bytes written: %s", path, n, rec->len,
-		    short_write_reason(fd));
+	if ((size_t)n != rec->len) {
+		const char *why = short_write_reason(fd);
+
+		perr_set(e, PERR_IO, "cannot append to journal %s: only %zd of "
+		    "%zu bytes written: %s", path, n, rec->len, why);
+		if (e != NULL && strcmp(why, strerror(ENOSPC)) == 0)
+			e->sys_errno = ENOSPC;
+		return PERR_IO;
+	}
 	return 0;
 }
 
@@ -220,6 +225,128 @@ out:
 	close(lockfd);
 	buf_free(&rec);
 	return rc;
+}
+
+/* --- the appender: a journal kept open, batches all or nothing --- */
+
+int
+journal_appender_open(struct journal_appender *w, const char *path,
+    struct perr *e)
+{
+	char lock[PATH_MAX];
+
+	memset(w, 0, sizeof(*w));
+	w->lockfd = w->fd = -1;
+	if ((w->path = strdup(path)) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	if (journal_lock_path(path, lock, sizeof(lock)) != 0)
+		return perr_set(e, PERR_INVALID, "journal path too long: %s",
+		    path);
+	w->lockfd = fs_open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (w->lockfd < 0 && errno == ENOENT) {
+		if (fs_mkdir_parents(lock, e) != 0)
+			return PERR_IO;
+		w->lockfd = fs_open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	}
+	if (w->lockfd < 0)
+		return perr_sys(e, errno, "cannot open lock file %s", lock);
+	return 0;
+}
+
+/* Is the descriptor still the file at the path? */
+static bool
+still_there(const struct journal_appender *w)
+{
+	struct stat by_fd, by_path;
+
+	return w->fd >= 0 && fstat(w->fd, &by_fd) == 0 &&
+	    stat(w->path, &by_path) == 0 && by_fd.st_dev == by_path.st_dev &&
+	    by_fd.st_ino == by_path.st_ino;
+}
+
+int
+journal_appender_lock(struct journal_appender *w, struct perr *e)
+{
+	struct stat st;
+	bool created;
+
+	if (flock_wait(w->lockfd, LOCK_EX) != 0)
+		return perr_sys(e, errno, "cannot lock journal %s", w->path);
+	w->locked = true;
+	if (!still_there(w)) {
+		if (w->fd >= 0)
+			close(w->fd);
+		w->fd = open_for_append(w->path, &created, e);
+		if (w->fd < 0) {
+			journal_appender_unlock(w);
+			return PERR_IO;
+		}
+		w->created = w->created || created;
+	}
+	if (fstat(w->fd, &st) != 0) {
+		journal_appender_unlock(w);
+		return perr_sys(e, errno, "cannot stat journal %s", w->path);
+	}
+	w->locked_size = (unsigned long long)st.st_size;
+	return 0;
+}
+
+int
+journal_appender_write(struct journal_appender *w, const char *frames,
+    size_t len, unsigned long long *size, struct perr *e)
+{
+	struct buf rec = {(char *)frames, len, len + 1, len};
+	struct stat st;
+	int rc;
+
+	if (w->broken)
+		return perr_set(e, PERR_IO, "journal %s holds a failed batch "
+		    "that could not be cut off: restart to read it", w->path);
+	if (fstat(w->fd, &st) != 0)
+		return perr_sys(e, errno, "cannot stat journal %s", w->path);
+	if ((rc = write_once(w->fd, w->path, &rec, e)) != 0) {
+		/* Under the exclusive lock the end is ours: cut the piece off. */
+		if (ftruncate(w->fd, st.st_size) != 0)
+			w->broken = true;
+		return rc;
+	}
+	*size = (unsigned long long)st.st_size + len;
+	return 0;
+}
+
+int
+journal_appender_sync(struct journal_appender *w, struct perr *e)
+{
+	int rc;
+
+	if (w->fd < 0)
+		return 0;
+	if ((rc = sync_record(w->fd, w->path, w->created, e)) == 0)
+		w->created = false;
+	else if (ftruncate(w->fd, (off_t)w->locked_size) != 0)
+		w->broken = true;
+	return rc;
+}
+
+void
+journal_appender_unlock(struct journal_appender *w)
+{
+	if (w->locked)
+		flock(w->lockfd, LOCK_UN);
+	w->locked = false;
+}
+
+void
+journal_appender_close(struct journal_appender *w)
+{
+	journal_appender_unlock(w);
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->lockfd >= 0)
+		close(w->lockfd);
+	free(w->path);
+	memset(w, 0, sizeof(*w));
+	w->lockfd = w->fd = -1;
 }
 
 /* --- compaction's swap --- */

@@ -29,6 +29,7 @@
 #ifndef PROMRUN_JOURNAL_H
 #define PROMRUN_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,68 @@ struct journal_settings {
  */
 int journal_append(const char *path, const char *payload, size_t len,
     enum journal_sync sync, struct perr *e);
+
+/*
+ * A journal kept open for many appends, the receiver's way of writing.
+ * Between journal_appender_lock and journal_appender_unlock the appender
+ * holds the journal's lock exclusively, so a batch of framed records goes
+ * in with one write(2) and is all or nothing: a write that fails or falls
+ * short is cut off again (ftruncate to the size before it), which is safe
+ * because nobody else appends meanwhile.  A record is still never completed
+ * by a second write.  Syncing is separate, so several batches share one
+ * fdatasync (group commit).
+ */
+struct journal_appender {
+	char *path;		/* owned copy */
+	int lockfd;		/* the lock file, opened once; -1 before */
+	int fd;			/* O_APPEND descriptor; -1 until opened */
+	bool created;		/* made by us, its directory entry not synced yet */
+	bool locked;
+	unsigned long long locked_size;	/* the journal's size when locked */
+	bool broken;		/* a failed batch could not be cut off: refuse
+				   more writes (a restart reads what is there) */
+};
+
+/*
+ * journal_appender_open: copy path and open (creating it and missing
+ * parent directories) the lock file.  Returns 0, PERR_IO or PERR_NOMEM.
+ * Close with journal_appender_close in every case.
+ */
+int journal_appender_open(struct journal_appender *w, const char *path,
+    struct perr *e);
+
+/*
+ * journal_appender_lock: take the exclusive lock (waiting for it) and make
+ * sure the descriptor is the journal now at the path, opening or reopening
+ * it (compaction replaces the file; a missing journal is created).
+ * Returns 0 or PERR_IO; the lock is not held after an error.
+ */
+int journal_appender_lock(struct journal_appender *w, struct perr *e);
+
+/*
+ * journal_appender_write: append frames[0..len) (whole framed records,
+ * journal_frame's output) with one write(2).  *size receives the journal's
+ * size after it.  Returns 0; PERR_IO naming the journal and the reason
+ * (ENOSPC, EROFS, a short write...) with the journal as it was before.
+ * Must be locked.
+ */
+int journal_appender_write(struct journal_appender *w, const char *frames,
+    size_t len, unsigned long long *size, struct perr *e);
+
+/*
+ * journal_appender_sync: fdatasync what was written, and the directory
+ * when the journal was created by this appender.  Returns 0, or PERR_IO
+ * with everything written since the lock was taken cut off again (its
+ * durability is unknown, and a retry must not find it twice).  Must be
+ * locked.
+ */
+int journal_appender_sync(struct journal_appender *w, struct perr *e);
+
+/* journal_appender_unlock: release the lock; the descriptor stays open. */
+void journal_appender_unlock(struct journal_appender *w);
+
+/* journal_appender_close: close everything and free the path. */
+void journal_appender_close(struct journal_appender *w);
 
 /*
  * journal_frame: append the framed record "pr1 CRC payload\n" to out.

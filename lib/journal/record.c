@@ -15,6 +15,20 @@
 #include <time.h>
 #include <unistd.h>
 
+const struct record_names record_option_names = {
+	"-w NAME", "-s STATUS or -e EXIT_CODE", "--run-id ID", "--start",
+	"--finish", "-s, -e, -d or --started",
+	"give -d or --started, not both", "--time", "--started", "duration",
+};
+
+/* Note which input failed; returns rc so callers can "return refused(...)". */
+static int
+refused(struct record_args *a, const char *input, int rc)
+{
+	a->failed = input;
+	return rc;
+}
+
 static int
 parse_exit_code(const char *s, int *out, struct perr *e)
 {
@@ -34,58 +48,134 @@ parse_exit_code(const char *s, int *out, struct perr *e)
 
 /* An explicit -s wins over the status -e implies; the exit code is kept. */
 static int
-set_status(struct run *r, const struct record_args *a, struct perr *e)
+set_status(struct run *r, struct record_args *a, struct perr *e)
 {
 	int rc;
 
 	if (a->exit_code != NULL) {
 		if ((rc = parse_exit_code(a->exit_code, &r->exit_code, e)) != 0)
-			return rc;
+			return refused(a, "exit_code", rc);
 		r->status = run_status_from_exit(r->exit_code);
 	}
-	if (a->status != NULL)
-		return run_status_parse(a->status, &r->status, e);
+	if (a->status != NULL &&
+	    (rc = run_status_parse(a->status, &r->status, e)) != 0)
+		return refused(a, "status", rc);
 	return 0;
 }
 
 /* The CI gives when the job started: the duration is the difference. */
 static int
-set_started(struct run *r, const struct record_args *a, struct perr *e)
+set_started(struct run *r, struct record_args *a,
+    const struct record_names *n, struct perr *e)
 {
 	char q[PERR_QUOTE_MAX];
 	double started;
 	int rc;
 
 	if (a->duration != NULL)
-		return perr_set(e, PERR_INVALID, "give -d or --started, not both");
-	if ((rc = clock_parse_time(a->started, "--started", &started, e)) != 0)
-		return rc;
+		return refused(a, "started", perr_set(e, PERR_INVALID, "%s",
+		    n->both_durations));
+	if ((rc = clock_parse_time(a->started, n->started, &started, e)) != 0)
+		return refused(a, "started", rc);
 	if (started > r->time)
-		return perr_set(e, PERR_INVALID, "--started %s is after the end "
-		    "of the run: the start must come first",
-		    perr_quote(a->started, q));
+		return refused(a, "started", perr_set(e, PERR_INVALID, "%s %s "
+		    "is after the end of the run: the start must come first",
+		    n->started, perr_quote(a->started, q)));
 	r->has_duration = true;
 	r->duration = r->time - started;
 	return 0;
 }
 
 static int
-set_times(struct run *r, const struct record_args *a, struct perr *e)
+set_times(struct run *r, struct record_args *a, const struct record_names *n,
+    struct perr *e)
 {
 	int rc;
 
 	r->time = clock_now();
 	if (a->time != NULL &&
-	    (rc = clock_parse_time(a->time, "--time", &r->time, e)) != 0)
-		return rc;
+	    (rc = clock_parse_time(a->time, n->time, &r->time, e)) != 0)
+		return refused(a, "time", rc);
 	if (a->duration != NULL) {
-		if ((rc = clock_parse_seconds(a->duration, "duration",
+		if ((rc = clock_parse_seconds(a->duration, n->duration,
 		    &r->duration, e)) != 0)
-			return rc;
+			return refused(a, "duration", rc);
 		r->has_duration = true;
 	}
 	if (a->started != NULL)
-		return set_started(r, a, e);
+		return set_started(r, a, n, e);
+	return 0;
+}
+
+/* What the event requires and forbids, before any value is parsed. */
+static int
+check_shape(struct record_args *a, const struct record_names *n,
+    struct perr *e)
+{
+	if (a->workflow == NULL)
+		return refused(a, "workflow", perr_set(e, PERR_INVALID,
+		    "no workflow: give %s", n->workflow));
+	if (a->event == RUN_EVENT_START &&
+	    (a->status != NULL || a->exit_code != NULL || a->duration != NULL ||
+	    a->started != NULL))
+		return refused(a, "event", perr_set(e, PERR_INVALID, "%s takes "
+		    "no %s: give them with %s", n->start, n->start_extras,
+		    n->finish));
+	if (a->event != RUN_EVENT_START && a->status == NULL &&
+	    a->exit_code == NULL)
+		return refused(a, "status", perr_set(e, PERR_INVALID, "no "
+		    "outcome: give %s", n->outcome));
+	if (a->event != RUN_EVENT_RUN && a->run_id == NULL)
+		return refused(a, "run_id", perr_set(e, PERR_INVALID, "%s needs "
+		    "%s to match the start with the finish",
+		    a->event == RUN_EVENT_START ? n->start : n->finish,
+		    n->run_id));
+	return 0;
+}
+
+/* The first control character in s, or NULL. */
+static const char *
+control_char(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return s;
+	return NULL;
+}
+
+static int
+check_plain(struct record_args *a, const char *input, const char *what,
+    const char *s, struct perr *e)
+{
+	const char *c;
+
+	if (s == NULL || (c = control_char(s)) == NULL)
+		return 0;
+	return refused(a, input, perr_set(e, PERR_INVALID, "%s contains a "
+	    "control character (byte 0x%02x at offset %zu): printable text "
+	    "only", what, (unsigned char)*c, (size_t)(c - s)));
+}
+
+/* The receiver's rule: text from the network is printable. */
+static int
+check_plain_text(const struct run *r, struct record_args *a, struct perr *e)
+{
+	char what[128];
+	size_t i;
+	int rc;
+
+	if ((rc = check_plain(a, "workflow", "the workflow name", r->workflow,
+	    e)) != 0 || (rc = check_plain(a, "step", "the step", r->step,
+	    e)) != 0 || (rc = check_plain(a, "run_id", "the run id", r->run_id,
+	    e)) != 0)
+		return rc;
+	for (i = 0; i < r->nlabels; i++) {
+		snprintf(what, sizeof(what), "label \"%.100s\"",
+		    r->labels[i].name);
+		if ((rc = check_plain(a, "labels", what, r->labels[i].value,
+		    e)) != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -93,34 +183,25 @@ int
 record_build(struct run *r, struct record_args *a,
     const struct journal_settings *j, struct perr *e)
 {
+	const struct record_names *n = a->names != NULL ? a->names :
+	    &record_option_names;
 	size_t i;
 	int rc;
 
+	a->failed = NULL;
 	run_init(r, a->event);
 	r->workflow = a->workflow;
 	r->step = a->step;
 	r->run_id = a->run_id;
-	if (a->workflow == NULL)
-		return perr_set(e, PERR_INVALID, "no workflow: give -w NAME");
-	if (a->event == RUN_EVENT_START &&
-	    (a->status != NULL || a->exit_code != NULL || a->duration != NULL ||
-	    a->started != NULL))
-		return perr_set(e, PERR_INVALID, "--start takes no -s, -e, -d or "
-		    "--started: give them with --finish");
-	if (a->event != RUN_EVENT_START && a->status == NULL &&
-	    a->exit_code == NULL)
-		return perr_set(e, PERR_INVALID, "no outcome: give -s STATUS or "
-		    "-e EXIT_CODE");
-	if (a->event != RUN_EVENT_RUN && a->run_id == NULL)
-		return perr_set(e, PERR_INVALID, "--%s needs --run-id ID to match "
-		    "the start with the finish", run_event_name(a->event));
-	if ((rc = set_status(r, a, e)) != 0 || (rc = set_times(r, a, e)) != 0)
+	if ((rc = check_shape(a, n, e)) != 0 ||
+	    (rc = set_status(r, a, e)) != 0 || (rc = set_times(r, a, n, e)) != 0)
 		return rc;
 	for (i = 0; i < a->nlabels; i++)
 		if ((rc = run_add_label_arg(r, a->labels[i], e)) != 0)
-			return rc;
-	if ((rc = run_check_allowed(r, j->labels, j->nlabels,
-	    e)) != 0)
+			return refused(a, "labels", rc);
+	if ((rc = run_check_allowed(r, j->labels, j->nlabels, e)) != 0)
+		return refused(a, "labels", rc);
+	if (a->plain_text && (rc = check_plain_text(r, a, e)) != 0)
 		return rc;
 	return run_validate(r, e);
 }
@@ -254,6 +335,30 @@ record_finish_of(struct run *finish, const struct run *start, int status,
 	finish->has_duration = true;
 	/* Microseconds are plenty and keep the record short. */
 	finish->duration = round(duration * 1e6) / 1e6;
+}
+
+const char *
+record_command_conflict(const struct record_args *a, bool systemd)
+{
+	if (a->status != NULL || a->exit_code != NULL || a->duration != NULL ||
+	    a->time != NULL || a->event != RUN_EVENT_RUN || systemd ||
+	    a->started != NULL)
+		return "-s, -e, -d, --started, --time, --start, --finish and "
+		    "--systemd do not go with a COMMAND";
+	return NULL;
+}
+
+int
+record_build_start(struct run *start, struct record_args *a,
+    char run_id[RECORD_RUN_ID_LEN + 1], const struct journal_settings *j,
+    struct perr *e)
+{
+	if (a->run_id == NULL) {
+		record_new_run_id(run_id);
+		a->run_id = run_id;
+	}
+	a->event = RUN_EVENT_START;
+	return record_build(start, a, j, e);
 }
 
 void

@@ -5,6 +5,7 @@
 #ifndef PROMRUN_RECORD_H
 #define PROMRUN_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/err.h"
@@ -12,6 +13,26 @@
 #include "journal/run.h"
 
 #define RECORD_RUN_ID_LEN 16	/* hex digits in a generated run id */
+
+/*
+ * How messages name the inputs: promrun-record's options, or a front end's
+ * own fields (the receiver's JSON).  Each is a phrase put into a message.
+ */
+struct record_names {
+	const char *workflow;		/* "-w NAME" */
+	const char *outcome;		/* "-s STATUS or -e EXIT_CODE" */
+	const char *run_id;		/* "--run-id ID" */
+	const char *start;		/* "--start" */
+	const char *finish;		/* "--finish" */
+	const char *start_extras;	/* "-s, -e, -d or --started" */
+	const char *both_durations;	/* "give -d or --started, not both" */
+	const char *time;		/* "--time" */
+	const char *started;		/* "--started" */
+	const char *duration;		/* "duration" */
+};
+
+/* promrun-record's options, the names used when record_args.names is NULL. */
+extern const struct record_names record_option_names;
 
 /* The options as typed; NULL when not given. */
 struct record_args {
@@ -26,6 +47,16 @@ struct record_args {
 	const char *started;	/* --started: duration = time - started */
 	char **labels;		/* "NAME=VALUE" each; the '=' becomes a NUL */
 	size_t nlabels;
+	const struct record_names *names; /* NULL: record_option_names */
+	bool plain_text;	/* refuse control characters (U+0000-U+001F,
+				   U+007F) in the workflow, step, run id and
+				   label values: the receiver's rule for text
+				   that comes over the network */
+	const char *failed;	/* set by record_build on an error: which
+				   input was refused ("workflow", "event",
+				   "status", "exit_code", "duration", "time",
+				   "started", "run_id", "step", "labels"), or
+				   NULL when the run as a whole was */
 };
 
 /*
@@ -36,7 +67,9 @@ struct record_args {
  * keeping the exit code); with both, -s decides the status and the exit
  * code is kept (systemd's "timeout" with EXIT_STATUS=TERM, say).  Labels must pass
  * j's allow-list.  Returns 0, or PERR_INVALID/PERR_LIMIT naming the
- * offending option and value; nothing is written.
+ * offending option (a->names) and value, with a->failed set; nothing is
+ * written.  promrun-record and the receiver both build runs here, so a run
+ * is refused for the same reasons whichever way it comes.
  */
 int record_build(struct run *r, struct record_args *a,
     const struct journal_settings *j, struct perr *e);
@@ -82,6 +115,24 @@ int record_use_systemd(struct record_args *a, struct record_systemd *store,
  */
 void record_finish_of(struct run *finish, const struct run *start,
     int status, double duration, double end_time);
+
+/*
+ * record_command_conflict: what may not be given with a COMMAND (wrapper
+ * mode), whose end gives it: --start, --finish, -s, -e, -d, --started,
+ * --time, and systemd (--systemd).  A message naming them when one was,
+ * else NULL.
+ */
+const char *record_command_conflict(const struct record_args *a,
+    bool systemd);
+
+/*
+ * record_build_start: the start of a wrapped command's run: the run id is
+ * a's, or a new one (written into run_id, which must outlive start); then
+ * as record_build, with the event START.
+ */
+int record_build_start(struct run *start, struct record_args *a,
+    char run_id[RECORD_RUN_ID_LEN + 1],
+    const struct journal_settings *j, struct perr *e);
 
 /*
  * record_new_run_id: a random run id of RECORD_RUN_ID_LEN hex digits (for

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "journal/wrap.h"
 #include "common/clock.h"
+#include "journal/record.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -147,4 +148,27 @@ wrap_run(char *const argv[], struct wrap_result *res, struct perr *e)
 		res->status = WEXITSTATUS(wstatus);
 	}
 	return 0;
+}
+
+int
+wrap_recorded(char *const argv[], const struct run *start,
+    wrap_send_fn send, wrap_warn_fn warn, void *ctx,
+    struct wrap_result *res, struct perr *e)
+{
+	struct run finish;
+	struct perr why;
+	int rc;
+
+	if (start != NULL && send(ctx, start, false, &why) != 0)
+		warn(ctx, "start", why.msg);
+	if ((rc = wrap_run(argv, res, e)) == 0 && res->spawn_errno != 0)
+		rc = perr_set(e, PERR_IO, "cannot run %s: %s", argv[0],
+		    strerror(res->spawn_errno));
+	if (start != NULL) {
+		record_finish_of(&finish, start, res->status, res->duration,
+		    clock_now());
+		if (send(ctx, &finish, true, &why) != 0)
+			warn(ctx, "finish", why.msg);
+	}
+	return rc;
 }

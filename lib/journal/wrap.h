@@ -11,7 +11,10 @@
 #ifndef PROMRUN_WRAP_H
 #define PROMRUN_WRAP_H
 
+#include <stdbool.h>
+
 #include "common/err.h"
+#include "journal/run.h"
 
 struct wrap_result {
 	int status;		/* what the wrapper should exit with: the
@@ -35,5 +38,31 @@ struct wrap_result {
  * to exit soon after.
  */
 int wrap_run(char *const argv[], struct wrap_result *res, struct perr *e);
+
+/*
+ * How wrap_recorded records a wrapped run's two ends (appended to the
+ * journal, or posted to a receiver): returns 0, or an error in e.
+ */
+typedef int (*wrap_send_fn)(void *ctx, const struct run *r, bool finish,
+    struct perr *e);
+
+/* A problem that did not stop the command: what was not recorded, why. */
+typedef void (*wrap_warn_fn)(void *ctx, const char *what, const char *why);
+
+/*
+ * wrap_recorded: wrapper mode.  Send start (NULL: the run is not
+ * recorded), run argv as wrap_run does, then send the finish
+ * (record_finish_of: the start's fields, the command's status and
+ * duration, ended now).  The finish is sent even when the start could not
+ * be: it carries the duration and exit code, and a full disk may have room
+ * again.  A send that fails is reported through warn ("start" or
+ * "finish") and changes nothing else: monitoring never stops the command
+ * it watches, nor changes its status.  Returns 0, or PERR_IO when the
+ * command could not be started ("cannot run CMD: reason") or waited for;
+ * res is filled in either case.
+ */
+int wrap_recorded(char *const argv[], const struct run *start,
+    wrap_send_fn send, wrap_warn_fn warn, void *ctx,
+    struct wrap_result *res, struct perr *e);
 
 #endif

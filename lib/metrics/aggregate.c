@@ -603,6 +603,61 @@ fold_user_record(struct agg *a, const struct run *r, struct perr *e)
 	}
 }
 
+/* --- admission: the series limit, before anything is stored --- */
+
+/* Does r join a series without making one (a finish matching a start)? */
+static bool
+joins_start(struct agg *a, const struct run *r, struct hmap *starts)
+{
+	if (r->event != RUN_EVENT_FINISH || r->nlabels > 0)
+		return false;
+	if (find_open(a, r) != NULL)
+		return true;
+	return open_key(a, r) == 0 &&
+	    hmap_find(starts, a->key.p, a->key.len, NULL);
+}
+
+int
+agg_admit(struct agg *a, const struct run *const *runs, size_t n,
+    size_t pending, size_t *added, size_t *bad, struct perr *e)
+{
+	struct hmap fresh = HMAP_INIT, starts = HMAP_INIT;
+	size_t i, *slot, count = 0;
+	bool found;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct run *r = runs[i];
+
+		if (joins_start(a, r, &starts))
+			continue;
+		if (r->event == RUN_EVENT_START && (open_key(a, r) != 0 ||
+		    hmap_upsert(&starts, a->key.p, a->key.len, &slot, &found))) {
+			rc = nomem(e);
+			break;
+		}
+		if (build_key(a, r->workflow, r->step, r->labels,
+		    r->nlabels) != 0 || hmap_upsert(&fresh, a->key.p,
+		    a->key.len, &slot, &found) != 0) {
+			rc = nomem(e);
+			break;
+		}
+		if (found || hmap_find(&a->series_map, a->key.p, a->key.len,
+		    NULL))
+			continue;
+		count++;
+		if (a->cfg.max_series > 0 &&
+		    a->nseries + pending + count > a->cfg.max_series) {
+			*bad = i;
+			rc = explain_limit(a, e);
+		}
+	}
+	hmap_free(&fresh);
+	hmap_free(&starts);
+	*added = count;
+	return rc;
+}
+
 /* --- snapshot and meta records --- */
 
 static bool
@@ -898,6 +953,16 @@ agg_fold(struct agg *a, char *payload, size_t len, struct perr *e)
 	return rc;
 }
 
+int
+agg_fold_run(struct agg *a, const struct run *r, struct perr *e)
+{
+	int rc;
+
+	if ((rc = fold_user_record(a, r, e)) == 0)
+		a->records_ok++;
+	return rc;
+}
+
 /* --- reading the state at a time --- */
 
 int
@@ -925,6 +990,22 @@ agg_live_at(const struct agg *a, double now, struct agg_live *live)
 		}
 	}
 	return 0;
+}
+
+double
+agg_next_lost(const struct agg *a, double now)
+{
+	double next = INFINITY, deadline;
+	size_t i;
+
+	for (i = 0; i < a->nopens; i++) {
+		if (!a->opens[i].live)
+			continue;
+		deadline = a->opens[i].time + a->cfg.lost_after;
+		if (deadline >= now && deadline < next)
+			next = deadline;
+	}
+	return next;
 }
 
 /* --- writing the state --- */

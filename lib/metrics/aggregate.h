@@ -102,6 +102,26 @@ void agg_free(struct agg *a);
  */
 int agg_fold(struct agg *a, char *payload, size_t len, struct perr *e);
 
+/*
+ * agg_fold_run: fold a run already decoded from a journal payload (a
+ * reader that needs the run itself too, such as the receiver rebuilding its
+ * index); the same as agg_fold on the payload.  Returns as agg_fold.
+ */
+int agg_fold_run(struct agg *a, const struct run *r, struct perr *e);
+
+/*
+ * agg_admit: would folding runs[0..n) (validated runs, in order) stay
+ * within max_series, when pending new series are already promised to runs
+ * not folded yet?  The dry run of agg_fold's series limit, for a writer
+ * that must refuse a run before storing it.  A finish without labels joins
+ * the series of its start (open, or earlier among runs).  *added receives
+ * how many distinct new series the runs make.  Returns 0; PERR_FAILED
+ * worded as agg_fold words it, with *bad the index of the first run past
+ * the limit; PERR_NOMEM.  The state is unchanged.
+ */
+int agg_admit(struct agg *a, const struct run *const *runs, size_t n,
+    size_t pending, size_t *added, size_t *bad, struct perr *e);
+
 /* agg_add_damage: count damaged journal regions the scanner skipped. */
 void agg_add_damage(struct agg *a, uint64_t regions);
 
@@ -142,6 +162,14 @@ struct agg_live {
 /*
  * agg_live_at: fill live[0..agg_nseries) for time now.  Returns 0.
  */
+
+/*
+ * agg_next_lost: the earliest time at or after now past which an open run
+ * counts as lost (its start plus lost_after), or INFINITY.  What agg_live_at
+ * gives stays the same from now until then, so a render made now holds
+ * until then, while nothing is folded.
+ */
+double agg_next_lost(const struct agg *a, double now);
 int agg_live_at(const struct agg *a, double now, struct agg_live *live);
 
 /*

@@ -12,6 +12,7 @@
 #endif
 
 #define MAX_ROW_LABELS (SCHEMA_MAX_LABELS + RUN_MAX_LABELS)
+#define RENDER_LE_MAX 130	/* bucket bounds and +Inf */
 
 /* The user label names any series of a family's scope has, sorted. */
 struct user_names {
@@ -58,6 +59,12 @@ struct formatter {
 	struct family_out *fams;
 	size_t nfams, capfams;
 	size_t samples;
+	/* Worked out once per render, not per row: */
+	const char *values[RUN_STATUS_COUNT];	/* the preset's status values */
+	size_t nvalues;
+	int value_of[RUN_STATUS_COUNT];		/* each status's index in
+						   values, -1 when not shown */
+	char le[RENDER_LE_MAX][32];		/* bucket bounds as "le" */
 	struct perr *e;
 };
 
@@ -386,6 +393,13 @@ compare_rows(const void *x, const void *y)
 	return a->nlabels < b->nlabels ? -1 : a->nlabels > b->nlabels;
 }
 
+static int
+compare_row_pointers(const void *x, const void *y)
+{
+	return compare_rows(*(const struct row *const *)x,
+	    *(const struct row *const *)y);
+}
+
 /* --- writing samples --- */
 
 static int
@@ -418,13 +432,20 @@ full_labels(const struct row *r, const char *status, const char *le,
 	return n;
 }
 
-/* The preset's distinct status values, sorted. */
+/* The preset's distinct status values, in its order or sorted. */
 static size_t
 status_values(const struct schema_preset *p, const char **values)
 {
 	size_t n = 0, i, k;
 	int st;
 
+	if (p->status_order[0] != NULL) {
+		while (n < RUN_STATUS_COUNT && p->status_order[n] != NULL) {
+			values[n] = p->status_order[n];
+			n++;
+		}
+		return n;
+	}
 	for (st = 1; st < RUN_STATUS_COUNT; st++) {
 		const char *v = p->status_names[st];
 		bool dup = false;
@@ -445,13 +466,6 @@ status_values(const struct schema_preset *p, const char **values)
 }
 
 static bool
-status_maps_to(const struct schema_preset *p, int st, const char *value)
-{
-	return value == NULL || (p->status_names[st] != NULL &&
-	    strcmp(p->status_names[st], value) == 0);
-}
-
-static bool
 has_status_label(const struct schema_family *fam)
 {
 	size_t i;
@@ -463,30 +477,35 @@ has_status_label(const struct schema_family *fam)
 	return false;
 }
 
+/* The sum of counts over the statuses shown as value index v (all: -1). */
+static uint64_t
+total_of(const struct formatter *fm, const uint64_t *counts, int v)
+{
+	uint64_t total = 0;
+	int st;
+
+	for (st = 1; st < RUN_STATUS_COUNT; st++)
+		if (v < 0 || fm->value_of[st] == v)
+			total += counts[st];
+	return total;
+}
+
 static int
 write_counts(struct formatter *fm, const struct schema_family *fam,
     const char *name, const struct row *r, const uint64_t *counts,
     struct buf *b)
 {
 	struct expfmt_label l[MAX_ROW_LABELS + 2];
-	const char *values[RUN_STATUS_COUNT];
-	size_t nv = 1, i, n;
+	bool by_status = has_status_label(fam);
+	size_t nv = by_status ? fm->nvalues : 1, i, n;
 	uint64_t total;
-	int st;
 
-	if (has_status_label(fam))
-		nv = status_values(fm->f->preset, values);
-	else
-		values[0] = NULL;
 	for (i = 0; i < nv; i++) {
-		total = 0;
-		for (st = 1; st < RUN_STATUS_COUNT; st++)
-			if (status_maps_to(fm->f->preset, st, values[i]))
-				total += counts[st];
+		total = total_of(fm, counts, by_status ? (int)i : -1);
 		/* Late finishes are rare: only the outcomes that happened. */
 		if (fam->value == SV_LATE_FINISHES && total == 0)
 			continue;
-		n = full_labels(r, values[i], NULL, l);
+		n = full_labels(r, by_status ? fm->values[i] : NULL, NULL, l);
 		if (sample(fm, b, name, l, n, (double)total) != 0)
 			return PERR_NOMEM;
 	}
@@ -498,7 +517,7 @@ write_one_hist(struct formatter *fm, const char *name, const struct row *r,
     const char *status, const struct agg_hist *h, struct buf *b)
 {
 	struct expfmt_label l[MAX_ROW_LABELS + 2];
-	struct buf metric = BUF_INIT(4096), le = BUF_INIT(64);
+	struct buf metric = BUF_INIT(4096);
 	uint64_t cumulative = 0;
 	size_t i, n;
 	int rc = 0;
@@ -507,11 +526,7 @@ write_one_hist(struct formatter *fm, const char *name, const struct row *r,
 		rc = PERR_NOMEM;
 	for (i = 0; i <= fm->nbuckets && rc == 0; i++) {
 		cumulative += h->buckets[i];
-		buf_reset(&le);
-		if (i < fm->nbuckets ? buf_add_double(&le, fm->buckets[i]) :
-		    buf_adds(&le, "+Inf"))
-			rc = PERR_NOMEM;
-		n = full_labels(r, status, buf_str(&le), l);
+		n = full_labels(r, status, fm->le[i], l);
 		if (rc == 0)
 			rc = sample(fm, b, buf_str(&metric), l, n,
 			    (double)cumulative);
@@ -526,7 +541,6 @@ write_one_hist(struct formatter *fm, const char *name, const struct row *r,
 	    sample(fm, b, buf_str(&metric), l, n, (double)h->count)))
 		rc = PERR_NOMEM;
 	buf_free(&metric);
-	buf_free(&le);
 	return rc;
 }
 
@@ -535,22 +549,19 @@ static int
 write_hist(struct formatter *fm, const struct schema_family *fam,
     const char *name, const struct row *r, struct buf *b)
 {
-	const char *values[RUN_STATUS_COUNT];
+	bool by_status = has_status_label(fam);
+	size_t nv = by_status ? fm->nvalues : 1, i;
 	struct agg_hist merged;
-	size_t nv = 1, i;
 	int st, rc = 0;
 
-	if (has_status_label(fam))
-		nv = status_values(fm->f->preset, values);
-	else
-		values[0] = NULL;
 	for (i = 0; i < nv && rc == 0; i++) {
 		memset(&merged, 0, sizeof(merged));
 		for (st = 1; st < RUN_STATUS_COUNT && rc == 0; st++)
-			if (status_maps_to(fm->f->preset, st, values[i]))
+			if (!by_status || fm->value_of[st] == (int)i)
 				rc = merge_hist(fm, &merged, &r->hist[st]);
 		if (rc == 0 && merged.count > 0)
-			rc = write_one_hist(fm, name, r, values[i], &merged, b);
+			rc = write_one_hist(fm, name, r,
+			    by_status ? fm->values[i] : NULL, &merged, b);
 		free(merged.buckets);
 	}
 	return rc;
@@ -683,6 +694,7 @@ write_family(struct formatter *fm, const struct schema_family *fam)
 {
 	struct rows rs;
 	struct family_out *out = NULL;
+	struct row **order = NULL;
 	const char *current = NULL;
 	size_t i, before = fm->samples;
 	int rc;
@@ -690,22 +702,29 @@ write_family(struct formatter *fm, const struct schema_family *fam)
 	memset(&rs, 0, sizeof(rs));
 	buf_init(&rs.names, (size_t)1 << 30);
 	rc = build_rows(fm, fam, &rs);
+	/* Rows are large: sort pointers to them. */
+	if (rc == 0 && rs.n > 0 &&
+	    (order = malloc(rs.n * sizeof(*order))) == NULL)
+		rc = PERR_NOMEM;
+	for (i = 0; rc == 0 && i < rs.n; i++)
+		order[i] = &rs.v[i];
 	if (rc == 0 && rs.n > 1)	/* qsort(NULL, 0, ...) is undefined */
-		qsort(rs.v, rs.n, sizeof(*rs.v), compare_rows);
+		qsort(order, rs.n, sizeof(*order), compare_row_pointers);
 	for (i = 0; i < rs.n && rc == 0; i++) {
-		if (current == NULL || strcmp(current, rs.v[i].instance) != 0) {
+		if (current == NULL || strcmp(current, order[i]->instance) != 0) {
 			if (current != NULL)
 				drop_if_empty(fm, before);
-			current = rs.v[i].instance;
+			current = order[i]->instance;
 			before = fm->samples;
 			rc = start_family(fm, fam, current, &out);
 			if (rc != 0)
 				break;
 		}
-		rc = write_row(fm, fam, out->name, &rs.v[i], &fm->text);
+		rc = write_row(fm, fam, out->name, order[i], &fm->text);
 	}
 	if (rc == 0 && current != NULL)
 		drop_if_empty(fm, before);
+	free(order);
 	rows_free(&rs);
 	return rc;
 }
@@ -805,6 +824,36 @@ emit_sorted(struct formatter *fm, render_sink sink, void *ctx)
 	return rc;
 }
 
+/* What every row of every family uses: status values, "le" texts. */
+static int
+prepare(struct formatter *fm)
+{
+	struct buf le = BUF_INIT(sizeof(fm->le[0]) - 1);
+	size_t i, k;
+	int st;
+
+	fm->nvalues = status_values(fm->f->preset, fm->values);
+	for (st = 0; st < RUN_STATUS_COUNT; st++) {
+		const char *v = fm->f->preset->status_names[st];
+
+		fm->value_of[st] = -1;
+		for (k = 0; st > 0 && v != NULL && k < fm->nvalues; k++)
+			if (strcmp(fm->values[k], v) == 0)
+				fm->value_of[st] = (int)k;
+	}
+	if (fm->nbuckets + 1 > RENDER_LE_MAX)
+		return PERR_NOMEM;
+	for (i = 0; i <= fm->nbuckets; i++) {
+		buf_reset(&le);
+		if (i < fm->nbuckets ? buf_add_double(&le, fm->buckets[i]) :
+		    buf_adds(&le, "+Inf"))
+			return PERR_NOMEM;
+		memcpy(fm->le[i], buf_str(&le), le.len + 1);
+	}
+	buf_free(&le);
+	return 0;
+}
+
 int
 render_format(const struct agg *a, const struct render_format *f,
     render_sink sink, void *ctx, size_t *nsamples, struct perr *e)
@@ -820,6 +869,8 @@ render_format(const struct agg *a, const struct render_format *f,
 	fm.e = e;
 	buf_init(&fm.text, (size_t)1 << 31);
 	fm.buckets = agg_buckets(a, &fm.nbuckets);
+	if (prepare(&fm) != 0)
+		return perr_set(e, PERR_NOMEM, "out of memory while rendering");
 	if ((live = calloc(agg_nseries(a) + 1, sizeof(*live))) == NULL)
 		return perr_set(e, PERR_NOMEM, "out of memory while rendering");
 	agg_live_at(a, f->now, live);
@@ -827,6 +878,8 @@ render_format(const struct agg *a, const struct render_format *f,
 	for (i = 0; i < f->preset->nfamilies && rc == 0; i++) {
 		const struct schema_family *fam = &f->preset->families[i];
 
+		if (fam->scope == SCOPE_SELF && f->no_self)
+			continue;
 		rc = fam->scope == SCOPE_SELF ? write_self(&fm, fam) :
 		    write_family(&fm, fam);
 	}

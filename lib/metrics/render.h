@@ -11,6 +11,8 @@
  * prpc and attest), merging those that map to the same value.  Counters
  * show every status value from the start (zero included), so rate() sees
  * the first failure; histograms show only statuses with observations.
+ * Status values are written in the preset's status_order when it has one
+ * (prpc: success, then failure, as PRPC does), else sorted.
  * All series of a family carry the same label names, "" where a series has
  * no value: node_exporter refuses a family whose series differ, and
  * Prometheus reads "" as no label.
@@ -34,6 +36,9 @@ struct render_format {
 	const char *ns;			/* NULL: the preset's default */
 	double now;			/* lost, in_progress, render time */
 	size_t max_series;		/* most samples allowed; 0: no limit */
+	bool no_self;			/* leave promrun's own families out (the
+					   receiver's /metrics in preset prpc is
+					   exactly PRPC's text) */
 };
 
 /*

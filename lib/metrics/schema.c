@@ -110,17 +110,18 @@ static const struct schema_family attest_families[] = {
 const struct schema_preset schema_presets[] = {
 	{"native", "ci",
 	    {NULL, "success", "failure", "cancelled", "timeout", "lost"},
-	    NULL, 0, native_families, NELEM(native_families)},
+	    NULL, 0, native_families, NELEM(native_families), {NULL}},
 	{"chainloop", NULL,
 	    {NULL, "success", "error", "canceled", "error", "expired"},
 	    chainloop_buckets, NELEM(chainloop_buckets), chainloop_families,
-	    NELEM(chainloop_families)},
+	    NELEM(chainloop_families), {NULL}},
 	{"prpc", NULL,
 	    {NULL, "success", "failure", "failure", "failure", "failure"},
-	    NULL, 0, prpc_families, NELEM(prpc_families)},
+	    NULL, 0, prpc_families, NELEM(prpc_families),
+	    {"success", "failure", NULL}},
 	{"attest", "attest",
 	    {NULL, "success", "failure", "failure", "failure", "failure"},
-	    NULL, 0, attest_families, NELEM(attest_families)},
+	    NULL, 0, attest_families, NELEM(attest_families), {NULL}},
 };
 
 const size_t schema_npresets = NELEM(schema_presets);

@@ -104,6 +104,9 @@ struct schema_preset {
 	size_t nbuckets;
 	const struct schema_family *families;
 	size_t nfamilies;
+	/* The status values in the order samples show them, NULL-ended;
+	 * empty: sorted by name. */
+	const char *status_order[RUN_STATUS_COUNT];
 };
 
 /* The presets, and how many. */

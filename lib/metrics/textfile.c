@@ -39,6 +39,19 @@ struct job {
 
 /* --- settings --- */
 
+void
+textfile_agg_config(const struct journal_settings *js,
+    const struct render_settings *rs, const struct schema_preset *p,
+    struct agg_config *cfg)
+{
+	cfg->buckets = p->buckets != NULL ? p->buckets : rs->buckets;
+	cfg->nbuckets = p->buckets != NULL ? p->nbuckets : rs->nbuckets;
+	cfg->labels = js->labels;
+	cfg->nlabels = js->nlabels;
+	cfg->lost_after = rs->lost_after;
+	cfg->max_series = rs->max_series;
+}
+
 static int
 resolve_settings(struct job *j)
 {
@@ -53,14 +66,7 @@ resolve_settings(struct job *j)
 	j->ns = j->in->ns != NULL ? j->in->ns : rs->namespace;
 	if ((rc = schema_check_namespace(j->preset, j->ns, j->e)) != 0)
 		return rc;
-	j->acfg.buckets = j->preset->buckets != NULL ? j->preset->buckets :
-	    rs->buckets;
-	j->acfg.nbuckets = j->preset->buckets != NULL ? j->preset->nbuckets :
-	    rs->nbuckets;
-	j->acfg.labels = js->labels;
-	j->acfg.nlabels = js->nlabels;
-	j->acfg.lost_after = rs->lost_after;
-	j->acfg.max_series = rs->max_series;
+	textfile_agg_config(js, rs, j->preset, &j->acfg);
 	j->journal = js->path;
 	if (agg_config_fingerprint(&j->acfg, &j->settings) != 0 ||
 	    (rs->checkpoint != NULL ?
@@ -433,6 +439,7 @@ format_and_write(struct job *j)
 	struct render_format f;
 	const char *dest = destination(j);
 
+	memset(&f, 0, sizeof(f));
 	f.preset = j->preset;
 	f.ns = j->ns;
 	f.now = j->in->now;
@@ -464,6 +471,33 @@ save_checkpoint(struct job *j)
 	    "saved, the next render reads the journal again: %.400s", why.msg);
 }
 
+/* A job's start and end, the same for a render and a compaction alone. */
+static void
+job_begin(struct job *j, const struct textfile_job *in,
+    struct textfile_report *rep, struct perr *e)
+{
+	memset(j, 0, sizeof(*j));
+	memset(rep, 0, sizeof(*rep));
+	j->in = in;
+	j->rep = rep;
+	j->e = e;
+	j->lockfd = j->jfd = -1;
+	buf_init(&j->settings, 1 << 16);
+	buf_init(&j->checkpoint, 4096);
+}
+
+static void
+job_end(struct job *j)
+{
+	agg_free(j->agg);
+	if (j->jfd >= 0)
+		close(j->jfd);
+	if (j->lockfd >= 0)
+		close(j->lockfd);
+	buf_free(&j->settings);
+	buf_free(&j->checkpoint);
+}
+
 int
 textfile_render(const struct textfile_job *in, struct textfile_report *rep,
     struct perr *e)
@@ -471,27 +505,37 @@ textfile_render(const struct textfile_job *in, struct textfile_report *rep,
 	struct job j;
 	int rc;
 
-	memset(&j, 0, sizeof(j));
-	memset(rep, 0, sizeof(*rep));
-	j.in = in;
-	j.rep = rep;
-	j.e = e;
-	j.lockfd = j.jfd = -1;
-	buf_init(&j.settings, 1 << 16);
-	buf_init(&j.checkpoint, 4096);
+	job_begin(&j, in, rep, e);
 	if ((rc = resolve_settings(&j)) == 0 && (rc = lock_render(&j)) == 0 &&
 	    (rc = remove_leftovers(&j)) == 0 && (rc = open_journal(&j)) == 0 &&
 	    (rc = load_state(&j)) == 0 &&
 	    (j.jfd < 0 || (rc = fold_journal(&j, j.jfd)) == 0) &&
 	    (rc = compact(&j)) == 0 && (rc = format_and_write(&j)) == 0)
 		save_checkpoint(&j);
-	agg_free(j.agg);
-	if (j.jfd >= 0)
-		close(j.jfd);
-	if (j.lockfd >= 0)
-		close(j.lockfd);
-	buf_free(&j.settings);
-	buf_free(&j.checkpoint);
+	job_end(&j);
+	return rc;
+}
+
+int
+textfile_compact(const struct journal_settings *js,
+    const struct render_settings *rs, const char *preset, double now,
+    struct textfile_report *rep, struct perr *e)
+{
+	struct textfile_job in;
+	struct job j;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	in.journal = js;
+	in.render = rs;
+	in.preset = preset;
+	in.now = now;
+	in.compact = true;
+	job_begin(&j, &in, rep, e);
+	if ((rc = resolve_settings(&j)) == 0 && (rc = open_journal(&j)) == 0 &&
+	    j.jfd >= 0 && (rc = new_aggregate(&j)) == 0)
+		rc = compact_now(&j);
+	job_end(&j);
 	return rc;
 }
 

@@ -34,6 +34,8 @@
 
 #include "common/err.h"
 #include "journal/journal.h"
+#include "metrics/aggregate.h"
+#include "metrics/schema.h"
 
 #define TEXTFILE_CHECKPOINT_EVERY 1000	/* new records before it is rewritten */
 
@@ -94,6 +96,30 @@ struct textfile_report {
  * the reason; PERR_NOMEM.
  */
 int textfile_render(const struct textfile_job *job,
+    struct textfile_report *rep, struct perr *e);
+
+/*
+ * textfile_agg_config: the aggregate settings a render with preset p
+ * folds with: p's own buckets or [render] buckets, [journal] labels,
+ * lost_after and max_series.  cfg points into js, rs and p.
+ */
+void textfile_agg_config(const struct journal_settings *js,
+    const struct render_settings *rs, const struct schema_preset *p,
+    struct agg_config *cfg);
+
+/*
+ * textfile_compact: step 3 alone, now, whatever the journal's size, for a
+ * journal another program keeps appending to (the receiver): records
+ * before the first one newer than keep_history become state records at the
+ * head of a new journal, under the journal's exclusive lock, exactly as a
+ * render with these settings and preset (NULL: [render] preset) does it.
+ * Returns 0 with rep->compacted, journal_before and journal_after filled
+ * (compacted is false when nothing was old enough or there is no journal);
+ * PERR_INVALID for bad settings; PERR_FAILED for the series limit;
+ * PERR_IO; PERR_NOMEM.  No textfile or checkpoint is written.
+ */
+int textfile_compact(const struct journal_settings *js,
+    const struct render_settings *rs, const char *preset, double now,
     struct textfile_report *rep, struct perr *e);
 
 #define TEXTFILE_VERIFY_LISTED 1000	/* damage entries kept for the report */

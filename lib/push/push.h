@@ -17,16 +17,15 @@
  *      three are idempotent on the gateway, so a request that may or may not
  *      have arrived is simply sent again.
  *
- * Retries: connection errors (refused, unreachable, reset, timed out, no
- * answer) and HTTP 5xx and 429 are retried at most `retries` times, after
- * an exponential backoff with jitter (push_backoff), or after the answer's
- * Retry-After when that is longer (up to PUSH_BACKOFF_CAP).  Anything else is
- * final: a 4xx is the gateway's considered answer, a TLS verification
- * failure is a configuration error, a redirect is never followed.
+ * Retries: transfer.h's, which promrun-record's client shares: connection
+ * errors and HTTP 5xx and 429 (for OTLP 429, 502, 503 and 504) are retried
+ * at most `retries` times after a jittered backoff or a longer
+ * Retry-After; anything else is final (a 4xx is the gateway's considered
+ * answer, a redirect is never followed).
  *
  * Secrets: the password and bearer token come only from a file or the
- * environment (PROMRUN_PUSH_PASSWORD, PROMRUN_PUSH_TOKEN), never from the
- * URL.  No message and no log line this module produces contains them, and
+ * environment (PROMRUN_PUSH_PASSWORD, PROMRUN_PUSH_TOKEN; secret.h), never
+ * from the URL.  No message and no log line this module produces contains them, and
  * its copies are cleared before they are freed.
  *
  * Nothing here prints: -v lines go to the log callback of push_options.
@@ -42,18 +41,11 @@
 #include "journal/run.h"
 #include "metrics/expfmt.h"
 #include "push/grouping.h"
+#include "push/transfer.h"
 
 #define PUSH_DEFAULT_URL "http://localhost:9091"
 #define PUSH_DEFAULT_JOB "promrun"
-#define PUSH_DEFAULT_TIMEOUT 10.0	/* seconds per attempt */
-#define PUSH_DEFAULT_RETRIES 3
-#define PUSH_MAX_TIMEOUT 3600.0
-#define PUSH_MAX_RETRIES 10
-#define PUSH_BACKOFF_BASE 0.5	/* seconds: the first retry waits 0.25-0.5 s */
-#define PUSH_BACKOFF_CAP 8.0	/* seconds: no wait is longer */
 #define PUSH_MAX_INPUT (64u << 20)	/* bytes of one group's body */
-#define PUSH_MAX_SECRET 4096	/* bytes of a password or token */
-#define PUSH_BODY_SHOWN 300	/* bytes of a refusal's body in a message */
 #define PUSH_DIR_LABEL RUN_DIR_LABEL	/* --dir's grouping label, "textfile",
 					   a name promrun-record refuses */
 
@@ -181,7 +173,7 @@ void push_dir_free(struct push_textfile *t, size_t n);
 /* --- 3. the request --- */
 
 /* A line for -v: the request line, the status, a retry.  Never a secret. */
-typedef void (*push_log_fn)(void *ctx, const char *line);
+typedef transfer_log_fn push_log_fn;
 
 
 struct push_options {
@@ -265,26 +257,9 @@ void push_client_free(struct push_client *c);
 /* --- exposed for tests --- */
 
 /*
- * push_backoff: seconds to wait before retry number attempt (0 for the
- * first retry): d = min(PUSH_BACKOFF_CAP, PUSH_BACKOFF_BASE * 2^attempt),
- * then d/2 + u*d/2 for a uniform draw u in [0, 1) ("equal jitter": retries
- * from many runners spread out, yet each still waits at least half).
- */
-double push_backoff(unsigned attempt, double u);
-
-/*
  * push_retryable_status: the statuses worth asking again: 429 and 5xx,
  * and for OTLP only 429, 502, 503 and 504 (its specification's list).
  */
 bool push_retryable_status(enum push_protocol p, long status);
-
-/*
- * push_body_line: append at most max bytes of a response body to out as
- * one line: control bytes (newlines included) become spaces, surrounding
- * blanks are trimmed, and "..." marks a cut, made on a UTF-8 character
- * boundary.  buf.h's errors.
- */
-int push_body_line(struct buf *out, const char *body, size_t len,
-    size_t max);
 
 #endif

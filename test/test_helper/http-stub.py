@@ -1,11 +1,20 @@
-"""A tiny HTTP/1.1 server for promrun-push's tests of what a real
-Pushgateway cannot be made to do.
+"""A tiny HTTP/1.1 server for the clients' tests of what a real
+Pushgateway or promrun-serve cannot be made to do.
 
 usage: http-stub.py DIR MODE [ARG...]
   hang              accept connections and never answer
   status CODE...    answer the n-th request with the n-th CODE (the last one
                     repeats); a CODE may be "429+RETRY" to add Retry-After:
                     RETRY, or "307" (Location: /elsewhere)
+  lossy PORT DROP   a proxy to 127.0.0.1:PORT that loses answers: each
+                    request is passed on and its answer read whole, but for
+                    the first DROP requests the answer is thrown away and the
+                    client's connection reset -- the server did the work and
+                    the client never hears of it, as when a receiver dies
+                    between storing a run and answering.  A request the
+                    upstream does not answer gets a reset too.  Appends
+                    "dropped", "answered CODE" or "upstream down" per request
+                    to DIR/lossy.
 
 It binds 127.0.0.1 on a port the kernel picks, writes the port to DIR/port,
 appends each request (request line, headers, body length, arrival time in
@@ -14,6 +23,7 @@ in DIR/body-n (from 1).
 """
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -90,9 +100,44 @@ def answer(conn):
                   "Connection: close\r\n\r\n" % (code, len(text), extra)).encode() + text)
 
 
+def raw(lines, body):
+    """A message read by read_request, as bytes again."""
+    return "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body
+
+
+def lossy(conn):
+    global count
+    got = read_request(conn)
+    if got is None:
+        return
+    try:
+        up = socket.create_connection(("127.0.0.1", int(args[0])), 5)
+        up.sendall(raw(*got))
+        reply = read_request(up)  # an answer reads as a request does
+        up.close()
+    except OSError:
+        reply = None
+    with lock:
+        lose = reply is not None and count < int(args[1])
+        count += lose
+    if reply is None or lose:
+        with lock:
+            with open(os.path.join(directory, "lossy"), "a") as f:
+                f.write("dropped\n" if lose else "upstream down\n")
+        # SO_LINGER 0: a reset, as the socket of a dying process gives.
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        return
+    with lock:
+        with open(os.path.join(directory, "lossy"), "a") as f:
+            f.write("answered %s\n" % reply[0][0].split(" ")[1])
+    conn.sendall(raw(*reply))
+
+
 def serve(conn):
     try:
-        if mode == "hang":
+        if mode == "lossy":
+            lossy(conn)
+        elif mode == "hang":
             got = read_request(conn)
             if got is not None:
                 log_request(*got)

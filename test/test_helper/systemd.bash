@@ -22,7 +22,8 @@ units_stage() {
 	mkdir -p "$UNITS/example-job.service.d" "$UNITS/sysusers.d" \
 	    "$UNITS/tmpfiles.d" "$STATE" "$TEXTFILE" "$NODE_TEXTFILE"
 	ln -s "$TEXTFILE/promrun.prom" "$NODE_TEXTFILE/"
-	for f in "$src"/*.service "$src"/*.path "$src"/*.timer "$src"/*.conf \
+	for f in "$src"/*.service "$src"/*.socket "$src"/*.path "$src"/*.timer \
+	    "$src"/*.conf \
 	    "$src"/sysusers.d/*.conf "$src"/tmpfiles.d/*.conf; do
 		sed -e "s|$UNIT_BINDIR/|$PROMRUN_BUILD/|g" \
 		    -e "s|$UNIT_STATEDIR|$STATE|g" \

@@ -18,6 +18,14 @@ fmt_double(struct buf *b, double v)
 	return buf_str(b);
 }
 
+static const char *
+fmt_decimal(struct buf *b, double v)
+{
+	buf_reset(b);
+	CHECK(buf_add_decimal(b, v) == 0);
+	return buf_str(b);
+}
+
 static void
 test_buf(void)
 {
@@ -55,6 +63,20 @@ test_buf(void)
 	/* Shortest form must read back exactly. */
 	CHECK(strtod(fmt_double(&b, 1.0 / 3), NULL) == 1.0 / 3);
 	CHECK(strtod(fmt_double(&b, 123.456e-100), NULL) == 123.456e-100);
+	/* Plain decimals: the exponent written out, the same double. */
+	CHECK_STR(fmt_decimal(&b, 0.25), "0.25");
+	CHECK_STR(fmt_decimal(&b, 42), "42");
+	CHECK_STR(fmt_decimal(&b, 1e-5), "0.00001");
+	CHECK_STR(fmt_decimal(&b, 8.32e-05), "0.0000832");
+	CHECK_STR(fmt_decimal(&b, -1.5e-7), "-0.00000015");
+	CHECK_STR(fmt_decimal(&b, 1e20), "100000000000000000000");
+	CHECK_STR(fmt_decimal(&b, 3.25e17), "325000000000000000");
+	CHECK_STR(fmt_decimal(&b, 9007199254740993.0 * 4),
+	    "36028797018963970");
+	CHECK(strtod(fmt_decimal(&b, 1.0 / 3 * 1e-9), NULL) == 1.0 / 3 * 1e-9);
+	buf_free(&b);
+	buf_init(&b, 4096);
+	CHECK(strtod(fmt_decimal(&b, 123.456e-100), NULL) == 123.456e-100);
 	buf_free(&b);
 }
 
