@@ -44,14 +44,16 @@ endif
 LIBS_INIH  = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
 LIBS_YAML  = $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
 LIBS_CURL  = $(shell pkg-config --libs libcurl zlib 2>/dev/null || echo -lcurl -lz)
+LIBS_PCRE  = $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
 
 PROGRAMS   = promrun-record promrun-render promrun-push promrun-rules
 # Each program links only the libraries it uses: only promrun-push links curl,
-# only promrun-rules reads YAML; the config (and so every program) needs inih.
+# only promrun-rules reads YAML and matches regular expressions (PCRE2); the
+# config (and so every program) needs inih.
 LIBS_promrun-record = $(LIBS_INIH)
 LIBS_promrun-render = $(LIBS_INIH)
 LIBS_promrun-push = $(LIBS_INIH) $(LIBS_CURL)
-LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML)
+LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_PCRE)
 
 LIB_SRCS   = $(wildcard lib/*.c) $(wildcard lib/*/*.c)
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -87,7 +89,7 @@ $(BINS): $(BUILD)/%: $(BUILD)/cmd/%/main.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
 
 # Unit tests and test tools may use any module, so they get every library.
-TEST_LIBS  = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_CURL) -lm
+TEST_LIBS  = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_CURL) $(LIBS_PCRE) -lm
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
