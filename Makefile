@@ -84,8 +84,10 @@ $(LIBA): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# A program is every .c file of its cmd/ folder (main.c the outline).
 .SECONDEXPANSION:
-$(BINS): $(BUILD)/%: $(BUILD)/cmd/%/main.o $(LIBA)
+$(BINS): $(BUILD)/%: $$(addprefix $(BUILD)/,$$(addsuffix .o,$$(basename \
+    $$(wildcard cmd/$$*/*.c)))) $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
 
 # Unit tests and test tools may use any module, so they get every library.
@@ -137,7 +139,8 @@ $(FUZZ_RUNS): fuzz-%:
 # Keep test objects between runs.
 .SECONDARY:
 
--include $(LIB_OBJS:.o=.d) $(PROGRAMS:%=$(BUILD)/cmd/%/main.d) \
+CMD_SRCS   = $(wildcard cmd/*/*.c)
+-include $(LIB_OBJS:.o=.d) $(CMD_SRCS:%.c=$(BUILD)/%.d) \
     $(UNIT_SRCS:%.c=$(BUILD)/%.d) $(TOOL_SRCS:%.c=$(BUILD)/%.d) \
     $(FUZZ_SRCS:%.c=$(BUILD)/%.d)
 
@@ -149,7 +152,7 @@ OTHER_CC = $(if $(findstring clang,$(CC)),gcc,clang)
 warnings:
 	@command -v $(OTHER_CC) >/dev/null || { echo "$(OTHER_CC) not found" >&2; exit 1; }
 	$(OTHER_CC) $(ALL_CPPFLAGS) -std=c11 $(WARNINGS) -fsyntax-only \
-	    $(LIB_SRCS) $(PROGRAMS:%=cmd/%/main.c) $(UNIT_SRCS) $(TOOL_SRCS) \
+	    $(LIB_SRCS) $(CMD_SRCS) $(UNIT_SRCS) $(TOOL_SRCS) \
 	    $(FUZZ_SRCS)
 
 test-bins: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_REPLAYS)

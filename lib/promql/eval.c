@@ -106,17 +106,15 @@ budget(struct pq_ev *ev, uint64_t n)
 }
 
 int
-pq_ev_push(struct pq_ev *ev, struct pq_vector *v, const struct pq_lset *ls,
-    int64_t t, double val)
+pq_vector_push(struct pq_arena *a, struct pq_vector *v,
+    const struct pq_lset *ls, int64_t t, double val)
 {
-	if (ls == NULL)
-		return pq_ev_nomem(ev);
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 8;
-		struct pq_sample *s = pq_arena_alloc(ev->a, cap * sizeof(*s));
+		struct pq_sample *s = pq_arena_alloc(a, cap * sizeof(*s));
 
 		if (s == NULL)
-			return pq_ev_nomem(ev);
+			return PERR_NOMEM;
 		if (v->n > 0)
 			memcpy(s, v->v, v->n * sizeof(*s));
 		v->v = s;
@@ -126,6 +124,15 @@ pq_ev_push(struct pq_ev *ev, struct pq_vector *v, const struct pq_lset *ls,
 	v->v[v->n].t = t;
 	v->v[v->n].v = val;
 	v->n++;
+	return 0;
+}
+
+int
+pq_ev_push(struct pq_ev *ev, struct pq_vector *v, const struct pq_lset *ls,
+    int64_t t, double val)
+{
+	if (ls == NULL || pq_vector_push(ev->a, v, ls, t, val) != 0)
+		return pq_ev_nomem(ev);
 	return 0;
 }
 
@@ -597,6 +604,22 @@ ref_time(const struct pq_ev *ev, const struct pq_node *n, int64_t t)
 	return t - n->offset_ms;
 }
 
+/* The sample a selector sees at ref, samples past the horizon unseen. */
+static bool
+instant(const struct pq_ev *ev, const struct pq_stored *s, int64_t ref,
+    int64_t *t, double *v)
+{
+	int64_t h = ev->st->horizon, lookback = ev->lookback;
+
+	if (ref > h) {
+		if (ref - h > lookback)
+			return false;
+		lookback -= ref - h;
+		ref = h;
+	}
+	return pq_stored_instant(s, ref, lookback, t, v);
+}
+
 static int
 eval_vector_selector(struct pq_ev *ev, const struct pq_node *n, int64_t t,
     struct pq_value *out)
@@ -613,7 +636,7 @@ eval_vector_selector(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 	for (size_t i = 0; i < count; i++) {
 		const struct pq_stored *s = &ev->st->s[idx[i]];
 
-		if (!pq_stored_instant(s, ref, ev->lookback, &ts, &v))
+		if (!instant(ev, s, ref, &ts, &v))
 			continue;
 		if ((rc = pq_ev_push(ev, &out->vec, s->ls, ts, v)) != 0)
 			return rc;
@@ -640,7 +663,8 @@ eval_matrix_selector(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 	for (size_t i = 0; i < count; i++) {
 		const struct pq_stored *s = &ev->st->s[idx[i]];
 
-		pq_stored_range(s, *mint, *maxt, &rg);
+		pq_stored_range(s, *mint, *maxt > ev->st->horizon ?
+		    ev->st->horizon : *maxt, &rg);
 		if ((np = pq_range_count(&rg)) == 0)
 			continue;
 		if ((rc = budget(ev, np)) != 0 ||

@@ -112,6 +112,13 @@ int pq_query_exec(struct pq_query *q, const struct pq_store *st,
 uint64_t pq_query_samples(const struct pq_query *q);
 
 /*
+ * pq_vector_push: append a sample to v, growing it in arena a.  Returns 0
+ * or PERR_NOMEM.
+ */
+int pq_vector_push(struct pq_arena *a, struct pq_vector *v,
+    const struct pq_lset *ls, int64_t t, double val);
+
+/*
  * pq_vector_sort: order v by labels (Prometheus's labels.Compare), as
  * test comparisons and range-query output do.
  */

@@ -218,7 +218,7 @@ pq_lb_set(struct pq_lbuilder *lb, const char *name, size_t nlen,
 	bool found;
 	size_t i;
 
-	if (vlen == 0) {
+	if (vlen == 0 && !lb->keep_empty) {
 		pq_lb_del(lb, name, nlen);
 		return;
 	}
@@ -242,7 +242,7 @@ pq_lb_set_copy(struct pq_lbuilder *lb, const char *name, size_t nlen,
 {
 	const char *n, *v;
 
-	if (vlen == 0) {
+	if (vlen == 0 && !lb->keep_empty) {
 		pq_lb_del(lb, name, nlen);
 		return;
 	}

@@ -80,6 +80,9 @@ struct pq_lbuilder {
 	size_t n, cap;
 	struct pq_arena *arena;		/* where results and copies go */
 	bool nomem;			/* a step ran out of memory */
+	bool keep_empty;		/* "" is a value, not a removal (the
+					   label sets tests expect, as
+					   labels.New keeps them) */
 };
 
 /* pq_lb_init: an empty builder producing into arena a. */

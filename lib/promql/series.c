@@ -65,6 +65,8 @@ metric(const char *s, size_t len, struct pq_arena *a, bool series,
 	int rc = 0;
 
 	pq_lb_init(&lb, a);
+	/* ParseMetric keeps empty values; storage drops them (series). */
+	lb.keep_empty = !series;
 	pq_lex_init(&lx, s, len);
 	t = pq_lex_next(&lx);
 	if (metric_token(t.type)) {

@@ -35,7 +35,7 @@ struct pq_seq_item {
 
 /*
  * pq_parse_metric: s[0..len) as parser.ParseMetric reads it: a metric
- * name, a label set, or both.  Returns 0 and *out (in arena a);
+ * name, a label set, or both; a label set to "" is kept, as there.  Returns 0 and *out (in arena a);
  * PERR_INVALID with e saying what ("1:5: parse error: ...") and *err_pos;
  * PERR_NOMEM.
  */
@@ -45,7 +45,8 @@ int pq_parse_metric(const char *s, size_t len, struct pq_arena *a,
 /*
  * pq_parse_series: s[0..len) as parser.ParseSeriesDesc reads it: the
  * metric, then the items (*items in arena a, *nitems of them; their
- * values add up to at most PQ_SERIES_VALUES_MAX).  Returns 0,
+ * values add up to at most PQ_SERIES_VALUES_MAX).  Labels set to "" are
+ * left out, as Prometheus's storage leaves them out.  Returns 0,
  * PERR_INVALID (e, *err_pos), PERR_LIMIT or PERR_NOMEM.
  */
 int pq_parse_series(const char *s, size_t len, struct pq_arena *a,

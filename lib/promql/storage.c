@@ -36,6 +36,7 @@ void
 pq_store_init(struct pq_store *st)
 {
 	memset(st, 0, sizeof(*st));
+	st->horizon = INT64_MAX;
 }
 
 void

@@ -64,9 +64,12 @@ struct pq_store {
 	size_t *last_by_name;		/* per series: last of its name list */
 	uint64_t generation;		/* grows with every new series */
 	uint64_t samples;		/* appended, for limits and reports */
+	int64_t horizon;		/* samples after it are not read yet
+					   (promtool loads a test's series
+					   up to each evaluation's time) */
 };
 
-/* pq_store_init: an empty store. */
+/* pq_store_init: an empty store, every sample visible (horizon INT64_MAX). */
 void pq_store_init(struct pq_store *st);
 
 /* pq_store_free: release everything; the store is empty after. */
