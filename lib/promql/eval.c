@@ -1413,7 +1413,7 @@ static int
 count_values_sample(struct pq_ev *ev, const struct pq_str *label,
     struct pq_sample *s)
 {
-	struct buf v = BUF_INIT(64);
+	struct buf v = BUF_INIT(1024);	/* 'f' of any double fits */
 	const struct pq_lset *ls;
 	int rc;
 

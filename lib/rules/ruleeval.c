@@ -312,7 +312,9 @@ make_alert(struct re_engine *en, struct re_rule *r,
 			    ru->labels[k].name.len, buf_str(&b), b.len);
 	}
 	pq_lb_set_copy(&lb, "alertname", 9, ru->name.s, ru->name.len);
-	if (rc != 0 || (a->labels = pq_lb_finish(&lb)) == NULL)
+	/* The sample's strings live in the scratch arena: copy them. */
+	if (rc != 0 || (a->labels = pq_lb_finish(&lb)) == NULL ||
+	    (a->labels = pq_lset_copy(&a->arena, a->labels)) == NULL)
 		goto nomem;
 	if ((ann = calloc(ru->nannotations + 1, sizeof(*ann))) == NULL)
 		goto nomem;
