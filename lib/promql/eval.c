@@ -484,6 +484,58 @@ pq_query_free(struct pq_query *q)
 	free(q);
 }
 
+static void
+reach(const struct pq_node *n, int64_t acc, int depth, int64_t *back,
+    void (*name)(void *, const char *, size_t), void *ctx, bool *all)
+{
+	if (n == NULL || depth > PQ_DEPTH_MAX)
+		return;
+	switch (n->kind) {
+	case PQ_VECTOR_SELECTOR:
+		if (acc + n->offset_ms > *back)
+			*back = acc + n->offset_ms;
+		if (n->name.len > 0)
+			name(ctx, n->name.p, n->name.len);
+		else
+			*all = true;
+		return;
+	case PQ_MATRIX_SELECTOR:
+		reach(n->expr, acc + n->range_ms, depth + 1, back, name, ctx,
+		    all);
+		return;
+	case PQ_SUBQUERY:
+		reach(n->expr, acc + n->range_ms + n->offset_ms, depth + 1, back,
+		    name, ctx, all);
+		return;
+	case PQ_BINARY:
+		reach(n->lhs, acc, depth + 1, back, name, ctx, all);
+		reach(n->rhs, acc, depth + 1, back, name, ctx, all);
+		return;
+	case PQ_CALL:
+		for (size_t i = 0; i < n->nargs; i++)
+			reach(n->args[i], acc, depth + 1, back, name, ctx, all);
+		return;
+	case PQ_AGGREGATE:
+		reach(n->param, acc, depth + 1, back, name, ctx, all);
+		reach(n->expr, acc, depth + 1, back, name, ctx, all);
+		return;
+	default:
+		reach(n->expr, acc, depth + 1, back, name, ctx, all);
+	}
+}
+
+void
+pq_node_reach(const struct pq_node *n, int64_t lookback_ms, int64_t *back_ms,
+    void (*name)(void *ctx, const char *s, size_t len), void *ctx, bool *all)
+{
+	int64_t back = 0;
+
+	reach(n, 0, 0, &back, name, ctx, all);
+	back += lookback_ms;
+	if (back > *back_ms)
+		*back_ms = back;
+}
+
 uint64_t
 pq_query_samples(const struct pq_query *q)
 {
@@ -1843,4 +1895,277 @@ pq_series_points(const struct pq_series *s, int64_t *t, double *v)
 	pq_range_it_init(&it, &s->rg);
 	while (pq_range_it_next(&it, &t[i], &v[i]))
 		i++;
+}
+
+/* --- range queries and output --- */
+
+static int
+cmp_series_ls(const void *a, const void *b)
+{
+	return pq_lset_cmp(((const struct pq_series *)a)->ls,
+	    ((const struct pq_series *)b)->ls);
+}
+
+int
+pq_query_range(struct pq_query *q, const struct pq_store *st,
+    const struct pq_engine_opts *opts, int64_t start, int64_t end,
+    int64_t step, struct pq_arena *scratch, struct pq_value *out,
+    struct perr *e)
+{
+	struct hmap index = HMAP_INIT;
+	struct building *b = NULL;
+	struct buf key = BUF_INIT(1 << 24);
+	struct pq_value v;
+	struct pq_ev ev;
+	size_t nb = 0, capb = 0, *slot;
+	bool found;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->type = PQ_TYPE_MATRIX;
+	if (step <= 0 || end < start)
+		return perr_set(e, PERR_INVALID, "the range query's end is "
+		    "before its start, or its step is not positive");
+	if ((end - start) / step >= PQ_SUBQUERY_STEPS_MAX)
+		return perr_set(e, PERR_LIMIT, "range query of %lld steps: at "
+		    "most %d (make the step longer)", (long long)((end - start) /
+		    step + 1), PQ_SUBQUERY_STEPS_MAX);
+	memset(&ev, 0, sizeof(ev));
+	ev.a = scratch;
+	ev.e = e;
+	for (int64_t t = start; t <= end && rc == 0; t += step) {
+		if ((rc = pq_query_exec(q, st, opts, t, start, end, scratch, &v,
+		    e)) != 0)
+			break;
+		if (v.type == PQ_TYPE_SCALAR) {
+			memset(&v.vec, 0, sizeof(v.vec));
+			if (pq_vector_push(scratch, &v.vec, &pq_lset_empty, t,
+			    v.scalar) != 0)
+				rc = perr_set(e, PERR_NOMEM, "out of memory");
+		} else if (v.type != PQ_TYPE_VECTOR) {
+			rc = perr_set(e, PERR_INVALID, "invalid expression type "
+			    "\"%s\" for range query, must be Scalar or instant "
+			    "Vector", pq_type_name(v.type));
+		}
+		for (size_t i = 0; i < v.vec.n && rc == 0; i++) {
+			buf_reset(&key);
+			if (pq_lset_key_all(&key, v.vec.v[i].ls) != 0 ||
+			    hmap_upsert(&index, key.p, key.len, &slot,
+			    &found) != 0) {
+				rc = perr_set(e, PERR_NOMEM, "out of memory");
+				break;
+			}
+			if (!found) {
+				if (nb == capb) {
+					size_t cap = capb ? capb * 2 : 16;
+					struct building *n = realloc(b, cap *
+					    sizeof(*n));
+
+					if (n == NULL) {
+						rc = perr_set(e, PERR_NOMEM,
+						    "out of memory");
+						break;
+					}
+					b = n;
+					capb = cap;
+				}
+				memset(&b[nb], 0, sizeof(b[0]));
+				b[nb].ls = v.vec.v[i].ls;
+				*slot = nb++;
+			}
+			rc = add_point(&ev, &b[*slot], t, v.vec.v[i].v);
+		}
+	}
+	for (size_t i = 0; i < nb && rc == 0; i++) {
+		struct pq_range rg = {b[i].runs, b[i].n, step, 0, 1};
+
+		rc = mat_push(&ev, &out->mat, b[i].ls, &rg);
+	}
+	if (rc == 0 && out->mat.n > 1)
+		qsort(out->mat.s, out->mat.n, sizeof(out->mat.s[0]),
+		    cmp_series_ls);
+	free(b);
+	hmap_free(&index);
+	buf_free(&key);
+	return rc;
+}
+
+/* A time in seconds as Prometheus writes it: "1700000000.123". */
+static int
+write_time(struct buf *b, int64_t ms, bool json)
+{
+	int64_t s = ms / 1000, f = ms % 1000;
+
+	if (f < 0) {
+		f += 1000;
+		s--;
+	}
+	if (json && f == 0)
+		return buf_addf(b, "%lld", (long long)s);
+	if (json) {
+		char frac[8];
+		size_t n;
+
+		snprintf(frac, sizeof(frac), "%03lld", (long long)f);
+		for (n = 3; n > 0 && frac[n - 1] == '0'; n--)
+			frac[n - 1] = '\0';
+		return buf_addf(b, "%lld.%s", (long long)s, frac);
+	}
+	return buf_addf(b, "%lld.%03lld", (long long)s, (long long)f);
+}
+
+static int
+write_json_str(struct buf *b, const char *s, size_t n)
+{
+	int rc = buf_addc(b, '"');
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			rc = buf_addf(b, "\\%c", c);
+		else if (c < 0x20)
+			rc = buf_addf(b, "\\u%04x", c);
+		else
+			rc = buf_addc(b, (char)c);
+	}
+	return rc != 0 ? rc : buf_addc(b, '"');
+}
+
+static int
+write_json_metric(struct buf *b, const struct pq_lset *ls)
+{
+	int rc = buf_adds(b, "{\"metric\":{");
+
+	for (size_t i = 0; i < ls->n && rc == 0; i++) {
+		if (i > 0)
+			rc = buf_addc(b, ',');
+		if (rc == 0)
+			rc = write_json_str(b, ls->l[i].name, ls->l[i].nlen);
+		if (rc == 0)
+			rc = buf_addc(b, ':');
+		if (rc == 0)
+			rc = write_json_str(b, ls->l[i].value, ls->l[i].vlen);
+	}
+	return rc != 0 ? rc : buf_addc(b, '}');
+}
+
+/* [t, "v"] of the query API. */
+static int
+write_json_point(struct buf *b, int64_t t, double v)
+{
+	int rc = buf_addc(b, '[');
+
+	if (rc == 0)
+		rc = write_time(b, t, true);
+	if (rc == 0)
+		rc = buf_adds(b, ",\"");
+	if (rc == 0)
+		rc = pq_format_float(b, v, 'f', -1);
+	return rc != 0 ? rc : buf_adds(b, "\"]");
+}
+
+static int
+write_text_point(struct buf *b, int64_t t, double v)
+{
+	int rc = pq_format_float(b, v, 'f', -1);
+
+	if (rc == 0)
+		rc = buf_adds(b, " @[");
+	if (rc == 0)
+		rc = write_time(b, t, false);
+	return rc != 0 ? rc : buf_adds(b, "]\n");
+}
+
+int
+pq_value_write(struct buf *b, const struct pq_value *v, int64_t t, bool json)
+{
+	int rc = 0;
+
+	switch (v->type) {
+	case PQ_TYPE_SCALAR:
+		if (json) {
+			rc = buf_adds(b, "{\"resultType\":\"scalar\",\"result\":");
+			if (rc == 0)
+				rc = write_json_point(b, t, v->scalar);
+			return rc != 0 ? rc : buf_adds(b, "}");
+		}
+		rc = buf_adds(b, "scalar: ");
+		return rc != 0 ? rc : write_text_point(b, t, v->scalar);
+	case PQ_TYPE_STRING:
+		if (json) {
+			rc = buf_adds(b, "{\"resultType\":\"string\",\"result\":[");
+			if (rc == 0)
+				rc = write_time(b, t, true);
+			if (rc == 0)
+				rc = buf_addc(b, ',');
+			if (rc == 0)
+				rc = write_json_str(b, v->str.p, v->str.len);
+			return rc != 0 ? rc : buf_adds(b, "]}");
+		}
+		rc = buf_add(b, v->str.p, v->str.len);
+		return rc != 0 ? rc : buf_addc(b, '\n');
+	case PQ_TYPE_VECTOR:
+		if (json)
+			rc = buf_adds(b, "{\"resultType\":\"vector\",\"result\":[");
+		for (size_t i = 0; i < v->vec.n && rc == 0; i++) {
+			if (json) {
+				if (i > 0)
+					rc = buf_addc(b, ',');
+				if (rc == 0)
+					rc = write_json_metric(b, v->vec.v[i].ls);
+				if (rc == 0)
+					rc = buf_adds(b, ",\"value\":");
+				if (rc == 0)
+					rc = write_json_point(b, t, v->vec.v[i].v);
+				if (rc == 0)
+					rc = buf_addc(b, '}');
+				continue;
+			}
+			rc = pq_lset_format(b, v->vec.v[i].ls);
+			if (rc == 0)
+				rc = buf_adds(b, " => ");
+			if (rc == 0)
+				rc = write_text_point(b, t, v->vec.v[i].v);
+		}
+		return rc != 0 || !json ? rc : buf_adds(b, "]}");
+	default:
+		if (json)
+			rc = buf_adds(b, "{\"resultType\":\"matrix\",\"result\":[");
+		for (size_t i = 0; i < v->mat.n && rc == 0; i++) {
+			const struct pq_series *s = &v->mat.s[i];
+			struct pq_range_it it;
+			int64_t pt;
+			double pv;
+			bool first = true;
+
+			if (json) {
+				if (i > 0)
+					rc = buf_addc(b, ',');
+				if (rc == 0)
+					rc = write_json_metric(b, s->ls);
+				if (rc == 0)
+					rc = buf_adds(b, ",\"values\":[");
+			} else {
+				rc = pq_lset_format(b, s->ls);
+				if (rc == 0)
+					rc = buf_adds(b, " =>\n");
+			}
+			pq_range_it_init(&it, &s->rg);
+			while (rc == 0 && pq_range_it_next(&it, &pt, &pv)) {
+				if (json) {
+					if (!first)
+						rc = buf_addc(b, ',');
+					if (rc == 0)
+						rc = write_json_point(b, pt, pv);
+				} else {
+					rc = write_text_point(b, pt, pv);
+				}
+				first = false;
+			}
+			if (rc == 0 && json)
+				rc = buf_adds(b, "]}");
+		}
+		return rc != 0 || !json ? rc : buf_adds(b, "]}");
+	}
 }

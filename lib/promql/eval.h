@@ -108,8 +108,43 @@ int pq_query_exec(struct pq_query *q, const struct pq_store *st,
     const struct pq_engine_opts *opts, int64_t t, int64_t start, int64_t end,
     struct pq_arena *scratch, struct pq_value *out, struct perr *e);
 
+/*
+ * pq_node_reach: what evaluating n needs from storage: *back_ms, how far
+ * before the evaluation time it may read (ranges, offsets and subquery
+ * ranges along each path, plus lookback_ms; absolute @ times are not
+ * counted), and the metric names its selectors fix (name() is called for
+ * each; *all is set when a selector does not fix its metric name).
+ */
+void pq_node_reach(const struct pq_node *n, int64_t lookback_ms,
+    int64_t *back_ms, void (*name)(void *ctx, const char *s, size_t len),
+    void *ctx, bool *all);
+
 /* pq_query_samples: samples the last pq_query_exec loaded or made. */
 uint64_t pq_query_samples(const struct pq_query *q);
+
+/*
+ * pq_query_range: a range query: q evaluated at start, start+step, ...,
+ * end (start() and end() are start and end), its results gathered per
+ * label set into *out (type PQ_TYPE_MATRIX, series sorted by labels,
+ * each series' points as runs of one sample) in scratch.  The query must
+ * be of instant-vector or scalar type; a scalar gives one series with no
+ * labels.  At most PQ_SUBQUERY_STEPS_MAX steps.  Returns as
+ * pq_query_exec.
+ */
+int pq_query_range(struct pq_query *q, const struct pq_store *st,
+    const struct pq_engine_opts *opts, int64_t start, int64_t end,
+    int64_t step, struct pq_arena *scratch, struct pq_value *out,
+    struct perr *e);
+
+/*
+ * pq_value_write: append a result as text or as the data of Prometheus's
+ * query API (json true: {"resultType":...,"result":...}).  Text: one
+ * "{labels} => value @[t]" line per sample (a range series: its labels,
+ * then one "value @[t]" line per point), as promtool query prints them.
+ * t is the evaluation time of an instant result.  Returns buf.h's codes.
+ */
+int pq_value_write(struct buf *b, const struct pq_value *v, int64_t t,
+    bool json);
 
 /*
  * pq_vector_push: append a sample to v, growing it in arena a.  Returns 0
