@@ -105,6 +105,68 @@ budget(struct pq_ev *ev, uint64_t n)
 	return ev->samples > ev->max_samples ? too_many_samples(ev) : 0;
 }
 
+/*
+ * A hash table for one operation on one vector: sized for n keys up
+ * front in the scratch arena (so it never grows and is never freed), the
+ * keys the caller's (not copied).  The hot paths of matching, grouping
+ * and the duplicate check use it instead of hmap, which copies every key.
+ */
+struct kslot {
+	uint64_t h;
+	const char *k;		/* NULL: empty */
+	size_t len;
+	size_t v;
+};
+
+struct ktab {
+	struct kslot *s;
+	size_t mask;
+};
+
+static int
+ktab_init(struct pq_ev *ev, struct ktab *t, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n + 2)
+		cap *= 2;
+	if ((t->s = pq_arena_alloc(ev->a, cap * sizeof(*t->s))) == NULL)
+		return pq_ev_nomem(ev);
+	t->mask = cap - 1;
+	return 0;
+}
+
+/* The slot of key k, or the empty one where it goes (*found tells). */
+static struct kslot *
+ktab_slot(const struct ktab *t, const char *k, size_t len, bool *found)
+{
+	uint64_t h = hmap_hash(k, len);
+	size_t i = (size_t)h & t->mask;
+	struct kslot *s;
+
+	for (;; i = (i + 1) & t->mask) {
+		s = &t->s[i];
+		if (s->k == NULL) {
+			s->h = h;
+			*found = false;
+			return s;
+		}
+		if (s->h == h && s->len == len && memcmp(s->k, k, len) == 0) {
+			*found = true;
+			return s;
+		}
+	}
+}
+
+/* Claim an empty slot returned by ktab_slot for key k. */
+static void
+ktab_claim(struct kslot *s, const char *k, size_t len, size_t v)
+{
+	s->k = k;
+	s->len = len;
+	s->v = v;
+}
+
 int
 pq_vector_push(struct pq_arena *a, struct pq_vector *v,
     const struct pq_lset *ls, int64_t t, double val)
@@ -728,28 +790,61 @@ eval_matrix_selector(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 
 /* --- checks --- */
 
+/* A label set's hash, over its bytes and lengths. */
+static uint64_t
+lset_hash(const struct pq_lset *ls)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < ls->n; i++) {
+		const struct pq_lpair *l = &ls->l[i];
+		const unsigned char *p;
+		size_t k;
+
+		for (p = (const unsigned char *)l->name, k = 0; k < l->nlen; k++)
+			h = (h ^ p[k]) * 0x100000001b3ull;
+		h = (h ^ 0xff) * 0x100000001b3ull;
+		for (p = (const unsigned char *)l->value, k = 0; k < l->vlen; k++)
+			h = (h ^ p[k]) * 0x100000001b3ull;
+		h = (h ^ 0xfe) * 0x100000001b3ull;
+	}
+	return h;
+}
+
 /* Prometheus's check that a vector holds no label set twice. */
 static int
 check_unique(struct pq_ev *ev, const struct pq_vector *v)
 {
-	size_t *slot;
-	bool found;
+	struct ktab t;
+	size_t i, k;
+	uint64_t h;
 
 	if (v->n < 2)
 		return 0;
-	hmap_free(&ev->seen);
-	for (size_t i = 0; i < v->n; i++) {
-		buf_reset(&ev->key);
-		if (pq_lset_key_all(&ev->key, v->v[i].ls) != 0 ||
-		    hmap_upsert(&ev->seen, ev->key.p, ev->key.len, &slot,
-		    &found) != 0)
-			return pq_ev_nomem(ev);
-		if (found)
-			return perr_set(ev->e, PERR_INVALID, "vector cannot "
-			    "contain metrics with the same labelset");
-		*slot = i;
+	if (v->n <= 8) {
+		for (i = 1; i < v->n; i++)
+			for (k = 0; k < i; k++)
+				if (pq_lset_equal(v->v[i].ls, v->v[k].ls))
+					goto dup;
+		return 0;
+	}
+	if (ktab_init(ev, &t, v->n) != 0)
+		return PERR_NOMEM;
+	for (i = 0; i < v->n; i++) {
+		h = lset_hash(v->v[i].ls);
+		for (k = (size_t)h & t.mask; t.s[k].k != NULL;
+		    k = (k + 1) & t.mask)
+			if (t.s[k].h == h && pq_lset_equal(v->v[i].ls,
+			    v->v[t.s[k].v].ls))
+				goto dup;
+		t.s[k].h = h;
+		t.s[k].k = "";
+		t.s[k].v = i;
 	}
 	return 0;
+dup:
+	return perr_set(ev->e, PERR_INVALID, "vector cannot contain metrics "
+	    "with the same labelset");
 }
 
 static int eval_node(struct pq_ev *ev, const struct pq_node *n, int64_t t,
@@ -978,9 +1073,9 @@ set_operation(struct pq_ev *ev, const struct pq_node *n,
     const struct pq_vector *l, const struct pq_vector *r,
     const struct pq_label_name *names, struct pq_value *out)
 {
-	struct hmap sigs = HMAP_INIT;
+	struct ktab sigs;
 	struct pq_str *ls, *rs;
-	size_t *slot;
+	struct kslot *slot;
 	bool found;
 	int rc;
 
@@ -1003,29 +1098,29 @@ set_operation(struct pq_ev *ev, const struct pq_node *n,
 		}
 	}
 	if ((rc = signatures(ev, n, names, l, &ls)) != 0 ||
-	    (rc = signatures(ev, n, names, r, &rs)) != 0)
+	    (rc = signatures(ev, n, names, r, &rs)) != 0 ||
+	    (rc = ktab_init(ev, &sigs, l->n + r->n)) != 0)
 		return rc;
 	/* or: the left side's signatures; and, unless: the right side's. */
 	for (size_t i = 0; i < (n->op == PQ_T_LOR ? l->n : r->n); i++) {
 		struct pq_str *s = n->op == PQ_T_LOR ? &ls[i] : &rs[i];
 
-		if (hmap_upsert(&sigs, s->p, s->len, &slot, &found) != 0) {
-			hmap_free(&sigs);
-			return pq_ev_nomem(ev);
-		}
-		*slot = i;
+		slot = ktab_slot(&sigs, s->p, s->len, &found);
+		if (!found)
+			ktab_claim(slot, s->p, s->len, i);
 	}
 	for (size_t i = 0; i < l->n && rc == 0; i++) {
-		found = hmap_find(&sigs, ls[i].p, ls[i].len, NULL);
+		ktab_slot(&sigs, ls[i].p, ls[i].len, &found);
 		if (n->op == PQ_T_LOR || (n->op == PQ_T_LAND) == found)
 			rc = pq_ev_push(ev, &out->vec, l->v[i].ls, l->v[i].t,
 			    l->v[i].v);
 	}
-	for (size_t i = 0; n->op == PQ_T_LOR && i < r->n && rc == 0; i++)
-		if (!hmap_find(&sigs, rs[i].p, rs[i].len, NULL))
+	for (size_t i = 0; n->op == PQ_T_LOR && i < r->n && rc == 0; i++) {
+		ktab_slot(&sigs, rs[i].p, rs[i].len, &found);
+		if (!found)
 			rc = pq_ev_push(ev, &out->vec, r->v[i].ls, r->v[i].t,
 			    r->v[i].v);
-	hmap_free(&sigs);
+	}
 	return rc != 0 ? rc : check_unique(ev, &out->vec);
 }
 
@@ -1096,11 +1191,12 @@ vector_binop(struct pq_ev *ev, const struct pq_node *n, int64_t t,
     const struct pq_label_name *names, struct pq_value *out)
 {
 	struct pq_label_name *incl;
-	struct hmap right = HMAP_INIT, matched = HMAP_INIT, inserted = HMAP_INIT;
+	struct ktab right, matched, inserted;
 	const struct pq_vector *l = lhs, *r = rhs;
 	struct pq_str *lsig, *rsig;
 	const struct pq_lset *m;
-	size_t *slot, ri;
+	struct kslot *slot;
+	size_t ri;
 	double vl, vr, v;
 	bool found, keep;
 	int rc = 0;
@@ -1117,25 +1213,24 @@ vector_binop(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 		return pq_ev_nomem(ev);
 	names_of(&n->include, incl);
 	if ((rc = signatures(ev, n, names, l, &lsig)) != 0 ||
-	    (rc = signatures(ev, n, names, r, &rsig)) != 0)
+	    (rc = signatures(ev, n, names, r, &rsig)) != 0 ||
+	    (rc = ktab_init(ev, &right, r->n)) != 0 ||
+	    (rc = ktab_init(ev, &matched, l->n)) != 0 ||
+	    (rc = ktab_init(ev, &inserted, l->n)) != 0)
 		return rc;
 	/* The right side is the "one" side: a signature twice is an error. */
 	for (size_t i = 0; i < r->n; i++) {
-		if (hmap_upsert(&right, rsig[i].p, rsig[i].len, &slot,
-		    &found) != 0) {
-			rc = pq_ev_nomem(ev);
-			goto out;
-		}
-		if (found) {
-			rc = duplicate_error(ev, n, names, r->v[i].ls,
-			    r->v[*slot].ls);
-			goto out;
-		}
-		*slot = i;
+		slot = ktab_slot(&right, rsig[i].p, rsig[i].len, &found);
+		if (found)
+			return duplicate_error(ev, n, names, r->v[i].ls,
+			    r->v[slot->v].ls);
+		ktab_claim(slot, rsig[i].p, rsig[i].len, i);
 	}
 	for (size_t i = 0; i < l->n; i++) {
-		if (!hmap_find(&right, lsig[i].p, lsig[i].len, &ri))
+		slot = ktab_slot(&right, lsig[i].p, lsig[i].len, &found);
+		if (!found)
 			continue;
+		ri = slot->v;
 		vl = l->v[i].v;
 		vr = r->v[ri].v;
 		if (n->card == PQ_CARD_ONE_TO_MANY) {
@@ -1150,48 +1245,39 @@ vector_binop(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 		m = result_metric(ev, n, names, incl, l->v[i].ls, r->v[ri].ls);
 		if (m != NULL && n->return_bool)
 			m = pq_ev_drop_name(ev, m);
-		if (m == NULL) {
-			rc = pq_ev_nomem(ev);
-			goto out;
-		}
-		if (hmap_upsert(&matched, lsig[i].p, lsig[i].len, &slot,
-		    &found) != 0) {
-			rc = pq_ev_nomem(ev);
-			goto out;
-		}
+		if (m == NULL)
+			return pq_ev_nomem(ev);
+		slot = ktab_slot(&matched, lsig[i].p, lsig[i].len, &found);
+		if (!found)
+			ktab_claim(slot, lsig[i].p, lsig[i].len, i);
 		if (n->card == PQ_CARD_ONE_TO_ONE) {
-			if (found) {
-				rc = perr_set(ev->e, PERR_INVALID, "multiple "
+			if (found)
+				return perr_set(ev->e, PERR_INVALID, "multiple "
 				    "matches for labels: many-to-one matching "
 				    "must be explicit (group_left/group_right)");
-				goto out;
-			}
 		} else {
 			/* The result's labels must be new for this group. */
+			const char *k;
+
 			buf_reset(&ev->key);
 			if (buf_add(&ev->key, lsig[i].p, lsig[i].len) != 0 ||
-			    pq_lset_key_all(&ev->key, m) != 0 ||
-			    hmap_upsert(&inserted, ev->key.p, ev->key.len,
-			    &slot, &found) != 0) {
-				rc = pq_ev_nomem(ev);
-				goto out;
-			}
-			if (found) {
-				rc = perr_set(ev->e, PERR_INVALID, "multiple "
+			    pq_lset_key_all(&ev->key, m) != 0)
+				return pq_ev_nomem(ev);
+			slot = ktab_slot(&inserted, ev->key.p, ev->key.len,
+			    &found);
+			if (found)
+				return perr_set(ev->e, PERR_INVALID, "multiple "
 				    "matches for labels: grouping labels must "
 				    "ensure unique matches");
-				goto out;
-			}
+			if ((k = pq_arena_strdup(ev->a, ev->key.p,
+			    ev->key.len)) == NULL)
+				return pq_ev_nomem(ev);
+			ktab_claim(slot, k, ev->key.len, i);
 		}
 		if ((rc = pq_ev_push(ev, &out->vec, m, t, v)) != 0)
-			goto out;
+			return rc;
 	}
-	rc = check_unique(ev, &out->vec);
-out:
-	hmap_free(&right);
-	hmap_free(&matched);
-	hmap_free(&inserted);
-	return rc;
+	return check_unique(ev, &out->vec);
 }
 
 static double
@@ -1488,9 +1574,10 @@ eval_aggregate(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 {
 	struct pq_value param, in;
 	struct pq_label_name *names;
-	struct hmap index = HMAP_INIT;
+	struct ktab index;
+	struct kslot *slot;
 	struct group *g = NULL;
-	size_t ng = 0, nn = n->grouping.n, *slot;
+	size_t ng = 0, nn = n->grouping.n;
 	int64_t k = 0;
 	double q = 0;
 	bool found;
@@ -1536,6 +1623,8 @@ eval_aggregate(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 			nn++;
 		}
 	}
+	if ((rc = ktab_init(ev, &index, in.vec.n)) != 0)
+		return rc;
 	if ((g = calloc(in.vec.n + 1, sizeof(*g))) == NULL)
 		return pq_ev_nomem(ev);
 	for (size_t i = 0; i < in.vec.n && rc == 0; i++) {
@@ -1546,16 +1635,18 @@ eval_aggregate(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 			break;
 		if ((rc = group_key(ev, n, names, nn, s.ls, &ev->key)) != 0)
 			break;
-		if (hmap_upsert(&index, ev->key.p, ev->key.len, &slot,
-		    &found) != 0) {
+		slot = ktab_slot(&index, ev->key.p, ev->key.len, &found);
+		if (found) {
+			rc = aggregate_into(ev, n->op, &g[slot->v], &s, k);
+			continue;
+		}
+		const char *key = pq_arena_strdup(ev->a, ev->key.p, ev->key.len);
+
+		if (key == NULL) {
 			rc = pq_ev_nomem(ev);
 			break;
 		}
-		if (found) {
-			rc = aggregate_into(ev, n->op, &g[*slot], &s, k);
-			continue;
-		}
-		*slot = ng;
+		ktab_claim(slot, key, ev->key.len, ng);
 		struct group *ng_ = &g[ng++];
 
 		if ((ng_->ls = n->without || nn > 0 ? group_labels(ev, n, names,
@@ -1633,7 +1724,6 @@ eval_aggregate(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 		rc = pq_ev_push(ev, &out->vec, g[i].ls, t, v);
 	}
 	free(g);
-	hmap_free(&index);
 	return rc;
 }
 
@@ -1689,6 +1779,17 @@ absent_labels(struct pq_ev *ev, const struct pq_node *arg)
 	return pq_lb_finish(lb);
 }
 
+/* Whether selector n matches one metric name only (__name__="x"). */
+static bool
+fixed_name(const struct pq_node *n)
+{
+	for (size_t i = 0; i < n->nmatchers; i++)
+		if (n->matchers[i].op == PQ_MATCH_EQ &&
+		    pq_str_eq(n->matchers[i].name, PQ_NAME_LABEL))
+			return true;
+	return false;
+}
+
 static int
 call_range(struct pq_ev *ev, struct pq_fcall *c, size_t mi, int64_t t,
     struct pq_value *out)
@@ -1724,6 +1825,9 @@ call_range(struct pq_ev *ev, struct pq_fcall *c, size_t mi, int64_t t,
 		if (rc != 0)
 			return rc;
 	}
+	/* Stored series of one metric name stay distinct without it. */
+	if (arg->kind == PQ_MATRIX_SELECTOR && fixed_name(arg->expr))
+		return 0;
 	return check_unique(ev, &out->vec);
 }
 

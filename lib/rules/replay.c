@@ -1,6 +1,7 @@
 /* replay.c - a journal as Prometheus would have scraped it (see replay.h). */
 #include "rules/replay.h"
 #include "common/buf.h"
+#include "common/text.h"
 #include "metrics/aggregate.h"
 #include "metrics/render.h"
 #include "metrics/schema.h"
@@ -17,7 +18,8 @@ struct pending {
 	size_t len;
 };
 
-#define WINDOW 1024
+#define WINDOW 256
+#define STOP (-1)		/* a scan callback's "enough" */
 
 struct replay {
 	const struct replay_opts *o;
@@ -287,7 +289,7 @@ static bool
 record_time(const char *payload, size_t len, double *t)
 {
 	const char *p = memchr(payload, ' ', len);
-	char tmp[64];
+	char tmp[64], *end;
 	size_t n = 0;
 
 	if (p == NULL || (size_t)(payload + len - p) < 7 ||
@@ -296,8 +298,7 @@ record_time(const char *payload, size_t len, double *t)
 	for (p += 6; p < payload + len && *p != ' ' && n + 1 < sizeof(tmp); p++)
 		tmp[n++] = *p;
 	tmp[n] = '\0';
-	*t = strtod(tmp, NULL);
-	return n > 0;
+	return n > 0 && text_parse_double(tmp, &end, t);
 }
 
 /*
@@ -336,6 +337,9 @@ on_record(void *ctx, char *payload, size_t len, uint64_t offset)
 	R->win[(R->whead + R->wn) % WINDOW] = t;
 	R->winseq[(R->whead + R->wn) % WINDOW] = R->seq;
 	R->wn++;
+	/* Past the last scrape: the rest of the journal cannot count. */
+	if (R->next > R->to)
+		return STOP;
 	while (R->next <= R->to && (double)R->next < R->win[R->whead] * 1000) {
 		if ((rc = fold_until(R, R->next)) != 0 ||
 		    (rc = scrape(R, R->next)) != 0)
@@ -346,6 +350,8 @@ on_record(void *ctx, char *payload, size_t len, uint64_t offset)
 		R->rs->first_time = t;
 	if (t > R->rs->last_time)
 		R->rs->last_time = t;
+	if (t * 1000 > (double)R->to + 1000)
+		return 0;	/* after every scrape */
 	return heap_push(R, t, payload, len);
 }
 
@@ -400,6 +406,8 @@ replay_journal(const char *path, const struct replay_opts *o,
 	cb.record = on_record;
 	cb.ctx = &R;
 	rc = journal_scan(path, 0, &cb, &js, e);
+	if (rc == STOP)
+		rc = 0;
 	if (rc == 0) {
 		agg_add_damage(R.agg, js.damaged);
 		rs->damaged = js.damaged;

@@ -11,7 +11,7 @@
  * stored at T with the target's job and instance labels, as a scrape
  * adds them.  A record counts from the first scrape at or after its time
  * (records are held back in time order until then).  A scrape is made
- * once the least time of the last 1,024 records read has passed it, so a
+ * once the least time of the last 256 records read has passed it, so a
  * record dated in the future (a runner's clock) does not hurry it; a
  * record read after that was written late, and counts from the next
  * scrape after it is read, as it would have.  Only the metrics asked for
