@@ -102,7 +102,7 @@ $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
 # under gcc, and under ASan/UBSan with SANITIZE=1); "make fuzz" runs
 # libFuzzer under clang for FUZZ_TIME seconds per target.  The PromQL
 # target has its own driver, which also counts the inputs that parse.
-FUZZ_TARGETS = journal checkpoint expfmt config promql
+FUZZ_TARGETS = journal checkpoint expfmt config promql utest eval
 FUZZ_SRCS  = $(FUZZ_TARGETS:%=test/fuzz/fuzz-%.c) test/fuzz/replay.c \
              test/fuzz/replay-main.c
 FUZZ_REPLAYS = $(filter-out %-promql,$(FUZZ_TARGETS:%=$(BUILD)/test/fuzz-replay-%)) \
@@ -117,6 +117,8 @@ $(BUILD)/test/fuzz-replay-%: $(BUILD)/test/fuzz/fuzz-%.o \
 FUZZ_TIME ?= 60
 FUZZ_DIR   = build/fuzz
 FUZZ_MAXLEN_promql = 512
+FUZZ_MAXLEN_eval = 256
+FUZZ_MAXLEN_utest = 4096
 FUZZ_MAXLEN_config = 4096
 FUZZ_MAXLEN_expfmt = 8192
 FUZZ_MAXLEN_journal = 16384

@@ -716,7 +716,7 @@ extrapolated_rate(struct pq_fcall *c, bool counter, bool rate)
 	size_t n = 0;
 	int64_t t0 = 0, t1 = 0;
 	double v0 = 0, v1 = 0, prev = 0, value, to_start, to_end, sampled,
-	    avg, threshold, interval, to_zero;
+	    avg, threshold, interval, to_zero, factor;
 	bool first = true;
 
 	/* First, last and the counter's resets, a run at a time. */
@@ -750,10 +750,11 @@ extrapolated_rate(struct pq_fcall *c, bool counter, bool rate)
 	interval = sampled;
 	interval += to_start < threshold ? to_start : avg / 2;
 	interval += to_end < threshold ? to_end : avg / 2;
-	value = value * (interval / sampled);
+	/* The factor first, then the value: the order decides the last bit. */
+	factor = interval / sampled;
 	if (rate)
-		value = value / ((double)(c->maxt - c->mint) / 1000);
-	return result(c, value);
+		factor /= (double)(c->maxt - c->mint) / 1000;
+	return result(c, value * factor);
 }
 
 int pq_fn_rate(struct pq_fcall *c) { return extrapolated_rate(c, true, true); }
