@@ -1,7 +1,9 @@
 /* test.c - promrun-rules test: promtool's rule unit tests. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "rules/finding.h"
@@ -31,6 +33,13 @@ verb_test(const struct options *o)
 
 	if (o->noperands == 0)
 		usage("test needs at least one test file");
+	/* As promtool: every file must exist before any runs. */
+	for (int i = 0; i < o->noperands; i++)
+		if (access(o->operands[i], F_OK) != 0) {
+			fprintf(stderr, "%s: path '%s' does not exist\n",
+			    progname, o->operands[i]);
+			return 1;
+		}
 	memset(&cat, 0, sizeof(cat));
 	memset(&uo, 0, sizeof(uo));
 	if (o->catalog) {
