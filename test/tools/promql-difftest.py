@@ -2,8 +2,8 @@
 """promql-difftest - differential test of promrun-rules' evaluator against
 Debian's promtool 2.42: random unit-test files, run by both, compared.
 
-usage: promql-difftest.py -r PROMRUN_RULES [-s SEED] [-g GROUPS] [-e EXPRS]
-                          [-d DIR] [-q]
+usage: promql-difftest.py -r PROMRUN_RULES [-s SEED] [-n SEEDS] [-g GROUPS]
+                          [-e EXPRS] [-d DIR] [-q]
 
 Writes GROUPS test groups (random input series in the expanding notation)
 of EXPRS expressions each (random, from a grammar that covers every
@@ -15,10 +15,16 @@ within a relative tolerance of 1e-9, NaN equal to NaN).  A second file
 holds alerting and recording rules with random expressions, checked the
 same way through their alerts.
 
+topk and bottomk choose among equal values by series order, and promtool's
+test loader creates series in Go's random map order: where an expression
+holds them, the samples' values are compared without their labels (counted
+as "agree up to ties").  promtool runs three times; an expression whose
+result varies between those runs is counted apart, not compared.
+
 Prints one line per disagreement and a summary line
-"difftest: N expressions, A agree, D disagree (E both errors)"; exit 0 when
-all agree, 1 otherwise, 2 on a usage error.  The same seed gives the same
-files.
+"difftest: N expressions and A alert checks, D disagree, ..."; exit 0 when
+all agree, 1 otherwise, 2 on a usage error.  Seeds SEED to SEED+SEEDS-1 are
+run; the same seed gives the same files.
 """
 import argparse
 import math
@@ -297,7 +303,7 @@ def write_files(d, seed, ngroups, nexprs):
             rules.append("  - record: rec_%d\n    expr: '%s'" % (i, e))
         else:
             rules.append(("  - alert: A%d\n    expr: '%s'\n    for: %s\n"
-                          "    labels:\n      v: '{{ $value }}'\n"
+                          "    labels:\n      v: '{{ printf \"%%.6g\" $value }}'\n"
                           "    annotations:\n      s: '{{ $labels.job }} "
                           "{{ humanize $value }}'") %
                          (i, e, rng.choice(["0s", "1m", "2m", "5m"])))
@@ -389,7 +395,7 @@ def close(a, b):
     return abs(a - b) <= 1e-9 * max(abs(a), abs(b))
 
 
-def same(a, b):
+def same(a, b, ties=False):
     if a[0] == "unstable" or b[0] == "unstable":
         return False
     if a[0] != b[0]:
@@ -401,6 +407,11 @@ def same(a, b):
     sa, sb = samples(a[1]), samples(b[1])
     if len(sa) != len(sb):
         return False
+    if ties:
+        key = lambda v: (v != v, v)
+        va, vb = sorted((x[1] for x in sa), key=key), \
+            sorted((y[1] for y in sb), key=key)
+        return all(close(x, y) for x, y in zip(va, vb))
     return all(x[0] == y[0] and close(x[1], y[1]) for x, y in zip(sa, sb))
 
 
@@ -409,51 +420,63 @@ def run(cmd):
     return r.stderr
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-r", "--rules", required=True)
-    ap.add_argument("-s", "--seed", type=int, default=1)
-    ap.add_argument("-g", "--groups", type=int, default=10)
-    ap.add_argument("-e", "--exprs", type=int, default=20)
-    ap.add_argument("-d", "--dir")
-    ap.add_argument("-q", "--quiet", action="store_true")
-    a = ap.parse_args()
-    d = a.dir or tempfile.mkdtemp(prefix="difftest.")
+def check(a, seed):
+    d = os.path.join(a.dir, "seed-%d" % seed) if a.dir else \
+        tempfile.mkdtemp(prefix="difftest.")
     os.makedirs(d, exist_ok=True)
-    files, n = write_files(d, a.seed, a.groups, a.exprs)
+    files, n = write_files(d, seed, a.groups, a.exprs)
     theirs = parse(run(["promtool", "test", "rules"] + files))
-    # promtool's test loader creates series in Go's map order, which
-    # varies from run to run; where that decides a result (ties in topk,
-    # the first error of several), promtool disagrees with itself: a
-    # second run tells those apart.
     again = parse(run(["promtool", "test", "rules"] + files))
     third = parse(run(["promtool", "test", "rules"] + files))
     for k, v in third.items():
         if k in again and not same(v, again[k]):
             again[k] = ("unstable", "", "")
     ours = parse(run([a.rules, "test"] + files))
-    keys = sorted(set(theirs) | set(ours) | set(again))
-    disagree = unstable = both_err = 0
-    for k in keys:
+    c = {"exprs": n, "alerts": 0, "disagree": 0, "unstable": 0, "ties": 0,
+         "errors": 0}
+    for k in sorted(set(theirs) | set(ours) | set(again)):
         t, t2, o = theirs.get(k), again.get(k), ours.get(k)
+        c["alerts"] += k.startswith("alert ")
         if (t is None) != (t2 is None) or (t and not same(t, t2)):
-            unstable += 1
-            continue
-        if t is not None and o is not None and same(t, o):
-            both_err += t[0] == "err"
+            c["unstable"] += 1
             continue
         if t is None and o is None:
             continue
-        disagree += 1
+        if t is not None and o is not None and same(t, o):
+            c["errors"] += t[0] == "err"
+            continue
+        what = (t or o)[2]
+        if t is not None and o is not None and \
+                re.search(r"\b(topk|bottomk)\b", what) and same(t, o, True):
+            c["ties"] += 1
+            continue
+        c["disagree"] += 1
         if not a.quiet:
-            what = (t or o)[2]
-            print("DISAGREE %s: %s\n  promtool:      %s\n  promrun-rules: %s"
-                  % (k, what, t[:2] if t else "pass", o[:2] if o else "pass"))
-    alerts = sum(1 for k in keys if k.startswith("alert "))
-    print("difftest: %d expressions and %d alert checks, %d disagree, "
-          "%d vary between promtool runs, %d both errors"
-          % (n, alerts, disagree, unstable, both_err))
-    return 0 if disagree == 0 else 1
+            print("DISAGREE seed %d %s: %s\n  promtool:      %s\n"
+                  "  promrun-rules: %s" % (seed, k, what,
+                  t[:2] if t else "pass", o[:2] if o else "pass"))
+    return c
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-r", "--rules", required=True)
+    ap.add_argument("-s", "--seed", type=int, default=1)
+    ap.add_argument("-n", "--seeds", type=int, default=1)
+    ap.add_argument("-g", "--groups", type=int, default=10)
+    ap.add_argument("-e", "--exprs", type=int, default=20)
+    ap.add_argument("-d", "--dir")
+    ap.add_argument("-q", "--quiet", action="store_true")
+    a = ap.parse_args()
+    tot = {}
+    for seed in range(a.seed, a.seed + a.seeds):
+        for k, v in check(a, seed).items():
+            tot[k] = tot.get(k, 0) + v
+    print("difftest: %(exprs)d expressions and %(alerts)d alert checks, "
+          "%(disagree)d disagree, %(ties)d agree up to ties in topk/bottomk, "
+          "%(unstable)d vary between promtool runs, %(errors)d both errors"
+          % tot)
+    return 0 if tot["disagree"] == 0 else 1
 
 
 if __name__ == "__main__":
