@@ -371,7 +371,9 @@ def parse(text):
             i = j + 1
             continue
         if line.startswith("    rule: "):
-            out["rule %s" % line] = ("err", line, line)
+            # The message may name series in promtool's random order: the
+            # rule and the time are the key.
+            out["rule %s" % line.split(", err: ")[0]] = ("err", line, line)
         i += 1
     return out
 
