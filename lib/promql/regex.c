@@ -212,7 +212,8 @@ parse_escape(struct rx *x, uint32_t *r)
 		*r = (uint32_t)(d1 * 16 + d2);
 		return 0;
 	case 'a': case 'f': case 'n': case 'r': case 't': case 'v':
-		*r = c;
+		*r = c == 'a' ? 7 : c == 'f' ? 12 : c == 'n' ? 10 : c == 'r' ? 13 :
+		    c == 't' ? 9 : 11;
 		return 0;
 	}
 bad:
