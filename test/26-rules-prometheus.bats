@@ -22,7 +22,7 @@ teardown() {
 at() {
 	local now
 	now=$(date +%s.%N)
-	sleep "$(awk -v t="$1" -v n="$now" 'BEGIN { d = t - n; print d > 0 ? d : 0 }')"
+	sleep "$(awk -v t="$1" -v n="$now" 'BEGIN { d = t - n; print (d > 0 ? d : 0) }')"
 }
 
 @test "backtest's alert intervals are those of a real Prometheus, to the scrape interval" {
