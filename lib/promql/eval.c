@@ -313,7 +313,7 @@ pq_go_pow(double x, double y)
 			ae += xe;
 		}
 		x1 *= x1;
-		xe <<= 1;
+		xe *= 2;	/* Go shifts; a negative one is UB in C */
 		if (x1 < 0.5) {
 			x1 += x1;
 			xe--;
