@@ -7,7 +7,8 @@
 #   make run             install, build, record sample runs, show the result
 #   make bench           benchmarks against the peers, printed as ratios
 #   make install / uninstall   (PREFIX, DESTDIR, BINDIR, MANDIR, SYSCONFDIR,
-#                        UNITDIR, DROPINDIR, SYSUSERSDIR, TMPFILESDIR, DOCDIR)
+#                        UNITDIR, DROPINDIR, SYSUSERSDIR, TMPFILESDIR, DOCDIR,
+#                        TEXTFILEDIR)
 
 VERSION    = 0.1.0
 PREFIX    ?= /usr/local
@@ -20,6 +21,8 @@ DROPINDIR ?= $(PKGDATADIR)/systemd
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DOCDIR    ?= $(PREFIX)/share/doc/promrun
+# node_exporter's textfile directory (Debian's prometheus-node-exporter).
+TEXTFILEDIR ?= /var/lib/prometheus/node-exporter
 
 CC        ?= cc
 CFLAGS    ?= -O2 -g
@@ -45,14 +48,17 @@ LIBS_INIH  = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
 LIBS_YAML  = $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
 LIBS_CURL  = $(shell pkg-config --libs libcurl zlib 2>/dev/null || echo -lcurl -lz)
 LIBS_PCRE  = $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
+LIBS_SNAPPY = $(shell pkg-config --libs snappy 2>/dev/null || echo -lsnappy)
+LIBS_JANSSON = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 PROGRAMS   = promrun-record promrun-render promrun-push promrun-rules
 # Each program links only the libraries it uses: only promrun-push links curl,
-# only promrun-rules reads YAML and matches regular expressions (PCRE2); the
-# config (and so every program) needs inih.
+# snappy (remote write) and jansson (OTLP's JSON), only promrun-rules reads
+# YAML and matches regular expressions (PCRE2); the config (and so every
+# program) needs inih.
 LIBS_promrun-record = $(LIBS_INIH)
 LIBS_promrun-render = $(LIBS_INIH)
-LIBS_promrun-push = $(LIBS_INIH) $(LIBS_CURL)
+LIBS_promrun-push = $(LIBS_INIH) $(LIBS_CURL) $(LIBS_SNAPPY) $(LIBS_JANSSON)
 LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_PCRE)
 
 LIB_SRCS   = $(wildcard lib/*.c) $(wildcard lib/*/*.c)
@@ -91,7 +97,8 @@ $(BINS): $(BUILD)/%: $$(addprefix $(BUILD)/,$$(addsuffix .o,$$(basename \
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
 
 # Unit tests and test tools may use any module, so they get every library.
-TEST_LIBS  = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_CURL) $(LIBS_PCRE) -lm
+TEST_LIBS  = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_CURL) $(LIBS_SNAPPY) \
+             $(LIBS_JANSSON) $(LIBS_PCRE) -lm
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
@@ -182,8 +189,9 @@ check-long: deps
 	PROMRUN_BUILD=$(abspath $(BUILD)) PROMRUN_LONG=1 \
 	    bats --print-output-on-failure test/5*.bats
 
+# The benchmarks use the test tools too (journal-gen makes their journals).
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory test-bins
 	@for b in test/bench/*.sh; do PROMRUN_BUILD=$(abspath $(BUILD)) $$b || exit 1; echo; done
 
 RUN_DIR = $(BUILD)/run
@@ -222,6 +230,17 @@ install_units = for f in $(1); do \
 	    chmod 644 "$$d" || exit 1; \
 	done
 
+# promrun-render.service writes the textfile in promrun's own directory
+# (systemd/promrun-render.service, tmpfiles.d); install links
+# TEXTFILEDIR/promrun.prom to it when node_exporter's directory exists, so
+# that directory's owner, mode and ACL stay as its package set them and
+# promrun needs no write access there.  Anything else already there under
+# that name is kept; uninstall removes the link only while it is ours.
+TEXTFILE   = /var/lib/promrun/textfile/promrun.prom
+TEXTFILE_LINK = $(DESTDIR)$(TEXTFILEDIR)/promrun.prom
+textfile_link_is_ours = [ -L $(TEXTFILE_LINK) ] && \
+	    [ "$$(readlink $(TEXTFILE_LINK))" = $(TEXTFILE) ]
+
 # The configuration is installed only where none exists, and uninstalled only
 # while it is byte for byte the shipped one: a file the administrator wrote
 # or changed is never replaced or removed.
@@ -247,6 +266,15 @@ install: all
 	    echo "install -m 644 examples/promrun.ini $(CONFIG)"; \
 	    install -m 644 examples/promrun.ini $(CONFIG); \
 	fi
+	@if $(textfile_link_is_ours); then :; \
+	elif [ ! -d $(DESTDIR)$(TEXTFILEDIR) ]; then \
+	    echo "no link to $(TEXTFILE): no $(DESTDIR)$(TEXTFILEDIR) (node_exporter's textfile directory: TEXTFILEDIR)"; \
+	elif [ -e $(TEXTFILE_LINK) ] || [ -L $(TEXTFILE_LINK) ]; then \
+	    echo "keeping $(TEXTFILE_LINK): not a link to $(TEXTFILE) (an earlier promrun-render's textfile? remove it and install again)"; \
+	else \
+	    echo "ln -s $(TEXTFILE) $(TEXTFILE_LINK)"; \
+	    ln -s $(TEXTFILE) $(TEXTFILE_LINK); \
+	fi
 
 uninstall:
 	rm -f $(PROGRAMS:%=$(DESTDIR)$(BINDIR)/%) \
@@ -263,6 +291,9 @@ uninstall:
 	    echo "rm -f $(CONFIG)"; rm -f $(CONFIG); \
 	else \
 	    echo "keeping $(CONFIG): it differs from examples/promrun.ini"; \
+	fi
+	@if $(textfile_link_is_ours); then \
+	    echo "rm -f $(TEXTFILE_LINK)"; rm -f $(TEXTFILE_LINK); \
 	fi
 	-@rmdir $(addprefix $(DESTDIR),$(OUR_DIRS)) 2>/dev/null; true
 

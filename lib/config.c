@@ -3,15 +3,19 @@
 #include "config.h"
 #include "common/buf.h"
 #include "common/clock.h"
+#include "push/endpoint.h"
 #include "push/push.h"
+#include "push/remote.h"
 #include "journal/run.h"
 #include "metrics/schema.h"
 #include "common/text.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <ini.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +82,7 @@ free_labels(struct config *c)
 static int
 set_journal_labels(struct config *c, const char *value, struct perr *e)
 {
+	struct perr why;
 	char name[128];
 	size_t pos = 0, len;
 	int rc;
@@ -88,8 +93,8 @@ set_journal_labels(struct config *c, const char *value, struct perr *e)
 			return perr_set(e, PERR_INVALID, "[journal] labels: a "
 			    "label name is longer than %zu bytes",
 			    sizeof(name) - 1);
-		if ((rc = run_label_name_check(name, e)) != 0)
-			return rc;
+		if ((rc = run_label_name_check(name, &why)) != 0)
+			return perr_set(e, rc, "[journal] labels: %s", why.msg);
 		if (c->journal.nlabels == JOURNAL_MAX_LABELS)
 			return perr_set(e, PERR_INVALID, "[journal] labels: at "
 			    "most %d names", JOURNAL_MAX_LABELS);
@@ -276,11 +281,6 @@ set_render_max_journal_size(struct config *c, const char *value,
 	    "compacts automatically)", perr_quote(value, q));
 }
 
-static int
-set_render_checkpoint(struct config *c, const char *value, struct perr *e)
-{
-	return config_set_string(&c->render.checkpoint, value, e);
-}
 
 /* --- [push] --- */
 
@@ -338,6 +338,39 @@ config_push_defaults(const struct config *c, struct push_options *o)
 	o->retries = c->push.retries;
 }
 
+int
+config_endpoint_defaults(struct config *c, struct push_options *p,
+    struct endpoint_options *ep, struct perr *e)
+{
+	const char *key = p->protocol == PUSH_OTLP ? "otlp_url" :
+	    "remote_write_url";
+	size_t i;
+
+	pick(&p->url, p->protocol == PUSH_OTLP ? c->push.otlp_url :
+	    c->push.remote_write_url);
+	if (p->url == NULL)
+		return perr_set(e, PERR_INVALID, "no %s URL: give --%s URL or "
+		    "set [push] %s", p->protocol == PUSH_OTLP ? "OTLP" :
+		    "remote-write", p->protocol == PUSH_OTLP ? "otlp" :
+		    "remote-write", key);
+	pick(&p->tenant, c->push.tenant);
+	for (i = 0; ep->nresource == 0 && i < c->push.nresource; i++)
+		ep->resource[i] = c->push.resource[i];
+	if (ep->nresource == 0)
+		ep->nresource = c->push.nresource;
+	if (c->push.state_dir == NULL && ep->state_dir == NULL &&
+	    (c->push.state_dir = config_default_state_dir(e)) == NULL)
+		return e != NULL ? e->code : PERR_INVALID;
+	pick(&ep->state_dir, c->push.state_dir);
+	ep->protocol = p->protocol;
+	ep->url = p->url;
+	ep->tenant = p->tenant;
+	ep->json = p->json;
+	ep->max_request = REMOTE_MAX_REQUEST;
+	ep->journal = c->journal.path;
+	return 0;
+}
+
 static int
 parse_bool(const char *key, const char *value, bool *out, struct perr *e)
 {
@@ -364,6 +397,13 @@ set_nonempty(char **slot, const char *key, const char *value, struct perr *e)
 		return perr_set(e, PERR_INVALID, "%s is empty: leave it out for "
 		    "the default", key);
 	return config_set_string(slot, value, e);
+}
+
+static int
+set_render_checkpoint(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->render.checkpoint, "[render] checkpoint", value,
+	    e);
 }
 
 static int
@@ -412,6 +452,71 @@ set_push_grouping(struct config *c, const char *value, struct perr *e)
 			return rc;
 		}
 		c->push.grouping_items[n] = copy;
+	}
+	return 0;
+}
+
+static int
+set_push_remote_write_url(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->push.remote_write_url, "[push] remote_write_url",
+	    value, e);
+}
+
+static int
+set_push_otlp_url(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->push.otlp_url, "[push] otlp_url", value, e);
+}
+
+static int
+set_push_tenant(struct config *c, const char *value, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+
+	if (push_tenant_check(value, NULL) != 0)
+		return perr_set(e, PERR_INVALID, "[push] tenant = %s: use 1 to "
+		    "%d of A-Z a-z 0-9 ! - _ . * ' ( ), not . or ..",
+		    perr_quote(value, q), PUSH_MAX_TENANT);
+	return config_set_string(&c->push.tenant, value, e);
+}
+
+static int
+set_push_state_dir(struct config *c, const char *value, struct perr *e)
+{
+	return set_nonempty(&c->push.state_dir, "[push] state_dir", value, e);
+}
+
+static void
+free_resource(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->push.nresource; i++)
+		free(c->push.resource[i]);
+	c->push.nresource = 0;
+}
+
+/* "deployment.environment=prod, team=ci": KEY=VALUE items. */
+static int
+set_push_otlp_resource(struct config *c, const char *value, struct perr *e)
+{
+	char item[1024], q[PERR_QUOTE_MAX];
+	size_t pos = 0, len;
+
+	free_resource(c);
+	while ((len = name_list_next(value, &pos, item, sizeof(item))) > 0) {
+		if (len >= sizeof(item) || strchr(item, '=') == NULL ||
+		    item[0] == '=')
+			return perr_set(e, PERR_INVALID, "[push] otlp_resource: "
+			    "%s: use KEY=VALUE items", perr_quote(item, q));
+		if (c->push.nresource == CONFIG_MAX_RESOURCE)
+			return perr_set(e, PERR_INVALID, "[push] otlp_resource: "
+			    "at most %d attributes", CONFIG_MAX_RESOURCE);
+		if ((c->push.resource[c->push.nresource] = strdup(item)) ==
+		    NULL)
+			return perr_set(e, PERR_NOMEM, "out of memory");
+		c->push.nresource++;
 	}
 	return 0;
 }
@@ -508,87 +613,222 @@ static const struct key keys[] = {
 	{"push", "gzip", set_push_gzip},
 	{"push", "timeout", set_push_timeout},
 	{"push", "retries", set_push_retries},
+	{"push", "remote_write_url", set_push_remote_write_url},
+	{"push", "otlp_url", set_push_otlp_url},
+	{"push", "otlp_resource", set_push_otlp_resource},
+	{"push", "tenant", set_push_tenant},
+	{"push", "state_dir", set_push_state_dir},
 };
 
 /* --- reading the file --- */
+
+/* The sections keys[] names, each of which may appear once. */
+static const char *const sections[] = {"journal", "render", "push"};
 
 struct loader {
 	struct config *c;
 	FILE *fp;
 	unsigned line;		/* physical lines read so far */
-	unsigned error_line;	/* first line our handler refused, or 0 */
-	unsigned long_line;	/* first line too long for inih, or 0 */
-	struct perr first;	/* the handler's first error */
+	int read_errno;		/* why reading the file failed, or 0 */
+	bool after_key;		/* a setting since the last header: inih
+				   takes an indented line as its continuation */
+	bool continuation;	/* the line just read is one */
+	size_t last_key;	/* keys[] index of the last setting */
+	unsigned key_line[NELEM(keys)];	/* where each key was set, or 0 */
+	unsigned section_line[NELEM(sections)]; /* each header's line, or 0 */
+	unsigned error_line;	/* the earliest problem's line, or 0 */
+	struct perr first;	/* and the problem */
 };
 
 /*
- * inih reads through this so we know the line number in the handler (the
- * distro build fixes INI_HANDLER_LINENO off) and can spot lines longer than
- * inih's fixed buffer, which it would otherwise split into two lines.
+ * Keep the problem at line when it is the earliest so far: the lines are
+ * read in order, so of two on one line the one seen first is kept.
+ */
+static int note(struct loader *l, unsigned line, enum perr_code code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+note(struct loader *l, unsigned line, enum perr_code code, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	if (l->error_line != 0 && l->error_line <= line)
+		return 0;
+	l->error_line = line;
+	va_start(ap, fmt);
+	perr_clear(&l->first);
+	l->first.code = code;
+	vsnprintf(l->first.msg, sizeof(l->first.msg), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/*
+ * A "[name]" header, as inih reads one (after the BOM on line 1, blanks
+ * skipped, up to the first "]" not after an inline comment), and which of
+ * sections[] it names: NELEM(sections) for another name or no header.
+ */
+static size_t
+header_section(const char *text, bool *is_header)
+{
+	const char *end;
+	bool was_space = false;
+	size_t i;
+
+	*is_header = false;
+	while (isspace((unsigned char)*text))
+		text++;
+	if (*text != '[')
+		return NELEM(sections);
+	for (end = text + 1; *end != '\0' && *end != ']' &&
+	    !(was_space && *end == ';'); end++)
+		was_space = isspace((unsigned char)*end);
+	if (*end != ']')
+		return NELEM(sections);
+	*is_header = true;
+	for (i = 0; i < NELEM(sections); i++)
+		if ((size_t)(end - text - 1) == strlen(sections[i]) &&
+		    strncmp(text + 1, sections[i], strlen(sections[i])) == 0)
+			break;
+	return i;
+}
+
+/*
+ * What inih will make of the line just read: an indented line after a
+ * setting continues that setting's value; a header starts a section, which
+ * may not have appeared before.
+ */
+static void
+classify(struct loader *l, const char *line)
+{
+	const char *text = line;
+	bool is_header;
+	size_t i;
+
+	if (l->line == 1 && strncmp(text, "\xEF\xBB\xBF", 3) == 0)
+		text += 3;
+	l->continuation = false;
+	if (isspace((unsigned char)text[0])) {
+		while (isspace((unsigned char)*text))
+			text++;
+		if (l->after_key && *text != '\0' && *text != ';' &&
+		    *text != '#') {
+			l->continuation = true;
+			return;
+		}
+	}
+	i = header_section(text, &is_header);
+	if (!is_header)
+		return;
+	l->after_key = false;
+	if (i == NELEM(sections))
+		return;		/* unknown: refused with its first key */
+	if (l->section_line[i] != 0)
+		note(l, l->line, PERR_INVALID, "[%s] appears again (first on "
+		    "line %u): put each section's settings under one header",
+		    sections[i], l->section_line[i]);
+	else
+		l->section_line[i] = l->line;
+}
+
+/*
+ * inih reads through this, byte by byte rather than with fgets, which would
+ * hide a NUL byte: a NUL would end the value there, so a line holding one
+ * is refused.  It also counts lines (the distro build fixes
+ * INI_HANDLER_LINENO off), spots lines longer than inih's fixed buffer,
+ * which it would otherwise split into two lines, and classifies each line.
  */
 static char *
 read_line(char *str, int num, void *stream)
 {
 	struct loader *l = stream;
-	size_t len;
-	int ch;
+	bool nul = false, cut = false;
+	int ch = 0, n = 0;
 
-	if (fgets(str, num, l->fp) == NULL)
+	while (n < num - 1 && (ch = getc(l->fp)) != EOF) {
+		nul = nul || ch == '\0';
+		str[n++] = (char)ch;
+		if (ch == '\n')
+			break;
+	}
+	if (ch == EOF && ferror(l->fp)) {
+		l->read_errno = errno != 0 ? errno : EIO;
 		return NULL;
+	}
+	if (n == 0)
+		return NULL;
+	str[n] = '\0';
 	l->line++;
-	len = strlen(str);
-	if (len == 0 || str[len - 1] == '\n' || feof(l->fp))
-		return str;
 	/* The buffer filled before the newline: is there more of the line? */
-	ch = fgetc(l->fp);
-	if (ch == '\n' || ch == EOF)
-		return str;
-	if (l->long_line == 0)
-		l->long_line = l->line;
-	while ((ch = fgetc(l->fp)) != EOF && ch != '\n')
-		;
+	if (n == num - 1 && str[n - 1] != '\n' && (ch = getc(l->fp)) != EOF &&
+	    ch != '\n') {
+		cut = true;
+		while ((ch = getc(l->fp)) != EOF && ch != '\n')
+			nul = nul || ch == '\0';
+	}
+	if (nul)
+		note(l, l->line, PERR_INVALID, "a NUL byte in the line (a value "
+		    "would end there): the file must be text");
+	if (cut)
+		note(l, l->line, PERR_INVALID, "line too long: at most %d "
+		    "characters", INI_MAX_LINE - 2);
+	classify(l, str);
 	return str;
+}
+
+/* Apply keys[i] = value, unless it was set already or this continues it. */
+static int
+set_key(struct loader *l, size_t i, const char *value)
+{
+	struct perr e;
+
+	if (l->continuation)
+		return note(l, l->line, PERR_INVALID, "an indented line "
+		    "continues [%s] %s from line %u: write each setting on one "
+		    "line, not indented", keys[l->last_key].section,
+		    keys[l->last_key].name, l->key_line[l->last_key]);
+	l->last_key = i;
+	if (l->key_line[i] != 0)
+		return note(l, l->line, PERR_INVALID, "[%s] %s is set again "
+		    "(first on line %u): set each key once", keys[i].section,
+		    keys[i].name, l->key_line[i]);
+	l->key_line[i] = l->line;
+	perr_clear(&e);
+	if (keys[i].set(l->c, value, &e) != 0)
+		return note(l, l->line, e.code, "%s", e.msg);
+	return 1;
 }
 
 static int
 handle(void *user, const char *section, const char *name, const char *value)
 {
 	struct loader *l = user;
-	struct perr e;
 	char qs[PERR_QUOTE_MAX], qn[PERR_QUOTE_MAX];
 	size_t i;
 	bool section_known = false;
 
-	if (l->error_line != 0)
-		return 1;	/* keep the first error only */
-	perr_clear(&e);
+	l->after_key = true;
 	for (i = 0; i < NELEM(keys); i++) {
 		if (strcmp(section, keys[i].section) != 0)
 			continue;
 		section_known = true;
-		if (strcmp(name, keys[i].name) == 0) {
-			if (keys[i].set(l->c, value, &e) == 0)
-				return 1;
-			goto refuse;
-		}
+		if (strcmp(name, keys[i].name) == 0)
+			return set_key(l, i, value);
 	}
 	if (section[0] == '\0')
-		perr_set(&e, PERR_INVALID, "setting %s outside any section: "
-		    "put it under a section such as [journal]",
+		return note(l, l->line, PERR_INVALID, "setting %s outside any "
+		    "section: put it under a section such as [journal]",
 		    perr_quote(name, qn));
-	else if (!section_known)
-		perr_set(&e, PERR_INVALID, "unknown section [%s]: known are "
-		    "[journal], [render] and [push]", perr_quote(section, qs));
-	else
-		perr_set(&e, PERR_INVALID, "unknown key %s in [%s]",
-		    perr_quote(name, qn), section);
-refuse:
-	l->error_line = l->line;
-	l->first = e;
-	return 0;
+	if (!section_known)
+		return note(l, l->line, PERR_INVALID, "unknown section [%s]: "
+		    "known are [journal], [render] and [push]",
+		    perr_quote(section, qs));
+	return note(l, l->line, PERR_INVALID, "unknown key %s in [%s]",
+	    perr_quote(name, qn), section);
 }
 
-/* Turn inih's result into one error with file and line. */
+/* Turn inih's result and our problems into one error with file and line. */
 static int
 report(struct loader *l, const char *file, int result, struct perr *e)
 {
@@ -596,10 +836,6 @@ report(struct loader *l, const char *file, int result, struct perr *e)
 
 	if (result == -2)
 		return perr_set(e, PERR_NOMEM, "out of memory reading %s", file);
-	if (l->long_line != 0 &&
-	    (l->error_line == 0 || l->long_line <= l->error_line))
-		return perr_set(e, PERR_INVALID, "%s:%u: line too long: at most "
-		    "%d characters", file, l->long_line, INI_MAX_LINE - 2);
 	if (l->error_line != 0 &&
 	    (syntax_line == 0 || l->error_line <= syntax_line))
 		return perr_set(e, l->first.code, "%s:%u: %s", file,
@@ -646,18 +882,16 @@ load_file(struct config *c, const char *file, bool must_exist,
 		return PERR_NOMEM;
 	}
 	result = ini_parse_stream(read_line, &l, handle, &l);
-	if (ferror(l.fp)) {
-		int errnum = errno != 0 ? errno : EIO;
-
-		fclose(l.fp);
-		return unreadable(e, errnum, file);
-	}
 	fclose(l.fp);
+	if (l.read_errno != 0)
+		return unreadable(e, l.read_errno, file);
 	return report(&l, file, result, e);
 }
 
-char *
-config_default_journal_path(struct perr *e)
+/* $XDG_STATE_HOME/promrun/LEAF, else ~/.local/state/promrun/LEAF. */
+static char *
+user_state_path(const char *leaf, const char *what, const char *instead,
+    struct perr *e)
 {
 	struct buf b = BUF_INIT(4096);
 	const char *state = getenv("XDG_STATE_HOME");
@@ -666,24 +900,49 @@ config_default_journal_path(struct perr *e)
 	int rc;
 
 	if (state != NULL && state[0] == '/') {
-		rc = buf_addf(&b, "%s/promrun/journal", state);
+		rc = buf_addf(&b, "%s/promrun/%s", state, leaf);
 	} else {
 		if (home == NULL || home[0] == '\0') {
 			pw = getpwuid(getuid());
 			home = pw != NULL ? pw->pw_dir : NULL;
 		}
 		if (home == NULL) {
-			perr_set(e, PERR_INVALID, "no journal path: HOME is not "
-			    "set; set [journal] path or PROMRUN_JOURNAL");
+			perr_set(e, PERR_INVALID, "no %s: HOME is not set; set "
+			    "%s", what, instead);
 			return NULL;
 		}
-		rc = buf_addf(&b, "%s/.local/state/promrun/journal", home);
+		rc = buf_addf(&b, "%s/.local/state/promrun/%s", home, leaf);
 	}
 	if (rc != 0) {
-		perr_set(e, PERR_INVALID, "journal path too long");
+		perr_set(e, PERR_INVALID, "%s too long", what);
 		return NULL;
 	}
 	return buf_take(&b);
+}
+
+char *
+config_default_journal_path(struct perr *e)
+{
+	return user_state_path("journal", "journal path",
+	    "[journal] path or PROMRUN_JOURNAL", e);
+}
+
+char *
+config_default_state_dir(struct perr *e)
+{
+	const char *systemd = getenv("STATE_DIRECTORY");
+	struct buf b = BUF_INIT(4096);
+
+	/* systemd's StateDirectory=: the first of its colon-separated list. */
+	if (systemd != NULL && systemd[0] == '/') {
+		if (buf_add(&b, systemd, strcspn(systemd, ":")) != 0) {
+			perr_set(e, PERR_INVALID, "STATE_DIRECTORY too long");
+			return NULL;
+		}
+		return buf_take(&b);
+	}
+	return user_state_path("push", "state directory",
+	    "[push] state_dir or --state-dir", e);
 }
 
 int
@@ -754,6 +1013,11 @@ config_free(struct config *c)
 	free(c->render.checkpoint);
 	free(c->push.url);
 	free(c->push.job);
+	free(c->push.remote_write_url);
+	free(c->push.otlp_url);
+	free(c->push.tenant);
+	free(c->push.state_dir);
+	free_resource(c);
 	free_grouping(c);
 	free(c->push.user);
 	free(c->push.password_file);

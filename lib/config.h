@@ -5,7 +5,13 @@
  * SYSCONFDIR/promrun/promrun.ini (default /etc/promrun/promrun.ini).  The
  * first two must exist; the last may be absent, and then every setting has
  * its built-in default.  Unknown sections and keys are errors, so a typo
- * never silently becomes a default.
+ * never silently becomes a default; so are a key set twice in its section,
+ * a section header given twice (the last would silently win), an indented
+ * line after a setting (inih reads it as that setting's value again), a NUL
+ * byte (the value would end there), and an empty file name (path,
+ * checkpoint and the [push] files; an empty output means standard output).
+ * The error names the file and line, and for a repeated key or section the
+ * line of the first.
  *
  * Environment overrides, applied after the file: PROMRUN_JOURNAL (journal
  * path).  A program's own options override both.
@@ -15,7 +21,8 @@
  *   [render]  output, preset, namespace, buckets, lost_after, max_series,
  *             mode, keep_history, max_journal_size, checkpoint
  *   [push]    url, job, grouping, user, password_file, bearer_token_file,
- *             cacert, cert, key, insecure, timeout, retries, gzip
+ *             cacert, cert, key, insecure, timeout, retries, gzip,
+ *             remote_write_url, otlp_url, otlp_resource, tenant, state_dir
  *             (no password or token: secrets come from their own files or
  *             the environment, see push.h)
  */
@@ -34,6 +41,7 @@
 #define SYSCONFDIR "/etc"
 #endif
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/promrun/promrun.ini"
+#define CONFIG_MAX_RESOURCE 32	/* [push] otlp_resource items */
 
 struct config {
 	char *file;			/* the file read, or NULL (defaults only) */
@@ -55,6 +63,12 @@ struct config {
 		bool gzip;		/* default false */
 		double timeout;		/* seconds per attempt, default 10 */
 		unsigned retries;	/* default 3 */
+		char *remote_write_url;	/* or NULL */
+		char *otlp_url;		/* or NULL */
+		char *tenant;		/* X-Scope-OrgID, or NULL */
+		char *state_dir;	/* NULL: config_default_state_dir */
+		char *resource[CONFIG_MAX_RESOURCE]; /* OTLP "KEY=VALUE" */
+		size_t nresource;
 	} push;
 };
 
@@ -100,6 +114,18 @@ struct push_options;
  */
 void config_push_defaults(const struct config *c, struct push_options *o);
 
+struct endpoint_options;
+
+/*
+ * config_endpoint_defaults: for a remote-write or OTLP push (p->protocol),
+ * fill what p and ep leave unset from [push]: the URL (remote_write_url or
+ * otlp_url; PERR_INVALID when there is none), tenant, otlp_resource,
+ * state_dir (config_default_state_dir's, kept in c, when unset); and copy the protocol, URL, tenant and JSON choice into ep
+ * with the journal's path and the request size bound.
+ */
+int config_endpoint_defaults(struct config *c, struct push_options *p,
+    struct endpoint_options *ep, struct perr *e);
+
 /*
  * config_parse_timeout: value as seconds ("10", "2.5") or a Prometheus
  * duration ("10s", "500ms", "1m"), above 0 and at most one hour.  what
@@ -123,5 +149,15 @@ int config_parse_retries(const char *what, const char *value, unsigned *out,
  * with e set.
  */
 char *config_default_journal_path(struct perr *e);
+
+/*
+ * config_default_state_dir: where promrun-push keeps what it last sent to
+ * a remote-write or OTLP endpoint when neither --state-dir nor [push]
+ * state_dir says: $STATE_DIRECTORY (set by systemd for a unit with
+ * StateDirectory=; its first entry) when absolute, else
+ * $XDG_STATE_HOME/promrun/push, else ~/.local/state/promrun/push.  A
+ * malloc'd string, or NULL with e set.
+ */
+char *config_default_state_dir(struct perr *e);
 
 #endif

@@ -49,6 +49,29 @@ refused() {
 	refused 'label name "le" is used by promrun' -w w -s ok -l le=1
 }
 
+@test "labels the Pushgateway, Prometheus or promrun-push --dir set: job, instance, textfile" {
+	for name in job instance textfile; do
+		refused "label name \"$name\" is set by the Pushgateway or Prometheus on every series (job, instance) or by promrun-push --dir (textfile): choose another name" \
+		    -w w -s ok -l "$name=nightly"
+		refused "label name \"$name\" is set by" -w w -s ok -l repo=a -l "$name="
+		refused "label name \"$name\" is set by" -w w --start --run-id r -l "$name=x"
+		# The wrapper warns and runs the command, recording nothing.
+		run --separate-stderr promrun-record -j "$J" -w w -l "$name=x" -- sh -c 'exit 3'
+		assert_failure 3
+		[[ $stderr == *"label name \"$name\" is set by"* ]]
+		cmp "$J" "$BATS_TEST_TMPDIR/before"
+	done
+	# Names that merely look alike are the user's.
+	run promrun-record -j "$J" -w w -s ok -l jobs=1 -l exported_job=2 -l instance_type=3
+	assert_success
+}
+
+@test "an allow-list naming job or instance is a configuration error" {
+	printf '[journal]\nlabels = repo, instance\n' >"$CONF"
+	refused "$CONF:2: [journal] labels: label name \"instance\" is set by the Pushgateway" \
+	    -w w -s ok -l repo=x
+}
+
 @test "a label without = and a label given twice" {
 	refused 'label "repo" has no value: use NAME=VALUE' -w w -s ok -l repo
 	refused 'label "a" given twice' -w w -s ok -l a=1 -l a=2
@@ -59,7 +82,7 @@ refused() {
 	run promrun-record -j "$J" -w w -s ok -l repo=x -l branch=main
 	assert_success
 	cp "$J" "$BATS_TEST_TMPDIR/before"
-	refused 'label "runner" is not in the configured allow-list' \
+	refused 'label "runner" is not in the configured allow-list ([journal] labels): use one of org, repo, branch' \
 	    -w w -s ok -l repo=x -l runner=r1
 }
 
@@ -147,7 +170,7 @@ refused() {
 	printf '[journal]\nfsync = sometimes\n' >"$CONF"
 	refused "$CONF:2: [journal] fsync = \"sometimes\": use always or never" -w w -s ok
 	printf '[journal]\nlabels = org, bad-name\n' >"$CONF"
-	refused "$CONF:2: invalid label name \"bad-name\"" -w w -s ok
+	refused "$CONF:2: [journal] labels: invalid label name \"bad-name\"" -w w -s ok
 }
 
 @test "a config line longer than inih can hold is refused, not split" {
@@ -155,9 +178,85 @@ refused() {
 	refused "$CONF:2: line too long" -w w -s ok
 }
 
-@test "a missing or unreadable config file" {
+@test "a missing or unreadable config file, with the reason" {
 	refused "config file $BATS_TEST_TMPDIR/nope.ini does not exist" \
 	    -c "$BATS_TEST_TMPDIR/nope.ini" -w w -s ok
 	PROMRUN_CONFIG="$BATS_TEST_TMPDIR/nope.ini" refused 'does not exist' -w w -s ok
 	refused "cannot read config file $BATS_TEST_TMPDIR" -c "$BATS_TEST_TMPDIR" -w w -s ok
+}
+
+# config_refused WANT FORMAT [ARG...]: the config printf FORMAT ARG...
+# makes is refused as refused() says.
+config_refused() {
+	local want=$1
+	shift
+	# shellcheck disable=SC2059  # the format is the config's text
+	printf "$@" >"$CONF"
+	refused "$want" -w w -s ok
+}
+
+@test "an empty checkpoint is refused like an empty path, and no ./.lock appears" {
+	mkdir "$BATS_TEST_TMPDIR/cwd"
+	cd "$BATS_TEST_TMPDIR/cwd"
+	config_refused "$CONF:2: [render] checkpoint is empty: leave it out for the default" '[render]\ncheckpoint =\n'
+	config_refused "$CONF:2: [render] checkpoint is empty" '[render]\ncheckpoint =   \n'
+	run --separate-stderr promrun-render -j "$J" -o "$BATS_TEST_TMPDIR/out.prom"
+	assert_failure 2
+	assert_equal "$stderr" "promrun-render: $CONF:2: [render] checkpoint is empty: leave it out for the default"
+	[ -z "$(ls -A)" ]
+	[ ! -e "$BATS_TEST_TMPDIR/out.prom" ]
+	config_refused "$CONF:2: [journal] path is empty" '[journal]\npath =\n'
+}
+
+@test "a NUL byte in the config is refused with its line: a value is never cut short" {
+	# The example: the value would end at the NUL, the journal be another.
+	config_refused "$CONF:2: a NUL byte in the line (a value would end there): the file must be text" '[journal]\npath = %s\0.evil\n' "$J.short"
+	[ ! -e "$J.short" ] && [ ! -e "$J.short.lock" ]
+	run --separate-stderr promrun-render -j "$J" -o -
+	assert_failure 2
+	assert_equal "$stderr" "promrun-render: $CONF:2: a NUL byte in the line (a value would end there): the file must be text"
+	# Anywhere on a line: its start, a key, a header, a comment, the end of
+	# the file without a newline, past an overlong line's cut.
+	config_refused "$CONF:3: a NUL byte" '[journal]\nfsync = always\n\0labels = a\n'
+	config_refused "$CONF:2: a NUL byte" '[journal]\nfs\0ync = always\n'
+	config_refused "$CONF:1: a NUL byte" '[jour\0nal]\nfsync = always\n'
+	config_refused "$CONF:2: a NUL byte" '[journal]\n# a comment\0\nfsync = always\n'
+	config_refused "$CONF:2: a NUL byte" '[journal]\nfsync = always\0'
+	config_refused "$CONF:2: a NUL byte" '[journal]\nlabels = %s\0x\n' "$(printf 'l%03d,' $(seq 1 60))"
+	# The earliest problem is the one reported.
+	config_refused "$CONF:2: [journal] fsync = \"sometimes\"" '[journal]\nfsync = sometimes\n\0\n'
+}
+
+@test "a key set twice is refused with both lines: the last one never silently wins" {
+	config_refused "$CONF:4: [journal] fsync is set again (first on line 2): set each key once" '[journal]\nfsync = always\nlabels = a\nfsync = never\n'
+	# The same value twice, other spellings of the separator and spacing.
+	config_refused "$CONF:3: [render] mode is set again (first on line 2)" '[render]\nmode = 0600\nmode = 0600\n'
+	config_refused "$CONF:5: [push] url is set again (first on line 2)" '[push]\nurl=http://a\n\n; comment\nurl : http://b\n'
+	# The example of the issue: two journal paths, the second would win.
+	config_refused "$CONF:3: [journal] path is set again (first on line 2)" '[journal]\npath = %s\npath = %s\n' "$J" "$J.other"
+	[ ! -e "$J.other" ]
+	# Keys of the same name in different sections are different keys.
+	printf '[journal]\npath = %s\n[render]\noutput = -\n[push]\njob = j\n' "$J" >"$CONF"
+	promrun-record -w w -s ok --time 2
+}
+
+@test "a section given twice is refused with both lines, even with no key in it" {
+	config_refused "$CONF:5: [journal] appears again (first on line 1): put each section's settings under one header" '[journal]\nfsync = always\n[render]\nmode = 0600\n[journal]\nlabels = a\n'
+	config_refused "$CONF:3: [render] appears again (first on line 1)" '[render]\n[push]\n[render]\n'
+	# A header with a comment after it is the same header.
+	config_refused "$CONF:3: [push] appears again (first on line 1)" '[push] ; gateway\njob = j\n[push]\n'
+	# A BOM, blank lines and comments are no sections.
+	printf '\357\273\277[journal]\n\n  \n# [journal]\n; [journal]\nfsync = always\n[render]\n' >"$CONF"
+	promrun-record -w w -s ok --time 2
+}
+
+@test "an indented line after a setting, which INI takes as more of its value, is refused" {
+	config_refused "$CONF:3: an indented line continues [journal] labels from line 2: write each setting on one line, not indented" '[journal]\nlabels = org,\n  repo\n'
+	# An indented key after a key would become the first key's value.
+	config_refused "$CONF:3: an indented line continues [journal] path from line 2" '[journal]\npath = %s\n\tfsync = never\n' "$J.other"
+	[ ! -e "$J.other" ]
+	# Indented right after a header, it is a key like any other; indented
+	# comments and blank lines continue nothing.
+	printf '[journal]\n  fsync = always\n  # note\n\t\n[render]\n\tmode = 0600\n' >"$CONF"
+	promrun-record -w w -s ok --time 2
 }

@@ -78,3 +78,58 @@ setup() {
 	run stat -c %a "$J"
 	assert_output 640
 }
+
+# as_nobody COMMAND...: run COMMAND as nobody, who can reach the test's
+# directory but owns nothing in it.
+as_nobody() {
+	chmod o+x "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" "$BATS_TEST_TMPDIR"
+	chmod o+r "$CONF"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
+}
+
+@test "a journal directory the recorder may not write: the reason is EACCES, not the read-only retry's" {
+	D=$BATS_TEST_TMPDIR/ro
+	mkdir "$D"
+	# strace's fault injection on the lock file's first open, as any user:
+	# the read-only retry then finds no lock file.
+	run --separate-stderr strace_env strace -f -qq -o /dev/null -P "$D/journal.lock" \
+	    -e inject=openat:error=EACCES:when=1 promrun-record -j "$D/journal" -w w -s ok
+	assert_failure 1
+	assert_equal "$stderr" "promrun-record: cannot open lock file $D/journal.lock: Permission denied"
+	# Another error is reported as it is, with no retry.
+	run --separate-stderr strace_env strace -f -qq -o /dev/null -P "$D/journal.lock" \
+	    -e inject=openat:error=EROFS:when=1 promrun-record -j "$D/journal" -w w -s ok
+	assert_failure 1
+	assert_equal "$stderr" "promrun-record: cannot open lock file $D/journal.lock: Read-only file system"
+	[ -z "$(ls -A "$D")" ]
+	[ "$(id -u)" -eq 0 ] || skip "needs root to switch to nobody"
+	# For real, as nobody: a directory of root's, no lock file yet.
+	run --separate-stderr as_nobody promrun-record -j "$D/journal" -w w -s ok
+	assert_failure 1
+	assert_equal "$stderr" "promrun-record: cannot open lock file $D/journal.lock: Permission denied"
+	# A lock file nobody may neither write nor read.
+	: >"$D/journal.lock"
+	chmod 600 "$D/journal.lock"
+	run --separate-stderr as_nobody promrun-record -j "$D/journal" -w w -s ok
+	assert_failure 1
+	assert_equal "$stderr" "promrun-record: cannot open lock file $D/journal.lock: Permission denied"
+	# A lock file it may only read is enough to lock; the journal is what
+	# it may not write, and says so.
+	chmod 644 "$D/journal.lock"
+	run --separate-stderr as_nobody promrun-record -j "$D/journal" -w w -s ok
+	assert_failure 1
+	assert_equal "$stderr" "promrun-record: cannot open journal $D/journal: Permission denied"
+	# In a directory it may not create, the parent's reason.
+	run --separate-stderr as_nobody promrun-record -j "$D/sub/journal" -w w -s ok
+	assert_failure 1
+	assert_equal "$stderr" "promrun-record: cannot create directory $D/sub: Permission denied"
+}
+
+@test "a config file that fails to read gives the system's reason" {
+	printf '[journal]\nfsync = never\n' >"$CONF"
+	run --separate-stderr strace_env strace -f -qq -o /dev/null -P "$CONF" \
+	    -e inject=read:error=EIO:when=1 promrun-record -j "$J" -w w -s ok
+	assert_failure 2
+	assert_equal "$stderr" "promrun-record: cannot read config file $CONF: Input/output error"
+	[ ! -e "$J" ]
+}

@@ -243,15 +243,114 @@ series_of() {
 	[[ ${stderr_lines[1]} =~ "HTTP 202" ]]
 }
 
-@test "an empty input with PUT empties the group" {
+# group_state: the test's group as the gateway has it, push times included.
+group_state() {
+	gateway_series | grep -F "job=\"$JOB\"" || true
+}
+
+# empty_refused WHAT ARG...: push ARGs, expect exit 2 with the one-line
+# "no samples" message naming WHAT and the group (GROUP, by default the
+# test's job alone), and the gateway as it was.
+empty_refused() {
+	local what=$1 group=${GROUP:-"{job=\"$JOB\"}"} before
+	shift
+	before=$(group_state)
+	run --separate-stderr promrun-push --job "$JOB" "$@"
+	assert_failure 2
+	[ -z "$output" ]
+	[ "$stderr" = "promrun-push: $what: no samples (empty, or comments only): nothing sent, the group $group keeps its series (--allow-empty to push it anyway)" ] || {
+		echo "stderr: $stderr"
+		return 1
+	}
+	[ "$(group_state)" = "$before" ]
+}
+
+@test "an input without samples is refused and the group keeps its series" {
 	printf 't16_x 1\n' >m.prom
-	: >empty.prom
 	promrun-push --job "$JOB" m.prom
-	run promrun-push --job "$JOB" empty.prom
+	: >empty.prom
+	printf '\n  \n\t\n' >blank.prom
+	printf '# HELP t16_x Gone.\n# TYPE t16_x gauge\n# a comment\n' >comments.prom
+	empty_refused empty.prom empty.prom
+	empty_refused blank.prom blank.prom
+	empty_refused comments.prom comments.prom
+	empty_refused '(stdin)' - </dev/null
+	empty_refused '(stdin)' - <comments.prom
+	empty_refused empty.prom --add empty.prom
+	# Each of several files is one input: an empty one is refused too.
+	printf 't16_y 1\n' >other.prom
+	empty_refused empty.prom other.prom empty.prom
+	run series_of "$JOB"
+	assert_line "t16_x{instance=\"\",job=\"$JOB\"} 1"
+}
+
+@test "--allow-empty pushes an input without samples: PUT empties the group" {
+	printf 't17_x 1\n' >m.prom
+	printf '# TYPE t17_x gauge\n' >comments.prom
+	promrun-push --job "$JOB" m.prom
+	run promrun-push --job "$JOB" --allow-empty comments.prom
 	assert_success
 	run series_of "$JOB"
-	refute_line --partial 't16_x'
+	refute_line --partial 't17_x'
 	assert_line --partial "push_time_seconds{instance=\"\",job=\"$JOB\"}"
+	promrun-push --job "$JOB" m.prom
+	run promrun-push --job "$JOB" --allow-empty - </dev/null
+	assert_success
+	run series_of "$JOB"
+	refute_line --partial 't17_x'
+	run --separate-stderr promrun-push --job "$JOB" --allow-empty --delete
+	assert_failure 2
+	[ "$stderr" = 'promrun-push: --delete sends no metrics: give no FILE or --allow-empty (see promrun-push --help)' ]
+}
+
+@test "a failed promrun-render piped into promrun-push leaves the group as it was" {
+	for w in build test deploy; do
+		promrun-record -w "$w" -s success
+	done
+	promrun-render -o - | promrun-push --job "$JOB" -
+	run series_of "$JOB"
+	assert_line --partial 'workflow="deploy"'
+	before=$(group_state)
+	# The man page's pipe, with the render failing on max_series.
+	printf '[render]\nmax_series = 2\n' >>"$CONF"
+	run --separate-stderr bash -c "promrun-render -o - | promrun-push --job '$JOB' -"
+	assert_failure 2
+	[[ ${stderr_lines[0]} == 'promrun-render: series limit reached: '* ]]
+	[[ ${stderr_lines[1]} == 'promrun-push: (stdin): no samples '* ]]
+	[ "$(group_state)" = "$before" ]
+	# With pipefail the pipe fails with the last failure, still push's.
+	run bash -c "set -o pipefail; promrun-render -o - | promrun-push --job '$JOB' -"
+	assert_failure 2
+	[ "$(group_state)" = "$before" ]
+	# --allow-empty in the pipe: only pipefail still shows the failure,
+	# and the group is gone; the man page says to keep it out of pipes.
+	run bash -c "promrun-render -o - | promrun-push --job '$JOB' --allow-empty -"
+	assert_success
+	run bash -c "set -o pipefail; promrun-render -o - | promrun-push --job '$JOB' --allow-empty -"
+	assert_failure 1
+	run series_of "$JOB"
+	refute_line --partial 'workflow='
+}
+
+@test "--dir: a file without samples stops every group; --allow-empty pushes it" {
+	mkdir tf
+	printf 't18_a 1\n' >tf/a.prom
+	printf 't18_b 1\n' >tf/b.prom
+	promrun-push --job "$JOB" --dir tf
+	before=$(group_state)
+	: >tf/b.prom
+	GROUP="{job=\"$JOB\",textfile=\"b.prom\"}"
+	empty_refused tf/b.prom --dir tf
+	printf '# HELP t18_b B.\n' >tf/b.prom
+	empty_refused tf/b.prom --dir tf
+	[ "$(group_state)" = "$before" ]
+	printf 't18_a 2\n' >tf/a.prom
+	run promrun-push --job "$JOB" --allow-empty --dir tf
+	assert_success
+	run series_of "$JOB"
+	assert_line "t18_a{instance=\"\",job=\"$JOB\",textfile=\"a.prom\"} 2"
+	refute_line --partial 't18_b'
+	assert_line --partial "push_time_seconds{instance=\"\",job=\"$JOB\",textfile=\"b.prom\"}"
 }
 
 @test "--help prints the synopsis on stdout and exits 0" {

@@ -58,6 +58,29 @@ refused_args() {
 	    'ok 1\nwith_ts 1 1700000000000\n'
 }
 
+@test "values and blanks the gateway's parser refuses, named with the line" {
+	refused 'bad.prom:2: sample value "1e400" is out of range (finite values are at most 1.7976931348623157e308 in magnitude): use a decimal float (1, -2.5, 1e3), +Inf, -Inf or NaN' \
+	    'ok 1\nx 1e400\n'
+	refused 'bad.prom:1: sample value "1.7976931348623159e308" is out of range (finite values are at most 1.7976931348623157e308 in magnitude): use a decimal float (1, -2.5, 1e3), +Inf, -Inf or NaN' \
+	    'x{a="b"} 1.7976931348623159e308\n'
+	refused 'bad.prom:1: sample value "+NaN" is not a number: use a decimal float (1, -2.5, 1e3), +Inf, -Inf or NaN' \
+	    'x +NaN\n'
+	refused 'bad.prom:1: sample value "0x1p3" is not a number: use a decimal float (1, -2.5, 1e3), +Inf, -Inf or NaN' \
+	    'x 0x1p3\n'
+	refused 'bad.prom:3: blank after the value "1" at the end of the line: the value ends the line, or one timestamp after it' \
+	    'ok 1\n\nx 1 \n'
+	refused 'bad.prom:1: blank after the value "2.5" at the end of the line: the value ends the line, or one timestamp after it' \
+	    'x{a="b"}\t2.5\t\n'
+	refused 'bad.prom:2: label le="1e999" is out of range (finite values are at most 1.7976931348623157e308 in magnitude): use a float such as 0.5, or +Inf' \
+	    '# TYPE h histogram\nh_bucket{le="1e999"} 1\nh_sum 1\nh_count 1\n'
+	refused 'bad.prom:1: unknown type "gauge " for x: use counter, gauge, histogram, summary or untyped, and nothing after it' \
+	    '# TYPE x gauge \nx 1\n'
+	# What the gateway takes, promrun-push takes: underflow, any case.
+	printf 'a 1e-400\nb 4.9e-324\nc nan\nd -INFINITY\ne .5\nf 1.\n' >ok.prom
+	run promrun-push ok.prom
+	assert_success
+}
+
 @test "a duplicate series" {
 	refused 'bad.prom:3: duplicate series x with the same labels as line 1' \
 	    'x{a="1",b="2"} 1\nx{a="2"} 1\nx{b="2",a="1"} 3\n'
@@ -136,6 +159,61 @@ refused_args() {
 	[ "$(gateway_state)" = "$before" ]
 }
 
+# as_user CMD...: run CMD as an unprivileged user, so permissions apply
+# (root reads any directory): under root, user 4242 through setpriv, the
+# test's directories opened to it; otherwise the current user.
+as_user() {
+	if [ "$(id -u)" -eq 0 ]; then
+		chmod o+x "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" \
+		    "$BATS_TEST_TMPDIR" "$HOME"
+		setpriv --reuid=4242 --regid=4242 --clear-groups "$@"
+	else
+		"$@"
+	fi
+}
+
+# dir_unreadable WANT ARG...: promrun-push ARGs as as_user: exit 1, one
+# line "promrun-push: WANT", nothing sent.
+dir_unreadable() {
+	local want=$1
+	shift
+	run --separate-stderr as_user promrun-push "$@"
+	assert_failure 1
+	[ "$stderr" = "promrun-push: $want" ] || {
+		echo "stderr: $stderr"
+		return 1
+	}
+	[ "$(gateway_state)" = "$before" ]
+}
+
+@test "--dir that cannot be read: exit 1 with the system's reason, nothing sent" {
+	dir_unreadable "cannot read directory $PWD/missing: No such file or directory" \
+	    --dir "$PWD/missing"
+	dir_unreadable "cannot read directory $PWD/seed.prom: Not a directory" \
+	    --dir "$PWD/seed.prom"
+	mkdir locked listed
+	printf 'x 1\n' >locked/a.prom
+	printf 'x 1\n' >listed/a.prom
+	chmod 000 locked
+	dir_unreadable "cannot read directory $PWD/locked: Permission denied" \
+	    --dir "$PWD/locked"
+	# Listed but not searchable: the names show, the files cannot be
+	# examined; never "no *.prom files".
+	chmod 644 listed
+	dir_unreadable "cannot read $PWD/listed/a.prom: Permission denied" \
+	    --dir "$PWD/listed"
+	dir_unreadable "cannot read $PWD/listed/a.prom: Permission denied" \
+	    --dir "$PWD/listed" --delete
+	# A file in it that cannot be read: the same.
+	chmod 755 listed
+	chmod 600 listed/a.prom
+	dir_unreadable "cannot read $PWD/listed/a.prom: Permission denied" \
+	    --dir "$PWD/listed"
+	# A readable directory without *.prom files is invalid input.
+	mkdir none
+	refused_args "no *.prom files in none" --dir none
+}
+
 @test "no input at all" {
 	refused_args 'no input: give FILE or - (standard input), or set [render] output'
 }
@@ -164,7 +242,7 @@ refused_args() {
 @test "option combinations" {
 	refused_args '--add and --delete exclude each other (see promrun-push --help)' \
 	    --add --delete
-	refused_args '--delete sends no metrics: give no FILE (see promrun-push --help)' \
+	refused_args '--delete sends no metrics: give no FILE or --allow-empty (see promrun-push --help)' \
 	    --delete seed.prom
 	refused_args '--dir and FILE arguments exclude each other (see promrun-push --help)' \
 	    --dir . seed.prom

@@ -243,6 +243,32 @@ authed_series() {
 	assert_success
 }
 
+@test "a directory given for a secret, CA, certificate or key file is named as one" {
+	mkdir dir
+	run --separate-stderr promrun-push --user ci --password-file dir m.prom
+	assert_failure 2
+	[ "$stderr" = 'promrun-push: password file dir is a directory: give the file itself' ]
+	run --separate-stderr promrun-push --bearer-token-file dir m.prom
+	assert_failure 2
+	[ "$stderr" = 'promrun-push: token file dir is a directory: give the file itself' ]
+	run --separate-stderr promrun-push --cacert dir m.prom
+	assert_failure 2
+	[ "$stderr" = 'promrun-push: CA file dir is a directory: give the file itself' ]
+	run --separate-stderr promrun-push --cert dir m.prom
+	assert_failure 2
+	[ "$stderr" = 'promrun-push: client certificate dir is a directory: give the file itself' ]
+	run --separate-stderr promrun-push --cert "$PKI/client.crt" --key "$PWD/dir/" m.prom
+	assert_failure 2
+	[ "$stderr" = "promrun-push: client key $PWD/dir/ is a directory: give the file itself" ]
+	printf '[push]\nurl = %s\nuser = ci\npassword_file = %s\n' "$GW_URL" "$PWD/dir" >"$CONF"
+	run --separate-stderr promrun-push m.prom
+	assert_failure 2
+	[ "$stderr" = "promrun-push: password file $PWD/dir is a directory: give the file itself" ]
+	# A pipe is a file: --password-file <(...) works.
+	run promrun-push --cacert "$PKI/ca.crt" --user ci --password-file <(printf '%s\n' "$PASSWORD") m.prom
+	assert_success
+}
+
 @test "auth combinations that cannot be meant" {
 	run --separate-stderr promrun-push --user ci m.prom
 	assert_failure 2

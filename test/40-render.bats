@@ -249,3 +249,41 @@ print("%08x" % crc32c(sys.argv[1].encode()))' "$payload")
 	run --separate-stderr promrun-render -j "$J" --now "$NOW" -o "$OUT" -v
 	[[ $stderr == *"; 1 new records after the checkpoint; "* ]]
 }
+
+@test "as a user who may not write where it must: each message gives the real reason" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to switch to nobody"
+	seed
+	D=$BATS_TEST_TMPDIR/ro
+	mkdir "$D"
+	cp "$J" "$D/journal"
+	chmod o+x "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" "$BATS_TEST_TMPDIR"
+	chmod o+r "$CONF"
+	nobody() {
+		setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
+	}
+	# The checkpoint's directory: its lock cannot be made.
+	run --separate-stderr nobody promrun-render -j "$D/journal" --now "$NOW" -o -
+	assert_failure 1
+	assert_equal "$stderr" "promrun-render: cannot open lock file $D/journal.checkpoint.lock: Permission denied"
+	# The checkpoint elsewhere: compaction cannot make the journal's lock
+	# (a warning: the metrics are still written).
+	mkdir "$BATS_TEST_TMPDIR/state"
+	chown nobody "$BATS_TEST_TMPDIR/state"
+	printf '[render]\ncheckpoint = %s/state/cp\nmax_journal_size = 1\n' "$BATS_TEST_TMPDIR" >"$CONF"
+	run --separate-stderr nobody promrun-render -j "$D/journal" --now "$NOW" -o -
+	assert_success
+	assert_equal "$stderr" "promrun-render: warning: journal not compacted: cannot open lock file $D/journal.lock: Permission denied"
+	# With the lock there, the compacted journal's temporary file cannot be
+	# made beside the journal.
+	: >"$D/journal.lock"
+	run --separate-stderr nobody promrun-render -j "$D/journal" --now "$((NOW + 100 * 86400))" -o - --compact
+	assert_failure 1
+	assert_equal "$(printf '%s' "$stderr" | sed -E 's/\.[0-9]+\.[0-9a-f]{8}\.tmp:/.PID.RANDOM.tmp:/')" \
+	    "promrun-render: cannot create $D/.journal.PID.RANDOM.tmp: Permission denied"
+	# The textfile's directory.
+	run --separate-stderr nobody promrun-render -j "$D/journal" --now "$NOW" -o "$D/x.prom"
+	assert_failure 1
+	assert_equal "$(printf '%s' "$stderr" | sed -E 's/\.[0-9]+\.[0-9a-f]{8}\.tmp:/.PID.RANDOM.tmp:/')" \
+	    "promrun-render: cannot create $D/.x.prom.PID.RANDOM.tmp: Permission denied"
+	cmp "$D/journal" "$J"
+}

@@ -102,6 +102,28 @@ v() {
 	[ "$(v 'ci_step_up{workflow="deploy",step="push"}')" = 1 ]
 }
 
+@test "last_success is 0 once runs have ended and none succeeded, for workflows and steps; absent before any run ends" {
+	printf '[render]\nlost_after = 1h\n' >"$CONF"
+	promrun-record -j "$J" -w flaky -s failure -d 5 --time 1000
+	promrun-record -j "$J" -w flaky --step lint -e 124 -d 5 --time 1000
+	promrun-record -j "$J" -w dies --start --run-id d --time 1000
+	promrun-record -j "$J" -w fresh --start --run-id f --time 4000
+	promrun-render -j "$J" --now 4700 -o "$OUT"
+	[ "$(v 'ci_workflow_last_success_timestamp_seconds{workflow="flaky"}')" = 0 ]
+	[ "$(v 'ci_step_last_success_timestamp_seconds{workflow="flaky",step="lint"}')" = 0 ]
+	# a run lost is a run ended without success
+	[ "$(v 'ci_workflow_runs_total{workflow="dies",status="lost"}')" = 1 ]
+	[ "$(v 'ci_workflow_last_success_timestamp_seconds{workflow="dies"}')" = 0 ]
+	# a first run still going: no outcome yet, so neither up nor last_success
+	[ "$(v 'ci_workflow_in_progress{workflow="fresh"}')" = 1 ]
+	run ! grep -E '^ci_workflow_(up|last_success_timestamp_seconds)\{workflow="fresh"' "$OUT"
+	# the first success replaces the 0
+	promrun-record -j "$J" -w flaky -s success -d 5 --time 5000
+	promrun-render -j "$J" --now 5100 -o "$OUT"
+	[ "$(v 'ci_workflow_last_success_timestamp_seconds{workflow="flaky"}')" = 5000 ]
+	grep -qx '# HELP ci_workflow_last_success_timestamp_seconds End time of the latest successful workflow run, Unix seconds; 0 if none of its finished runs succeeded.' "$OUT"
+}
+
 @test "lost and in_progress move with time, and lost runs make up 0" {
 	promrun-record -j "$J" -w nightly -s success -d 60 --time 1000
 	promrun-record -j "$J" -w nightly --start --run-id x --time 2000
@@ -178,6 +200,41 @@ v() {
 	promrun-render -j "$J" --now 10 -o "$OUT"
 	[ "$(v 'ci_workflow_runs_total{workflow="w",status="success",repo="a"}')" = 2 ]
 	! grep -q branch "$OUT"
+}
+
+@test "job, instance and textfile labels of records written before they were refused are dropped, with a warning" {
+	# What an older promrun-record wrote for -l job=... and -l instance=...
+	for payload in \
+	    'run time=100 workflow=w status=success label.job=nightly label.repo=a' \
+	    'run time=200 workflow=w status=failure label.instance=ci-7 label.repo=a' \
+	    'start time=300 workflow=w run_id=r1 label.job= label.textfile=x.prom' \
+	    'finish time=400 workflow=w run_id=r1 status=success'; do
+		printf '%s' "$payload" | journal-frame >>"$J"
+	done
+	promrun-record -j "$J" -w w -l repo=a -s success --time 500
+	run --separate-stderr promrun-render -j "$J" --now 1000 -o "$OUT"
+	assert_success
+	assert_equal "$stderr" 'promrun-render: warning: 3 records carry a job, instance or textfile label, which the Pushgateway or Prometheus set: dropped from the metrics (promrun-record refuses them now)'
+	# The runs count, in the series they would have had without the label.
+	[ "$(v 'ci_workflow_runs_total{workflow="w",status="success",repo="a"}')" = 2 ]
+	[ "$(v 'ci_workflow_runs_total{workflow="w",status="failure",repo="a"}')" = 1 ]
+	[ "$(v 'ci_workflow_runs_total{workflow="w",status="success",repo=""}')" = 1 ]
+	run grep -E '[{,](job|instance|textfile)=' "$OUT"
+	assert_failure 1
+	# Read once: the next render starts from the checkpoint, silently; a
+	# rebuild reads them again and says so again.
+	run --separate-stderr promrun-render -j "$J" --now 1000 -o "$OUT"
+	assert_equal "$stderr" ''
+	run --separate-stderr promrun-render -j "$J" --now 1000 -o "$OUT" --rebuild
+	[[ $stderr == 'promrun-render: warning: 3 records carry '* ]]
+	# Compaction folds them into state without the labels: gone for good.
+	printf '[render]\nlost_after = 1h\nkeep_history = 1m\n' >"$CONF"
+	promrun-render -j "$J" --now 1000 -o "$OUT" --compact
+	run --separate-stderr promrun-render -j "$J" --now 1000 -o "$OUT" --rebuild
+	assert_equal "$stderr" ''
+	[ "$(v 'ci_workflow_runs_total{workflow="w",status="success",repo="a"}')" = 2 ]
+	run grep -c -E 'job|instance|textfile' "$J"
+	assert_output 0
 }
 
 # Every counter sample of a textfile: "series value", sorted.

@@ -209,14 +209,14 @@ duration_within() {
 	assert_success
 	duration_within 30.5 35.5
 	# Milliseconds become seconds with the exact fraction.
-	run "$HOOK" --dry-run --started-ms 1795428000007 SUCCESS
-	assert_output --regexp ' --started 1795428000\.007$'
+	run "$HOOK" --dry-run --started-ms 1700000000007 SUCCESS
+	assert_output --regexp ' --started 1700000000\.007$'
 	run "$HOOK" --dry-run --started-ms 999 SUCCESS
 	assert_output --regexp ' --started 0\.999$'
 	run "$HOOK" --dry-run --started-ms 0000123 SUCCESS
 	assert_output --regexp ' --started 0\.123$'
-	run "$HOOK" --dry-run --started 2026-11-23T10:00:00+01:00 SUCCESS
-	assert_output --regexp ' --started 2026-11-23T10:00:00\+01:00$'
+	run "$HOOK" --dry-run --started 2023-11-23T10:00:00+01:00 SUCCESS
+	assert_output --regexp ' --started 2023-11-23T10:00:00\+01:00$'
 	# Without a start time, no duration.
 	rm -f "$J"
 	run "$HOOK" -j "$J" SUCCESS
@@ -237,12 +237,130 @@ duration_within() {
 	assert_output 'promrun-record -w CI -s success --run-id 6123456789-2 -l branch=main'
 }
 
+@test "credentials anywhere in GIT_URL reach neither the journal, the textfile, the output nor --dry-run; the repo is the URL's path" {
+	jenkins_env
+	export TMPDIR="$BATS_TEST_TMPDIR/tmp"
+	mkdir "$TMPDIR"
+	local url want n=0
+	# Every secret holds SECRET; the repo, or "-" for none (two readings).
+	while read -r url want; do
+		export GIT_URL=$url
+		run --separate-stderr "$HOOK" -j "$J" -w "case $n" SUCCESS
+		assert_success
+		assert_output ''
+		run --separate-stderr "$HOOK" --dry-run -w "case $n" SUCCESS
+		assert_success
+		if [ "$want" = - ]; then
+			refute_output --partial ' -l repo='
+			assert_equal "$stderr" "promrun-ci: warning: GIT_URL is not a git URL with one path (scheme://host/path, host:path or a path), so the run has no repo label; give -l repo=NAME"
+		else
+			assert_output --partial " -l repo=$want -l branch="
+			assert_equal "$stderr" ''
+		fi
+		[[ "$output$stderr" != *SECRET* ]] || { echo "$url: $output $stderr"; return 1; }
+		n=$((n + 1))
+	done <<-'EOF'
+		https://SECRETuser@git.example/org/app.git org/app
+		https://ci:SECRET1/SECRET2@git.example/org/app.git org/app
+		https://ci:12/SECRET@git.example/org/app.git org/app
+		https://ci:SECRET1@SECRET2@git.example/org/app.git org/app
+		https://ci:SECRET1:SECRET2@git.example/org/app.git org/app
+		https://ci:SECRET1#SECRET2@git.example/org/app.git org/app
+		https://ci:SECRET1?SECRET2@git.example/org/app.git org/app
+		https://ci:SECRET1%2F%40%3A%23%3FSECRET2@git.example/org/app.git org/app
+		https://git.example/org/app.git?private_token=SECRET org/app
+		https://git.example/org/app.git#SECRET org/app
+		https://git.example:8443/org/app.git?private_token=SECRET&mail=a@b.c org/app
+		https://ci:SECRET@git.example:8443/org/app.git/ org/app
+		http://ci:SECRET@10.0.0.1:8080/group/sub/app/ group/sub/app
+		ssh://SECRET@git.example:22/org/app.git org/app
+		ssh://git:SECRET@[2001:db8::1]:22/org/app.git org/app
+		git://git.example/group/sub/app.git#SECRET group/sub/app
+		SECRET@git.example:org/app.git org/app
+		git@git.example:group/sub/app.git/ group/sub/app
+		file:///srv/git/app.git srv/git/app
+		https://ci:SECRET1@evil/SECRET2?@git.example/org/app -
+		https://git.example/org/app.git#SECRET1/x@SECRET2/y -
+		ci:SECRET@git.example/org/app -
+		https://git.example -
+	EOF
+	# What the journal holds, and what the render makes of it.
+	run untimed
+	assert_equal "${#lines[@]}" "$n"
+	assert_line --index 0 'run workflow=case%200 run_id=153 status=success label.repo=org/app label.branch=main label.runner=agent-1'
+	assert_line --index 12 'run workflow=case%2012 run_id=153 status=success label.repo=group/sub/app label.branch=main label.runner=agent-1'
+	assert_line --index 19 'run workflow=case%2019 run_id=153 status=success label.branch=main label.runner=agent-1'
+	promrun-render -j "$J" -o "$BATS_TEST_TMPDIR/out.prom"
+	run grep -c 'SECRET' "$J" "$BATS_TEST_TMPDIR/out.prom"
+	assert_output "$J:0
+$BATS_TEST_TMPDIR/out.prom:0"
+	# --dry-run's scratch journals are gone.
+	[ -z "$(ls -A "$TMPDIR")" ]
+	# An explicit repo label silences the warning.
+	export GIT_URL=https://git.example
+	run --separate-stderr "$HOOK" --dry-run -l repo=mine SUCCESS
+	assert_equal "$stderr" ''
+}
+
+@test "--dry-run prints what the real run runs: a start after the end is dropped there too, and the command it prints records the same run" {
+	gitlab_env
+	export TMPDIR="$BATS_TEST_TMPDIR/tmp"
+	mkdir "$TMPDIR"
+	warning="promrun-ci: warning: the start time 2099-01-01T00:00:00Z is after the end of the run (is this clock behind the CI server's?); recording the run without a duration"
+	export CI_JOB_STARTED_AT=2099-01-01T00:00:00Z
+	run --separate-stderr "$HOOK" --dry-run
+	assert_success
+	assert_output "promrun-record -w 'unit tests' -s success --run-id 4242 -l repo=group/sub/app -l branch=feature/x -l 'runner=docker runner'"
+	assert_equal "$stderr" "$warning"
+	[ ! -e "$J" ]
+	[ -z "$(ls -A "$TMPDIR")" ]
+	# The printed command, run, records what the hook records.
+	eval "$output -j \"\$J\""
+	run --separate-stderr "$HOOK" -j "$J"
+	assert_success
+	assert_equal "$stderr" "$warning"
+	run untimed
+	assert_equal "${#lines[@]}" 2
+	assert_equal "${lines[0]}" "${lines[1]}"
+	refute_output --partial duration=
+	# A start before the end is kept, and gives the duration.
+	rm "$J"
+	CI_JOB_STARTED_AT=$(date -u -d "@$(($(date +%s) - 60))" +%Y-%m-%dT%H:%M:%SZ)
+	run --separate-stderr "$HOOK" --dry-run
+	assert_equal "$output" "promrun-record -w 'unit tests' -s success --run-id 4242 -l repo=group/sub/app -l branch=feature/x -l 'runner=docker runner' --started $CI_JOB_STARTED_AT"
+	assert_equal "$stderr" ''
+	eval "$output -j \"\$J\""
+	duration_within 60 65
+	# Through -c and -j: the configuration is the real one, the journal
+	# named never written by a dry run.
+	printf '[journal]\nlabels = repo, branch\n' >"$CONF"
+	run --separate-stderr "$HOOK" --dry-run -j "$BATS_TEST_TMPDIR/never"
+	assert_success
+	assert_output --regexp "^promrun-record -j $BATS_TEST_TMPDIR/never -w 'unit tests' .* --started "
+	assert_equal "${stderr_lines[0]}" 'promrun-record: label "runner" is not in the configured allow-list ([journal] labels): use one of repo, branch'
+	assert_equal "${stderr_lines[1]}" 'promrun-ci: warning: the run would not be recorded: promrun-record would exit with 2'
+	[ ! -e "$BATS_TEST_TMPDIR/never" ]
+	[ -z "$(ls -A "$TMPDIR")" ]
+}
+
+@test "-l job=... or instance=...: promrun-record's refusal is a warning, --strict exits 2" {
+	github_env
+	for name in job instance; do
+		run --separate-stderr "$HOOK" -j "$J" -l "$name=nightly" success
+		assert_success
+		assert_equal "${stderr_lines[0]}" "promrun-record: label name \"$name\" is set by the Pushgateway or Prometheus on every series (job, instance) or by promrun-push --dir (textfile): choose another name"
+		[ ! -e "$J" ]
+		run -2 "$HOOK" -j "$J" --strict -l "$name=nightly" success
+		[ ! -e "$J" ]
+	done
+}
+
 @test "promrun-record's refusals (allow-list, start after end) are warnings, exit 0; --strict exits 2" {
 	github_env
 	printf '[journal]\nlabels = repo, branch\n' >"$CONF"
 	run --separate-stderr "$HOOK" -j "$J" success
 	assert_success
-	assert_equal "${stderr_lines[0]}" 'promrun-record: label "runner" is not in the configured allow-list ([journal] labels)'
+	assert_equal "${stderr_lines[0]}" 'promrun-record: label "runner" is not in the configured allow-list ([journal] labels): use one of repo, branch'
 	[ ! -e "$J" ]
 	run -2 "$HOOK" -j "$J" --strict success
 	run "$HOOK" -j "$J" --labels repo,branch success
@@ -284,8 +402,11 @@ duration_within() {
 	assert_success
 	run journal_payloads "$BATS_TEST_TMPDIR/other"
 	assert_output --partial 'workflow=unit%20tests'
-	run "$HOOK" --dry-run -c "a b.ini" -j /var/lib/promrun/journal
+	run --separate-stderr "$HOOK" --dry-run -c "a b.ini" -j /var/lib/promrun/journal
 	assert_output "promrun-record -c 'a b.ini' -j /var/lib/promrun/journal -w 'unit tests' -s success --run-id 4242 -l repo=group/sub/app -l branch=feature/x -l 'runner=docker runner'"
+	# A dry run is checked with the real configuration: there is none.
+	assert_equal "$stderr" "promrun-record: config file a b.ini does not exist
+promrun-ci: warning: the run would not be recorded: promrun-record would exit with 2"
 	unset GITLAB_CI
 	export PROMRUN_CONFIG="$CONF"
 	github_env

@@ -86,7 +86,7 @@ uncommented() {
 	# Every option line became a setting, and there is nothing else.
 	run grep -c '^[a-z_]* = ' "$full"
 	assert_output "$(ini_keys | wc -l)"
-	mkdir -p "$BATS_TEST_TMPDIR/var/lib/prometheus/node-exporter"
+	mkdir -p "$BATS_TEST_TMPDIR/var/lib/promrun/textfile"
 	run promrun-record -c "$full" -w build -s success -d 2 -l repo=app -l runner=r1
 	assert_success
 	# [journal] labels is an allow-list now.
@@ -94,7 +94,7 @@ uncommented() {
 	# [journal] path and [render] output, checkpoint and mode are followed.
 	run promrun-render -c "$full"
 	assert_success
-	local prom="$BATS_TEST_TMPDIR/var/lib/prometheus/node-exporter/promrun.prom"
+	local prom="$BATS_TEST_TMPDIR/var/lib/promrun/textfile/promrun.prom"
 	run stat -c %a "$prom"
 	assert_output "$(sed -n 's/^#mode = 0*//p' "$INI")"
 	run sample_value "$prom" 'ci_workflow_runs_total{workflow="build",status="success",repo="app",runner="r1"}'
@@ -107,4 +107,62 @@ uncommented() {
 	run promrun-rules check --strict -c "$full" "$BATS_TEST_TMPDIR/rules.yml"
 	assert_failure 1
 	assert_output --partial '[label-unknown]'
+}
+
+# file_keys: the keys promrun.ini(5) documents as taking a file name
+# (".It Cm key No = Ar file"), as "section.key" lines.
+file_keys() {
+	awk '/^\.S[hs] / { s = "" }
+	    /^\.Ss \[[a-z]+\]$/ { s = substr($2, 2, length($2) - 2) }
+	    s != "" && /^\.It Cm [a-z_]+ No = Ar file$/ { print s "." $3 }' "$MAN5"
+}
+
+@test "every key that takes a file name refuses an empty one, as the man page says; an empty output is standard output" {
+	run file_keys
+	assert_success
+	# path, output, checkpoint and the five [push] files at least.
+	[ "${#lines[@]}" -ge 8 ]
+	local key n=0
+	for key in "${lines[@]}"; do
+		[ "$key" != render.output ] || continue
+		printf '[%s]\n%s =\n' "${key%%.*}" "${key#*.}" >"$CONF"
+		run --separate-stderr promrun-record -j "$J" -w w -s ok
+		assert_failure 2
+		assert_equal "$stderr" "promrun-record: $CONF:2: [${key%%.*}] ${key#*.} is empty${stderr#*"${key#*.} is empty"}"
+		[[ $stderr == *" is empty: "* ]]
+		n=$((n + 1))
+	done
+	[ "$n" -ge 7 ]
+	[ ! -e "$J" ]
+	printf '[render]\noutput =\n' >"$CONF"
+	run --separate-stderr promrun-render -j "$J" --now 100
+	assert_success
+	assert_line --partial 'promrun_render_timestamp_seconds{preset="native"} 100'
+	grep -q 'empty, or' "$MAN5"
+}
+
+@test "every section and key of the reference given twice is refused with the first line; the reference has no indented setting and no NUL" {
+	local full="$BATS_TEST_TMPDIR/full.ini"
+	uncommented "$full"
+	# Every section and key of the reference, given twice, is refused with
+	# the line of its first.
+	cat "$full" "$full" >"$BATS_TEST_TMPDIR/twice.ini"
+	first=$(grep -n '^\[journal\]$' "$full" | cut -d: -f1)
+	again=$(($(wc -l <"$full") + first))
+	run --separate-stderr promrun-record -c "$BATS_TEST_TMPDIR/twice.ini" -w w -s ok
+	assert_failure 2
+	assert_equal "$stderr" "promrun-record: $BATS_TEST_TMPDIR/twice.ini:$again: [journal] appears again (first on line $first): put each section's settings under one header"
+	# Each key set twice, in place.
+	while IFS=: read -r line text; do
+		sed "${line}p" "$full" >"$BATS_TEST_TMPDIR/dup.ini"
+		run --separate-stderr promrun-record -c "$BATS_TEST_TMPDIR/dup.ini" -w w -s ok
+		assert_failure 2
+		[[ $stderr == "promrun-record: $BATS_TEST_TMPDIR/dup.ini:$((line + 1)): ["*"] ${text%% *} is set again (first on line $line): set each key once" ]] ||
+		    { echo "$text: $stderr"; return 1; }
+	done < <(grep -n '^[a-z_]* = ' "$full")
+	# The shipped file itself is none of that.
+	run promrun-record -c "$INI" -j "$J" -w w -s ok
+	assert_success
+	! grep -q '^[[:space:]]\+[a-z_]* *=' "$INI"
+	! grep -qP '\x00' "$INI"
 }

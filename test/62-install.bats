@@ -140,3 +140,69 @@ expected() {
 	run files "$D"
 	assert_output '644 etc/opt/promrun/promrun.ini'
 }
+
+@test "node_exporter's textfile directory gets a link to promrun's textfile when it exists; uninstall removes only that link" {
+	local node="$D/var/lib/prometheus/node-exporter"
+	local target=/var/lib/promrun/textfile/promrun.prom
+	run mk install DESTDIR="$D"
+	assert_success
+	assert_line "no link to $target: no $node (node_exporter's textfile directory: TEXTFILEDIR)"
+	[ ! -e "$node" ]
+	run mk uninstall DESTDIR="$D"
+	mkdir -p "$node"
+	chmod 755 "$node"
+	run mk install DESTDIR="$D"
+	assert_success
+	assert_line "ln -s $target $node/promrun.prom"
+	assert_equal "$(readlink "$node/promrun.prom")" "$target"
+	# The directory itself is left as it was; installing again is quiet
+	# about the link.
+	run stat -c %a "$node"
+	assert_output 755
+	run mk install DESTDIR="$D"
+	assert_success
+	refute_output --partial "$node"
+	run mk uninstall DESTDIR="$D"
+	assert_success
+	assert_line "rm -f $node/promrun.prom"
+	[ ! -e "$node/promrun.prom" ] && [ ! -L "$node/promrun.prom" ]
+	[ -d "$node" ]
+	# Anything else there under that name is not ours: kept both ways.
+	ln -s /elsewhere/promrun.prom "$node/promrun.prom"
+	run mk install DESTDIR="$D"
+	assert_success
+	assert_line "keeping $node/promrun.prom: not a link to $target (an earlier promrun-render's textfile? remove it and install again)"
+	run mk uninstall DESTDIR="$D"
+	assert_success
+	assert_equal "$(readlink "$node/promrun.prom")" /elsewhere/promrun.prom
+	rm "$node/promrun.prom"
+	echo 'x 1' >"$node/promrun.prom"
+	run mk install DESTDIR="$D"
+	assert_line --partial "keeping $node/promrun.prom: not a link"
+	run mk uninstall DESTDIR="$D"
+	assert_equal "$(cat "$node/promrun.prom")" 'x 1'
+	# TEXTFILEDIR names another directory.
+	mkdir -p "$D/srv/textfiles"
+	run mk install DESTDIR="$D" TEXTFILEDIR=/srv/textfiles
+	assert_success
+	assert_equal "$(readlink "$D/srv/textfiles/promrun.prom")" "$target"
+	run mk uninstall DESTDIR="$D" TEXTFILEDIR=/srv/textfiles
+	[ ! -L "$D/srv/textfiles/promrun.prom" ]
+}
+
+@test "make bench, on a clean build directory, builds every program and test tool the benchmarks run" {
+	local b="$BATS_TEST_TMPDIR/clean" name used=0
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -n -C "$TOP" \
+	    BUILD="$b" bench
+	assert_success
+	for name in promrun-record promrun-render promrun-push promrun-rules; do
+		assert_output --partial "-o $b/$name "
+	done
+	for name in "$TOP"/test/tools/*.c; do
+		name=$(basename "$name" .c)
+		grep -qw -- "$name" "$TOP"/test/bench/*.sh || continue
+		used=$((used + 1))
+		assert_output --partial "-o $b/test/$name "
+	done
+	[ "$used" -gt 0 ] || fail "no test tool found in test/bench/*.sh"
+}

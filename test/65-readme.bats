@@ -60,7 +60,7 @@ anchors() {
 				    fail "$md: no heading for #$anchor in $path"
 			fi
 		done < <(links "$md")
-	done < <(find "$TOP" -name '*.md' -not -path '*/build/*' -not -path '*/.git/*')
+	done < <(find "$TOP" -name '*.md' -not -path '*/build/*' -not -path '*/node_modules/*' -not -path '*/.git/*')
 }
 
 @test "the Quick start's commands are Makefile targets" {

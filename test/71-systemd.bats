@@ -35,14 +35,18 @@ setup() {
 	assert_output ''
 }
 
+teardown() {
+	stop_pid "${STUB_PID:-}"
+}
+
 # exposure UNIT: the "Overall exposure level" systemd-analyze security gives.
 exposure() {
 	systemd-analyze security --offline=true "./$1" |
 	    sed -n "s/^→ Overall exposure level for $1: \([0-9.]*\) .*/\1/p"
 }
 
-@test "systemd-analyze security rates promrun-render and promrun-push at 2.0 or lower" {
-	for unit in promrun-render.service promrun-push.service; do
+@test "systemd-analyze security rates promrun-render, promrun-push and promrun-remote-write at 2.0 or lower" {
+	for unit in promrun-render.service promrun-push.service promrun-remote-write.service; do
 		score=$(exposure "$unit")
 		echo "$unit: $score"
 		[[ $score =~ ^[0-9]+\.[0-9]$ ]]
@@ -60,8 +64,18 @@ exposure() {
 	# promrun-render -j JOURNAL -o TEXTFILE
 	assert_equal "${render[*]:1:4}" "-j $STATE/journal -o $TEXTFILE/promrun.prom"
 	assert_equal "$(unit_value promrun-render.path PathChanged)" "$STATE/journal"
-	assert_equal "$(unit_value promrun-render.service ReadWritePaths)" "$STATE $TEXTFILE"
+	assert_equal "$(unit_value promrun-render.service ReadWritePaths)" "$STATE"
 	assert_equal "${push[-1]}" "$TEXTFILE/promrun.prom"
+	# tmpfiles.d makes the textfile's directory; make install links
+	# node_exporter's directory to that very file.
+	run grep -c "^d $TEXTFILE " tmpfiles.d/promrun.conf
+	assert_output 1
+	run sed -n 's/^TEXTFILE *= *//p' "$BATS_TEST_DIRNAME/../Makefile"
+	assert_output "${TEXTFILE/#$STATE/$UNIT_STATEDIR}/promrun.prom"
+	mapfile -t rw < <(unit_command promrun-remote-write.service ExecStart promrun-remote-write.service)
+	assert_equal "${rw[*]:1:2}" "--mode remote-write"
+	assert_equal "${rw[-1]}" "$TEXTFILE/promrun.prom"
+	assert_equal "$(unit_value promrun-remote-write.timer Unit)" promrun-remote-write.service
 	for key in ExecStartPre ExecStopPost; do
 		mapfile -t record < <(unit_command promrun-record.conf "$key" x.service)
 		assert_equal "${record[*]:1:2}" "-j $STATE/journal"
@@ -70,9 +84,14 @@ exposure() {
 	assert_equal "$(unit_value promrun-render.timer Unit)" promrun-render.service
 	assert_equal "$(unit_value promrun-render.path Unit)" promrun-render.service
 	assert_equal "$(unit_value promrun-push.timer Unit)" promrun-push.service
-	# Render is the only writer; push writes nothing.
+	# Render is the only writer of the textfile; push writes nothing;
+	# remote write only its own state directory, which systemd makes.
 	run unit_value promrun-push.service ReadWritePaths
 	assert_output ''
+	run unit_value promrun-remote-write.service ReadWritePaths
+	assert_output ''
+	assert_equal "$(unit_value promrun-remote-write.service StateDirectory)" promrun-push
+	assert_equal "$(unit_value promrun-remote-write.service StateDirectoryMode)" 0700
 	assert_equal "$(unit_value promrun-render.service PrivateNetwork)" yes
 }
 
@@ -87,6 +106,24 @@ exposure() {
 	run stat -c %a "$TEXTFILE/promrun.prom"
 	assert_output 644
 	[ -f "$STATE/journal.checkpoint" ]
+}
+
+@test "the remote-write unit's command line, run by hand, sends the textfile and keeps its state where systemd's StateDirectory= points" {
+	load 'test_helper/pushgateway'
+	printf '[journal]\nlabels = repo\n' >"$CONF"
+	promrun-record -j "$STATE/journal" -w build -s success -d 3
+	unit_run promrun-render.service ExecStart promrun-render.service
+	stub_start "$BATS_TEST_TMPDIR/stub" status 204
+	printf '[push]\nremote_write_url = %s/api/v1/write\n' "$STUB_URL" >"$CONF"
+	# systemd sets STATE_DIRECTORY for a unit with StateDirectory=.
+	mkdir -m 700 "$BATS_TEST_TMPDIR/promrun-push"
+	STATE_DIRECTORY="$BATS_TEST_TMPDIR/promrun-push" run unit_run promrun-remote-write.service ExecStart promrun-remote-write.service
+	stub_stop
+	assert_success
+	assert_output ''
+	[ "$(stub_requests "$BATS_TEST_TMPDIR/stub")" -eq 1 ]
+	run grep -c "instance=\"$(uname -n)\",job=\"promrun\"" "$BATS_TEST_TMPDIR"/promrun-push/remote-write-127.0.0.1_*.state
+	assert_output "$(grep -vc '^#' "$TEXTFILE/promrun.prom")"
 }
 
 @test "the drop-in's commands record each run of the service with its outcome from systemd" {
@@ -118,7 +155,7 @@ as() {
 	fi
 }
 
-@test "sysusers.d and tmpfiles.d: services in group promrun append, the promrun user renders, nobody else writes" {
+@test "sysusers.d and tmpfiles.d: services in group promrun append, the promrun user renders, node_exporter's reads through the link, nobody else writes" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to create users in a root directory and switch to them"
 	R=$BATS_TEST_TMPDIR/root
 	mkdir -p "$R/etc"
@@ -127,16 +164,15 @@ as() {
 	uid=$(awk -F: '$1 == "promrun" { print $3 }' "$R/etc/passwd")
 	gid=$(awk -F: '$1 == "promrun" { print $3 }' "$R/etc/group")
 	[ -n "$uid" ] && [ -n "$gid" ]
-	# tmpfiles resolves owners in the root, but ACL entries through the
-	# host's user database, which has no promrun: name the user by number.
-	sed "s/u:promrun:/u:$uid:/" "$UNITS/tmpfiles.d/promrun.conf" >tmpfiles.conf
-	run systemd-tmpfiles --create --root="$R" "$UNITS/tmpfiles.conf"
+	run systemd-tmpfiles --create --root="$R" "$UNITS/tmpfiles.d/promrun.conf"
 	assert_success
 	assert_output ''
-	run stat -c '%a %u %g' "$R$STATE" "$R$STATE/journal" "$R$STATE/journal.lock"
-	assert_output "2770 $uid $gid
+	run stat -c '%a %u %g' "$R$STATE" "$R$STATE/journal" "$R$STATE/journal.lock" \
+	    "$R$TEXTFILE"
+	assert_output "2771 $uid $gid
 660 $uid $gid
-660 $uid $gid"
+660 $uid $gid
+755 $uid $gid"
 	# The users below must reach the root through the test's directories.
 	chmod o+x "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" "$BATS_TEST_TMPDIR" \
 	    "$UNITS"
@@ -147,16 +183,28 @@ as() {
 	run --separate-stderr as 4242 "" promrun-record -j "$R$STATE/journal" -w job -s failure
 	assert_failure 1
 	assert_equal "$stderr" "promrun-record: cannot open lock file $R$STATE/journal.lock: Permission denied"
-	# The promrun user renders into the textfile directory, root's, which
-	# it may write only through the ACL entry (a member of its group may not).
-	run stat -c '%u %g' "$R$TEXTFILE"
-	assert_output '0 0'
+	# The promrun user renders into its textfile directory; a member of its
+	# group may not write there.
 	run as "$uid" "$gid" promrun-render -j "$R$STATE/journal" -o "$R$TEXTFILE/promrun.prom"
 	assert_success
 	run sample_value "$R$TEXTFILE/promrun.prom" 'ci_workflow_runs_total{workflow="job",status="success"}'
 	assert_output 1
 	run as 4242 "4242,$gid" promrun-render -j "$R$STATE/journal" -o "$R$TEXTFILE/other.prom"
 	assert_failure 1
+	# node_exporter's user, in neither group, reads the textfile through
+	# the link in its own directory (root's, 0755: make install adds only
+	# the link), and can neither list promrun's directory nor read the
+	# journal.
+	mkdir -p "$R$NODE_TEXTFILE"
+	chmod 755 "$R$NODE_TEXTFILE"
+	ln -s "$R$TEXTFILE/promrun.prom" "$R$NODE_TEXTFILE/"
+	run as 4343 "" cat "$R$NODE_TEXTFILE/promrun.prom"
+	assert_success
+	assert_output "$(cat "$R$TEXTFILE/promrun.prom")"
+	run as 4343 "" ls "$R$STATE"
+	assert_failure
+	run as 4343 "" cat "$R$STATE/journal"
+	assert_failure
 	# Files the promrun user creates in the journal's directory keep the
 	# group, so the services can still append after compaction.
 	inode=$(stat -c %i "$R$STATE/journal")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The whole chain a user runs, with real servers on free 127.0.0.1 ports:
 # runs recorded in the journal, rendered by the render unit's command line
-# into node_exporter's textfile directory, pushed by the push unit's command
+# into promrun's textfile, which node_exporter reads through the link make
+# install puts in its textfile directory, pushed by the push unit's command
 # line to a Pushgateway, scraped every second by a Prometheus server that
 # loads examples/prometheus.yml and examples/alerts.yml ("for" shortened to
 # 1s); then Prometheus's HTTP API tells what the user would see.  Runs are
@@ -16,7 +17,7 @@ setup_file() {
 	local ex="$BATS_TEST_DIRNAME/../examples" p="$BATS_FILE_TMPDIR/prometheus"
 	export PATH="$PROMRUN_BUILD:$PATH"
 	units_stage "$BATS_FILE_TMPDIR/units"
-	node_exporter_start "$BATS_FILE_TMPDIR/node" "$TEXTFILE"
+	node_exporter_start "$BATS_FILE_TMPDIR/node" "$NODE_TEXTFILE"
 	gateway_start "$BATS_FILE_TMPDIR/gateway"
 	mkdir -p "$p"
 	sed -E 's/^( *for:).*/\1 1s/' "$ex/alerts.yml" >"$p/alerts.yml"
@@ -124,10 +125,22 @@ promrun 1' workflow_up nightly-backup
 	    prom_alerts WorkflowDown
 }
 
+# summaries ALERT: "WORKFLOW: SUMMARY" of each active ALERT, sorted.
+summaries() {
+	prom_alerts "$1" '.labels.workflow + ": " + .annotations.summary'
+}
+
+@test "a workflow whose runs all failed fires WorkflowNoRecentSuccess, saying it never succeeded; one that succeeded does not" {
+	eventually 30 is 'node 0
+promrun 0' values 'ci_workflow_last_success_timestamp_seconds{workflow="build"}' job
+	eventually 30 is 'build: Workflow build has never succeeded' \
+	    summaries WorkflowNoRecentSuccess
+}
+
 @test "a textfile node_exporter sees unchanged for 10 minutes fires PromrunTextfileStale; the next render resolves it" {
 	touch -d '-10 minutes' "$TEXTFILE/promrun.prom"
 	eventually 30 is "$(firing PromrunTextfileStale "$(jq -nc \
-	    --arg f "$TEXTFILE/promrun.prom" --arg i "127.0.0.1:$NE_PORT" \
+	    --arg f "$NODE_TEXTFILE/promrun.prom" --arg i "127.0.0.1:$NE_PORT" \
 	    '{file: $f, instance: $i, job: "node", severity: "warning"}')")" \
 	    prom_alerts PromrunTextfileStale
 	render
@@ -175,4 +188,37 @@ promrun 1' workflow_up nightly-backup
 	run values "$(cat exprs/grafana-dashboard-1.promql)" workflow
 	assert_output 'build 0
 nightly-backup 1'
+}
+
+@test "a journal written before job and instance were refused renders and pushes under the push unit's -g instance=%H" {
+	# Records an older promrun-record wrote for -l job=... -l instance=...
+	# (written as it framed them), on a host without a label allow-list.
+	now=$(date +%s)
+	for payload in \
+	    "run time=$now workflow=old-labels status=success label.job=nightly label.repo=a" \
+	    "run time=$now workflow=old-labels status=failure label.instance=ci-7" \
+	    "run time=$now workflow=old-labels status=success label.job="; do
+		printf '%s' "$payload" | journal-frame >>"$J"
+	done
+	printf '[push]\nurl = %s\n' "$GW_URL" >own.ini
+	export PROMRUN_CONFIG="$PWD/own.ini"
+	run --separate-stderr render
+	assert_success
+	assert_equal "$stderr" 'promrun-render: warning: 3 records carry a job, instance or textfile label, which the Pushgateway or Prometheus set: dropped from the metrics (promrun-record refuses them now)'
+	run grep -E '[{,](job|instance)=' "$TEXTFILE/promrun.prom"
+	assert_failure 1
+	run --separate-stderr push
+	assert_success
+	run gateway_series
+	assert_line "ci_workflow_runs_total{branch=\"\",instance=\"$HOST_NAME\",job=\"promrun\",repo=\"a\",runner=\"\",status=\"success\",workflow=\"old-labels\"} 1"
+	assert_line "ci_workflow_runs_total{branch=\"\",instance=\"$HOST_NAME\",job=\"promrun\",repo=\"\",runner=\"\",status=\"success\",workflow=\"old-labels\"} 1"
+	assert_line "ci_workflow_runs_total{branch=\"\",instance=\"$HOST_NAME\",job=\"promrun\",repo=\"\",runner=\"\",status=\"failure\",workflow=\"old-labels\"} 1"
+	refute_output --partial '"nightly"'
+	refute_output --partial '"ci-7"'
+	# A textfile an older promrun-render wrote (job="" and instance="" on
+	# every series) is pushed too: an empty value is no label.
+	sed 's/{workflow=/{job="",instance="",workflow=/' "$TEXTFILE/promrun.prom" >old.prom
+	grep -q '{job="",instance="",workflow="old-labels"' old.prom
+	run promrun-push -g "instance=$HOST_NAME" old.prom
+	assert_success
 }

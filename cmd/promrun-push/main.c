@@ -1,11 +1,12 @@
 /*
- * promrun-push - send exposition-format metrics to a Prometheus Pushgateway.
+ * promrun-push - send exposition-format metrics to a Prometheus
+ * Pushgateway, a remote-write endpoint or an OTLP/HTTP endpoint.
  *
  * Outline: parse the options, load the configuration, build the grouping
  * key, read and validate every input, and only then send: one group for the
- * inputs, or with --dir one group per *.prom file.
+ * inputs, or with --dir one group per *.prom file; to an endpoint, the
+ * series of every input (lib/push/endpoint.h).
  */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,10 @@
 
 #include "config.h"
 #include "common/err.h"
+#include "push/endpoint.h"
 #include "push/push.h"
+#include "push/remote.h"
+#include "usage.h"
 
 #ifndef PROMRUN_VERSION
 #define PROMRUN_VERSION "unknown"
@@ -21,81 +25,11 @@
 
 static const char *progname = "promrun-push";
 
-static const char synopsis[] =
-    "usage: promrun-push [-c CONFIG] [-u URL] [--job JOB] [-g NAME=VALUE]... "
-    "[--add | --delete]\n"
-    "                    [--user NAME] [--password-file FILE] "
-    "[--bearer-token-file FILE]\n"
-    "                    [--cacert FILE] [--cert FILE] [--key FILE] "
-    "[--insecure]\n"
-    "                    [--timeout T] [--retries N] [--gzip] [-v] "
-    "[--dir DIR | FILE... | -]\n";
-
-static const char help_text[] =
-    "Validate exposition-format metrics, then send them to a Prometheus\n"
-    "Pushgateway as one group (default input: the config's [render] output).\n"
-    "\n"
-    "  -u, --url URL             the gateway (default http://localhost:9091)\n"
-    "      --job JOB             the group's job (default promrun)\n"
-    "  -g, --grouping NAME=VALUE a grouping label (repeatable)\n"
-    "      --add                 POST: replace only the families sent\n"
-    "      --delete              DELETE the group; no input is read\n"
-    "      --dir DIR             push every *.prom in DIR as its own group,\n"
-    "                            with the label textfile=\"NAME.prom\"\n"
-    "      --user NAME           basic auth; the password comes from\n"
-    "      --password-file FILE    FILE or $PROMRUN_PUSH_PASSWORD\n"
-    "      --bearer-token-file FILE  or $PROMRUN_PUSH_TOKEN\n"
-    "      --cacert FILE         CA bundle to verify the gateway\n"
-    "      --cert FILE, --key FILE   client certificate and key\n"
-    "      --insecure            do not verify the gateway's certificate\n"
-    "      --timeout T           per attempt: seconds or 10s, 1m (default 10)\n"
-    "      --retries N           on connection errors, 5xx, 429 (default 3)\n"
-    "      --gzip                compress the body\n"
-    "  -v, --verbose             print each request and status (no secrets)\n"
-    "  -c, --config FILE         configuration file\n"
-    "  -h, --help                show this help\n"
-    "  -V, --version             show the version\n"
-    "\n"
-    "Exit status: 0 pushed (HTTP 200, 202 for --delete), 1 the gateway could\n"
-    "not be reached or refused, 2 usage or invalid input.  See\n"
-    "promrun-push(1).\n";
-
-enum {
-	OPT_JOB = 256, OPT_ADD, OPT_DELETE, OPT_DIR, OPT_USER, OPT_PASSWORD_FILE,
-	OPT_TOKEN_FILE, OPT_CACERT, OPT_CERT, OPT_KEY, OPT_INSECURE,
-	OPT_TIMEOUT, OPT_RETRIES, OPT_GZIP, OPT_SECRET_ARG,
-};
-
-static const struct option longopts[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"url", required_argument, NULL, 'u'},
-	{"job", required_argument, NULL, OPT_JOB},
-	{"grouping", required_argument, NULL, 'g'},
-	{"add", no_argument, NULL, OPT_ADD},
-	{"delete", no_argument, NULL, OPT_DELETE},
-	{"dir", required_argument, NULL, OPT_DIR},
-	{"user", required_argument, NULL, OPT_USER},
-	{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-	{"bearer-token-file", required_argument, NULL, OPT_TOKEN_FILE},
-	{"cacert", required_argument, NULL, OPT_CACERT},
-	{"cert", required_argument, NULL, OPT_CERT},
-	{"key", required_argument, NULL, OPT_KEY},
-	{"insecure", no_argument, NULL, OPT_INSECURE},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"retries", required_argument, NULL, OPT_RETRIES},
-	{"gzip", no_argument, NULL, OPT_GZIP},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	/* Caught so that a secret typed on the command line is never echoed. */
-	{"password", required_argument, NULL, OPT_SECRET_ARG},
-	{"bearer-token", required_argument, NULL, OPT_SECRET_ARG},
-	{NULL, 0, NULL, 0},
-};
-
 struct options {
-	const char *config, *url, *job, *dir, *timeout, *retries;
+	const char *config, *url, *job, *dir, *timeout, *retries, *mode;
+	const char *endpoint;		/* --remote-write or --otlp URL */
 	struct push_options push;	/* strings from argv; merged later */
+	struct endpoint_options ep;
 	bool add, del, insecure, gzip, verbose;
 	char **grouping;		/* -g arguments */
 	size_t ngrouping;
@@ -121,6 +55,64 @@ bad_option(const char *what, const char *arg)
 	usage(msg);
 }
 
+/* --remote-write URL, --otlp URL, --mode MODE: one of them at most. */
+static void
+set_mode(struct options *o, const char *mode, const char *url)
+{
+	if (o->mode != NULL && (strcmp(o->mode, mode) != 0 || url != NULL))
+		usage("give one of --remote-write, --otlp and --mode");
+	o->mode = mode;
+	o->endpoint = url;
+}
+
+static void
+parse_option(int opt, struct options *o)
+{
+	switch (opt) {
+	case 'c': o->config = optarg; break;
+	case 'u': o->url = optarg; break;
+	case 'g': o->grouping[o->ngrouping++] = optarg; break;
+	case 'v': o->verbose = true; break;
+	case OPT_JOB: o->job = optarg; break;
+	case OPT_ADD: o->add = true; break;
+	case OPT_DELETE: o->del = true; break;
+	case OPT_DIR: o->dir = optarg; break;
+	case OPT_REMOTE_WRITE: set_mode(o, "remote-write", optarg); break;
+	case OPT_OTLP: set_mode(o, "otlp", optarg); break;
+	case OPT_MODE: set_mode(o, optarg, NULL); break;
+	case OPT_TENANT: o->push.tenant = optarg; break;
+	case OPT_STATE_DIR: o->ep.state_dir = optarg; break;
+	case OPT_OTLP_JSON: o->ep.json = true; break;
+	case OPT_OTLP_RESOURCE:
+		if (o->ep.nresource == ENDPOINT_MAX_RESOURCE)
+			usage("too many --otlp-resource");
+		o->ep.resource[o->ep.nresource++] = optarg;
+		break;
+	case OPT_USER: o->push.user = optarg; break;
+	case OPT_PASSWORD_FILE: o->push.password_file = optarg; break;
+	case OPT_TOKEN_FILE: o->push.bearer_token_file = optarg; break;
+	case OPT_CACERT: o->push.cacert = optarg; break;
+	case OPT_CERT: o->push.cert = optarg; break;
+	case OPT_KEY: o->push.key = optarg; break;
+	case OPT_INSECURE: o->insecure = true; break;
+	case OPT_TIMEOUT: o->timeout = optarg; break;
+	case OPT_RETRIES: o->retries = optarg; break;
+	case OPT_GZIP: o->gzip = true; break;
+	case OPT_ALLOW_EMPTY: o->ep.flags |= PUSH_ALLOW_EMPTY; break;
+	case OPT_SECRET_ARG:
+		usage("secrets are not accepted on the command line: use "
+		    "--password-file, --bearer-token-file, PROMRUN_PUSH_PASSWORD "
+		    "or PROMRUN_PUSH_TOKEN");
+		break;
+	case 'h':
+		printf("%s\n%s", synopsis, help_text);
+		exit(0);
+	case 'V':
+		printf("%s %s\n", progname, PROMRUN_VERSION);
+		exit(0);
+	}
+}
+
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -133,42 +125,11 @@ parse_options(int argc, char **argv, struct options *o)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":c:u:g:vhV", longopts,
 	    NULL)) != -1) {
-		switch (opt) {
-		case 'c': o->config = optarg; break;
-		case 'u': o->url = optarg; break;
-		case 'g': o->grouping[o->ngrouping++] = optarg; break;
-		case 'v': o->verbose = true; break;
-		case OPT_JOB: o->job = optarg; break;
-		case OPT_ADD: o->add = true; break;
-		case OPT_DELETE: o->del = true; break;
-		case OPT_DIR: o->dir = optarg; break;
-		case OPT_USER: o->push.user = optarg; break;
-		case OPT_PASSWORD_FILE: o->push.password_file = optarg; break;
-		case OPT_TOKEN_FILE: o->push.bearer_token_file = optarg; break;
-		case OPT_CACERT: o->push.cacert = optarg; break;
-		case OPT_CERT: o->push.cert = optarg; break;
-		case OPT_KEY: o->push.key = optarg; break;
-		case OPT_INSECURE: o->insecure = true; break;
-		case OPT_TIMEOUT: o->timeout = optarg; break;
-		case OPT_RETRIES: o->retries = optarg; break;
-		case OPT_GZIP: o->gzip = true; break;
-		case OPT_SECRET_ARG:
-			usage("secrets are not accepted on the command line: "
-			    "use --password-file, --bearer-token-file, "
-			    "PROMRUN_PUSH_PASSWORD or PROMRUN_PUSH_TOKEN");
-			break;
-		case 'h':
-			printf("%s\n%s", synopsis, help_text);
-			exit(0);
-		case 'V':
-			printf("%s %s\n", progname, PROMRUN_VERSION);
-			exit(0);
-		case ':':
+		if (opt == ':')
 			bad_option("missing argument for", argv[optind - 1]);
-			break;
-		default:
+		else if (opt == '?')
 			bad_option("unknown option", argv[optind - 1]);
-		}
+		parse_option(opt, o);
 	}
 	o->inputs = argv + optind;
 	o->ninputs = (size_t)(argc - optind);
@@ -176,8 +137,8 @@ parse_options(int argc, char **argv, struct options *o)
 		usage("--add and --delete exclude each other");
 	if (o->dir != NULL && o->ninputs > 0)
 		usage("--dir and FILE arguments exclude each other");
-	if (o->del && o->ninputs > 0)
-		usage("--delete sends no metrics: give no FILE");
+	if (o->del && (o->ninputs > 0 || o->ep.flags & PUSH_ALLOW_EMPTY))
+		usage("--delete sends no metrics: give no FILE or --allow-empty");
 }
 
 static int
@@ -194,9 +155,32 @@ log_line(void *ctx, const char *line)
 	fprintf(stderr, "%s: %s\n", progname, line);
 }
 
+/* The protocol and its endpoint: the option's URL, else the config's. */
+static int
+merge_endpoint(struct options *o, struct config *c, struct perr *e)
+{
+	int rc;
+
+	if ((rc = push_protocol_parse(o->mode != NULL ? o->mode : "gateway",
+	    &o->push.protocol, e)) != 0)
+		return rc;
+	if (o->push.protocol != PUSH_GATEWAY && (o->url != NULL || o->add ||
+	    o->del))
+		return perr_set(e, PERR_INVALID, "--url, --add and --delete are "
+		    "for the Pushgateway, not for --%s", o->mode);
+	if (o->push.protocol != PUSH_OTLP && (o->ep.json ||
+	    o->ep.nresource > 0))
+		return perr_set(e, PERR_INVALID, "--otlp-json and "
+		    "--otlp-resource need --otlp");
+	o->push.url = o->endpoint;
+	o->push.json = o->ep.json;
+	return o->push.protocol == PUSH_GATEWAY ? 0 :
+	    config_endpoint_defaults(c, &o->push, &o->ep, e);
+}
+
 /* The command line over the config over the defaults. */
 static int
-merge(struct options *o, const struct config *c, struct push_group *g,
+merge(struct options *o, struct config *c, struct push_group *g,
     struct perr *e)
 {
 	struct push_options *p = &o->push;
@@ -209,9 +193,11 @@ merge(struct options *o, const struct config *c, struct push_group *g,
 		if ((rc = push_group_add_arg(g, o->grouping[i], e)) != 0)
 			return rc;
 	if ((rc = push_group_merge(g, &c->push.grouping, e)) != 0 ||
-	    (rc = push_group_check(g, e)) != 0)
+	    (rc = push_group_check(g, e)) != 0 ||
+	    (rc = merge_endpoint(o, c, e)) != 0)
 		return rc;
-	p->url = o->url;
+	if (p->protocol == PUSH_GATEWAY)
+		p->url = o->url;
 	p->method = o->del ? PUSH_DELETE : o->add ? PUSH_POST : PUSH_PUT;
 	p->insecure = o->insecure;
 	p->gzip = o->gzip;
@@ -228,24 +214,31 @@ merge(struct options *o, const struct config *c, struct push_group *g,
 	return 0;
 }
 
+/* The inputs: the arguments, else the config's [render] output. */
+static int
+pick_inputs(struct options *o, const struct config *c, char **deflt,
+    struct perr *e)
+{
+	if (o->push.method == PUSH_DELETE || o->ninputs > 0 || o->dir != NULL)
+		return 0;
+	if (c->render.output == NULL)
+		return perr_set(e, PERR_INVALID, "no input: give FILE or - "
+		    "(standard input), or set [render] output");
+	deflt[0] = c->render.output;
+	o->inputs = deflt;
+	o->ninputs = 1;
+	return 0;
+}
+
 /* The inputs as one group: all read and validated, then one request. */
 static int
-push_inputs(struct push_client *cl, struct options *o, const struct config *c,
+push_inputs(struct push_client *cl, struct options *o,
     const struct push_group *g, struct perr *e)
 {
 	struct buf body = BUF_INIT(PUSH_MAX_INPUT);
-	char *deflt[1];
 	int rc;
 
-	if (o->push.method != PUSH_DELETE && o->ninputs == 0) {
-		if (c->render.output == NULL)
-			return perr_set(e, PERR_INVALID, "no input: give FILE or "
-			    "- (standard input), or set [render] output");
-		deflt[0] = c->render.output;
-		o->inputs = deflt;
-		o->ninputs = 1;
-	}
-	if ((rc = push_load(o->inputs, o->ninputs, g, &body, e)) == 0)
+	if ((rc = push_load(o->inputs, o->ninputs, g, o->ep.flags, &body, e)) == 0)
 		rc = push_send(cl, g, body.p, body.len, e);
 	buf_free(&body);
 	return rc;
@@ -260,7 +253,8 @@ push_dir(struct push_client *cl, const struct options *o,
 	size_t n = 0, i, refused = 0;
 	int rc;
 
-	rc = push_dir_load(o->dir, g, o->push.method != PUSH_DELETE, &t, &n, e);
+	rc = push_dir_load(o->dir, g, o->push.method != PUSH_DELETE,
+	    o->ep.flags, &t, &n, e);
 	for (i = 0; rc == 0 && i < n; i++) {
 		if ((rc = push_send(cl, &t[i].group, t[i].body.p, t[i].body.len,
 		    e)) != PERR_FAILED)
@@ -284,14 +278,17 @@ main(int argc, char **argv)
 	struct push_group g;
 	struct config c;
 	struct perr e;
+	char *deflt[1];
 	int rc;
 
 	parse_options(argc, argv, &o);
 	if ((rc = config_load(&c, o.config, &e)) == 0 &&
 	    (rc = merge(&o, &c, &g, &e)) == 0 &&
+	    (rc = pick_inputs(&o, &c, deflt, &e)) == 0 &&
 	    (rc = push_client_new(&cl, &o.push, &e)) == 0)
-		rc = o.dir != NULL ? push_dir(cl, &o, &g, &e) :
-		    push_inputs(cl, &o, &c, &g, &e);
+		rc = o.push.protocol != PUSH_GATEWAY ? endpoint_push(cl, &o.ep,
+		    o.inputs, o.ninputs, o.dir, &g, &e) : o.dir != NULL ?
+		    push_dir(cl, &o, &g, &e) : push_inputs(cl, &o, &g, &e);
 	push_client_free(cl);
 	config_free(&c);
 	free(o.grouping);

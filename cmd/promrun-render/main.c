@@ -199,6 +199,12 @@ main(int argc, char **argv)
 		if (rep.warning[0] != '\0')
 			fprintf(stderr, "%s: warning: %s\n", progname,
 			    rep.warning);
+		if (rep.foreign > 0)
+			fprintf(stderr, "%s: warning: %" PRIu64 " records carry "
+			    "a job, instance or textfile label, which the "
+			    "Pushgateway or Prometheus set: dropped from the "
+			    "metrics (promrun-record refuses them now)\n",
+			    progname, rep.foreign);
 		if (o.verbose)
 			report(&rep);
 		rc = 0;

@@ -75,6 +75,19 @@ buf_add(struct buf *b, const void *data, size_t len)
 }
 
 int
+buf_extend(struct buf *b, size_t len, char **space)
+{
+	int rc;
+
+	if ((rc = reserve(b, len)) != 0)
+		return rc;
+	*space = b->p + b->len;
+	b->len += len;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+int
 buf_adds(struct buf *b, const char *s)
 {
 	return buf_add(b, s, strlen(s));

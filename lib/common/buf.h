@@ -40,6 +40,14 @@ int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
 /*
+ * buf_extend: make the buffer len bytes longer and point *space at them,
+ * for a producer that writes in place (a compressor given the bound of
+ * its output); their contents are unspecified until written, and
+ * buf_truncate gives back what was not used.  The appends' errors.
+ */
+int buf_extend(struct buf *b, size_t len, char **space);
+
+/*
  * buf_add_double: v in the shortest decimal form that reads back as the same
  * double: integral values below 2^53 without exponent or point ("42"),
  * others as the shortest "%g" that round-trips ("0.25", "1e-05"), and the

@@ -1,6 +1,7 @@
 /* fsutil.c - file-system helpers (see fsutil.h). */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 #include "common/fsutil.h"
+#include "common/buf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +42,67 @@ is_dir(const char *path)
 
 	rc = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 	errno = saved;
+	return rc;
+}
+
+static int
+path_too_long(const char *path, struct perr *e)
+{
+	return perr_set(e, PERR_INVALID, "path too long: %s", path);
+}
+
+/*
+ * Where the link cur, holding target, leads: target itself when absolute,
+ * else target read from cur's directory, as the kernel reads it.
+ */
+static int
+join_target(const char *cur, const char *target, struct buf *next)
+{
+	const char *slash = strrchr(cur, '/');
+
+	buf_reset(next);
+	if (target[0] != '/' && slash != NULL &&
+	    buf_add(next, cur, (size_t)(slash - cur) + 1) != 0)
+		return PERR_LIMIT;
+	return buf_adds(next, target);
+}
+
+int
+fs_follow_links(const char *path, char *out, size_t size, struct perr *e)
+{
+	struct buf cur = BUF_INIT(PATH_MAX - 1), next = BUF_INIT(PATH_MAX - 1);
+	char target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int hops, rc = 0;
+
+	if (buf_adds(&cur, path) != 0)
+		return path_too_long(path, e);
+	for (hops = 0; rc == 0; hops++) {
+		if (lstat(buf_str(&cur), &st) != 0 || !S_ISLNK(st.st_mode))
+			break;
+		if (hops == FS_MAX_LINKS) {
+			rc = perr_sys(e, ELOOP, "cannot write %s", path);
+		} else if ((n = readlink(buf_str(&cur), target,
+		    sizeof(target))) < 0) {
+			rc = perr_sys(e, errno, "cannot read the symbolic "
+			    "link %s", buf_str(&cur));
+		} else if ((size_t)n == sizeof(target)) {
+			rc = path_too_long(buf_str(&cur), e);
+		} else {
+			target[n] = '\0';
+			if (join_target(buf_str(&cur), target, &next) != 0)
+				rc = path_too_long(target, e);
+			buf_reset(&cur);
+			if (rc == 0 && buf_adds(&cur, buf_str(&next)) != 0)
+				rc = path_too_long(buf_str(&next), e);
+		}
+	}
+	if (rc == 0 && (size_t)snprintf(out, size, "%s", buf_str(&cur)) >=
+	    size)
+		rc = path_too_long(buf_str(&cur), e);
+	buf_free(&cur);
+	buf_free(&next);
 	return rc;
 }
 

@@ -1,7 +1,7 @@
 /*
  * fsutil.h - small file-system helpers shared by the journal and the atomic
- * file writer: directory of a path, mkdir -p, fsync of a directory, and
- * system calls retried on EINTR.
+ * file writer: directory of a path, where symbolic links lead, mkdir -p,
+ * fsync of a directory, and system calls retried on EINTR.
  */
 #ifndef PROMRUN_FSUTIL_H
 #define PROMRUN_FSUTIL_H
@@ -16,6 +16,19 @@
  * for "/x").  Returns 0, or PERR_LIMIT when it does not fit in size bytes.
  */
 int fs_dirname(const char *path, char *out, size_t size);
+
+#define FS_MAX_LINKS 40	/* symbolic links followed in a row, as Linux */
+
+/*
+ * fs_follow_links: follow the symbolic links path is, one after the other,
+ * as the kernel does (a relative target is read from the link's own
+ * directory; links in the directories above are left to the kernel), to the
+ * first name that is not a symbolic link or does not exist: into out (size
+ * bytes; path itself when it is no link).  Returns 0; PERR_INVALID when a
+ * name does not fit in size bytes; PERR_IO for a link that cannot be read
+ * or more than FS_MAX_LINKS of them (ELOOP).
+ */
+int fs_follow_links(const char *path, char *out, size_t size, struct perr *e);
 
 /*
  * fs_mkdir_parents: create the missing directories above path (not path

@@ -1,6 +1,7 @@
 /* journal.c - append, lock and scan the journal (see journal.h). */
 #define _DEFAULT_SOURCE
 #include "journal/journal.h"
+#include "common/atomicfile.h"
 #include "common/buf.h"
 #include "common/crc32c.h"
 #include "common/fsutil.h"
@@ -23,11 +24,16 @@
 int
 journal_lock_path(const char *path, char *out, size_t size)
 {
-	size_t len = strlen(path);
+	char name[PATH_MAX];
+	size_t len;
 
+	/* One lock for the journal, whichever symbolic link names it. */
+	if (fs_follow_links(path, name, sizeof(name), NULL) != 0)
+		return PERR_LIMIT;
+	len = strlen(name);
 	if (len + sizeof(".lock") > size)
 		return PERR_LIMIT;
-	memcpy(out, path, len);
+	memcpy(out, name, len);
 	memcpy(out + len, ".lock", sizeof(".lock"));
 	return 0;
 }
@@ -47,7 +53,7 @@ int
 journal_lock(const char *path, int exclusive, int create, struct perr *e)
 {
 	char lock[PATH_MAX];
-	int fd, flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
+	int fd, why, flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
 
 	if (journal_lock_path(path, lock, sizeof(lock)) != 0) {
 		perr_set(e, PERR_INVALID, "journal path too long: %s", path);
@@ -59,11 +65,16 @@ journal_lock(const char *path, int exclusive, int create, struct perr *e)
 			return -1;
 		fd = fs_open(lock, flags, 0666);
 	}
-	/* flock needs no write access: a reader may only be able to read it. */
-	if (fd < 0 && errno == EACCES)
+	why = errno;
+	/*
+	 * flock needs no write access: a reader may only be able to read it.
+	 * When that fails too, the first reason is the one to give (a lock
+	 * file that could not be created is missing, but EACCES is why).
+	 */
+	if (fd < 0 && why == EACCES)
 		fd = fs_open(lock, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0) {
-		perr_sys(e, errno, "cannot open lock file %s", lock);
+		perr_sys(e, why, "cannot open lock file %s", lock);
 		return -1;
 	}
 	if (flock_wait(fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
@@ -213,38 +224,46 @@ out:
 
 /* --- compaction's swap --- */
 
+/* What compactions before atomicfile.h left behind; removed the same way. */
+#define OLD_TEMP_SUFFIX ".compact.tmp"
+
 int
 journal_remove_leftovers(const char *path)
 {
-	char lock[PATH_MAX], tmp[PATH_MAX];
+	char lock[PATH_MAX], old[PATH_MAX];
 	int fd;
 
 	if (journal_lock_path(path, lock, sizeof(lock)) != 0 ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s.compact.tmp", path) >=
-	    sizeof(tmp) || access(tmp, F_OK) != 0)
+	    (size_t)snprintf(old, sizeof(old), "%s" OLD_TEMP_SUFFIX, path) >=
+	    sizeof(old) ||
+	    (access(old, F_OK) != 0 && !atomicfile_has_leftovers(path)))
 		return 0;
 	fd = fs_open(lock, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-		unlink(tmp);
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		unlink(old);
+		atomicfile_cleanup(path, NULL);
+	}
 	close(fd);
 	return 0;
 }
 
 static int
-copy_rest(int from, uint64_t offset, int to, const char *what,
-    struct perr *e)
+copy_rest(int from, uint64_t offset, struct atomicfile *to, const char *what,
+    uint64_t *copied, struct perr *e)
 {
 	char chunk[65536];
 	ssize_t n;
+	int rc;
 
 	if (lseek(from, (off_t)offset, SEEK_SET) < 0)
 		return perr_sys(e, errno, "cannot seek in journal %s", what);
-	while ((n = fs_read(from, chunk, sizeof(chunk))) > 0)
-		if (fs_write_all(to, chunk, (size_t)n) != 0)
-			return perr_sys(e, errno, "cannot write the compacted "
-			    "journal for %s", what);
+	while ((n = fs_read(from, chunk, sizeof(chunk))) > 0) {
+		if ((rc = atomicfile_add(to, chunk, (size_t)n)) != 0)
+			return rc;
+		*copied += (uint64_t)n;
+	}
 	if (n < 0)
 		return perr_sys(e, errno, "cannot read journal %s", what);
 	return 0;
@@ -254,41 +273,26 @@ int
 journal_replace(const char *path, int fd, uint64_t keep_from,
     const struct buf *head, uint64_t *new_size, struct perr *e)
 {
-	struct buf tmp = BUF_INIT(PATH_MAX);
+	struct atomicfile out;
 	struct stat st;
-	int out, rc = 0;
+	uint64_t size = head->len;
+	int rc;
 
 	if (fstat(fd, &st) != 0)
 		return perr_sys(e, errno, "cannot stat journal %s", path);
-	if (buf_addf(&tmp, "%s.compact.tmp", path) != 0)
-		return perr_set(e, PERR_INVALID, "path too long: %s", path);
-	out = fs_open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
-	if (out < 0) {
-		rc = perr_sys(e, errno, "cannot create %s", buf_str(&tmp));
-		buf_free(&tmp);
+	if ((rc = atomicfile_begin(&out, path, st.st_mode & 07777,
+	    ATOMICFILE_REGULAR_ONLY, e)) != 0)
+		return rc;
+	if (head->len > 0)
+		rc = atomicfile_add(&out, head->p, head->len);
+	if (rc == 0)
+		rc = copy_rest(fd, keep_from, &out, path, &size, e);
+	if (rc != 0) {
+		atomicfile_abort(&out);
 		return rc;
 	}
-	if (fchmod(out, st.st_mode & 07777) != 0)
-		rc = perr_sys(e, errno, "cannot set mode of %s", buf_str(&tmp));
-	if (rc == 0 && head->len > 0 && fs_write_all(out, head->p, head->len))
-		rc = perr_sys(e, errno, "cannot write %s", buf_str(&tmp));
-	if (rc == 0)
-		rc = copy_rest(fd, keep_from, out, path, e);
-	if (rc == 0 && fs_sync(out, 0) != 0)
-		rc = perr_sys(e, errno, "cannot fsync %s", buf_str(&tmp));
-	if (rc == 0 && fstat(out, &st) == 0)
-		*new_size = (uint64_t)st.st_size;
-	if (close(out) != 0 && rc == 0)
-		rc = perr_sys(e, errno, "cannot close %s", buf_str(&tmp));
-	if (rc == 0 && fs_rename(buf_str(&tmp), path) != 0)
-		rc = perr_sys(e, errno, "cannot rename %s to %s", buf_str(&tmp),
-		    path);
-	if (rc != 0)
-		unlink(buf_str(&tmp));
-	else
-		rc = fs_fsync_dir_of(path, e);
-	buf_free(&tmp);
+	if ((rc = atomicfile_commit(&out)) == 0)
+		*new_size = size;
 	return rc;
 }
 

@@ -11,8 +11,8 @@
  *
  * Writers: one record is one write(2) on an O_APPEND descriptor; it is never
  * completed by a second write.  Appenders take a shared flock(2) on the lock
- * file "<journal>.lock", which is never replaced; compaction takes it
- * exclusive.  With JOURNAL_FSYNC_ALWAYS a record is on stable storage (data
+ * file "<journal>.lock" (beside the journal itself when the path is a
+ * symbolic link), which is never replaced; compaction takes it exclusive.  With JOURNAL_FSYNC_ALWAYS a record is on stable storage (data
  * and, for a new journal, its directory entry) before journal_append returns.
  *
  * Readers: a line that is not a valid record (bad magic, bad checksum,
@@ -81,27 +81,31 @@ int journal_frame(const char *payload, size_t len, struct buf *out,
 
 /*
  * journal_replace: compaction's swap.  With the exclusive lock held (see
- * journal_lock), write head followed by the bytes [keep_from, end) of the
- * current journal (open on fd) to a temporary file beside it
- * ("<journal>.compact.tmp") with the
- * journal's mode, fsync it, rename it over path and fsync the directory.
- * *new_size receives the new journal's size.  Returns 0, or PERR_IO with
- * the journal untouched.
+ * journal_lock), replace the journal at path with head followed by the
+ * bytes [keep_from, end) of the current journal (open on fd), with the
+ * journal's mode, through atomicfile.h (ATOMICFILE_REGULAR_ONLY): a journal
+ * reached through symbolic links is replaced where it lies, the links kept;
+ * one that is not a regular file is refused.  *new_size receives the new
+ * journal's size.  Returns 0, or PERR_IO (PERR_INVALID for a journal that
+ * is not a regular file) with the journal untouched.
  */
 int journal_replace(const char *path, int fd, uint64_t keep_from,
     const struct buf *head, uint64_t *new_size, struct perr *e);
 
 /*
- * journal_remove_leftovers: remove the temporary file a compaction killed
- * halfway left beside the journal, if the journal's lock can be taken
- * exclusively right now (no appender or compaction is running); otherwise
- * leave it for a later call.  Returns 0.
+ * journal_remove_leftovers: remove the temporary files a compaction killed
+ * halfway left beside the journal (atomicfile_cleanup, and the
+ * "<journal>.compact.tmp" of earlier versions), if the journal's lock can
+ * be taken exclusively right now (no appender or compaction is running);
+ * otherwise leave them for a later call.  Returns 0.
  */
 int journal_remove_leftovers(const char *path);
 
 /*
  * journal_lock_path: the lock file's path for a journal path, written into
- * out (size bytes).  Returns 0, or PERR_LIMIT when it does not fit.
+ * out (size bytes): the journal's own name, its symbolic links followed
+ * (fs_follow_links), with ".lock" added, so every name of one journal
+ * shares one lock.  Returns 0, or PERR_LIMIT when it does not fit.
  */
 int journal_lock_path(const char *path, char *out, size_t size);
 

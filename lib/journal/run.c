@@ -34,6 +34,18 @@ static const char *const reserved_labels[] = {
 	"workflow", "step", "status", "le", "quantile",
 };
 
+/*
+ * Label names others set on every series of a push or a scrape: the
+ * Pushgateway's grouping key (job; instance, which it adds when absent and
+ * the shipped push unit sets to the host), Prometheus's target labels (the
+ * same two), and promrun-push --dir's grouping label.  A run carrying one
+ * would put it, "" where other runs lack it, on every series of its
+ * families, and the push of the whole textfile would be refused.
+ */
+static const char *const foreign_labels[] = {
+	"job", "instance", RUN_DIR_LABEL,
+};
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 void
@@ -103,18 +115,28 @@ run_event_name(enum run_event ev)
 	}
 }
 
+/*
+ * name is one of the n in list.  Checked for every label read or folded:
+ * firsts, the first bytes of the list's names, rules most names out.
+ */
 static bool
-is_reserved(const char *name)
+named_in(const char *name, const char *firsts, const char *const *list,
+    size_t n)
 {
 	size_t i;
 
-	/* Checked for every label read: rule most names out by their first byte. */
-	if (strchr("wslq", name[0]) == NULL)
+	if (strchr(firsts, name[0]) == NULL)
 		return false;
-	for (i = 0; i < NELEM(reserved_labels); i++)
-		if (strcmp(name, reserved_labels[i]) == 0)
+	for (i = 0; i < n; i++)
+		if (strcmp(name, list[i]) == 0)
 			return true;
 	return false;
+}
+
+static bool
+is_reserved(const char *name)
+{
+	return named_in(name, "wslq", reserved_labels, NELEM(reserved_labels));
 }
 
 /* A string field: valid UTF-8 (strlen stops at NUL, so none inside). */
@@ -130,8 +152,19 @@ check_text(const char *what, const char *s, struct perr *e)
 	return 0;
 }
 
-int
-run_label_name_check(const char *name, struct perr *e)
+bool
+run_label_foreign(const char *name)
+{
+	return named_in(name, "jit", foreign_labels, NELEM(foreign_labels));
+}
+
+/*
+ * The checks a label name passes when it is read back: everything but the
+ * foreign names, which records written before they were refused may carry
+ * (the renderer drops them).
+ */
+static int
+label_name_readable(const char *name, struct perr *e)
 {
 	char q[PERR_QUOTE_MAX];
 
@@ -150,13 +183,31 @@ run_label_name_check(const char *name, struct perr *e)
 }
 
 int
-run_add_label(struct run *r, const char *name, const char *value,
-    struct perr *e)
+run_label_name_check(const char *name, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	int rc;
+
+	if ((rc = label_name_readable(name, e)) != 0)
+		return rc;
+	if (run_label_foreign(name))
+		return perr_set(e, PERR_INVALID, "label name %s is set by the "
+		    "Pushgateway or Prometheus on every series (job, instance) "
+		    "or by promrun-push --dir (%s): choose another name",
+		    perr_quote(name, q), RUN_DIR_LABEL);
+	return 0;
+}
+
+/* Append a label; recording refuses foreign names, reading keeps them. */
+static int
+add_label(struct run *r, const char *name, const char *value,
+    bool recording, struct perr *e)
 {
 	size_t i;
 	int rc;
 
-	if ((rc = run_label_name_check(name, e)) != 0)
+	if ((rc = recording ? run_label_name_check(name, e) :
+	    label_name_readable(name, e)) != 0)
 		return rc;
 	for (i = 0; i < r->nlabels; i++)
 		if (strcmp(r->labels[i].name, name) == 0)
@@ -172,6 +223,13 @@ run_add_label(struct run *r, const char *name, const char *value,
 }
 
 int
+run_add_label(struct run *r, const char *name, const char *value,
+    struct perr *e)
+{
+	return add_label(r, name, value, true, e);
+}
+
+int
 run_add_label_arg(struct run *r, char *arg, struct perr *e)
 {
 	char *eq = strchr(arg, '=');
@@ -184,11 +242,31 @@ run_add_label_arg(struct run *r, char *arg, struct perr *e)
 	return run_add_label(r, arg, eq + 1, e);
 }
 
+/* "a, b, c": as many names as fit in RUN_ALLOWED_SHOWN, then "and N more". */
+static void
+list_names(struct buf *out, char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		/* Room for this name, its comma and " and NN more". */
+		if (out->len + strlen(names[i]) + 2 + 16 > out->max)
+			break;
+		if ((i > 0 && buf_adds(out, ", ") != 0) ||
+		    buf_adds(out, names[i]) != 0)
+			return;
+	}
+	if (i < n)
+		(void)buf_addf(out, " and %zu more", n - i);
+}
+
 int
 run_check_allowed(const struct run *r, char *const *allow,
     size_t allow_count, struct perr *e)
 {
+	struct buf names = BUF_INIT(RUN_ALLOWED_SHOWN);
 	size_t i, k;
+	int rc;
 
 	if (allow_count == 0)
 		return 0;
@@ -196,10 +274,14 @@ run_check_allowed(const struct run *r, char *const *allow,
 		for (k = 0; k < allow_count; k++)
 			if (strcmp(r->labels[i].name, allow[k]) == 0)
 				break;
-		if (k == allow_count)
-			return perr_set(e, PERR_INVALID, "label \"%s\" is not in "
-			    "the configured allow-list ([journal] labels)",
-			    r->labels[i].name);
+		if (k < allow_count)
+			continue;
+		list_names(&names, allow, allow_count);
+		rc = perr_set(e, PERR_INVALID, "label \"%s\" is not in the "
+		    "configured allow-list ([journal] labels): use one of %s",
+		    r->labels[i].name, buf_str(&names));
+		buf_free(&names);
+		return rc;
 	}
 	return 0;
 }
@@ -450,7 +532,7 @@ decode_field(struct run *r, char *key, char *value, unsigned *seen,
 	switch (key[0]) {
 	case 'l':
 		if (strncmp(key, "label.", 6) == 0)
-			return run_add_label(r, key + 6, value, e) == 0;
+			return add_label(r, key + 6, value, false, e) == 0;
 		return false;
 	case 't':
 		return strcmp(key, "time") == 0 && once(seen, SEEN_TIME) &&

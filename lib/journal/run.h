@@ -26,6 +26,8 @@
 #include "common/err.h"
 
 #define RUN_MAX_LABELS 64
+#define RUN_DIR_LABEL "textfile"	/* promrun-push --dir's grouping label */
+#define RUN_ALLOWED_SHOWN 300	/* bytes of allow-list names in a message */
 
 enum run_event {
 	RUN_EVENT_RUN,		/* a finished run in one record (post-step hook) */
@@ -88,17 +90,28 @@ enum run_status run_status_from_exit(int code);
 const char *run_event_name(enum run_event ev);
 
 /*
+ * run_label_foreign: name is one that the Pushgateway and Prometheus set on
+ * every series they store (job, instance) or promrun-push --dir sets as its
+ * grouping label (RUN_DIR_LABEL).  A user label of that name would reach
+ * every series of its families and conflict with every push's grouping
+ * key, so it is refused when recorded, and dropped by the renderer from
+ * records written before it was.
+ */
+bool run_label_foreign(const char *name);
+
+/*
  * run_label_name_check: name is usable for a user label: it matches
- * [a-zA-Z_][a-zA-Z0-9_]*, does not start with "__" and is none of the names
- * promrun uses itself (workflow, step, status, le, quantile).  Returns 0 or
- * PERR_INVALID naming it.
+ * [a-zA-Z_][a-zA-Z0-9_]*, does not start with "__", is none of the names
+ * promrun uses itself (workflow, step, status, le, quantile) and is not
+ * foreign (run_label_foreign).  Returns 0 or PERR_INVALID naming it.
  */
 int run_label_name_check(const char *name, struct perr *e);
 
 /*
  * run_add_label: append a user label.  Refused with PERR_INVALID: a name
  * run_label_name_check refuses, a name given twice, invalid UTF-8 in the
- * value; PERR_LIMIT past RUN_MAX_LABELS.
+ * value; PERR_LIMIT past RUN_MAX_LABELS.  (run_decode accepts foreign
+ * names, which older records may hold.)
  */
 int run_add_label(struct run *r, const char *name, const char *value,
     struct perr *e);
@@ -112,7 +125,8 @@ int run_add_label_arg(struct run *r, char *arg, struct perr *e);
 
 /*
  * run_check_allowed: when allow_count > 0, every label name must be in
- * allow[]; PERR_INVALID names the first one that is not and the list.
+ * allow[]; PERR_INVALID names the first one that is not and the names
+ * allowed, as many as fit in RUN_ALLOWED_SHOWN bytes and how many more.
  */
 int run_check_allowed(const struct run *r, char *const *allow,
     size_t allow_count, struct perr *e);

@@ -33,6 +33,7 @@ struct agg {
 	struct open_run *opens;
 	size_t nopens, capopens, nlive;
 	uint64_t records_ok, records_corrupt;
+	uint64_t records_foreign;	/* folded here, not part of the state */
 	struct buf key;			/* scratch */
 };
 
@@ -116,6 +117,12 @@ agg_records_corrupt(const struct agg *a)
 	return a->records_corrupt;
 }
 
+uint64_t
+agg_records_foreign(const struct agg *a)
+{
+	return a->records_foreign;
+}
+
 size_t
 agg_nseries(const struct agg *a)
 {
@@ -137,11 +144,14 @@ agg_buckets(const struct agg *a, size_t *nbuckets)
 
 /* --- series lookup --- */
 
+/* Foreign names (run.h) never make a series, allow-list or not. */
 static bool
 allowed(const struct agg *a, const char *name)
 {
 	size_t i;
 
+	if (run_label_foreign(name))
+		return false;
 	if (a->cfg.nlabels == 0)
 		return true;
 	for (i = 0; i < a->cfg.nlabels; i++)
@@ -848,6 +858,17 @@ fold_carried_open(struct agg *a, char *payload, size_t len, struct perr *e)
 	return rc;
 }
 
+static bool
+has_foreign_label(const struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nlabels; i++)
+		if (run_label_foreign(r->labels[i].name))
+			return true;
+	return false;
+}
+
 int
 agg_fold(struct agg *a, char *payload, size_t len, struct perr *e)
 {
@@ -869,6 +890,8 @@ agg_fold(struct agg *a, char *payload, size_t len, struct perr *e)
 		rc = fold_user_record(a, &r, e);
 		if (rc == 0)
 			a->records_ok++;
+		if (rc == 0 && has_foreign_label(&r))
+			a->records_foreign++;
 	}
 	if (rc == PERR_CORRUPT)
 		a->records_corrupt++;

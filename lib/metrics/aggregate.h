@@ -21,8 +21,10 @@
  *   once and never goes backwards.
  * - Gauges (latest outcome, run, duration, success, start) take the value
  *   with the newest time; on equal times the later record wins.
- * - Labels outside a configured allow-list are dropped; a finish without
- *   labels belongs to the series of its start.
+ * - Labels outside a configured allow-list are dropped, and so are the
+ *   foreign ones (job, instance, textfile: run_label_foreign), which
+ *   records written before promrun-record refused them may carry; a finish
+ *   without labels belongs to the series of its start.
  *
  * Serialization: agg_write_state emits the whole state as journal payloads
  * ("meta", one "snapshot" per series, the open runs as "start" records in
@@ -106,6 +108,12 @@ void agg_add_damage(struct agg *a, uint64_t regions);
 /* Records folded: user records (run, start, finish) and corrupt ones. */
 uint64_t agg_records_ok(const struct agg *a);
 uint64_t agg_records_corrupt(const struct agg *a);
+
+/*
+ * agg_records_foreign: user records folded by this aggregate (not counted
+ * in the state it writes or loads) that carried a foreign label, dropped.
+ */
+uint64_t agg_records_foreign(const struct agg *a);
 
 /* The series, in the order they appeared; index < agg_nseries. */
 size_t agg_nseries(const struct agg *a);

@@ -99,7 +99,7 @@ checkpoint_save(const char *path, const struct checkpoint_id *id,
 	if (rc == 0)
 		/* Checked whole on loading, so no fsync: a crash costs a rebuild. */
 		rc = atomicfile_write(path, s.out.p, s.out.len, 0644,
-		    ATOMICFILE_NO_SYNC, e);
+		    ATOMICFILE_NO_SYNC | ATOMICFILE_REGULAR_ONLY, e);
 	buf_free(&line);
 	buf_free(&s.out);
 	return rc;

@@ -47,7 +47,9 @@ bool checkpoint_matches(int fd, const struct checkpoint_id *id);
 
 /*
  * checkpoint_save: write a's state with id and settings to path
- * atomically (mode 0644).  Returns 0, or PERR_IO / PERR_NOMEM.
+ * atomically (mode 0644), by atomicfile.h's rule with
+ * ATOMICFILE_REGULAR_ONLY: a FIFO or a device is refused, never replaced.
+ * Returns 0, or PERR_IO / PERR_INVALID / PERR_NOMEM.
  */
 int checkpoint_save(const char *path, const struct checkpoint_id *id,
     const char *settings, const struct agg *a, struct perr *e);

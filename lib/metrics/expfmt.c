@@ -188,29 +188,79 @@ scan_token(char *s)
 	return s;
 }
 
-static bool
-parse_float(const char *s, double *out)
-{
-	char *end;
+/* How a number token reads: the outcomes Prometheus's text parser has. */
+enum number {
+	NUMBER_OK,
+	NUMBER_SYNTAX,		/* not a number it takes */
+	NUMBER_RANGE,		/* well-formed, but past what 64 bits hold */
+};
 
-	if (*s == '\0' || strchr(s, '(') != NULL || strchr(s, 'x') != NULL ||
-	    strchr(s, 'X') != NULL)
-		return false;
-	errno = 0;
-	*out = strtod(s, &end);
-	return *end == '\0';
+static size_t
+scan_digits(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] >= '0' && s[n] <= '9')
+		n++;
+	return n;
 }
 
-static bool
+/*
+ * A float as Prometheus's text parser reads one: Go's strconv.ParseFloat,
+ * less the hexadecimal forms and underscores the parser refuses ('p', 'P'
+ * and '_').  That is nan in any case (no sign), [+-]?(inf|infinity) in any
+ * case, or [+-]?(D+[.D*]|.D+)([eE][+-]?D+)? in ASCII digits: no blanks, no
+ * "nan(...)", no hexadecimal, which strtod would take.  A finite spelling
+ * that rounds past the largest double is out of range, as in Go; one that
+ * underflows to a denormal or to zero is not.
+ */
+static enum number
+parse_float(const char *s, double *out)
+{
+	const char *p = s + (*s == '+' || *s == '-');
+	size_t whole, frac = 0, exp;
+
+	if (strcasecmp(s, "nan") == 0) {
+		*out = NAN;
+		return NUMBER_OK;
+	}
+	if (strcasecmp(p, "inf") == 0 || strcasecmp(p, "infinity") == 0) {
+		*out = *s == '-' ? -INFINITY : INFINITY;
+		return NUMBER_OK;
+	}
+	whole = scan_digits(p);
+	p += whole;
+	if (*p == '.') {
+		frac = scan_digits(++p);
+		p += frac;
+	}
+	if (whole + frac == 0)
+		return NUMBER_SYNTAX;
+	if (*p == 'e' || *p == 'E') {
+		p += 1 + (p[1] == '+' || p[1] == '-');
+		if ((exp = scan_digits(p)) == 0)
+			return NUMBER_SYNTAX;
+		p += exp;
+	}
+	if (*p != '\0')
+		return NUMBER_SYNTAX;
+	/* The grammar is strtod's decimal one too: only the value is left. */
+	*out = strtod(s, NULL);
+	return isinf(*out) ? NUMBER_RANGE : NUMBER_OK;
+}
+
+/* A timestamp as Go's strconv.ParseInt(s, 10, 64): [+-]?D+ within 64 bits. */
+static enum number
 parse_int64(const char *s, long long *out)
 {
-	char *end;
+	const char *p = s + (*s == '+' || *s == '-');
+	size_t n = scan_digits(p);
 
-	if (*s == '\0')
-		return false;
+	if (n == 0 || p[n] != '\0')
+		return NUMBER_SYNTAX;
 	errno = 0;
-	*out = strtoll(s, &end, 10);
-	return *end == '\0' && errno == 0;
+	*out = strtoll(s, NULL, 10);
+	return errno == ERANGE ? NUMBER_RANGE : NUMBER_OK;
 }
 
 static int
@@ -406,20 +456,18 @@ parse_type(struct parser *p, struct fam *f, char *rest)
 {
 	char q[PERR_QUOTE_MAX];
 	enum expfmt_type t;
-	char *end = rest + strlen(rest);
 	int rc;
 
-	while (end > rest && is_blank(end[-1]))
-		*--end = '\0';
 	if (f->has_type)
 		return fail(p, "second TYPE line for %s", f->pub.name);
 	if (f->has_samples)
 		return fail(p, "TYPE line for %s after its samples: it must "
 		    "come first", f->pub.name);
+	/* The rest of the line is the type, blanks included, as in Go's. */
 	if (!type_from_word(rest, &t))
 		return fail(p, "unknown type %s for %s: use counter, gauge, "
-		    "histogram, summary or untyped", perr_quote(rest, q),
-		    f->pub.name);
+		    "histogram, summary or untyped, and nothing after it",
+		    perr_quote(rest, q), f->pub.name);
 	if ((t == EXPFMT_HISTOGRAM || t == EXPFMT_SUMMARY) &&
 	    (rc = check_suffix_free(p, f, t)) != 0)
 		return rc;
@@ -443,6 +491,9 @@ parse_comment(struct parser *p, char *s)
 		return 0;
 	help = kw[0] == 'H';
 	name = skip_blanks(kw_end);
+	/* "# HELP" or "# TYPE" alone is a comment, as in Go's parser. */
+	if (*name == '\0')
+		return 0;
 	name_end = scan_name(name, true);
 	if (name_end == name || (*name_end != '\0' && !is_blank(*name_end)))
 		return fail(p, "invalid metric name %s in %s line: names match "
@@ -453,6 +504,9 @@ parse_comment(struct parser *p, char *s)
 	if ((rc = declared_family(p, name, &f)) != 0)
 		return rc;
 	name_end = skip_blanks(name_end);
+	/* A HELP or TYPE line with only the name sets nothing, as in Go's. */
+	if (*name_end == '\0')
+		return 0;
 	if (help)
 		return parse_help(p, f, name_end);
 	return parse_type(p, f, name_end);
@@ -564,32 +618,45 @@ label_value(const struct expfmt_label *l, size_t n, const char *name)
 	return NULL;
 }
 
-/* _bucket needs a numeric le; a summary's own samples a numeric quantile. */
+/* What a number that does not read is, for messages. */
+static const char *
+number_problem(enum number n)
+{
+	return n == NUMBER_RANGE ? "is out of range (finite values are at "
+	    "most 1.7976931348623157e308 in magnitude)" : "is not a number";
+}
+
+/*
+ * In a histogram every "le" label, in a summary every "quantile" label, is
+ * a float, as Prometheus's parser reads them; _bucket needs its le, a
+ * summary's own samples their quantile.
+ */
 static int
 check_special_label(struct parser *p, const struct fam *f, const char *name,
     size_t n)
 {
-	const char *label = NULL, *v;
+	bool histogram = f->pub.type == EXPFMT_HISTOGRAM;
+	const char *label, *v;
 	char q[PERR_QUOTE_MAX];
+	enum number num;
 	double d;
 
-	if (f->pub.type == EXPFMT_HISTOGRAM &&
-	    strcmp(name + strlen(f->pub.name), "_bucket") == 0)
-		label = "le";
-	else if (f->pub.type == EXPFMT_SUMMARY && strcmp(name, f->pub.name) == 0)
-		label = "quantile";
-	else if (f->pub.type == EXPFMT_HISTOGRAM &&
-	    strcmp(name, f->pub.name) == 0)
+	if (!histogram && f->pub.type != EXPFMT_SUMMARY)
+		return 0;
+	if (histogram && strcmp(name, f->pub.name) == 0)
 		return fail(p, "histogram %s cannot have a sample named %s: use "
 		    "%s_bucket, %s_sum and %s_count", name, name, name, name,
 		    name);
-	if (label == NULL)
+	label = histogram ? "le" : "quantile";
+	if ((v = label_value(p->labels, n, label)) == NULL) {
+		if (histogram ? strcmp(name + strlen(f->pub.name), "_bucket") ==
+		    0 : strcmp(name, f->pub.name) == 0)
+			return fail(p, "%s needs a \"%s\" label", name, label);
 		return 0;
-	if ((v = label_value(p->labels, n, label)) == NULL)
-		return fail(p, "%s needs a \"%s\" label", name, label);
-	if (!parse_float(v, &d))
-		return fail(p, "label %s=%s is not a number", label,
-		    perr_quote(v, q));
+	}
+	if ((num = parse_float(v, &d)) != NUMBER_OK)
+		return fail(p, "label %s=%s %s: use a float such as 0.5, or "
+		    "+Inf", label, perr_quote(v, q), number_problem(num));
 	return 0;
 }
 
@@ -610,12 +677,16 @@ sort_labels(const struct expfmt_label *l, size_t n, size_t *order)
 		}
 }
 
-/* The same name and label set twice is one series given twice. */
+/*
+ * The same name and label set twice is one series given twice.  The map
+ * keeps each series' line, doubled, plus one when it had a label with an
+ * empty value, so the message can say why two lines that differ are one.
+ */
 static int
 check_duplicate(struct parser *p, const char *name, size_t n)
 {
 	size_t order[EXPFMT_MAX_LABELS], *slot, i;
-	bool found;
+	bool found, empty = false;
 
 	sort_labels(p->labels, n, order);
 	buf_reset(&p->key);
@@ -624,6 +695,11 @@ check_duplicate(struct parser *p, const char *name, size_t n)
 	for (i = 0; i < n; i++) {
 		const struct expfmt_label *l = &p->labels[order[i]];
 
+		/* An empty value is no label: x{a=""} and x are one series. */
+		if (l->value[0] == '\0') {
+			empty = true;
+			continue;
+		}
 		if (buf_add(&p->key, l->name, strlen(l->name) + 1) != 0 ||
 		    buf_add(&p->key, l->value, strlen(l->value) + 1) != 0)
 			return nomem(p);
@@ -632,8 +708,10 @@ check_duplicate(struct parser *p, const char *name, size_t n)
 		return nomem(p);
 	if (found)
 		return fail(p, "duplicate series %s with the same labels as line "
-		    "%zu", name, *slot);
-	*slot = p->line;
+		    "%zu%s", name, *slot / 2, empty || *slot % 2 ? " once labels "
+		    "with empty values are left out (Prometheus reads them as "
+		    "absent)" : "");
+	*slot = p->line * 2 + empty;
 	return 0;
 }
 
@@ -649,30 +727,49 @@ sample_family(struct parser *p, const char *name, struct fam **out)
 	return check_together(p, f);
 }
 
+/*
+ * "VALUE" or "VALUE TIMESTAMP" ending the line, as Prometheus's parser
+ * reads them: a blank after the value announces a timestamp, so a line
+ * that ends in a blank is refused, and nothing, not even a blank, may
+ * follow the timestamp.
+ */
 static int
 parse_value_and_time(struct parser *p, char *c, struct expfmt_sample *smp)
 {
-	char *tok_end, q[PERR_QUOTE_MAX];
+	char *tok_end, q[PERR_QUOTE_MAX], qv[PERR_QUOTE_MAX];
+	enum number num;
+	bool more;
+	char rest;
 
 	c = skip_blanks(c);
 	tok_end = scan_token(c);
-	if (*tok_end != '\0')
+	if ((more = *tok_end != '\0'))
 		*tok_end++ = '\0';
-	if (!parse_float(c, &smp->value))
-		return fail(p, "sample value %s is not a number: use a float, "
-		    "+Inf, -Inf or NaN", perr_quote(c, q));
+	if ((num = parse_float(c, &smp->value)) != NUMBER_OK)
+		return fail(p, "sample value %s %s: use a decimal float (1, "
+		    "-2.5, 1e3), +Inf, -Inf or NaN", perr_quote(c, q),
+		    number_problem(num));
+	if (!more)
+		return 0;
+	perr_quote(c, qv);
 	c = skip_blanks(tok_end);
 	if (*c == '\0')
-		return 0;
+		return fail(p, "blank after the value %s at the end of the line: "
+		    "the value ends the line, or one timestamp after it", qv);
 	tok_end = scan_token(c);
-	if (*tok_end != '\0')
-		*tok_end++ = '\0';
-	if (*skip_blanks(tok_end) != '\0')
-		return fail(p, "unexpected text after the timestamp: %s",
-		    perr_quote(skip_blanks(tok_end), q));
-	if (!parse_int64(c, &smp->timestamp))
-		return fail(p, "timestamp %s is not an integer number of "
-		    "milliseconds", perr_quote(c, q));
+	rest = *tok_end;
+	*tok_end = '\0';
+	if ((num = parse_int64(c, &smp->timestamp)) != NUMBER_OK)
+		return fail(p, "timestamp %s %s: a timestamp is an integer "
+		    "number of milliseconds", perr_quote(c, q),
+		    num == NUMBER_RANGE ? "is out of range" :
+		    "is not an integer");
+	if (rest != '\0') {
+		perr_quote(c, q);
+		*tok_end = rest;
+		return fail(p, "unexpected text after the timestamp %s: %s: the "
+		    "timestamp ends the line", q, perr_quote(tok_end, qv));
+	}
 	if (p->flags & EXPFMT_NO_TIMESTAMPS)
 		return fail(p, "sample has a timestamp (%s): timestamps are not "
 		    "accepted here", c);
@@ -762,8 +859,12 @@ expfmt_parse(char *text, size_t len, const char *what, unsigned flags,
 		p.line++;
 		nl = memchr(s, '\n', (size_t)(end - s));
 		if (nl == NULL) {
-			rc = fail(&p, "missing newline at the end of the input: "
-			    "the last line must end with LF");
+			/* Blanks after the last LF are no line, as in Go's. */
+			while (s < end && is_blank(*s))
+				s++;
+			if (s < end)
+				rc = fail(&p, "missing newline at the end of the "
+				    "input: the last line must end with LF");
 			break;
 		}
 		*nl = '\0';

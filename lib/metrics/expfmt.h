@@ -10,13 +10,26 @@
  *
  * Parser: the input is checked line by line and the first problem is
  * reported as "WHAT:LINE: message", naming the offending text and what is
- * accepted.  Refused: syntax errors; invalid metric or label names (and
+ * accepted.  Numbers and blanks are read exactly as Prometheus's own text
+ * parser (prometheus/common expfmt, which the Pushgateway runs) reads them:
+ * a value is Go's strconv.ParseFloat without hexadecimal or '_' (nan in any
+ * case but unsigned, [+-]?inf or [+-]?infinity in any case, or a decimal
+ * [+-]?(D+[.D*]|.D+)([eE][+-]?D+)?), and a finite spelling past the largest
+ * double is out of range while one that underflows is not; "le" and
+ * "quantile" values are such floats too; a timestamp is [+-]?D+ within 64
+ * bits; a blank after the value announces a timestamp (a line ending in a
+ * blank is refused) and nothing may follow the timestamp; the type of a
+ * TYPE line is the rest of the line, blanks included; a HELP or TYPE line
+ * with only a name sets nothing; blanks after the last newline are no line.
+ * Refused besides: syntax errors; invalid metric or label names (and
  * label names starting with "__"); invalid UTF-8; a second HELP or TYPE for
  * a family, a TYPE after its samples; lines of one family not together; a
  * histogram or summary whose sample names collide with another family's;
  * a _bucket without "le", a summary sample without "quantile"; the same
- * label twice in a sample; the same series twice; carriage returns; a
- * missing final newline; and, with EXPFMT_NO_TIMESTAMPS, timestamps.
+ * label twice in a sample; the same series twice (an empty label value is
+ * no label, so x{a=""} and x are one series); carriage returns and NUL
+ * bytes anywhere; a missing final newline; and, with EXPFMT_NO_TIMESTAMPS,
+ * timestamps.
  */
 #ifndef PROMRUN_EXPFMT_H
 #define PROMRUN_EXPFMT_H

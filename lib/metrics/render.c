@@ -606,8 +606,14 @@ write_row(struct formatter *fm, const struct schema_family *fam,
 	case SV_LAST_RUN_TIME:
 		return write_gauge(fm, name, r, r->has_run, r->run_time, b);
 	case SV_LAST_SUCCESS_TIME:
-		return write_gauge(fm, name, r, r->has_success, r->success_time,
-		    b);
+		/*
+		 * 0 once a run has ended without any success: a "no success
+		 * for N hours" alert must fire for a workflow that never
+		 * succeeded, the case it exists for, and cannot on an absent
+		 * series.
+		 */
+		return write_gauge(fm, name, r, r->has_success ||
+		    r->has_outcome, r->has_success ? r->success_time : 0, b);
 	case SV_LAST_START_TIME:
 		return write_gauge(fm, name, r, r->has_start, r->start_time, b);
 	case SV_IN_PROGRESS:

@@ -47,7 +47,8 @@
 	    "End time of the latest finished " what " run, Unix seconds.", \
 	    SV_LAST_RUN_TIME, scope, false, false, {__VA_ARGS__, L_USER}}, \
 	{prefix "_last_success_timestamp_seconds", EXPFMT_GAUGE, \
-	    "End time of the latest successful " what " run, Unix seconds.", \
+	    "End time of the latest successful " what " run, Unix seconds; " \
+	    "0 if none of its finished runs succeeded.", \
 	    SV_LAST_SUCCESS_TIME, scope, false, false, \
 	    {__VA_ARGS__, L_USER}}, \
 	{prefix "_last_start_timestamp_seconds", EXPFMT_GAUGE, \

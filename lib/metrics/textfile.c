@@ -154,6 +154,7 @@ fold_journal(struct job *j, int fd)
 	if (rc != 0)
 		return rc;
 	agg_add_damage(j->agg, st.damaged);
+	j->rep->foreign = agg_records_foreign(j->agg);
 	j->rep->records_read += st.records;
 	j->rep->damaged += st.damaged;
 	j->end = st.end;

@@ -71,6 +71,9 @@ struct textfile_report {
 	bool from_checkpoint;		/* the checkpoint was used */
 	uint64_t records_read;		/* intact records read this time */
 	uint64_t damaged;		/* damaged regions found this time */
+	uint64_t foreign;		/* records read this time with a
+					   foreign label (run_label_foreign),
+					   dropped from the metrics */
 	size_t samples;			/* time series written */
 	bool compacted;
 	uint64_t journal_before;	/* journal size before compaction */
@@ -81,9 +84,14 @@ struct textfile_report {
 };
 
 /*
- * textfile_render: do the whole job.  Returns 0 with rep filled;
- * PERR_INVALID for bad settings (preset, namespace); PERR_FAILED for the
- * series limit; PERR_IO naming the file and the reason; PERR_NOMEM.
+ * textfile_render: do the whole job.  The output, the checkpoint and the
+ * journal on compaction are written by atomicfile.h's rule: a regular file
+ * (through symbolic links, replaced where it lies) is replaced atomically;
+ * an output that is a FIFO or a character device is written in place.
+ * Returns 0 with rep filled; PERR_INVALID for bad settings (preset,
+ * namespace) or an output atomicfile.h refuses (a directory, a dangling
+ * link...); PERR_FAILED for the series limit; PERR_IO naming the file and
+ * the reason; PERR_NOMEM.
  */
 int textfile_render(const struct textfile_job *job,
     struct textfile_report *rep, struct perr *e);

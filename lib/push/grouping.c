@@ -189,3 +189,19 @@ push_group_describe(const struct push_group *g, struct buf *out)
 			return rc;
 	return buf_addc(out, '}');
 }
+
+int
+push_tenant_check(const char *tenant, struct perr *e)
+{
+	char q[PERR_QUOTE_MAX];
+	size_t len = strlen(tenant);
+
+	if (len == 0 || len > PUSH_MAX_TENANT ||
+	    strspn(tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789!-_.*'()") != len || strcmp(tenant, ".") == 0 ||
+	    strcmp(tenant, "..") == 0)
+		return perr_set(e, PERR_INVALID, "invalid tenant %s: use 1 to "
+		    "%d of A-Z a-z 0-9 ! - _ . * ' ( ), not . or ..",
+		    perr_quote(tenant, q), PUSH_MAX_TENANT);
+	return 0;
+}

@@ -89,6 +89,15 @@ int push_group_path(const struct push_group *g, struct buf *out);
  */
 int push_group_describe(const struct push_group *g, struct buf *out);
 
+#define PUSH_MAX_TENANT 150	/* bytes of a tenant ID (Mimir's limit) */
+
+/*
+ * push_tenant_check: 0 when tenant is a valid X-Scope-OrgID (the tenant of
+ * Mimir and Cortex): 1 to PUSH_MAX_TENANT of [A-Za-z0-9!_.*'()-], not "."
+ * or "..", so it is safe as a header; else PERR_INVALID naming it.
+ */
+int push_tenant_check(const char *tenant, struct perr *e);
+
 /*
  * base64url_encode: append the encoding of len bytes at data to b: 4
  * characters per 3 bytes, the last group padded with '='; "=" alone for

@@ -34,15 +34,33 @@ push_method_name(enum push_method m)
 	return (unsigned)m < 3 ? method_names[m] : "PUT";
 }
 
+int
+push_protocol_parse(const char *name, enum push_protocol *p, struct perr *e)
+{
+	static const char *const names[] = {"gateway", "remote-write", "otlp"};
+	char q[PERR_QUOTE_MAX];
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (strcmp(name, names[i]) == 0) {
+			*p = (enum push_protocol)i;
+			return 0;
+		}
+	return perr_set(e, PERR_INVALID, "--mode %s: use gateway, remote-write "
+	    "or otlp", perr_quote(name, q));
+}
+
 /* --- 2. the body --- */
 
 struct check {
 	const struct push_group *g;
+	unsigned flags;
 	const char *what;
 	struct perr *e;
 	struct hmap *families;	/* family -> input index, across inputs */
 	size_t input;
 	char *const *names;	/* the inputs' names, for messages */
+	bool gateway;		/* refuse the families the gateway owns */
 };
 
 /* The families the gateway exposes itself and overrides in every group. */
@@ -75,7 +93,7 @@ on_family(void *ctx, const struct expfmt_family *f)
 	size_t *slot;
 	bool found;
 
-	if (gateway_owned(f->name))
+	if (k->gateway && gateway_owned(f->name))
 		return perr_set(k->e, PERR_INVALID, "%s:%u: family %s belongs "
 		    "to the Pushgateway, which exposes push_time_seconds, "
 		    "push_failure_time_seconds, go_*, process_* and "
@@ -104,7 +122,11 @@ on_sample(void *ctx, const struct expfmt_sample *s)
 	const char *group_value;
 	size_t i;
 
-	for (i = 0; i < s->nlabels; i++) {
+	/* For an endpoint series.c refuses the clash, in its own words. */
+	for (i = 0; k->gateway && i < s->nlabels; i++) {
+		/* An empty value is no label: there is nothing to overwrite. */
+		if (s->labels[i].value[0] == '\0')
+			continue;
 		group_value = push_group_value(k->g, s->labels[i].name);
 		if (group_value == NULL ||
 		    strcmp(group_value, s->labels[i].value) == 0)
@@ -119,11 +141,32 @@ on_sample(void *ctx, const struct expfmt_sample *s)
 	return 0;
 }
 
+/*
+ * An input without a sample would empty the group (a PUT), or only renew
+ * its push time (a POST): what a failed promrun-render before a pipe
+ * leaves.  HELP and TYPE lines alone are no better: the gateway drops
+ * families without samples.
+ */
+static int
+refuse_empty(const struct check *k)
+{
+	struct buf group = BUF_INIT(PERR_MSG_MAX);
+	int rc;
+
+	(void)push_group_describe(k->g, &group);
+	rc = perr_set(k->e, PERR_INVALID, "%s: no samples (empty, or comments "
+	    "only): nothing sent, the group %.200s keeps its series "
+	    "(--allow-empty to push it anyway)", k->what, buf_str(&group));
+	buf_free(&group);
+	return rc;
+}
+
 static int
 check_text(const char *text, size_t len, struct check *k)
 {
 	const struct expfmt_handler h = {on_family, on_sample, k};
 	struct buf copy = BUF_INIT(PUSH_MAX_INPUT);
+	struct expfmt_stats st;
 	char empty[1] = "";
 	int rc;
 
@@ -133,16 +176,18 @@ check_text(const char *text, size_t len, struct check *k)
 		    "than %u MiB" : "out of memory", k->what,
 		    PUSH_MAX_INPUT >> 20);
 	rc = expfmt_parse(len > 0 ? copy.p : empty, len, k->what,
-	    EXPFMT_NO_TIMESTAMPS, &h, NULL, k->e);
+	    EXPFMT_NO_TIMESTAMPS, &h, &st, k->e);
 	buf_free(&copy);
+	if (rc == 0 && st.samples == 0 && !(k->flags & PUSH_ALLOW_EMPTY))
+		return refuse_empty(k);
 	return rc;
 }
 
 int
 push_validate(const char *text, size_t len, const char *what,
-    const struct push_group *g, struct perr *e)
+    const struct push_group *g, unsigned flags, struct perr *e)
 {
-	struct check k = {g, what, e, NULL, 0, NULL};
+	struct check k = {g, flags, what, e, NULL, 0, NULL, true};
 
 	return check_text(text, len, &k);
 }
@@ -175,10 +220,19 @@ read_input(const char *path, struct buf *out, struct perr *e)
 
 int
 push_load(char *const *paths, size_t n, const struct push_group *g,
-    struct buf *body, struct perr *e)
+    unsigned flags, struct buf *body, struct perr *e)
+{
+	return push_load_for(PUSH_GATEWAY, paths, n, g, flags, body, e);
+}
+
+int
+push_load_for(enum push_protocol p, char *const *paths, size_t n,
+    const struct push_group *g, unsigned flags, struct buf *body,
+    struct perr *e)
 {
 	struct hmap families = HMAP_INIT;
-	struct check k = {g, NULL, e, n > 1 ? &families : NULL, 0, paths};
+	struct check k = {g, flags, NULL, e, n > 1 ? &families : NULL, 0,
+	    paths, p == PUSH_GATEWAY};
 	size_t start;
 	int rc = 0;
 
@@ -194,6 +248,7 @@ push_load(char *const *paths, size_t n, const struct push_group *g,
 	if (rc == 0 && n > 1) {
 		k.what = "the inputs combined";
 		k.families = NULL;
+		k.flags |= PUSH_ALLOW_EMPTY;	/* each input was checked */
 		rc = check_text(body->p, body->len, &k);
 	}
 	hmap_free(&families);
@@ -246,10 +301,19 @@ list_textfiles(const char *dir, char ***paths, size_t *n, struct perr *e)
 		    list[i]->d_name) != 0))
 			rc = perr_set(e, PERR_INVALID, "path too long in %s",
 			    dir);
-		/* Only regular files (or links to them), as node_exporter. */
-		if (rc == 0 && stat(buf_str(&path), &st) == 0 &&
-		    S_ISREG(st.st_mode))
+		/*
+		 * Only regular files (or links to them), as node_exporter.  A
+		 * name that vanished since the listing is skipped; one that
+		 * cannot be examined (no search permission on dir) is an
+		 * error, never silently "no files".
+		 */
+		if (rc == 0 && stat(buf_str(&path), &st) != 0) {
+			if (errno != ENOENT)
+				rc = perr_sys(e, errno, "cannot read %s",
+				    buf_str(&path));
+		} else if (rc == 0 && S_ISREG(st.st_mode)) {
 			(*paths)[(*n)++] = buf_take(&path);
+		}
 		buf_free(&path);
 		free(list[i]);
 	}
@@ -278,7 +342,17 @@ push_dir_free(struct push_textfile *t, size_t n)
 
 int
 push_dir_load(const char *dir, const struct push_group *g,
-    bool with_bodies, struct push_textfile **out, size_t *n, struct perr *e)
+    bool with_bodies, unsigned flags, struct push_textfile **out, size_t *n,
+    struct perr *e)
+{
+	return push_dir_load_for(PUSH_GATEWAY, dir, g, with_bodies, flags, out,
+	    n, e);
+}
+
+int
+push_dir_load_for(enum push_protocol p, const char *dir,
+    const struct push_group *g, bool with_bodies, unsigned flags,
+    struct push_textfile **out, size_t *n, struct perr *e)
 {
 	struct push_textfile *t;
 	char **paths = NULL;
@@ -306,7 +380,8 @@ push_dir_load(const char *dir, const struct push_group *g,
 		rc = push_group_add(&t[i].group, PUSH_DIR_LABEL,
 		    strrchr(t[i].path, '/') + 1, e);
 		if (rc == 0 && with_bodies)
-			rc = push_load(&t[i].path, 1, &t[i].group, &t[i].body, e);
+			rc = push_load_for(p, &t[i].path, 1, &t[i].group, flags,
+			    &t[i].body, e);
 	}
 	return rc;
 }
@@ -348,8 +423,11 @@ push_backoff(unsigned attempt, double u)
 }
 
 bool
-push_retryable_status(long status)
+push_retryable_status(enum push_protocol p, long status)
 {
+	if (p == PUSH_OTLP)
+		return status == 429 || status == 502 || status == 503 ||
+		    status == 504;
 	return status == 429 || (status >= 500 && status <= 599);
 }
 
@@ -402,12 +480,10 @@ push_body_line(struct buf *out, const char *body, size_t len, size_t max)
 	return cut ? buf_adds(out, "...") : 0;
 }
 
-static void note(struct push_client *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* A -v line.  Callers pass nothing secret: the URL has no credentials. */
-static void
-note(struct push_client *c, const char *fmt, ...)
+void
+push_log(struct push_client *c, const char *fmt, ...)
 {
 	va_list ap;
 	int rc;
@@ -439,6 +515,24 @@ clear_secret(char *s)
 }
 
 /*
+ * A directory where a file is wanted (fd open on file, or -1 to stat it):
+ * say so, instead of "empty" or a TLS error later.  A FIFO or a device is
+ * fine: --password-file <(pass show gw) is one.
+ */
+static bool
+is_directory(int fd, const char *file, const char *what, struct perr *e)
+{
+	struct stat st;
+
+	if ((fd >= 0 ? fstat(fd, &st) : stat(file, &st)) != 0 ||
+	    !S_ISDIR(st.st_mode))
+		return false;
+	perr_set(e, PERR_INVALID, "%s %s is a directory: give the file itself",
+	    what, file);
+	return true;
+}
+
+/*
  * One line, at most PUSH_MAX_SECRET bytes, from file.  Read into a fixed
  * array (a growing buffer would leave copies in freed memory) and cleared.
  * Messages name the file, never what it holds.
@@ -446,7 +540,7 @@ clear_secret(char *s)
 static int
 read_secret(const char *file, const char *what, char **out, struct perr *e)
 {
-	char tmp[PUSH_MAX_SECRET + 2];
+	char tmp[PUSH_MAX_SECRET + 2], label[32];
 	size_t len = 0;
 	ssize_t n;
 	int fd, rc = 0;
@@ -455,16 +549,25 @@ read_secret(const char *file, const char *what, char **out, struct perr *e)
 		perr_sys(e, errno, "cannot read %s file %s", what, file);
 		return as_invalid(e);
 	}
+	snprintf(label, sizeof(label), "%s file", what);
+	if (is_directory(fd, file, label, e)) {
+		close(fd);
+		return PERR_INVALID;
+	}
 	while (len < sizeof(tmp) - 1 &&
 	    (n = fs_read(fd, tmp + len, sizeof(tmp) - 1 - len)) > 0)
 		len += (size_t)n;
+	if (n < 0)
+		rc = perr_sys(e, errno, "cannot read %s file %s", what, file);
 	close(fd);
 	tmp[len] = '\0';
 	if (len > 0 && tmp[len - 1] == '\n')
 		tmp[--len] = '\0';
 	if (len > 0 && tmp[len - 1] == '\r')
 		tmp[--len] = '\0';
-	if (len > PUSH_MAX_SECRET)
+	if (rc != 0)
+		;
+	else if (len > PUSH_MAX_SECRET)
 		rc = perr_set(e, PERR_INVALID, "%s file %s is longer than %d "
 		    "bytes", what, file, PUSH_MAX_SECRET);
 	else if (len == 0)
@@ -541,6 +644,34 @@ load_auth(struct push_client *c, const struct push_options *o,
 	return env_secret("PROMRUN_PUSH_TOKEN", &c->secret, e);
 }
 
+/* Who answers, for messages. */
+static const char *
+peer_name(const struct push_client *c)
+{
+	switch (c->o.protocol) {
+	case PUSH_REMOTE_WRITE:
+		return "remote-write";
+	case PUSH_OTLP:
+		return "OTLP";
+	default:
+		return "gateway";
+	}
+}
+
+/* The path a URL of this protocol usually ends in, for messages. */
+static const char *
+url_path(const struct push_client *c)
+{
+	switch (c->o.protocol) {
+	case PUSH_REMOTE_WRITE:
+		return "/api/v1/write";
+	case PUSH_OTLP:
+		return "/v1/metrics";
+	default:
+		return "";
+	}
+}
+
 /*
  * The base URL: http or https, no credentials (they would be on the command
  * line and in messages), no query or fragment, not already /metrics/....
@@ -560,21 +691,26 @@ check_url(struct push_client *c, const char *url, struct perr *e)
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
 		rc = strchr(url, '@') != NULL ? perr_set(e, PERR_INVALID,
-		    "invalid gateway URL: use http://HOST:PORT or "
-		    "https://HOST:PORT") : perr_set(e, PERR_INVALID, "invalid "
-		    "gateway URL %s: use http://HOST:PORT or https://HOST:PORT",
-		    perr_quote(url, q));
+		    "invalid %s URL: use http://HOST:PORT%s or "
+		    "https://HOST:PORT%s", peer_name(c), url_path(c),
+		    url_path(c)) : perr_set(e, PERR_INVALID, "invalid %s URL "
+		    "%s: use http://HOST:PORT%s or https://HOST:PORT%s",
+		    peer_name(c), perr_quote(url, q), url_path(c), url_path(c));
 	} else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK) {
-		rc = perr_set(e, PERR_INVALID, "the gateway URL holds "
+		rc = perr_set(e, PERR_INVALID, "the %s URL holds "
 		    "credentials, which would show in ps and in messages: use "
-		    "--user with --password-file or PROMRUN_PUSH_PASSWORD");
-	} else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
-		rc = perr_set(e, PERR_INVALID, "gateway URL %s has a query or "
-		    "fragment: give only http(s)://HOST:PORT[/PATH]",
-		    perr_quote(url, q));
-	} else if (curl_url_get(u, CURLUPART_PATH, &part, 0) == CURLUE_OK &&
+		    "--user with --password-file or PROMRUN_PUSH_PASSWORD",
+		    peer_name(c));
+	} else if (curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK ||
+	    (c->o.protocol == PUSH_GATEWAY &&
+	    curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK)) {
+		rc = perr_set(e, PERR_INVALID, "%s URL %s has a %s: give only "
+		    "http(s)://HOST:PORT[/PATH]", peer_name(c),
+		    perr_quote(url, q), c->o.protocol == PUSH_GATEWAY ?
+		    "query or fragment" : "fragment");
+	} else if (c->o.protocol == PUSH_GATEWAY &&
+	    curl_url_get(u, CURLUPART_PATH, &part, 0) == CURLUE_OK &&
 	    strstr(part, "/metrics") != NULL) {
 		rc = perr_set(e, PERR_INVALID, "gateway URL %s names a path "
 		    "under /metrics: give the gateway's base URL and the group "
@@ -582,7 +718,7 @@ check_url(struct push_client *c, const char *url, struct perr *e)
 	} else if (curl_url_get(u, CURLUPART_URL, &norm, 0) != CURLUE_OK ||
 	    (c->base = strdup(norm)) == NULL) {
 		rc = perr_set(e, PERR_NOMEM, "out of memory");
-	} else {
+	} else if (c->o.protocol == PUSH_GATEWAY) {
 		len = strlen(c->base);
 		while (len > 0 && c->base[len - 1] == '/')
 			c->base[--len] = '\0';
@@ -597,7 +733,11 @@ check_url(struct push_client *c, const char *url, struct perr *e)
 static int
 check_readable(const char *file, const char *what, struct perr *e)
 {
-	if (file == NULL || access(file, R_OK) == 0)
+	if (file == NULL)
+		return 0;
+	if (is_directory(-1, file, what, e))
+		return PERR_INVALID;
+	if (access(file, R_OK) == 0)
 		return 0;
 	perr_sys(e, errno, "cannot read the %s %s", what, file);
 	return as_invalid(e);
@@ -620,6 +760,11 @@ check_options(const struct push_options *o, struct perr *e)
 	if (o->key != NULL && o->cert == NULL)
 		return perr_set(e, PERR_INVALID, "a client key is given without "
 		    "its certificate: add --cert FILE");
+	if (o->tenant != NULL && (rc = push_tenant_check(o->tenant, e)) != 0)
+		return rc;
+	if (o->protocol == PUSH_REMOTE_WRITE && o->gzip)
+		return perr_set(e, PERR_INVALID, "--gzip does not apply to "
+		    "remote write, whose body is always snappy-compressed");
 	if ((rc = check_readable(o->cacert, "CA file", e)) != 0 ||
 	    (rc = check_readable(o->cert, "client certificate", e)) != 0 ||
 	    (rc = check_readable(o->key, "client key", e)) != 0)
@@ -690,6 +835,40 @@ add_header(struct curl_slist **list, const char *h)
 	return true;
 }
 
+/* The headers of every request with a body, for the client's protocol. */
+static bool
+protocol_headers(struct push_client *c)
+{
+	struct curl_slist **h = &c->body_headers;
+	char tenant[PUSH_MAX_TENANT + 32];
+	bool ok;
+
+	switch (c->o.protocol) {
+	case PUSH_REMOTE_WRITE:
+		/* The remote-write 1.0 specification's headers. */
+		ok = add_header(h, "Content-Type: application/x-protobuf") &&
+		    add_header(h, "Content-Encoding: snappy") &&
+		    add_header(h, "X-Prometheus-Remote-Write-Version: 0.1.0");
+		break;
+	case PUSH_OTLP:
+		ok = add_header(h, c->o.json ? "Content-Type: application/json" :
+		    "Content-Type: application/x-protobuf");
+		break;
+	default:
+		ok = add_header(h,
+		    "Content-Type: text/plain; version=0.0.4; charset=utf-8");
+	}
+	if (ok && c->o.gzip)
+		ok = add_header(h, "Content-Encoding: gzip");
+	if (ok && c->o.tenant != NULL) {
+		snprintf(tenant, sizeof(tenant), "X-Scope-OrgID: %s",
+		    c->o.tenant);
+		ok = add_header(h, tenant);
+	}
+	/* No "Expect: 100-continue" round trip before a large body. */
+	return ok && add_header(h, "Expect:");
+}
+
 int
 push_client_new(struct push_client **out, const struct push_options *o,
     struct perr *e)
@@ -718,12 +897,7 @@ push_client_new(struct push_client **out, const struct push_options *o,
 	    e)) != 0 || (rc = load_auth(c, o, e)) != 0)
 		goto fail;
 	if ((c->curl = curl_easy_init()) == NULL || !setup_curl(c) ||
-	    !add_header(&c->body_headers,
-	    "Content-Type: text/plain; version=0.0.4; charset=utf-8") ||
-	    /* No "Expect: 100-continue" round trip before a large body. */
-	    !add_header(&c->body_headers, "Expect:") ||
-	    (o->gzip && !add_header(&c->body_headers,
-	    "Content-Encoding: gzip"))) {
+	    !protocol_headers(c)) {
 		rc = perr_set(e, PERR_IO, "cannot set up libcurl");
 		goto fail;
 	}
@@ -842,10 +1016,10 @@ perform(struct push_client *c, unsigned n, struct attempt *a)
 		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &a->status);
 	a->seconds = clock_monotonic() - t0;
 	if (a->cc == CURLE_OK)
-		note(c, "attempt %u: HTTP %ld in %.1f ms", n, a->status,
+		push_log(c, "attempt %u: HTTP %ld in %.1f ms", n, a->status,
 		    a->seconds * 1000);
 	else
-		note(c, "attempt %u: %s (%.1f ms)", n, c->errbuf[0] != '\0' ?
+		push_log(c, "attempt %u: %s (%.1f ms)", n, c->errbuf[0] != '\0' ?
 		    c->errbuf : curl_easy_strerror(a->cc), a->seconds * 1000);
 }
 
@@ -865,12 +1039,33 @@ next_wait(struct push_client *c, unsigned attempt)
 
 static const char *const verbs[] = {"push", "add", "delete"};
 
+/* The verb of the request in messages. */
+static const char *
+verb_of(const struct push_client *c)
+{
+	return c->o.protocol != PUSH_GATEWAY ? "push" : verbs[c->o.method];
+}
+
+/* "gateway", or the receiver of a remote-write or OTLP request. */
+static const char *
+answerer(const struct push_client *c)
+{
+	switch (c->o.protocol) {
+	case PUSH_REMOTE_WRITE:
+		return "remote-write receiver";
+	case PUSH_OTLP:
+		return "OTLP receiver";
+	default:
+		return "gateway";
+	}
+}
+
 /* The one-line error for the last attempt of n. */
 static int
 failure(struct push_client *c, const struct attempt *a, unsigned n,
     struct perr *e)
 {
-	const char *verb = verbs[c->o.method], *group = buf_str(&c->desc);
+	const char *verb = verb_of(c), *group = buf_str(&c->desc);
 	struct buf line = BUF_INIT(PUSH_BODY_SHOWN + 8);
 	char tries[48] = "";
 	char *where = NULL;
@@ -887,40 +1082,45 @@ failure(struct push_client *c, const struct attempt *a, unsigned n,
 		snprintf(tries, sizeof(tries), ", %u attempts", n);
 	if (a->status >= 300 && a->status <= 399) {
 		curl_easy_getinfo(c->curl, CURLINFO_REDIRECT_URL, &where);
-		return perr_set(e, PERR_FAILED, "gateway answered the %s of "
+		return perr_set(e, PERR_FAILED, "%s answered the %s of "
 		    "%.200s with a redirect (HTTP %ld) to %.150s: redirects are "
-		    "not followed; give the final URL with --url", verb, group,
-		    a->status, where != NULL ? where : "an unnamed place");
+		    "not followed; give the final URL%s", answerer(c), verb,
+		    group, a->status, where != NULL ? where : "an unnamed "
+		    "place", c->o.protocol == PUSH_GATEWAY ? " with --url" :
+		    "");
 	}
 	rc = push_body_line(&line, c->response.p != NULL ? c->response.p : "",
 	    c->response.len, PUSH_BODY_SHOWN);
-	perr_set(e, PERR_FAILED, "gateway refused the %s of %.200s (HTTP "
-	    "%ld%s): %s", verb, group, a->status, tries, rc == 0 &&
+	perr_set(e, PERR_FAILED, "%s refused the %s of %.200s (HTTP "
+	    "%ld%s): %s", answerer(c), verb, group, a->status, tries, rc == 0 &&
 	    line.len > 0 ? buf_str(&line) : "(no reason given)");
 	buf_free(&line);
 	return PERR_FAILED;
 }
 
 static bool
-accepted(const struct attempt *a)
+accepted(const struct push_client *c, const struct attempt *a)
 {
-	return a->cc == CURLE_OK && (a->status == 200 || a->status == 202);
+	if (a->cc != CURLE_OK)
+		return false;
+	if (c->o.protocol != PUSH_GATEWAY)
+		return a->status >= 200 && a->status <= 299;
+	return a->status == 200 || a->status == 202;
 }
 
 static bool
-worth_retrying(const struct attempt *a)
+worth_retrying(const struct push_client *c, const struct attempt *a)
 {
 	return a->cc != CURLE_OK ? retryable_curl(a->cc) :
-	    push_retryable_status(a->status);
+	    push_retryable_status(c->o.protocol, a->status);
 }
+
+static int with_retries(struct push_client *c, struct perr *e);
 
 int
 push_send(struct push_client *c, const struct push_group *g,
     const char *body, size_t len, struct perr *e)
 {
-	struct attempt a;
-	unsigned attempt;
-	double wait;
 	int rc;
 
 	buf_reset(&c->url);
@@ -934,27 +1134,74 @@ push_send(struct push_client *c, const struct push_group *g,
 		if ((rc = gzip_body(body != NULL ? body : "", len, &c->gz,
 		    e)) != 0)
 			return rc;
-		note(c, "%s %s %s: %zu bytes, %zu gzipped",
+		push_log(c, "%s %s %s: %zu bytes, %zu gzipped",
 		    push_method_name(c->o.method), buf_str(&c->url),
 		    buf_str(&c->desc), len, c->gz.len);
 		body = c->gz.p;
 		len = c->gz.len;
 	} else if (c->o.method != PUSH_DELETE) {
-		note(c, "%s %s %s: %zu bytes", push_method_name(c->o.method),
+		push_log(c, "%s %s %s: %zu bytes", push_method_name(c->o.method),
 		    buf_str(&c->url), buf_str(&c->desc), len);
 	} else {
-		note(c, "DELETE %s %s", buf_str(&c->url), buf_str(&c->desc));
+		push_log(c, "DELETE %s %s", buf_str(&c->url), buf_str(&c->desc));
 	}
 	if (!set_request(c, body, len))
 		return perr_set(e, PERR_IO, "cannot set up the request");
+	return with_retries(c, e);
+}
+
+int
+push_post(struct push_client *c, const char *what, const char *body,
+    size_t len, struct perr *e)
+{
+	int rc;
+
+	buf_reset(&c->desc);
+	buf_reset(&c->gz);
+	if (buf_adds(&c->desc, what) != 0)
+		return perr_set(e, PERR_INVALID, "request name too long");
+	if (c->o.gzip) {
+		if ((rc = gzip_body(body, len, &c->gz, e)) != 0)
+			return rc;
+		push_log(c, "POST %s %s: %zu bytes, %zu gzipped", c->base, what,
+		    len, c->gz.len);
+		body = c->gz.p;
+		len = c->gz.len;
+	} else {
+		push_log(c, "POST %s %s: %zu bytes", c->base, what, len);
+	}
+	if (!(SETOPT(c, CURLOPT_URL, c->base) &&
+	    SETOPT(c, CURLOPT_HTTPHEADER, c->body_headers) &&
+	    SETOPT(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) &&
+	    SETOPT(c, CURLOPT_POSTFIELDS, body != NULL ? body : "") &&
+	    SETOPT(c, CURLOPT_CUSTOMREQUEST, (char *)NULL)))
+		return perr_set(e, PERR_IO, "cannot set up the request");
+	return with_retries(c, e);
+}
+
+const char *
+push_response(const struct push_client *c, size_t *len)
+{
+	*len = c->response.len;
+	return c->response.p != NULL ? c->response.p : "";
+}
+
+/* The request set up in c, sent until accepted, refused or out of retries. */
+static int
+with_retries(struct push_client *c, struct perr *e)
+{
+	struct attempt a;
+	unsigned attempt;
+	double wait;
+
 	for (attempt = 0;; attempt++) {
 		perform(c, attempt + 1, &a);
-		if (accepted(&a))
+		if (accepted(c, &a))
 			return 0;
-		if (!worth_retrying(&a) || attempt == c->o.retries)
+		if (!worth_retrying(c, &a) || attempt == c->o.retries)
 			return failure(c, &a, attempt + 1, e);
 		wait = next_wait(c, attempt);
-		note(c, "retry %u of %u in %.2f s", attempt + 1, c->o.retries,
+		push_log(c, "retry %u of %u in %.2f s", attempt + 1, c->o.retries,
 		    wait);
 		pause_for(wait);
 	}

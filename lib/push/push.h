@@ -9,8 +9,9 @@
  *   1. the group: job plus grouping labels (grouping.h);
  *   2. the body: files read and validated before anything is sent
  *      (push_load): the exposition-format checks of expfmt.h with
- *      timestamps refused, families the gateway owns refused, and labels
- *      that the grouping key would silently overwrite refused;
+ *      timestamps refused, families the gateway owns refused, labels
+ *      that the grouping key would silently overwrite refused, and inputs
+ *      without a sample refused unless asked for;
  *   3. the request (push_client_new, push_send): PUT replaces the group,
  *      POST replaces the families pushed, DELETE removes the group.  All
  *      three are idempotent on the gateway, so a request that may or may not
@@ -38,6 +39,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "journal/run.h"
 #include "push/grouping.h"
 
 #define PUSH_DEFAULT_URL "http://localhost:9091"
@@ -51,7 +53,8 @@
 #define PUSH_MAX_INPUT (64u << 20)	/* bytes of one group's body */
 #define PUSH_MAX_SECRET 4096	/* bytes of a password or token */
 #define PUSH_BODY_SHOWN 300	/* bytes of a refusal's body in a message */
-#define PUSH_DIR_LABEL "textfile"	/* --dir's grouping label */
+#define PUSH_DIR_LABEL RUN_DIR_LABEL	/* --dir's grouping label, "textfile",
+					   a name promrun-record refuses */
 
 enum push_method {
 	PUSH_PUT = 0,		/* replace the group (the default) */
@@ -62,7 +65,36 @@ enum push_method {
 /* push_method_name: "PUT", "POST" or "DELETE". */
 const char *push_method_name(enum push_method m);
 
+/*
+ * What the client speaks.  The Pushgateway's URL is a base under which
+ * push_send builds the group's path; the others are a full endpoint that
+ * push_post sends to as given.
+ */
+enum push_protocol {
+	PUSH_GATEWAY = 0,	/* PUT/POST/DELETE to /metrics/job/...: 200, 202 */
+	PUSH_REMOTE_WRITE,	/* snappy protobuf POST: any 2xx; 5xx, 429 retried */
+	PUSH_OTLP,		/* protobuf or JSON POST: any 2xx; 429, 502,
+				   503, 504 retried */
+};
+
+/*
+ * push_protocol_parse: "gateway", "remote-write" or "otlp" into *p, else
+ * PERR_INVALID naming name.
+ */
+int push_protocol_parse(const char *name, enum push_protocol *p,
+    struct perr *e);
+
 /* --- 2. the body --- */
+
+/*
+ * Flags of push_load, push_validate and push_dir_load.  PUSH_ALLOW_EMPTY
+ * accepts an input without a single sample: zero bytes, blank lines,
+ * comments, HELP and TYPE lines only (the gateway drops families without
+ * samples, so all of these empty a group on PUT).  Without it such an input
+ * is refused, so that a failed producer upstream of a pipe (promrun-render
+ * -o - | promrun-push -) cannot wipe the group.
+ */
+#define PUSH_ALLOW_EMPTY 1u
 
 /*
  * push_load: read each of the n paths ("-" is standard input) and append
@@ -72,21 +104,31 @@ const char *push_method_name(enum push_method m);
  * expfmt_parse refuses, timestamps included; families the gateway owns
  * (push_time_seconds, push_failure_time_seconds, go_*, process_*,
  * pushgateway_*); a label the grouping key g also sets, with a different
- * value (the gateway would overwrite it); and, across files, a family given
- * in two files.  Several files are then validated together.  Returns 0;
- * PERR_INVALID; PERR_LIMIT past PUSH_MAX_INPUT in all; PERR_IO naming a
- * file that cannot be read; PERR_NOMEM.  After an error body holds part of
- * the input and must not be sent.
+ * non-empty value (the gateway would overwrite it; an empty value is no
+ * label and never conflicts); without PUSH_ALLOW_EMPTY in flags, a file
+ * without samples; and, across files, a family given in two files.
+ * Several files are then validated together.  Returns 0; PERR_INVALID;
+ * PERR_LIMIT past PUSH_MAX_INPUT in all; PERR_IO naming a file that cannot
+ * be read; PERR_NOMEM.  After an error body holds part of the input and
+ * must not be sent.
  */
 int push_load(char *const *paths, size_t n, const struct push_group *g,
-    struct buf *body, struct perr *e);
+    unsigned flags, struct buf *body, struct perr *e);
+
+/*
+ * push_load_for: push_load for protocol p: the families the gateway owns
+ * are refused only for PUSH_GATEWAY.
+ */
+int push_load_for(enum push_protocol p, char *const *paths, size_t n,
+    const struct push_group *g, unsigned flags, struct buf *body,
+    struct perr *e);
 
 /*
  * push_validate: the checks of push_load on len bytes of text, named what
  * in messages.  text is not modified.
  */
 int push_validate(const char *text, size_t len, const char *what,
-    const struct push_group *g, struct perr *e);
+    const struct push_group *g, unsigned flags, struct perr *e);
 
 /* One textfile of a --dir directory, ready to send. */
 struct push_textfile {
@@ -99,15 +141,23 @@ struct push_textfile {
  * push_dir_load: the regular files in dir whose names end in ".prom" and do
  * not start with '.', sorted by name (byte order), each with its group (g
  * plus PUSH_DIR_LABEL set to the file's name) and, when with_bodies, its
- * content read and validated as push_load does.  Every file is done before
- * this returns, so nothing need be sent when one is invalid.  *out is a
- * malloc'd array of *n, freed with push_dir_free, also after an error.
- * Errors: a directory without such files is PERR_INVALID, one that cannot
- * be read PERR_IO; push_group_add's (a -g with the same label name) and
- * push_load's.
+ * content read and validated as push_load does with flags (each file is
+ * one input: without PUSH_ALLOW_EMPTY, one without samples is refused).
+ * Every file is done before this returns, so nothing need be sent when one
+ * is invalid.  *out is a malloc'd array of *n, freed with push_dir_free,
+ * also after an error.  Errors: a directory that cannot be read, or a
+ * *.prom entry in it that cannot be examined, is PERR_IO with the system's
+ * reason; a readable directory without such files PERR_INVALID;
+ * push_group_add's (a -g with the same label name) and push_load's.
  */
 int push_dir_load(const char *dir, const struct push_group *g,
-    bool with_bodies, struct push_textfile **out, size_t *n, struct perr *e);
+    bool with_bodies, unsigned flags, struct push_textfile **out, size_t *n,
+    struct perr *e);
+
+/* push_dir_load_for: push_dir_load, validating as push_load_for does. */
+int push_dir_load_for(enum push_protocol p, const char *dir,
+    const struct push_group *g, bool with_bodies, unsigned flags,
+    struct push_textfile **out, size_t *n, struct perr *e);
 
 /* push_dir_free: release what push_dir_load returned. */
 void push_dir_free(struct push_textfile *t, size_t n);
@@ -116,6 +166,7 @@ void push_dir_free(struct push_textfile *t, size_t n);
 
 /* A line for -v: the request line, the status, a retry.  Never a secret. */
 typedef void (*push_log_fn)(void *ctx, const char *line);
+
 
 struct push_options {
 	const char *url;	/* the gateway's base URL; NULL: PUSH_DEFAULT_URL */
@@ -132,6 +183,9 @@ struct push_options {
 	bool gzip;		/* send the body gzip-compressed */
 	push_log_fn log;	/* NULL: no -v lines */
 	void *log_ctx;
+	enum push_protocol protocol;	/* default PUSH_GATEWAY */
+	const char *tenant;	/* X-Scope-OrgID (Mimir, Cortex), or NULL */
+	bool json;		/* OTLP: application/json, not protobuf */
 };
 
 /* push_options_init: the defaults (PUT, 10 s, 3 retries, no auth). */
@@ -144,11 +198,14 @@ struct push_client;
  * PERR_INVALID: a URL that is not http:// or https://, that carries user
  * credentials, a query or a fragment, or that already names /metrics/...;
  * --user without a password; a password without --user; both basic auth
- * and a bearer token; a secret file that cannot be read, is empty, or has
- * more than one line (the message names the file, never its content);
- * --key without --cert; a CA, certificate or key file that
- * cannot be read; a timeout or retry count out of range.  PERR_NOMEM, or
- * PERR_IO when libcurl cannot start.  On success *out is the client, to be
+ * and a bearer token; a secret file that cannot be opened, is a directory,
+ * is empty, or has more than one line (the message names the file, never
+ * its content; a FIFO such as <(cmd) is fine); --key without --cert; a CA,
+ * certificate or key file that cannot be read or is a directory; a timeout or retry count out of range; a tenant outside
+ * [A-Za-z0-9!_.*'()-], longer than PUSH_MAX_TENANT, "." or "..";
+ * --gzip for remote write (always snappy); a URL with a fragment.  For the
+ * Pushgateway also a URL with a query or one under /metrics/.  PERR_IO when a
+ * secret file fails while being read or libcurl cannot start; PERR_NOMEM.  On success *out is the client, to be
  * freed with push_client_free.
  */
 int push_client_new(struct push_client **out, const struct push_options *o,
@@ -165,6 +222,27 @@ int push_client_new(struct push_client **out, const struct push_options *o,
 int push_send(struct push_client *c, const struct push_group *g,
     const char *body, size_t len, struct perr *e);
 
+/*
+ * push_post: POST body[0..len) to the endpoint of a remote-write or OTLP
+ * client, with its protocol's headers, retrying as push_send does but only
+ * on the protocol's retryable statuses.  what names the request in
+ * messages ("request 1 of 2 (5000 series)").  Returns 0 on any 2xx (the
+ * answer's body is then push_response's); PERR_IO when unreachable;
+ * PERR_FAILED when refused, with the status and the start of the body.
+ */
+int push_post(struct push_client *c, const char *what, const char *body,
+    size_t len, struct perr *e);
+
+/*
+ * push_response: the body of the last answer (at most 64 KiB of it), and
+ * its length in *len.  Valid until the next request.
+ */
+const char *push_response(const struct push_client *c, size_t *len);
+
+/* push_log: a -v line through o.log, when set.  Never pass a secret. */
+void push_log(struct push_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* push_client_free: release c (NULL is fine) and clear its secrets. */
 void push_client_free(struct push_client *c);
 
@@ -179,10 +257,10 @@ void push_client_free(struct push_client *c);
 double push_backoff(unsigned attempt, double u);
 
 /*
- * push_retryable_status: true for HTTP 429 and 5xx, the statuses worth
- * asking again.
+ * push_retryable_status: the statuses worth asking again: 429 and 5xx,
+ * and for OTLP only 429, 502, 503 and 504 (its specification's list).
  */
-bool push_retryable_status(long status);
+bool push_retryable_status(enum push_protocol p, long status);
 
 /*
  * push_body_line: append at most max bytes of a response body to out as

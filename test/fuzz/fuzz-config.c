@@ -4,7 +4,8 @@
  * The input is a configuration file.  It loads or is refused with a
  * message, never crashes; a configuration that loads holds only values the
  * programs accept (increasing finite buckets, valid label names, a mode
- * within 0777, a known preset).
+ * within 0777, a known preset, no empty file name) and came from a file
+ * with no NUL byte (a NUL would cut a value short).
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -57,6 +58,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(c.render.mode <= 0777 && c.render.max_series >= 1);
 		check(c.render.preset == NULL ||
 		    schema_preset_find(c.render.preset, NULL) != NULL);
+		check(memchr(data, '\0', size) == NULL);
+		check(c.render.checkpoint == NULL ||
+		    c.render.checkpoint[0] != '\0');
 	}
 	config_free(&c);
 	close(fd);

@@ -8,8 +8,9 @@ usage: http-stub.py DIR MODE [ARG...]
                     RETRY, or "307" (Location: /elsewhere)
 
 It binds 127.0.0.1 on a port the kernel picks, writes the port to DIR/port,
-and appends each request (request line, headers, body length) to
-DIR/requests.
+appends each request (request line, headers, body length, arrival time in
+seconds since the stub started) to DIR/requests, and keeps the n-th body
+in DIR/body-n (from 1).
 """
 import os
 import socket
@@ -27,6 +28,8 @@ with open(os.path.join(directory, "port.tmp"), "w") as f:
 os.rename(os.path.join(directory, "port.tmp"), os.path.join(directory, "port"))
 lock = threading.Lock()
 count = 0
+received = 0
+started = time.time()
 
 
 def log(text):
@@ -35,8 +38,13 @@ def log(text):
 
 
 def log_request(lines, body):
+    global received
     with lock:
-        log("REQUEST %s\n%s\nBODY %d\n" % (lines[0], "\n".join(lines[1:]), len(body)))
+        received += 1
+        log("REQUEST %s\n%s\nBODY %d\nAT %.3f\n" % (
+            lines[0], "\n".join(lines[1:]), len(body), time.time() - started))
+        with open(os.path.join(directory, "body-%d" % received), "wb") as f:
+            f.write(body)
 
 
 def read_request(conn):

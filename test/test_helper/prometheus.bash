@@ -23,18 +23,19 @@ node_exporter_start() {
 	return $rc
 }
 
-# prometheus_start DIR: a Prometheus server for DIR/prometheus.yml (which
-# the caller writes, with its rule files beside it), its TSDB in DIR/data;
-# waits (at most 30 s) until it is ready.  Exports PROM_PORT, PROM_PID and
-# PROM_URL.
+# prometheus_start DIR [ARG...]: a Prometheus server for DIR/prometheus.yml
+# (which the caller writes, with its rule files beside it), its TSDB in
+# DIR/data, ARGs added to its command line; waits (at most 30 s) until it
+# is ready.  Exports PROM_PORT, PROM_PID and PROM_URL.
 prometheus_start() {
 	local dir=$1 rc=0
+	shift
 	PROM_PORT=$(free_port)
 	PROM_URL="http://127.0.0.1:$PROM_PORT"
 	server_start "$dir/prometheus.log" "$PROM_PORT" prometheus \
 	    --config.file="$dir/prometheus.yml" \
 	    --storage.tsdb.path="$dir/data" \
-	    --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn ||
+	    --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn "$@" ||
 	    rc=$?
 	PROM_PID=$SERVER_PID
 	export PROM_PORT PROM_PID PROM_URL
@@ -52,15 +53,14 @@ prom_query() {
 	        {metric: .metric, value: .value[1]} else error end' | sort
 }
 
-# prom_alerts NAME: the active alerts called NAME, as compact JSON lines
-# {"state": ..., "labels": {...}} sorted.
+# prom_alerts NAME [JQ]: the active alerts called NAME, each as JQ makes
+# it (default: compact JSON {"state": ..., "labels": {...}}), sorted.
 prom_alerts() {
-	local -
+	local - shape='{state: .state, labels: .labels}'
 	set -o pipefail
 	curl -fsS "$PROM_URL/api/v1/alerts" |
-	    jq -c --arg name "$1" '.data.alerts[] |
-	        select(.labels.alertname == $name) |
-	        {state: .state, labels: .labels}' | sort
+	    jq -c -r --arg name "$1" '.data.alerts[] |
+	        select(.labels.alertname == $name) | '"${2:-$shape}" | sort
 }
 
 # eventually SECONDS COMMAND [ARG...]: run COMMAND every 0.2 s until it

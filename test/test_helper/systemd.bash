@@ -5,24 +5,27 @@
 # The paths the units use, and what units_stage rewrites them to.
 UNIT_BINDIR=/usr/local/bin
 UNIT_STATEDIR=/var/lib/promrun
-UNIT_TEXTFILEDIR=/var/lib/prometheus/node-exporter
 
 # units_stage DIR: copy the units (and sysusers.d/, tmpfiles.d/) into DIR
-# with the programs taken from $PROMRUN_BUILD, /var/lib/promrun made
-# DIR/state and the textfile directory DIR/textfile (both created), and a
-# service of a user's, example-job.service, with the drop-in added the way
-# the drop-in's comment says.  Exports UNITS, STATE, TEXTFILE.
+# with the programs taken from $PROMRUN_BUILD and /var/lib/promrun made
+# DIR/state (created, with its textfile/ directory); node_exporter's
+# textfile directory DIR/node-exporter holds the link make install puts
+# there, promrun.prom -> DIR/state/textfile/promrun.prom; and a service of
+# a user's, example-job.service, with the drop-in added the way the
+# drop-in's comment says.  Exports UNITS, STATE, TEXTFILE (promrun's
+# textfile directory) and NODE_TEXTFILE (node_exporter's).
 units_stage() {
 	local src="$BATS_TEST_DIRNAME/../systemd" f
-	UNITS=$1 STATE=$1/state TEXTFILE=$1/textfile
-	export UNITS STATE TEXTFILE
+	UNITS=$1 STATE=$1/state TEXTFILE=$1/state/textfile
+	NODE_TEXTFILE=$1/node-exporter
+	export UNITS STATE TEXTFILE NODE_TEXTFILE
 	mkdir -p "$UNITS/example-job.service.d" "$UNITS/sysusers.d" \
-	    "$UNITS/tmpfiles.d" "$STATE" "$TEXTFILE"
+	    "$UNITS/tmpfiles.d" "$STATE" "$TEXTFILE" "$NODE_TEXTFILE"
+	ln -s "$TEXTFILE/promrun.prom" "$NODE_TEXTFILE/"
 	for f in "$src"/*.service "$src"/*.path "$src"/*.timer "$src"/*.conf \
 	    "$src"/sysusers.d/*.conf "$src"/tmpfiles.d/*.conf; do
 		sed -e "s|$UNIT_BINDIR/|$PROMRUN_BUILD/|g" \
 		    -e "s|$UNIT_STATEDIR|$STATE|g" \
-		    -e "s|$UNIT_TEXTFILEDIR|$TEXTFILE|g" \
 		    "$f" >"$UNITS/${f#"$src"/}"
 	done
 	printf '[Unit]\nDescription=A job of a user'"'"'s\n\n[Service]\nType=oneshot\nExecStart=/bin/true\n' \

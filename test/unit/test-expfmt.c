@@ -120,7 +120,8 @@ test_parser_accepts(void)
 	CHECK(accepts("\n\n"));
 	CHECK(accepts("# just a comment\nx 1\n"));
 	CHECK(accepts("# HELP x help \\\\ and \\n\n# TYPE x counter\nx 1\n"));
-	CHECK(accepts("  x{a=\"1\" , b = \"2\",} 1e3  \n"));
+	CHECK(accepts("  x{a=\"1\" , b = \"2\",} 1e3\n"));
+	CHECK(accepts("x\t1\n  \t"));	/* blanks after the last LF */
 	CHECK(accepts("x +Inf\ny -Inf\nz NaN\n"));
 	CHECK(accepts("# TYPE h histogram\nh_bucket{le=\"1\"} 1\n"
 	    "h_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n"));
@@ -129,6 +130,9 @@ test_parser_accepts(void)
 	CHECK(accepts("# TYPE g gauge\ng{x=\"1\"} 1\ng{x=\"2\"} 2\n"));
 	CHECK(accepts("x_count 1\n"));	/* untyped, its own family */
 	CHECK(accepts("# HELP x\nx 1\n"));	/* empty help */
+	/* A HELP or TYPE line with only a name sets nothing (Go's parser). */
+	CHECK(accepts("# TYPE x \n# TYPE x gauge\nx 1\n"));
+	CHECK(accepts("# HELP x\t\n# HELP x text\nx 1\n"));
 
 	CHECK(parse("a{v=\"q\\\"b\\\\s\\nn\"} 2\n", 0, &s, msg) == 0);
 	CHECK(strcmp(s.last_value, "q\"b\\s\nn") == 0);
@@ -144,7 +148,8 @@ test_parser_refuses(void)
 	CHECK(refuses("x 1\r\n", "carriage return"));
 	CHECK(refuses("x 1 1700000000000\n", "timestamps are not accepted"));
 	CHECK(refuses("x 1 abc\n", "timestamp \"abc\""));
-	CHECK(refuses("x 1 2 3\n", "unexpected text"));
+	CHECK(refuses("x 1 2 3\n", "unexpected text after the timestamp "
+	    "\"2\": \" 3\""));
 	CHECK(refuses("x one\n", "sample value \"one\" is not a number"));
 	CHECK(refuses("x\n", "sample x has no value"));
 	CHECK(refuses("x \n", "is not a number"));
@@ -178,6 +183,86 @@ test_parser_refuses(void)
 	    "belongs to histogram h"));
 }
 
+/* Numbers and blanks exactly as Prometheus's text parser (Go) reads them. */
+static void
+test_numbers(void)
+{
+	static const char *const good[] = {
+		"0", "-0", "+0", "007", "1.", ".5", "-.5", "+1", "1e5", "1E+05",
+		"1e-5", "1.5e3", "NaN", "nan", "NAN", "Inf", "+inf", "-Inf",
+		"infinity", "-INFINITY", "1.7976931348623157e308", "1e-400",
+		"4.9e-324", "2.4703282292062327e-324", "0e999999999999",
+		"1.797693134862315807937289714053e308",
+	};
+	static const char *const bad[] = {
+		"", ".", "+", "-.", "e5", "1e", "1e+", "1e5.5", "1..2", "++1",
+		"+NaN", "-nan", "nan(1)", "infin", "0x10", "0x1p3", "1_000",
+		"1,5", "\v1", "1\f", "0b1", "1f",
+	};
+	static const char *const range[] = {
+		"1e400", "-1e400", "1.7976931348623159e308",
+		"1.797693134862315807937289714054e308", "1e99999999999999999999",
+	};
+	char text[128], want[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "x %s\n", good[i]);
+		CHECK(accepts(text));
+		snprintf(text, sizeof(text), "# TYPE h histogram\n"
+		    "h_bucket{le=\"%s\"} 1\n", good[i]);
+		CHECK(accepts(text));
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "x %s\n", bad[i]);
+		CHECK(refuses(text, "is not a number"));
+		snprintf(text, sizeof(text), "# TYPE s summary\n"
+		    "s_sum{quantile=\"%s\"} 1\n", bad[i]);
+		CHECK(refuses(text, "label quantile="));
+	}
+	for (i = 0; i < sizeof(range) / sizeof(range[0]); i++) {
+		snprintf(text, sizeof(text), "x %s\n", range[i]);
+		snprintf(want, sizeof(want), "in.prom:1: sample value \"%s\" is "
+		    "out of range", range[i]);
+		CHECK(refuses(text, want));
+	}
+	/* A blank after the value announces a timestamp. */
+	CHECK(refuses("x 1 \n", "in.prom:1: blank after the value \"1\""));
+	CHECK(refuses("x 1\t\n", "blank after the value"));
+	CHECK(refuses("x 1 5 \n", "unexpected text after the timestamp "
+	    "\"5\": \" \""));
+	CHECK(refuses("# TYPE x counter \nx 1\n", "unknown type \"counter \""));
+	CHECK(refuses("x 1\n x", "missing newline"));
+}
+
+/* Timestamps as Go's strconv.ParseInt(s, 10, 64) reads them. */
+static void
+test_timestamps(void)
+{
+	struct seen s;
+	char msg[PERR_MSG_MAX];
+
+	CHECK(parse("x 1 +5\ny 1 -0\nz 1 -9223372036854775808\n", 0, &s,
+	    msg) == 0 && s.has_ts == 1);
+	CHECK(parse("x 1 9223372036854775808\n", 0, &s, msg) == PERR_INVALID &&
+	    strstr(msg, "\"9223372036854775808\" is out of range") != NULL);
+	CHECK(parse("x 1 1.5\n", 0, &s, msg) == PERR_INVALID &&
+	    strstr(msg, "\"1.5\" is not an integer") != NULL);
+	CHECK(parse("x 1 \v5\n", 0, &s, msg) == PERR_INVALID);
+	CHECK(parse("x 1 1_0\n", 0, &s, msg) == PERR_INVALID);
+	CHECK(parse("x 1 +\n", 0, &s, msg) == PERR_INVALID);
+}
+
+/* An empty label value is no label, in duplicates as in Prometheus. */
+static void
+test_empty_label_value(void)
+{
+	CHECK(refuses("x{a=\"\"} 1\nx 2\n", "in.prom:2: duplicate series x"));
+	CHECK(refuses("x{a=\"1\",b=\"\"} 1\nx{a=\"1\"} 2\n",
+	    "duplicate series"));
+	CHECK(accepts("x{a=\"\"} 1\nx{a=\"1\"} 2\n"));
+}
+
 static void
 test_nul_byte(void)
 {
@@ -195,6 +280,9 @@ main(void)
 	test_writer();
 	test_parser_accepts();
 	test_parser_refuses();
+	test_numbers();
+	test_timestamps();
+	test_empty_label_value();
 	test_nul_byte();
 	return check_done("test-expfmt");
 }

@@ -106,7 +106,7 @@ test_group(void)
 static int
 validate(const char *text, const struct push_group *g, struct perr *e)
 {
-	return push_validate(text, strlen(text), "in.prom", g, e);
+	return push_validate(text, strlen(text), "in.prom", g, 0, e);
 }
 
 static void
@@ -119,7 +119,16 @@ test_validate(void)
 	push_group_init(&g, "j");
 	CHECK(push_group_add(&g, "instance", "i1", &e) == 0);
 	CHECK(validate(ok, &g, &e) == 0);
-	CHECK(validate("", &g, &e) == 0);
+	/* No sample: refused, unless PUSH_ALLOW_EMPTY says it is meant. */
+	CHECK(validate("", &g, &e) == PERR_INVALID);
+	CHECK_STR(e.msg, "in.prom: no samples (empty, or comments only): "
+	    "nothing sent, the group {job=\"j\",instance=\"i1\"} keeps its "
+	    "series (--allow-empty to push it anyway)");
+	CHECK(validate("\n \n# HELP a x\n# TYPE a gauge\n# c\n", &g, &e) ==
+	    PERR_INVALID);
+	CHECK(push_validate("", 0, "in.prom", &g, PUSH_ALLOW_EMPTY, &e) == 0);
+	CHECK(push_validate("# TYPE a gauge\n", 15, "in.prom", &g,
+	    PUSH_ALLOW_EMPTY, &e) == 0);
 	CHECK(validate("x 1 17\n", &g, &e) == PERR_INVALID);
 	CHECK_STR(e.msg, "in.prom:1: sample has a timestamp (17): timestamps "
 	    "are not accepted here");
@@ -141,6 +150,12 @@ test_validate(void)
 	CHECK_STR(e.msg, "in.prom:1: a has instance=\"i2\" but the grouping key "
 	    "says instance=\"i1\", and the gateway would overwrite it: drop the "
 	    "label or push to that group");
+	/* An empty value is no label: it never conflicts with the key. */
+	CHECK(validate("a{instance=\"\",job=\"\",x=\"1\"} 1\n", &g, &e) == 0);
+	/* An empty grouping value still overwrites a non-empty label. */
+	CHECK(push_group_add(&g, "runner", "", &e) == 0);
+	CHECK(validate("a{runner=\"r1\"} 1\n", &g, &e) == PERR_INVALID);
+	CHECK(validate("a{runner=\"\"} 1\n", &g, &e) == 0);
 	CHECK(validate("x 1", &g, &e) == PERR_INVALID);
 }
 
@@ -168,16 +183,16 @@ test_backoff(void)
 static void
 test_statuses(void)
 {
-	CHECK(push_retryable_status(429));
-	CHECK(push_retryable_status(500));
-	CHECK(push_retryable_status(503));
-	CHECK(push_retryable_status(599));
-	CHECK(!push_retryable_status(400));
-	CHECK(!push_retryable_status(401));
-	CHECK(!push_retryable_status(404));
-	CHECK(!push_retryable_status(307));
-	CHECK(!push_retryable_status(200));
-	CHECK(!push_retryable_status(600));
+	CHECK(push_retryable_status(PUSH_GATEWAY, 429));
+	CHECK(push_retryable_status(PUSH_GATEWAY, 500));
+	CHECK(push_retryable_status(PUSH_GATEWAY, 503));
+	CHECK(push_retryable_status(PUSH_GATEWAY, 599));
+	CHECK(!push_retryable_status(PUSH_GATEWAY, 400));
+	CHECK(!push_retryable_status(PUSH_GATEWAY, 401));
+	CHECK(!push_retryable_status(PUSH_GATEWAY, 404));
+	CHECK(!push_retryable_status(PUSH_GATEWAY, 307));
+	CHECK(!push_retryable_status(PUSH_GATEWAY, 200));
+	CHECK(!push_retryable_status(PUSH_GATEWAY, 600));
 	CHECK_STR(push_method_name(PUSH_PUT), "PUT");
 	CHECK_STR(push_method_name(PUSH_POST), "POST");
 	CHECK_STR(push_method_name(PUSH_DELETE), "DELETE");

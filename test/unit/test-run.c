@@ -7,6 +7,8 @@
 #include "check.h"
 #include "journal/run.h"
 
+#define ALLOW_NAMES 64	/* allow-list names in the bounded message */
+
 static enum run_status
 status_of(const char *s)
 {
@@ -71,6 +73,18 @@ test_labels(void)
 	CHECK(run_add_label(&r, "workflow", "x", &e) == PERR_INVALID);
 	CHECK(run_add_label(&r, "a-b", "x", &e) == PERR_INVALID);
 	CHECK(run_add_label(&r, "", "x", &e) == PERR_INVALID);
+	/* Names the gateway, Prometheus or promrun-push --dir set. */
+	CHECK(run_add_label(&r, "job", "nightly", &e) == PERR_INVALID);
+	CHECK(strstr(e.msg, "label name \"job\" is set by the Pushgateway") ==
+	    e.msg);
+	CHECK(run_add_label(&r, "instance", "", &e) == PERR_INVALID);
+	CHECK(run_add_label(&r, "textfile", "a.prom", &e) == PERR_INVALID);
+	CHECK(run_label_foreign("job") && run_label_foreign("instance") &&
+	    run_label_foreign("textfile"));
+	CHECK(!run_label_foreign("jobs") && !run_label_foreign("instance_") &&
+	    !run_label_foreign("exported_job") && !run_label_foreign("j"));
+	CHECK(run_add_label(&r, "exported_job", "x", &e) == 0);
+	CHECK(run_add_label(&r, "jobname", "x", &e) == 0);
 	run_init(&r, RUN_EVENT_RUN);
 	for (i = 0; i < RUN_MAX_LABELS; i++) {
 		static char names[RUN_MAX_LABELS][8];
@@ -81,6 +95,36 @@ test_labels(void)
 		CHECK(run_add_label(&r, names[i], "v", &e) == 0);
 	}
 	CHECK(run_add_label(&r, "onemore", "v", &e) == PERR_LIMIT);
+}
+
+/* The allow-list error lists the names, bounded. */
+static void
+test_allow_list(void)
+{
+	static char names[ALLOW_NAMES][40];
+	char *allow[ALLOW_NAMES];
+	struct run r;
+	struct perr e;
+	size_t i;
+
+	run_init(&r, RUN_EVENT_RUN);
+	CHECK(run_add_label(&r, "runner", "r1", &e) == 0);
+	for (i = 0; i < ALLOW_NAMES; i++) {
+		snprintf(names[i], sizeof(names[i]), "label_%02zu_%s", i,
+		    "with_a_rather_long_name");
+		allow[i] = names[i];
+	}
+	allow[0] = "repo";
+	allow[1] = "branch";
+	CHECK(run_check_allowed(&r, allow, 2, &e) == PERR_INVALID);
+	CHECK_STR(e.msg, "label \"runner\" is not in the configured "
+	    "allow-list ([journal] labels): use one of repo, branch");
+	CHECK(run_check_allowed(&r, allow, 0, &e) == 0);
+	CHECK(run_check_allowed(&r, allow, ALLOW_NAMES, &e) ==
+	    PERR_INVALID);
+	CHECK(strstr(e.msg, "use one of repo, branch, label_02_") != NULL);
+	CHECK(strstr(e.msg, " more") != NULL);
+	CHECK(strlen(strstr(e.msg, "use one of ")) < RUN_ALLOWED_SHOWN + 12);
 }
 
 static void
@@ -164,6 +208,10 @@ test_decode_refusals(void)
 	CHECK(!decodes("run time=1 workflow=w status=success extra=1"));
 	CHECK(!decodes("run time=1 workflow=w status=success label.a=1 label.a=2"));
 	CHECK(!decodes("run time=1 workflow=w status=success label.__a=1"));
+	/* Written before they were refused: read, for the renderer to drop. */
+	CHECK(decodes("run time=1 workflow=w status=success label.job=n "
+	    "label.instance= label.textfile=a.prom"));
+	CHECK(!decodes("run time=1 workflow=w status=success label.status=x"));
 	CHECK(!decodes("run time=1 workflow=w%zz status=success"));
 	CHECK(!decodes("run time=1 workflow=w%00 status=success"));
 	CHECK(!decodes("run time=1 workflow=%FF status=success"));
@@ -182,6 +230,7 @@ main(void)
 {
 	test_statuses();
 	test_labels();
+	test_allow_list();
 	test_round_trip();
 	test_decode_refusals();
 	return check_done("test-run");
