@@ -433,6 +433,7 @@ format_and_write(struct job *j)
 	struct render_format f;
 	const char *dest = destination(j);
 
+	memset(&f, 0, sizeof(f));
 	f.preset = j->preset;
 	f.ns = j->ns;
 	f.now = j->in->now;
