@@ -70,6 +70,10 @@ UNIT_SRCS  = $(wildcard test/unit/*.c)
 UNIT_BINS  = $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
 TOOL_SRCS  = $(wildcard test/tools/*.c)
 TOOL_BINS  = $(TOOL_SRCS:test/tools/%.c=$(BUILD)/test/%)
+# LD_PRELOAD shims for tests (test/tools/preload/NAME.c -> NAME.so), built
+# without the sanitizers: they only wrap a libc call of the program.
+PRELOAD_SRCS = $(wildcard test/tools/preload/*.c)
+PRELOAD_LIBS = $(PRELOAD_SRCS:test/tools/preload/%.c=$(BUILD)/test/%.so)
 
 all: $(BINS)
 
@@ -103,13 +107,17 @@ $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
+$(BUILD)/test/%.so: test/tools/preload/%.c $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -std=c11 $(WARNINGS) $(CFLAGS) -fPIC -shared \
+	    -o $@ $< -ldl
 
 # Fuzz targets (test/fuzz/fuzz-NAME.c).  Each saved corpus is replayed in
 # every "make check" by a replay driver built with the normal compiler (so
 # under gcc, and under ASan/UBSan with SANITIZE=1); "make fuzz" runs
 # libFuzzer under clang for FUZZ_TIME seconds per target.  The PromQL
 # target has its own driver, which also counts the inputs that parse.
-FUZZ_TARGETS = journal checkpoint expfmt config promql utest eval
+FUZZ_TARGETS = journal checkpoint expfmt config promql rules utest eval
 FUZZ_SRCS  = $(FUZZ_TARGETS:%=test/fuzz/fuzz-%.c) test/fuzz/replay.c \
              test/fuzz/replay-main.c
 FUZZ_REPLAYS = $(filter-out %-promql,$(FUZZ_TARGETS:%=$(BUILD)/test/fuzz-replay-%)) \
@@ -126,6 +134,7 @@ FUZZ_DIR   = build/fuzz
 FUZZ_MAXLEN_promql = 512
 FUZZ_MAXLEN_eval = 256
 FUZZ_MAXLEN_utest = 4096
+FUZZ_MAXLEN_rules = 4096
 FUZZ_MAXLEN_config = 4096
 FUZZ_MAXLEN_expfmt = 8192
 FUZZ_MAXLEN_journal = 16384
@@ -162,9 +171,9 @@ warnings:
 	@command -v $(OTHER_CC) >/dev/null || { echo "$(OTHER_CC) not found" >&2; exit 1; }
 	$(OTHER_CC) $(ALL_CPPFLAGS) -std=c11 $(WARNINGS) -fsyntax-only \
 	    $(LIB_SRCS) $(CMD_SRCS) $(UNIT_SRCS) $(TOOL_SRCS) \
-	    $(FUZZ_SRCS)
+	    $(PRELOAD_SRCS) $(FUZZ_SRCS)
 
-test-bins: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_REPLAYS)
+test-bins: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(PRELOAD_LIBS) $(FUZZ_REPLAYS)
 
 unit: test-bins
 	@for t in $(UNIT_BINS); do echo "unit: $$t"; $$t || exit 1; done

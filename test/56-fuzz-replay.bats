@@ -36,6 +36,10 @@ replay() {
 	replay config 400
 }
 
+@test "the rule checker's corpus replays: deep and long shapes, findings one line each" {
+	replay rules 150
+}
+
 @test "the unit-test runner's corpus replays: every file runs to a verdict" {
 	replay utest 100
 }

@@ -76,8 +76,10 @@ verb_check(const struct options *o)
 	/* Load all first: one file's recording rules feed another's alerts. */
 	for (i = 0; i < o->noperands; i++) {
 		if (rules_load(o->operands[i], &rf[i], &f[i], &e) != 0) {
+			/* Unreadable: 2; changed while read, no memory: 1. */
 			fprintf(stderr, "%s: %s\n", progname, e.msg);
-			status = 2;
+			if (perr_exit_status(e.code) > status)
+				status = perr_exit_status(e.code);
 		} else if (lint_catalog_add_recorded(&cat, &rf[i]) != 0) {
 			status = 2;
 		}
@@ -120,7 +122,9 @@ verb_parse(const struct options *o)
 	if (rc != 0) {
 		pq_line_col(o->operands[0], pos, &line, &col);
 		fprintf(stderr, "%s: %u:%u: %s\n", progname, line, col, e.msg);
-		return rc == PERR_INVALID ? 1 : perr_exit_status(rc);
+		/* Too long or too deep is invalid too: a rule problem. */
+		return rc == PERR_INVALID || rc == PERR_LIMIT ? 1 :
+		    perr_exit_status(rc);
 	}
 	rc = pq_print(&b, x->root);
 	pq_expr_free(x);

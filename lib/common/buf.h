@@ -58,6 +58,14 @@ int buf_add_double(struct buf *b, double v);
 /* buf_add_u64: v in decimal, without printf. */
 int buf_add_u64(struct buf *b, unsigned long long v);
 
+/*
+ * buf_reserve: room for extra more bytes at once, so that appending them
+ * allocates nothing more (a reader that knows a file's size grows its
+ * buffer once, not by doubling).  Returns as the appends do, and like them
+ * frees the buffer on failure.
+ */
+int buf_reserve(struct buf *b, size_t extra);
+
 /* buf_str: the contents as a C string; "" for a buffer never grown. */
 const char *buf_str(const struct buf *b);
 

@@ -146,28 +146,15 @@ pq_expr_free(struct pq_expr *x)
 enum pq_type
 pq_node_type(const struct pq_node *n)
 {
-	switch (n->kind) {
-	case PQ_NUMBER:
-		return PQ_TYPE_SCALAR;
-	case PQ_STRING:
-		return PQ_TYPE_STRING;
-	case PQ_VECTOR_SELECTOR:
-	case PQ_AGGREGATE:
-		return PQ_TYPE_VECTOR;
-	case PQ_MATRIX_SELECTOR:
-	case PQ_SUBQUERY:
-		return PQ_TYPE_MATRIX;
-	case PQ_PAREN:
-	case PQ_UNARY:
-		return pq_node_type(n->expr);
-	case PQ_BINARY:
-		return pq_node_type(n->lhs) == PQ_TYPE_SCALAR &&
-		    pq_node_type(n->rhs) == PQ_TYPE_SCALAR ? PQ_TYPE_SCALAR :
-		    PQ_TYPE_VECTOR;
-	case PQ_CALL:
-		return n->func != NULL ? n->func->ret : PQ_TYPE_NONE;
-	}
-	return PQ_TYPE_NONE;
+	return n->type;
+}
+
+const struct pq_node *
+pq_chain_first(const struct pq_node *n)
+{
+	while (n->kind == PQ_BINARY)
+		n = n->lhs;
+	return n;
 }
 
 const char *
@@ -283,6 +270,18 @@ modifiers_equal(const struct pq_node *a, const struct pq_node *b)
 	    (a->at != PQ_AT_TIME || a->at_ms == b->at_ms);
 }
 
+/* The binary nodes a and b themselves, not their operands. */
+static bool
+binary_equal(const struct pq_node *a, const struct pq_node *b)
+{
+	if (a->op != b->op || a->return_bool != b->return_bool ||
+	    a->has_matching != b->has_matching)
+		return false;
+	return !a->has_matching || (a->card == b->card && a->on == b->on &&
+	    labels_equal(&a->matching, &b->matching) &&
+	    labels_equal(&a->include, &b->include));
+}
+
 bool
 pq_node_equal(const struct pq_node *a, const struct pq_node *b)
 {
@@ -290,6 +289,13 @@ pq_node_equal(const struct pq_node *a, const struct pq_node *b)
 
 	if (a == NULL || b == NULL)
 		return a == b;
+	/* Down two chains of binary nodes side by side (ast.h: a loop). */
+	while (a->kind == PQ_BINARY && b->kind == PQ_BINARY) {
+		if (!binary_equal(a, b) || !pq_node_equal(a->rhs, b->rhs))
+			return false;
+		a = a->lhs;
+		b = b->lhs;
+	}
 	if (a->kind != b->kind)
 		return false;
 	switch (a->kind) {
@@ -311,15 +317,7 @@ pq_node_equal(const struct pq_node *a, const struct pq_node *b)
 	case PQ_UNARY:
 		return a->op == b->op && pq_node_equal(a->expr, b->expr);
 	case PQ_BINARY:
-		if (a->op != b->op || a->return_bool != b->return_bool ||
-		    a->has_matching != b->has_matching)
-			return false;
-		if (a->has_matching && (a->card != b->card || a->on != b->on ||
-		    !labels_equal(&a->matching, &b->matching) ||
-		    !labels_equal(&a->include, &b->include)))
-			return false;
-		return pq_node_equal(a->lhs, b->lhs) &&
-		    pq_node_equal(a->rhs, b->rhs);
+		break;		/* not both: the loop above */
 	case PQ_CALL:
 		if (a->func != b->func || a->nargs != b->nargs)
 			return false;

@@ -7,6 +7,18 @@
  * may hold a NUL from a "\x00" escape) and are also NUL-terminated.
  *
  * Positions are byte offsets into the parsed text: [start, end).
+ *
+ * Depth.  A chain of binary operators written flat, "a + b - c * d ...",
+ * is a tree as deep as the chain is long: each node's lhs is the chain
+ * before it.  Such chains may be as long as the text (promtool takes them
+ * whatever their length), so code that walks trees follows an lhs that is
+ * itself a binary node with a loop, never by recursion: pq_chain_first
+ * goes down to the chain's first operand and the nodes' up pointers lead
+ * back.  Every other child - an operand in parentheses, of a function, an
+ * aggregation, a unary operator or a subquery, the rhs of a binary node -
+ * is one level deeper than its parent, and the parser refuses a tree more
+ * than PQ_DEPTH_MAX levels deep.  So a walk that recurses into those
+ * children only, with a bounded frame, has a bounded stack.
  */
 #ifndef PROMRUN_PROMQL_AST_H
 #define PROMRUN_PROMQL_AST_H
@@ -16,6 +28,22 @@
 #include <stdint.h>
 
 #include "promql/lex.h"
+
+/*
+ * PQ_DEPTH_MAX: how deep anything the rules checker reads may nest, and so
+ * how deep every recursive walk of lib/promql and lib/rules may go: a
+ * PromQL tree (see "Depth" above; the parser, the type checker, the
+ * printer, equality, the linter, the evaluator), the actions of a Go
+ * template (tmpl.h) and the collections of a YAML document (ydoc.h).
+ * Past it the input is refused with its position.  promtool's own bounds
+ * are higher or absent (its YAML reader stops at 10,000 levels, its PromQL
+ * and template parsers at none), but no rule needs 500 levels, and the
+ * deepest input takes about 320 KiB of stack, 590 KiB under ASan (1 MiB
+ * with a regex nested 1,000 deep at the bottom; the default is 8 MiB).
+ * A walk that adds frames per level must keep them small: see lint.c's
+ * NOINLINE.
+ */
+#define PQ_DEPTH_MAX 500
 
 /* The value types of the type checker (Prometheus's ValueType). */
 enum pq_type {
@@ -80,7 +108,11 @@ struct pq_func;
 
 struct pq_node {
 	enum pq_kind kind;
+	enum pq_type type;		/* as Prometheus's Type(): set by the
+					   parser, see pq_node_type */
 	size_t start, end;
+	struct pq_node *up;		/* the binary node whose lhs this is,
+					   or NULL (see "Depth" above) */
 
 	double num;			/* PQ_NUMBER */
 	struct pq_str str;		/* PQ_STRING */
@@ -161,8 +193,19 @@ void pq_arena_reset(struct pq_arena *a);
 /* pq_expr_free: free a parsed expression (NULL is allowed). */
 void pq_expr_free(struct pq_expr *x);
 
-/* pq_node_type: the value type of an expression, as Prometheus's Type(). */
+/*
+ * pq_node_type: the value type of an expression, as Prometheus's Type():
+ * the type field, which the parser sets as it builds each node.
+ */
 enum pq_type pq_node_type(const struct pq_node *n);
+
+/*
+ * pq_chain_first: n when it is no binary node, else the first operand of
+ * the chain n ends: its lhs, their lhs, and so on down to a node that is
+ * no binary node.  From there, up leads back through every binary node of
+ * the chain to n, the first of them being the one whose lhs it is.
+ */
+const struct pq_node *pq_chain_first(const struct pq_node *n);
 
 /* pq_type_name: "scalar", "instant vector", "range vector", "string", "none". */
 const char *pq_type_name(enum pq_type t);

@@ -1,5 +1,6 @@
 /* fail.c - the first error of a parse (see fail.h). */
 #include "promql/fail.h"
+#include "promql/ast.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,6 +40,19 @@ pq_fail_code(struct pq_fail *f, int code, const char *msg)
 		f->code = code;
 		f->pos = 0;
 		perr_set(f->e, code, "%s", msg);
+	}
+	return NULL;
+}
+
+void *
+pq_fail_depth(struct pq_fail *f, size_t pos, const char *what)
+{
+	if (!f->failed) {
+		pq_fail_at(f, pos, "%s nests deeper than %d levels", what,
+		    PQ_DEPTH_MAX);
+		f->code = PERR_LIMIT;
+		if (f->e != NULL)
+			f->e->code = PERR_LIMIT;
 	}
 	return NULL;
 }

@@ -36,4 +36,10 @@ void *pq_fail_vat(struct pq_fail *f, size_t pos, const char *fmt, va_list ap)
 /* pq_fail_code: record code (PERR_NOMEM, PERR_LIMIT) with msg; returns NULL. */
 void *pq_fail_code(struct pq_fail *f, int code, const char *msg);
 
+/*
+ * pq_fail_depth: record PERR_LIMIT at pos, "WHAT nests deeper than 500
+ * levels" (PQ_DEPTH_MAX, ast.h); returns NULL.
+ */
+void *pq_fail_depth(struct pq_fail *f, size_t pos, const char *what);
+
 #endif

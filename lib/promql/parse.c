@@ -34,7 +34,8 @@ struct parser {
 	size_t last_end;	/* end of the last token consumed */
 	struct pq_arena *arena;
 	const char *src;
-	int depth;
+	int depth;		/* of the node being parsed (ast.h) */
+	int deepest;		/* the deepest node parsed so far */
 	struct pq_fail f;	/* the first error */
 };
 
@@ -145,6 +146,26 @@ expect(struct parser *p, enum pq_tok type, const char *context,
 
 /* --- nodes --- */
 
+/* The type of a node of kind, when its kind alone decides it. */
+static enum pq_type
+kind_type(enum pq_kind kind)
+{
+	switch (kind) {
+	case PQ_NUMBER:
+		return PQ_TYPE_SCALAR;
+	case PQ_STRING:
+		return PQ_TYPE_STRING;
+	case PQ_VECTOR_SELECTOR:
+	case PQ_AGGREGATE:
+		return PQ_TYPE_VECTOR;
+	case PQ_MATRIX_SELECTOR:
+	case PQ_SUBQUERY:
+		return PQ_TYPE_MATRIX;
+	default:
+		return PQ_TYPE_NONE;	/* set when the operands are known */
+	}
+}
+
 static struct pq_node *
 new_node(struct parser *p, enum pq_kind kind, size_t start, size_t end)
 {
@@ -153,6 +174,7 @@ new_node(struct parser *p, enum pq_kind kind, size_t start, size_t end)
 	if (n == NULL)
 		return nomem(p);
 	n->kind = kind;
+	n->type = kind_type(kind);
 	n->start = start;
 	n->end = end;
 	return n;
@@ -542,6 +564,7 @@ parse_call(struct parser *p)
 	if (n->func == NULL)
 		return fail_at(p, name.start, "unknown function with name "
 		    "\"%.*s\"", tok_len(name), p->src + name.start);
+	n->type = n->func->ret;
 	if (!parse_args(p, &n->args, &n->nargs, &n->end))
 		return NULL;
 	return n;
@@ -626,6 +649,7 @@ parse_paren(struct parser *p)
 	if ((n = new_node(p, PQ_PAREN, open.start, t.end)) == NULL)
 		return NULL;
 	n->expr = inner;
+	n->type = inner->type;
 	return n;
 }
 
@@ -834,12 +858,20 @@ parse_at(struct parser *p, struct pq_node *e)
 	return e;
 }
 
+/*
+ * The modifiers after e.  A range or subquery puts e, and all below it,
+ * one level deeper: p->deepest is the deepest level of e (parse_unary
+ * measures it), and outer the deepest one reached before e.
+ */
 static struct pq_node *
-parse_postfix(struct parser *p, struct pq_node *e)
+parse_postfix(struct parser *p, struct pq_node *e, int outer)
 {
 	while (e != NULL) {
 		switch (peek(p).type) {
 		case PQ_T_LBRACKET:
+			if (++p->deepest > PQ_DEPTH_MAX)
+				return pq_fail_depth(&p->f, peek(p).start,
+				    "expression");
 			e = range_or_subquery(p, e);
 			break;
 		case PQ_T_OFFSET:
@@ -849,6 +881,8 @@ parse_postfix(struct parser *p, struct pq_node *e)
 			e = parse_at(p, e);
 			break;
 		default:
+			if (p->deepest < outer)
+				p->deepest = outer;
 			return e;
 		}
 	}
@@ -885,9 +919,13 @@ parse_unary(struct parser *p)
 {
 	struct pq_token op = peek(p);
 	struct pq_node *operand, *n;
+	int outer = p->deepest;
 
-	if (op.type != PQ_T_ADD && op.type != PQ_T_SUB)
-		return parse_postfix(p, parse_primary(p));
+	if (op.type != PQ_T_ADD && op.type != PQ_T_SUB) {
+		/* Measure how deep the operand goes, for ranges and subqueries. */
+		p->deepest = p->depth;
+		return parse_postfix(p, parse_primary(p), outer);
+	}
 	advance(p);
 	/* Unary binds like '*': only '^' (and the modifiers) bind tighter. */
 	if ((operand = parse_expr(p, PREC_POW)) == NULL)
@@ -904,6 +942,7 @@ parse_unary(struct parser *p)
 	n->op = op.type;
 	n->op_pos = op.start;
 	n->expr = operand;
+	n->type = operand->type;
 	return n;
 }
 
@@ -944,8 +983,11 @@ parse_expr(struct parser *p, int min_prec)
 	struct pq_token op;
 	int prec;
 
+	/* Every node of this chain is as deep as its first (ast.h). */
 	if (++p->depth > PQ_DEPTH_MAX)
-		return fail_code(p, PERR_LIMIT, "expression nests too deeply");
+		return pq_fail_depth(&p->f, peek(p).start, "expression");
+	if (p->deepest < p->depth)
+		p->deepest = p->depth;
 	if ((lhs = parse_unary(p)) == NULL)
 		return NULL;
 	for (;;) {
@@ -966,6 +1008,10 @@ parse_expr(struct parser *p, int min_prec)
 		if (n->rhs == NULL)
 			return NULL;
 		n->end = n->rhs->end;
+		n->type = lhs->type == PQ_TYPE_SCALAR &&
+		    n->rhs->type == PQ_TYPE_SCALAR ? PQ_TYPE_SCALAR :
+		    PQ_TYPE_VECTOR;
+		lhs->up = n;
 		lhs = n;
 	}
 	p->depth--;
@@ -1010,14 +1056,13 @@ is_set_op(enum pq_tok op)
 	return op == PQ_T_LAND || op == PQ_T_LOR || op == PQ_T_LUNLESS;
 }
 
+/* The checks of binary node n itself, its operands being of types lt, rt. */
 static void
-check_binary(struct parser *p, struct pq_node *n)
+check_binary(struct parser *p, struct pq_node *n, enum pq_type lt,
+    enum pq_type rt)
 {
-	enum pq_type lt = check(p, n->lhs), rt = check(p, n->rhs);
 	size_t i, j;
 
-	if (p->f.failed)
-		return;
 	if (n->return_bool && !is_comparison(n->op)) {
 		fail_at(p, n->op_pos, "bool modifier can only be used on "
 		    "comparison operators");
@@ -1069,6 +1114,27 @@ check_binary(struct parser *p, struct pq_node *n)
 	if ((lt == PQ_TYPE_SCALAR || rt == PQ_TYPE_SCALAR) && is_set_op(n->op))
 		fail_at(p, n->start, "set operator \"%s\" not allowed in binary "
 		    "scalar expression", pq_tok_text(n->op));
+}
+
+/*
+ * The chain of binary nodes that n ends (ast.h), in the order of
+ * Prometheus's checkAST (a node's lhs, its rhs, then the node), with a
+ * loop: a chain may be as long as the text.
+ */
+static void
+check_chain(struct parser *p, struct pq_node *n)
+{
+	struct pq_node *b = n;
+
+	while (b->kind == PQ_BINARY)
+		b = b->lhs;
+	check(p, b);
+	while (b != n && !p->f.failed) {
+		b = b->up;
+		check(p, b->rhs);
+		if (!p->f.failed)
+			check_binary(p, b, b->lhs->type, b->rhs->type);
+	}
 }
 
 static void
@@ -1157,7 +1223,7 @@ check(struct parser *p, struct pq_node *n)
 			    "aggregation parameter", NULL);
 		break;
 	case PQ_BINARY:
-		check_binary(p, n);
+		check_chain(p, n);
 		break;
 	case PQ_CALL:
 		check_call(p, n);

@@ -4,7 +4,10 @@
  *
  * Accepted: everything Prometheus 2.42 accepts, and nothing else (the
  * differential tests in test/rules/ hold us to that), with two limits of
- * our own: PQ_EXPR_MAX bytes of text and PQ_DEPTH_MAX levels of nesting.
+ * our own: PQ_EXPR_MAX bytes of text and PQ_DEPTH_MAX levels of nesting
+ * (ast.h: a flat chain "a + b + c ..." counts one level, whatever its
+ * length; each parenthesis, function call, aggregation, unary operator,
+ * subquery and right operand of a binary operator one more).
  * The checks are Prometheus's: syntax, unknown functions, argument counts
  * and types, durations (> 0), regexes (Go syntax), number ranges, @ and
  * offset placement, "bool" and set-operator rules, vector matching, and a
@@ -20,7 +23,6 @@
 #include "promql/ast.h"
 
 #define PQ_EXPR_MAX (1024 * 1024)
-#define PQ_DEPTH_MAX 500
 
 /*
  * pq_parse: parse src[0..len) (need not be NUL-terminated).  On success
@@ -28,7 +30,9 @@
  * returns PERR_INVALID with *out NULL, e->msg in Prometheus's words
  * ("unexpected end of input", "expected type range vector in call to
  * function \"rate\", got instant vector") and *err_pos the byte offset in
- * src where the problem is; PERR_LIMIT past the limits above; PERR_NOMEM.
+ * src where the problem is; PERR_LIMIT past the limits above (the text's
+ * length at 0, the depth at the token that goes deeper, "expression nests
+ * deeper than 500 levels"); PERR_NOMEM.
  */
 int pq_parse(const char *src, size_t len, struct pq_expr **out,
     size_t *err_pos, struct perr *e);

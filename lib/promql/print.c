@@ -187,18 +187,10 @@ print_selector(struct buf *b, const struct pq_node *n, bool modifiers)
 	return modifiers ? print_modifiers(b, n) : 0;
 }
 
+/* Binary node n's operator and modifiers, between spaces. */
 static int
-print_binary(struct buf *b, const struct pq_node *n)
+print_operator(struct buf *b, const struct pq_node *n)
 {
-	/*
-	 * "+Inf ^ 2" reads back as +(Inf ^ 2): '+' binds looser than '^'.
-	 * Prometheus prints it so; we write "Inf ^ 2", the same tree.
-	 */
-	if (n->op == PQ_T_POW && n->lhs->kind == PQ_NUMBER &&
-	    isinf(n->lhs->num) && n->lhs->num > 0)
-		TRY(buf_adds(b, "Inf"));
-	else
-		TRY(pq_print(b, n->lhs));
 	TRY(buf_addf(b, " %s", pq_tok_text(n->op)));
 	if (n->return_bool)
 		TRY(buf_adds(b, " bool"));
@@ -213,8 +205,34 @@ print_binary(struct buf *b, const struct pq_node *n)
 			TRY(print_labels(b, &n->include));
 		}
 	}
-	TRY(buf_addc(b, ' '));
-	return pq_print(b, n->rhs);
+	return buf_addc(b, ' ');
+}
+
+/*
+ * The chain of binary nodes that n ends (ast.h): its first operand, then
+ * each node's operator and rhs, with a loop.
+ */
+static int
+print_chain(struct buf *b, const struct pq_node *n)
+{
+	const struct pq_node *first = pq_chain_first(n), *x;
+
+	/*
+	 * "+Inf ^ 2" reads back as +(Inf ^ 2): '+' binds looser than '^'.
+	 * Prometheus prints it so; we write "Inf ^ 2", the same tree.
+	 */
+	if (first->up->op == PQ_T_POW && first->kind == PQ_NUMBER &&
+	    isinf(first->num) && first->num > 0)
+		TRY(buf_adds(b, "Inf"));
+	else
+		TRY(pq_print(b, first));
+	x = first;
+	do {
+		x = x->up;
+		TRY(print_operator(b, x));
+		TRY(pq_print(b, x->rhs));
+	} while (x != n);
+	return 0;
 }
 
 static int
@@ -270,7 +288,7 @@ pq_print(struct buf *b, const struct pq_node *n)
 		TRY(buf_adds(b, pq_tok_text(n->op)));
 		return pq_print(b, n->expr);
 	case PQ_BINARY:
-		return print_binary(b, n);
+		return print_chain(b, n);
 	case PQ_CALL:
 		TRY(buf_addf(b, "%s(", n->func->name));
 		for (i = 0; i < n->nargs; i++) {

@@ -18,6 +18,12 @@
 #include <string.h>
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+/*
+ * For the functions with large locals (label sets, messages) that the walk
+ * calls at every level: not inlined, they keep those locals off the frames
+ * that stay on the stack while it recurses (ASan makes them larger still).
+ */
+#define NOINLINE __attribute__((noinline))
 #define LSET_MAX 64
 
 const char lint_check_names[] = "metric-unknown, label-unknown, "
@@ -331,6 +337,14 @@ lset_del(struct lset *s, const char *name)
 		}
 }
 
+/* *to = *from, which may be the same set. */
+static void
+lset_copy(struct lset *to, const struct lset *from)
+{
+	if (to != from)
+		*to = *from;
+}
+
 /* "a, b, c" or "none", for messages. */
 static void
 lset_list(const struct lset *s, char *out, size_t size)
@@ -350,12 +364,28 @@ lset_list(const struct lset *s, char *out, size_t size)
 
 /* --- context --- */
 
+/*
+ * The walk computes each node's labels once, from its children's, and so
+ * checks a node after its children; but its findings keep the order of a
+ * walk that checks each node before its children (they may share one
+ * position, when an expression's offsets do not map to the file): each
+ * finding is kept with the pre-order number of its node, and the rule's
+ * findings are put in that order when it is done.
+ */
 struct ctx {
 	const struct lint_catalog *c;
 	const struct rule *r;
-	struct findings *f;
+	struct rule_pos pos;		/* of r's expression */
+	struct findings *f;		/* every rule's warnings */
+	struct findings rule;		/* this rule's, as found */
+	size_t *node_of;		/* the node of each of rule's */
+	size_t cap_node_of;
+	size_t node;			/* the node being checked */
+	size_t next;			/* the pre-order number of the next */
 	int rc;
 };
+
+#define AFTER_WALK ((size_t)-1)	/* the node of the alert's own checks */
 
 static const char *const target_metrics[] = {
 	"up", "scrape_duration_seconds", "scrape_samples_scraped",
@@ -365,23 +395,106 @@ static const char *const target_metrics[] = {
 /* The target labels Prometheus attaches to every series it scrapes. */
 static const char *const target_labels[] = {"job", "instance"};
 
+static void vadd(struct ctx *x, unsigned line, unsigned col,
+    const char *check, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+static void add(struct ctx *x, unsigned line, unsigned col,
+    const char *check, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 static void warn(struct ctx *x, size_t off, const char *check,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* A warning of the rule, at x->node. */
 static void
-warn(struct ctx *x, size_t off, const char *check, const char *fmt, ...)
+vadd(struct ctx *x, unsigned line, unsigned col, const char *check,
+    const char *fmt, va_list ap)
 {
 	char msg[FINDING_MSG_MAX];
-	unsigned line, col;
+	size_t *v, cap;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (x->rule.n == x->cap_node_of) {
+		cap = x->cap_node_of ? 2 * x->cap_node_of : 16;
+		if ((v = realloc(x->node_of, cap * sizeof(*v))) == NULL) {
+			x->rc = PERR_NOMEM;
+			return;
+		}
+		x->node_of = v;
+		x->cap_node_of = cap;
+	}
+	if (findings_add(&x->rule, line, col, FINDING_WARNING, check, "%s",
+	    msg) != 0) {
+		x->rc = PERR_NOMEM;
+		return;
+	}
+	x->node_of[x->rule.n - 1] = x->node;
+}
+
+static void
+add(struct ctx *x, unsigned line, unsigned col, const char *check,
+    const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vadd(x, line, col, check, fmt, ap);
 	va_end(ap);
-	rule_text_pos(&x->r->expr, off, &line, &col);
-	if (findings_add(x->f, line, col, FINDING_WARNING, check, "%s", msg)
-	    != 0)
+}
+
+/* A warning at byte off of the rule's expression. */
+static void
+warn(struct ctx *x, size_t off, const char *check, const char *fmt, ...)
+{
+	unsigned line, col;
+	va_list ap;
+
+	rule_pos_at(&x->pos, off, &line, &col);
+	va_start(ap, fmt);
+	vadd(x, line, col, check, fmt, ap);
+	va_end(ap);
+}
+
+struct found {
+	size_t node, i;
+};
+
+static int
+by_node(const void *a, const void *b)
+{
+	const struct found *x = a, *y = b;
+
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The rule's warnings, in the order of their nodes, to the end of x->f. */
+static void
+flush_rule(struct ctx *x)
+{
+	struct findings *r = &x->rule;
+	struct finding *v = NULL;
+	struct found *o = NULL;
+	size_t i;
+
+	if (r->n > 1 && ((o = calloc(r->n, sizeof(*o))) == NULL ||
+	    (v = calloc(r->n, sizeof(*v))) == NULL)) {
 		x->rc = PERR_NOMEM;
+	} else if (r->n > 1) {
+		for (i = 0; i < r->n; i++) {
+			o[i].node = x->node_of[i];
+			o[i].i = i;
+		}
+		qsort(o, r->n, sizeof(*o), by_node);
+		for (i = 0; i < r->n; i++)
+			v[i] = r->v[o[i].i];
+		memcpy(r->v, v, r->n * sizeof(*v));
+	}
+	free(o);
+	free(v);
+	if (x->rc == 0 && findings_append(x->f, r) != 0)
+		x->rc = PERR_NOMEM;
+	findings_free(r);
 }
 
 /* The metric name a selector asks for, or NULL. */
@@ -489,10 +602,7 @@ nearest_metric(const struct lint_catalog *c, const char *s)
 
 /* --- what labels an expression's result carries --- */
 
-static void result_labels(const struct ctx *x, const struct pq_node *n,
-    struct lset *out);
-
-static void
+static NOINLINE void
 selector_labels(const struct ctx *x, const struct pq_node *vs,
     struct lset *out)
 {
@@ -518,23 +628,14 @@ func_is(const struct pq_node *n, const char *name)
 	return n->kind == PQ_CALL && strcmp(n->func->name, name) == 0;
 }
 
+/* A call's labels, *out holding those of its first vector argument. */
 static void
-call_labels(const struct ctx *x, const struct pq_node *n, struct lset *out)
+call_labels(const struct pq_node *n, struct lset *out)
 {
-	size_t i;
-
-	memset(out, 0, sizeof(*out));
 	if (func_is(n, "absent") || func_is(n, "absent_over_time")) {
+		memset(out, 0, sizeof(*out));
 		out->any = true;
 		return;
-	}
-	for (i = 0; i < n->nargs; i++) {
-		enum pq_type t = pq_node_type(n->args[i]);
-
-		if (t == PQ_TYPE_VECTOR || t == PQ_TYPE_MATRIX) {
-			result_labels(x, n->args[i], out);
-			break;
-		}
 	}
 	if ((func_is(n, "label_replace") || func_is(n, "label_join")) &&
 	    n->nargs > 1 && n->args[1]->kind == PQ_STRING)
@@ -544,109 +645,77 @@ call_labels(const struct ctx *x, const struct pq_node *n, struct lset *out)
 		lset_del(out, "le");
 }
 
-static void
-aggregate_labels(const struct ctx *x, const struct pq_node *n,
+static NOINLINE void
+aggregate_labels(const struct pq_node *n, const struct lset *in,
     struct lset *out)
 {
-	struct lset in;
 	size_t i;
 
-	result_labels(x, n->expr, &in);
 	if (n->op == PQ_T_TOPK || n->op == PQ_T_BOTTOMK) {
-		*out = in;
+		*out = *in;
 		return;
 	}
 	memset(out, 0, sizeof(*out));
 	if (n->without) {
-		*out = in;
+		*out = *in;
 		for (i = 0; i < n->grouping.n; i++)
 			lset_del(out, n->grouping.v[i].name.p);
 	} else {
 		for (i = 0; i < n->grouping.n; i++)
-			if (lset_has(&in, n->grouping.v[i].name.p))
+			if (lset_has(in, n->grouping.v[i].name.p))
 				lset_add(out, n->grouping.v[i].name.p);
 	}
 	if (n->op == PQ_T_COUNT_VALUES && n->param->kind == PQ_STRING)
 		lset_add(out, n->param->str.p);
 }
 
-static void
-binary_labels(const struct ctx *x, const struct pq_node *n, struct lset *out)
+/* Binary node n's labels from its operands' l and r; out may be l. */
+static NOINLINE void
+binary_labels(const struct pq_node *n, const struct lset *l,
+    const struct lset *r, struct lset *out)
 {
-	struct lset l, r;
+	struct lset keep;
 	size_t i;
 
-	result_labels(x, n->lhs, &l);
-	result_labels(x, n->rhs, &r);
 	if (pq_node_type(n->lhs) != PQ_TYPE_VECTOR) {
-		*out = r;
+		*out = *r;
 		return;
 	}
 	if (pq_node_type(n->rhs) != PQ_TYPE_VECTOR) {
-		*out = l;
+		lset_copy(out, l);
 		return;
 	}
 	if (n->op == PQ_T_LOR) {
-		*out = l;
-		out->any = l.any || r.any;
-		out->open = l.open || r.open;
-		for (i = 0; i < r.n; i++)
-			lset_add(out, r.v[i]);
+		lset_copy(out, l);
+		out->any = l->any || r->any;
+		out->open = l->open || r->open;
+		for (i = 0; i < r->n; i++)
+			lset_add(out, r->v[i]);
 		return;
 	}
 	if (n->op == PQ_T_LAND || n->op == PQ_T_LUNLESS) {
-		*out = l;
+		lset_copy(out, l);
 		return;
 	}
-	*out = n->card == PQ_CARD_ONE_TO_MANY ? r : l;
 	if (n->card == PQ_CARD_ONE_TO_ONE && n->on) {
-		struct lset keep;
-
 		memset(&keep, 0, sizeof(keep));
 		for (i = 0; i < n->matching.n; i++)
-			if (lset_has(&l, n->matching.v[i].name.p))
+			if (lset_has(l, n->matching.v[i].name.p))
 				lset_add(&keep, n->matching.v[i].name.p);
 		*out = keep;
-	} else if (n->card == PQ_CARD_ONE_TO_ONE) {
-		for (i = 0; i < n->matching.n; i++)
-			lset_del(out, n->matching.v[i].name.p);
+	} else {
+		lset_copy(out, n->card == PQ_CARD_ONE_TO_MANY ? r : l);
+		if (n->card == PQ_CARD_ONE_TO_ONE)
+			for (i = 0; i < n->matching.n; i++)
+				lset_del(out, n->matching.v[i].name.p);
 	}
 	for (i = 0; i < n->include.n; i++)
 		lset_add(out, n->include.v[i].name.p);
 }
 
-static void
-result_labels(const struct ctx *x, const struct pq_node *n, struct lset *out)
-{
-	switch (n->kind) {
-	case PQ_VECTOR_SELECTOR:
-		selector_labels(x, n, out);
-		break;
-	case PQ_MATRIX_SELECTOR:
-	case PQ_SUBQUERY:
-	case PQ_PAREN:
-	case PQ_UNARY:
-		result_labels(x, n->expr, out);
-		break;
-	case PQ_CALL:
-		call_labels(x, n, out);
-		break;
-	case PQ_AGGREGATE:
-		aggregate_labels(x, n, out);
-		break;
-	case PQ_BINARY:
-		binary_labels(x, n, out);
-		break;
-	case PQ_NUMBER:
-	case PQ_STRING:
-		memset(out, 0, sizeof(*out));
-		break;
-	}
-}
-
 /* --- the checks on one node --- */
 
-static void
+static NOINLINE void
 unknown_label(struct ctx *x, size_t off, const char *what, const char *label,
     const struct lset *have)
 {
@@ -662,13 +731,14 @@ unknown_label(struct ctx *x, size_t off, const char *what, const char *label,
 		    "has: %s)", label, what, list);
 }
 
-static void
-check_selector(struct ctx *x, const struct pq_node *vs)
+/* Selector vs, whose labels are have. */
+static NOINLINE void
+check_selector(struct ctx *x, const struct pq_node *vs,
+    const struct lset *have)
 {
 	const char *name = selector_name(vs), *hint;
 	const struct lint_metric *m;
 	char what[300];
-	struct lset have;
 	size_t i;
 
 	if (name == NULL || is_target_metric(name))
@@ -686,57 +756,55 @@ check_selector(struct ctx *x, const struct pq_node *vs)
 	}
 	if (m->any_labels)
 		return;
-	selector_labels(x, vs, &have);
 	snprintf(what, sizeof(what), "metric \"%s\"", name);
 	for (i = 0; i < vs->nmatchers; i++) {
 		const struct pq_matcher *mt = &vs->matchers[i];
 
 		if (!pq_str_eq(mt->name, "__name__") &&
-		    !lset_has(&have, mt->name.p))
-			unknown_label(x, mt->pos, what, mt->name.p, &have);
+		    !lset_has(have, mt->name.p))
+			unknown_label(x, mt->pos, what, mt->name.p, have);
 	}
 }
 
-static void
-check_grouping(struct ctx *x, const struct pq_node *n)
+/* Aggregation n, whose input has the labels in. */
+static NOINLINE void
+check_grouping(struct ctx *x, const struct pq_node *n, const struct lset *in)
 {
-	struct lset in;
 	char what[64];
 	size_t i;
 
-	result_labels(x, n->expr, &in);
-	if (in.any)
+	if (in->any)
 		return;
 	snprintf(what, sizeof(what), "the input of %s %s",
 	    pq_tok_text(n->op), n->without ? "without" : "by");
 	for (i = 0; i < n->grouping.n; i++)
-		if (!lset_has(&in, n->grouping.v[i].name.p))
+		if (!lset_has(in, n->grouping.v[i].name.p))
 			unknown_label(x, n->grouping.v[i].pos, what,
-			    n->grouping.v[i].name.p, &in);
+			    n->grouping.v[i].name.p, in);
 }
 
-static void
-check_matching(struct ctx *x, const struct pq_node *n)
+/* Binary node n, whose operands have the labels l and r. */
+static NOINLINE void
+check_matching(struct ctx *x, const struct pq_node *n, const struct lset *l,
+    const struct lset *r)
 {
-	struct lset l, r, both;
+	struct lset both;
 	const struct lset *one;
 	size_t i, k;
 
 	if (!n->has_matching)
 		return;
-	result_labels(x, n->lhs, &l);
-	result_labels(x, n->rhs, &r);
-	both = l;
-	for (k = 0; k < r.n; k++)
-		lset_add(&both, r.v[k]);
-	both.any = l.any || r.any;
-	both.open = l.open || r.open;
+	both = *l;
+	for (k = 0; k < r->n; k++)
+		lset_add(&both, r->v[k]);
+	both.any = l->any || r->any;
+	both.open = l->open || r->open;
 	for (i = 0; !both.any && i < n->matching.n; i++)
 		if (!lset_has(&both, n->matching.v[i].name.p))
 			unknown_label(x, n->matching.v[i].pos, n->on ?
 			    "either side of on()" : "either side of ignoring()",
 			    n->matching.v[i].name.p, &both);
-	one = n->card == PQ_CARD_MANY_TO_ONE ? &r : &l;
+	one = n->card == PQ_CARD_MANY_TO_ONE ? r : l;
 	for (i = 0; !one->any && i < n->include.n; i++)
 		if (!lset_has(one, n->include.v[i].name.p))
 			unknown_label(x, n->include.v[i].pos,
@@ -745,7 +813,7 @@ check_matching(struct ctx *x, const struct pq_node *n)
 			    n->include.v[i].name.p, one);
 }
 
-static void
+static NOINLINE void
 check_rate(struct ctx *x, const struct pq_node *n)
 {
 	const struct pq_node *a;
@@ -766,6 +834,14 @@ check_rate(struct ctx *x, const struct pq_node *n)
 	    "changes() for gauges", n->func->name, expfmt_type_name(m->type),
 	    name);
 }
+
+static bool
+is_comparison(const struct pq_node *n)
+{
+	return n->kind == PQ_BINARY && n->op >= PQ_T_EQLC && n->op <= PQ_T_GTE;
+}
+
+static void bare_chain(struct ctx *x, const struct pq_node *n);
 
 /* A counter reaching a comparison without going through a function. */
 static void
@@ -788,89 +864,188 @@ check_bare_counter(struct ctx *x, const struct pq_node *n)
 		check_bare_counter(x, n->expr);
 		break;
 	case PQ_BINARY:
-		if (n->op < PQ_T_EQLC || n->op > PQ_T_GTE) {
-			check_bare_counter(x, n->lhs);
-			check_bare_counter(x, n->rhs);
-		}
+		if (!is_comparison(n))
+			bare_chain(x, n);
 		break;
 	default:
 		break;
 	}
 }
 
+/*
+ * check_bare_counter of the operands of the chain of non-comparison binary
+ * nodes that n ends (ast.h: a loop), the first operand first.
+ */
 static void
-walk(struct ctx *x, const struct pq_node *n)
+bare_chain(struct ctx *x, const struct pq_node *n)
 {
+	const struct pq_node *b = n;
+
+	while (b->kind == PQ_BINARY && !is_comparison(b))
+		b = b->lhs;
+	check_bare_counter(x, b);
+	do {
+		b = b->up;
+		check_bare_counter(x, b->rhs);
+	} while (b != n);
+}
+
+static void lint_node(struct ctx *x, const struct pq_node *n,
+    struct lset *out);
+
+/*
+ * The chain of binary nodes that n, numbered id, ends (ast.h): its first
+ * operand, then each node's rhs and the node itself, with a loop.  The
+ * chain's nodes are numbered from the top down, before their operands.
+ */
+static NOINLINE void
+lint_chain(struct ctx *x, const struct pq_node *n, size_t id,
+    struct lset *out)
+{
+	const struct pq_node *first = pq_chain_first(n), *b;
+	struct lset r;
+	size_t level = 0;
+
+	for (b = first; b != n; b = b->up)
+		level++;
+	x->next += level - 1;
+	lint_node(x, first, out);
+	b = first;
+	do {
+		b = b->up;
+		level--;
+		lint_node(x, b->rhs, &r);
+		x->node = id + level;
+		check_matching(x, b, out, &r);
+		if (is_comparison(b)) {
+			check_bare_counter(x, b->lhs);
+			check_bare_counter(x, b->rhs);
+		}
+		binary_labels(b, out, &r, out);
+	} while (b != n);
+}
+
+/* A call's arguments, then the call; out gets its labels. */
+static NOINLINE void
+lint_call(struct ctx *x, const struct pq_node *n, size_t id,
+    struct lset *out)
+{
+	struct lset other;
+	bool vector = false;
+	enum pq_type t;
 	size_t i;
 
-	if (n == NULL)
-		return;
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < n->nargs; i++) {
+		/* The labels of the first vector argument are the call's. */
+		t = pq_node_type(n->args[i]);
+		if (!vector && (t == PQ_TYPE_VECTOR || t == PQ_TYPE_MATRIX)) {
+			lint_node(x, n->args[i], out);
+			vector = true;
+		} else {
+			lint_node(x, n->args[i], &other);
+		}
+	}
+	x->node = id;
+	check_rate(x, n);
+	call_labels(n, out);
+}
+
+/* An aggregation's parameter and operand, then the aggregation. */
+static NOINLINE void
+lint_aggregate(struct ctx *x, const struct pq_node *n, size_t id,
+    struct lset *out)
+{
+	struct lset in;
+
+	if (n->param != NULL)
+		lint_node(x, n->param, &in);
+	lint_node(x, n->expr, &in);
+	x->node = id;
+	check_grouping(x, n, &in);
+	aggregate_labels(n, &in, out);
+}
+
+/*
+ * Check n and what is below it; out gets the labels of n's result.  A
+ * node's checks use its operands' labels, so they come after its
+ * operands', each finding with the node's pre-order number (see ctx).
+ * Recursion goes one level deeper each time (ast.h), and each level keeps
+ * one label set on the stack.
+ */
+static void
+lint_node(struct ctx *x, const struct pq_node *n, struct lset *out)
+{
+	size_t id = x->next++;
+
 	switch (n->kind) {
 	case PQ_VECTOR_SELECTOR:
-		check_selector(x, n);
+		selector_labels(x, n, out);
+		x->node = id;
+		check_selector(x, n, out);
 		break;
 	case PQ_CALL:
-		check_rate(x, n);
-		for (i = 0; i < n->nargs; i++)
-			walk(x, n->args[i]);
+		lint_call(x, n, id, out);
 		break;
 	case PQ_AGGREGATE:
-		check_grouping(x, n);
-		walk(x, n->param);
-		walk(x, n->expr);
+		lint_aggregate(x, n, id, out);
 		break;
 	case PQ_BINARY:
-		check_matching(x, n);
-		if (n->op >= PQ_T_EQLC && n->op <= PQ_T_GTE) {
-			check_bare_counter(x, n->lhs);
-			check_bare_counter(x, n->rhs);
-		}
-		walk(x, n->lhs);
-		walk(x, n->rhs);
+		lint_chain(x, n, id, out);
 		break;
 	case PQ_MATRIX_SELECTOR:
 	case PQ_SUBQUERY:
 	case PQ_PAREN:
 	case PQ_UNARY:
-		walk(x, n->expr);
+		lint_node(x, n->expr, out);
 		break;
 	case PQ_NUMBER:
 	case PQ_STRING:
+		memset(out, 0, sizeof(*out));
 		break;
 	}
 }
 
 /* --- alerts --- */
 
-/* Does the expression drop series, so that an alert can stop firing? */
+/*
+ * Does the expression drop series, so that an alert can stop firing?
+ * Recursion goes one level deeper each time; lhs chains are a loop.
+ */
 static bool
 filters(const struct pq_node *n)
 {
 	size_t i;
 
-	switch (n->kind) {
-	case PQ_BINARY:
-		if (n->op >= PQ_T_EQLC && n->op <= PQ_T_GTE)
-			return !n->return_bool;
-		if (n->op == PQ_T_LOR)
-			return filters(n->lhs) && filters(n->rhs);
-		if (n->op == PQ_T_LAND || n->op == PQ_T_LUNLESS)
-			return true;
-		return filters(n->lhs) || filters(n->rhs);
-	case PQ_CALL:
-		if (func_is(n, "absent") || func_is(n, "absent_over_time"))
-			return true;
-		for (i = 0; i < n->nargs; i++)
-			if (filters(n->args[i]))
+	for (;;) {
+		switch (n->kind) {
+		case PQ_BINARY:
+			if (is_comparison(n))
+				return !n->return_bool;
+			if (n->op == PQ_T_LAND || n->op == PQ_T_LUNLESS)
 				return true;
-		return false;
-	case PQ_PAREN:
-	case PQ_UNARY:
-	case PQ_AGGREGATE:
-	case PQ_SUBQUERY:
-		return filters(n->expr);
-	default:
-		return false;
+			/* or: both sides must filter; the others: either. */
+			if (filters(n->rhs) != (n->op == PQ_T_LOR))
+				return n->op != PQ_T_LOR;
+			n = n->lhs;
+			break;
+		case PQ_CALL:
+			if (func_is(n, "absent") ||
+			    func_is(n, "absent_over_time"))
+				return true;
+			for (i = 0; i < n->nargs; i++)
+				if (filters(n->args[i]))
+					return true;
+			return false;
+		case PQ_PAREN:
+		case PQ_UNARY:
+		case PQ_AGGREGATE:
+		case PQ_SUBQUERY:
+			n = n->expr;
+			break;
+		default:
+			return false;
+		}
 	}
 }
 
@@ -880,11 +1055,13 @@ check_template_labels(struct ctx *x, const struct rule_pair *pairs, size_t n,
     const char *what, const struct lset *have)
 {
 	char list[512];
+	struct rule_pos pos;
 	unsigned line, col;
 	const char *hint;
 	size_t i, k;
 
-	for (i = 0; i < n && !have->any; i++)
+	for (i = 0; i < n && !have->any; i++) {
+		rule_pos_init(&pos, &pairs[i].value);
 		for (k = 0; k < pairs[i].nrefs; k++) {
 			const struct rule_ref *ref = &pairs[i].refs[k];
 
@@ -892,40 +1069,39 @@ check_template_labels(struct ctx *x, const struct rule_pair *pairs, size_t n,
 				continue;
 			lset_list(have, list, sizeof(list));
 			hint = nearest(ref->name, have->v, have->n);
-			rule_text_pos(&pairs[i].value, ref->off, &line, &col);
-			if (findings_add(x->f, line, col, FINDING_WARNING,
-			    "template-label", "%s \"%s\": $labels.%s is never "
-			    "set: the expression's result has no label \"%s\""
-			    "%s%s%s (it has: %s)", what, pairs[i].name.s,
-			    ref->name, ref->name, hint ? " (did you mean \"" :
-			    "", hint ? hint : "", hint ? "\"?)" : "", list) != 0)
-				x->rc = PERR_NOMEM;
+			rule_pos_at(&pos, ref->off, &line, &col);
+			add(x, line, col, "template-label", "%s \"%s\": "
+			    "$labels.%s is never set: the expression's result "
+			    "has no label \"%s\"%s%s%s (it has: %s)", what,
+			    pairs[i].name.s, ref->name, ref->name, hint ?
+			    " (did you mean \"" : "", hint ? hint : "", hint ?
+			    "\"?)" : "", list);
 		}
+		rule_pos_free(&pos);
+	}
 }
 
+/* The alert's own checks; have is its result's labels (with a catalog). */
 static void
-check_alert(struct ctx *x, const struct rule *r, const struct pq_node *root)
+check_alert(struct ctx *x, const struct rule *r, const struct pq_node *root,
+    const struct lset *have)
 {
-	struct lset have;
-
+	x->node = AFTER_WALK;
 	if (!filters(root))
 		warn(x, root->start, "alert-no-comparison", "alert "
 		    "\"%s\" compares nothing: it fires for every series the "
 		    "expression returns (add a comparison such as \"> 0\")",
 		    r->name.s);
-	if (!r->has_for || r->for_ms == 0) {
-		if (findings_add(x->f, r->name.line, r->name.col,
-		    FINDING_WARNING, "alert-no-for", "alert \"%s\" has no "
-		    "'for': a single evaluation fires it; add \"for:\" with "
-		    "how long the condition must hold", r->name.s) != 0)
-			x->rc = PERR_NOMEM;
-	}
+	if (!r->has_for || r->for_ms == 0)
+		add(x, r->name.line, r->name.col, "alert-no-for", "alert "
+		    "\"%s\" has no 'for': a single evaluation fires it; add "
+		    "\"for:\" with how long the condition must hold",
+		    r->name.s);
 	if (!x->c->checks)
 		return;
-	result_labels(x, root, &have);
-	check_template_labels(x, r->labels, r->nlabels, "label", &have);
+	check_template_labels(x, r->labels, r->nlabels, "label", have);
 	check_template_labels(x, r->annotations, r->nannotations, "annotation",
-	    &have);
+	    have);
 }
 
 /* The checks of one rule, over its tree (rules_validate's callback). */
@@ -933,12 +1109,17 @@ static int
 lint_tree(void *arg, const struct rule *r, const struct pq_node *root)
 {
 	struct ctx *x = arg;
+	struct lset have;
 
 	x->r = r;
+	x->next = 0;
+	rule_pos_init(&x->pos, &r->expr);
 	if (x->c->checks)
-		walk(x, root);
+		lint_node(x, root, &have);
 	if (r->alerting)
-		check_alert(x, r, root);
+		check_alert(x, r, root, &have);
+	rule_pos_free(&x->pos);
+	flush_rule(x);
 	return x->rc;
 }
 
@@ -947,13 +1128,18 @@ lint_rules(const struct lint_catalog *c, struct rule_file *rf,
     struct findings *f)
 {
 	struct findings warnings;
-	struct ctx x = {c, NULL, &warnings, 0};
+	struct ctx x;
 	int rc;
 
 	memset(&warnings, 0, sizeof(warnings));
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.f = &warnings;
 	/* Ours after promtool's, as if each check read the file in turn. */
 	if ((rc = rules_validate(rf, f, lint_tree, &x)) == 0)
 		rc = findings_append(f, &warnings);
 	findings_free(&warnings);
+	findings_free(&x.rule);
+	free(x.node_of);
 	return rc;
 }

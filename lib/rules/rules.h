@@ -100,7 +100,9 @@ struct rule_file {
  * tells whether there were none); rules_validate checks the rules.
  * Returns 0 when the file was read, whatever it holds; PERR_INVALID when
  * it cannot be opened or read (e says which file and why) or is larger
- * than RULES_FILE_MAX; PERR_NOMEM.  Free rf with rules_free in every case.
+ * than RULES_FILE_MAX; PERR_IO when it changed while it was read (its
+ * size or times differ after from before); PERR_NOMEM.  Free rf with
+ * rules_free in every case.
  */
 int rules_load(const char *path, struct rule_file *rf, struct findings *f,
     struct perr *e);
@@ -135,7 +137,7 @@ int rules_validate(struct rule_file *rf, struct findings *f,
  * rules_read_file: the whole of path into out (initialised here, at most
  * max bytes, NUL-terminated; free with buf_free).  Returns 0;
  * PERR_INVALID naming the file and the system's reason, or saying it is
- * too large; PERR_NOMEM.
+ * too large; PERR_IO when it changed while it was read; PERR_NOMEM.
  */
 int rules_read_file(const char *path, size_t max, struct buf *out,
     struct perr *e);
@@ -146,5 +148,31 @@ void rules_free(struct rule_file *rf);
 /* rule_text_pos: the file position of byte offset off of t's value. */
 void rule_text_pos(const struct rule_text *t, size_t off, unsigned *line,
     unsigned *col);
+
+/*
+ * Positions of many offsets of one text: rule_text_pos scans the text up
+ * to the offset, so a finding at each of n selectors of one long
+ * expression took time growing with n squared.  rule_pos_at keeps the
+ * position of every RULE_POS_STEP-th byte as it goes, and scans at most
+ * that much from there.  rule_pos_init (t must outlive p), then
+ * rule_pos_at any number of times, then rule_pos_free.  Without memory
+ * for its marks it falls back on rule_text_pos: the same answers.
+ */
+#define RULE_POS_STEP 256
+
+struct rule_mark {
+	unsigned line, col;
+};
+
+struct rule_pos {
+	const struct rule_text *t;
+	struct rule_mark *marks;	/* of offsets 0, STEP, 2 STEP... */
+	size_t nmarks, cap;
+};
+
+void rule_pos_init(struct rule_pos *p, const struct rule_text *t);
+void rule_pos_at(struct rule_pos *p, size_t off, unsigned *line,
+    unsigned *col);
+void rule_pos_free(struct rule_pos *p);
 
 #endif

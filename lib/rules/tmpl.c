@@ -5,6 +5,8 @@
  */
 #include "rules/tmpl.h"
 #include "common/buf.h"
+#include "common/hmap.h"
+#include "promql/ast.h"
 #include "promql/duration.h"
 #include "promql/eval.h"
 #include "promql/evalint.h"
@@ -463,7 +465,11 @@ lex_all(struct lexer *l)
 struct var {
 	const char *p;
 	size_t len;
+	size_t prev;		/* the variable it hides, or NO_VAR */
 };
+
+#define NO_VAR ((size_t)-1)
+#define VAR_INDEX_MIN 32
 
 struct defined {
 	char *name;
@@ -475,10 +481,16 @@ struct parser {
 	size_t i;		/* next item */
 	struct var *vars;
 	size_t nvars, capvars;
+	struct hmap var_index;	/* name -> its newest variable, once
+				   there are VAR_INDEX_MIN (else a scan) */
+	bool indexed;
 	size_t scope;		/* first variable of the current template */
 	int range_depth;
+	int depth;		/* actions and parentheses open, at most
+				   PQ_DEPTH_MAX (promql/ast.h) */
 	struct defined *defs;
 	size_t ndefs;
+	struct hmap def_index;	/* name -> position in defs */
 	tmpl_label_fn on_label;
 	void *ctx;
 	struct pq_fail f;	/* the first error */
@@ -584,10 +596,32 @@ expect(struct parser *p, enum it type, const char *context)
 	return true;
 }
 
+/*
+ * Variables are a stack.  Past VAR_INDEX_MIN of them, each name maps to
+ * its newest, which keeps the one it hides, so finding one takes no scan
+ * (a template of n variables used n times took time growing with n
+ * squared); below, a scan is cheaper than the map.
+ */
+static int
+index_var(struct parser *p, size_t i)
+{
+	size_t *slot;
+	bool found;
+
+	if (hmap_upsert(&p->var_index, p->vars[i].p, p->vars[i].len, &slot,
+	    &found) != 0)
+		return PERR_NOMEM;
+	p->vars[i].prev = found ? *slot : NO_VAR;
+	*slot = i;
+	return 0;
+}
+
 static bool
 push_var(struct parser *p, const char *s, size_t len)
 {
 	struct var *v;
+	size_t i;
+	int rc = 0;
 
 	if (p->nvars == p->capvars) {
 		size_t cap = p->capvars ? p->capvars * 2 : 16;
@@ -601,8 +635,35 @@ push_var(struct parser *p, const char *s, size_t len)
 	}
 	p->vars[p->nvars].p = s;
 	p->vars[p->nvars].len = len;
+	p->vars[p->nvars].prev = NO_VAR;
 	p->nvars++;
+	if (p->indexed)
+		rc = index_var(p, p->nvars - 1);
+	else if (p->nvars == VAR_INDEX_MIN)
+		for (i = 0, p->indexed = true; rc == 0 && i < p->nvars; i++)
+			rc = index_var(p, i);
+	if (rc != 0) {
+		pq_fail_code(&p->f, PERR_NOMEM, "out of memory");
+		return false;
+	}
 	return true;
+}
+
+/* Forget the variables from the n-th on, newest first. */
+static void
+pop_vars(struct parser *p, size_t n)
+{
+	struct var *v;
+	size_t *slot;
+	bool found;
+
+	while (p->nvars > n) {
+		v = &p->vars[--p->nvars];
+		/* Present: no memory is needed. */
+		if (p->indexed && hmap_upsert(&p->var_index, v->p, v->len,
+		    &slot, &found) == 0)
+			*slot = v->prev;
+	}
 }
 
 static const char *const funcs[] = {
@@ -816,12 +877,33 @@ use_var(struct parser *p, struct item it)
 {
 	size_t i;
 
-	for (i = p->nvars; i-- > p->scope;)
-		if (p->vars[i].len == it.len &&
-		    memcmp(p->vars[i].p, p->l->s + it.pos, it.len) == 0)
+	/* The newest of that name, unless of an enclosing template. */
+	if (p->indexed) {
+		if (hmap_find(&p->var_index, p->l->s + it.pos, it.len, &i) &&
+		    i != NO_VAR && i >= p->scope)
 			return true;
+	} else {
+		for (i = p->nvars; i-- > p->scope;)
+			if (p->vars[i].len == it.len && memcmp(p->vars[i].p,
+			    p->l->s + it.pos, it.len) == 0)
+				return true;
+	}
 	return fail(p, it.pos, "undefined variable \"%.*s\"", (int)it.len,
 	    p->l->s + it.pos);
+}
+
+/*
+ * One level deeper, for what starts at off: false past PQ_DEPTH_MAX.  The
+ * parser recurses into parentheses and the bodies of if, range, with and
+ * block, so this bounds its stack.
+ */
+static bool
+deeper(struct parser *p, size_t off)
+{
+	if (++p->depth <= PQ_DEPTH_MAX)
+		return true;
+	pq_fail_depth(&p->f, off, "template");
+	return false;
 }
 
 /* A term: 1 parsed (*kind set), 0 none here, -1 error. */
@@ -829,6 +911,7 @@ static int
 term(struct parser *p, enum it *kind)
 {
 	struct item it = next_non_space(p);
+	bool rc;
 
 	*kind = it.type;
 	switch (it.type) {
@@ -844,7 +927,11 @@ term(struct parser *p, enum it *kind)
 	case IT_CHAR_CONST: case IT_COMPLEX: case IT_NUMBER:
 		return check_number(p, it) ? 1 : -1;
 	case IT_LPAREN:
-		return pipeline(p, "parenthesized pipeline", IT_RPAREN) ? 1 : -1;
+		if (!deeper(p, it.pos))
+			return -1;
+		rc = pipeline(p, "parenthesized pipeline", IT_RPAREN);
+		p->depth--;
+		return rc ? 1 : -1;
 	case IT_STRING: case IT_RAW_STRING:
 		return check_string(p, it) ? 1 : -1;
 	default:
@@ -1019,29 +1106,41 @@ add_definition(struct parser *p, struct item name, bool nonempty)
 {
 	struct buf b = BUF_INIT(1 << 16);
 	struct defined *d;
-	size_t i;
+	size_t *slot;
+	bool found;
 
 	if (pq_unquote(p->l->s + name.pos, name.len, false, &b) != 0 ||
 	    buf_add(&b, "", 0) != 0) {
 		buf_free(&b);
 		return fail(p, name.pos, "invalid syntax");
 	}
-	for (i = 0; i < p->ndefs; i++) {
-		if (strcmp(p->defs[i].name, b.p) != 0)
-			continue;
-		if (p->defs[i].nonempty && nonempty) {
+	/* Names are looked up, not scanned: thousands of defines. */
+	if (hmap_upsert(&p->def_index, b.p, b.len, &slot, &found) != 0) {
+		buf_free(&b);
+		pq_fail_code(&p->f, PERR_NOMEM, "out of memory");
+		return false;
+	}
+	if (found) {
+		d = &p->defs[*slot];
+		if (d->nonempty && nonempty) {
 			fail(p, name.pos, "template: multiple definition of "
 			    "template \"%s\"", b.p);
 			buf_free(&b);
 			return false;
 		}
-		p->defs[i].nonempty |= nonempty;
+		d->nonempty |= nonempty;
 		buf_free(&b);
 		return true;
 	}
-	if ((d = realloc(p->defs, (p->ndefs + 1) * sizeof(*d))) == NULL) {
+	*slot = p->ndefs;
+	/* Room for 16, 32, 64...: reallocate when ndefs reaches one. */
+	if (p->ndefs != 0 && (p->ndefs < 16 || (p->ndefs & (p->ndefs - 1))))
+		d = p->defs;
+	else if ((d = realloc(p->defs, (p->ndefs < 16 ? 16 : 2 * p->ndefs) *
+	    sizeof(*d))) == NULL) {
 		buf_free(&b);
-		return fail(p, name.pos, "out of memory");
+		pq_fail_code(&p->f, PERR_NOMEM, "out of memory");
+		return false;
 	}
 	p->defs = d;
 	d[p->ndefs].name = buf_take(&b);
@@ -1059,11 +1158,14 @@ sub_template(struct parser *p, const char *context, struct item name)
 	bool nonempty, ok;
 	enum it end;
 
+	if (!deeper(p, name.pos))
+		return false;
 	/* Only "$" is defined in a new template. */
 	p->scope = p->nvars;
 	p->range_depth = 0;
 	ok = push_var(p, "$", 1) && item_list(p, &end, &end_pos, &nonempty);
-	p->nvars = saved_vars;
+	p->depth--;
+	pop_vars(p, saved_vars);
 	p->scope = saved_scope;
 	p->range_depth = saved_range;
 	if (!ok)
@@ -1085,37 +1187,41 @@ define_clause(struct parser *p)
 }
 
 /*
- * if/range/with: pipeline, body, optional else (and "else if" for if).
- * Variables declared in the pipeline live until the matching end.
+ * if/range/with at off: pipeline, body, optional else (and "else if" for
+ * if).  Variables declared in the pipeline live until the matching end.
+ * Go reads "{{else if}}" as an "{{if}}" inside the else; here a chain of
+ * them is a loop, so its length is not nesting.
  */
 static bool
-control(struct parser *p, bool allow_else_if, const char *context)
+control(struct parser *p, const char *context, size_t off)
 {
 	size_t saved = p->nvars, end_pos;
-	bool nonempty, ok = false;
+	bool nonempty, ok = false, range = strcmp(context, "range") == 0;
 	enum it end;
 
-	if (!pipeline(p, context, IT_RIGHT_DELIM))
-		goto out;
-	if (strcmp(context, "range") == 0)
-		p->range_depth++;
-	ok = item_list(p, &end, &end_pos, &nonempty);
-	if (strcmp(context, "range") == 0)
-		p->range_depth--;
-	if (!ok)
-		goto out;
-	if (end == IT_ELSE) {
-		if (allow_else_if && peek_non_space(p).type == IT_IF) {
+	if (!deeper(p, off))
+		return false;
+	for (;;) {
+		ok = false;
+		if (!pipeline(p, context, IT_RIGHT_DELIM))
+			break;
+		p->range_depth += range;
+		ok = item_list(p, &end, &end_pos, &nonempty);
+		p->range_depth -= range;
+		if (!ok || end != IT_ELSE)
+			break;
+		if (strcmp(context, "if") == 0 &&
+		    peek_non_space(p).type == IT_IF) {
 			next_non_space(p);
-			ok = control(p, true, "if");
-			goto out;
+			continue;
 		}
 		ok = item_list(p, &end, &end_pos, &nonempty);
 		if (ok && end != IT_END)
 			ok = fail(p, end_pos, "expected end; found {{else}}");
+		break;
 	}
-out:
-	p->nvars = saved;
+	p->depth--;
+	pop_vars(p, saved);
 	return ok;
 }
 
@@ -1156,11 +1262,11 @@ action(struct parser *p, enum it *ends)
 		*ends = IT_END;
 		return expect(p, IT_RIGHT_DELIM, "end");
 	case IT_IF:
-		return control(p, true, "if");
+		return control(p, "if", it.pos);
 	case IT_RANGE:
-		return control(p, false, "range");
+		return control(p, "range", it.pos);
 	case IT_WITH:
-		return control(p, false, "with");
+		return control(p, "with", it.pos);
 	case IT_TEMPLATE:
 		if (!template_name(p, "template clause", &name))
 			return false;
@@ -1282,6 +1388,8 @@ tmpl_check(const char *text, size_t len, tmpl_label_fn on_label, void *ctx,
 	for (i = 0; i < p.ndefs; i++)
 		free(p.defs[i].name);
 	free(p.defs);
+	hmap_free(&p.def_index);
+	hmap_free(&p.var_index);
 	free(p.vars);
 	free(l.items);
 	return rc;

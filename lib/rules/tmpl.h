@@ -19,8 +19,13 @@
  * humanizeDuration, humanizePercentage, humanizeTimestamp, toTime,
  * pathPrefix, externalURL, parseDuration, stripPort, stripDomain).
  * printf knows Go's verbs for the values templates hold (%s %v %d %f %e
- * %g %q %x %t, flags, width, precision).  Nesting of templates is bounded
- * by PQ_DEPTH_MAX (Go: 100000); slice and call are refused at execution.
+ * %g %q %x %t, flags, width, precision); slice and call are refused at
+ * execution.
+ *
+ * Depth.  Actions and parentheses may nest PQ_DEPTH_MAX deep
+ * (promql/ast.h; Go has no bound): past it, PERR_LIMIT "template nests
+ * deeper than 500 levels".  Execution is bounded by the same constant:
+ * templates calling templates, and nested pipelines (Go: 100000).
  */
 #ifndef PROMRUN_TMPL_H
 #define PROMRUN_TMPL_H

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 /* A collection being read; its children so far are pend[first..npend). */
 struct open {
 	struct ydoc_node *node;
@@ -133,6 +136,11 @@ open_collection(struct builder *b, struct ydoc_node *n)
 	struct open *v;
 	int rc;
 
+	/* Not for our stack: libyaml's scanner takes time growing with the
+	   square of the depth, and a rule file is a few levels deep. */
+	if (b->nopen == PQ_DEPTH_MAX)
+		return fail(b, "YAML nests deeper than " STR(PQ_DEPTH_MAX)
+		    " levels", NULL, n);
 	if ((rc = attach(b, n)) != 0)
 		return rc;
 	if ((v = room(b->open, b->nopen, &b->capopen, sizeof(*v))) == NULL)

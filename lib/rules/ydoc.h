@@ -13,6 +13,10 @@
  * to the end of the document; tags are not kept.  Errors read like
  * libyaml's: its parser's own, "found undefined alias", and "second
  * occurrence" / "found duplicate anchor; first occurrence".
+ *
+ * Collections may nest PQ_DEPTH_MAX deep (promql/ast.h), the root being
+ * the first level; a deeper one is refused, "YAML nests deeper than 500
+ * levels", at its start.  (promtool's YAML reader stops at 10,000.)
  */
 #ifndef PROMRUN_YDOC_H
 #define PROMRUN_YDOC_H

@@ -6,12 +6,17 @@
 #
 # Prints medians (hyperfine, -N: no shell in between, same run), the ratio,
 # and peak RSS (GNU time).  Goals: at least 10x faster, lower peak RSS.
+# Then linearity on long input (issue 14): the time of a chain up + up + ...,
+# an {{else if}} chain, many {{define}}s, many template variables and a
+# mapping of many labels, per doubling of their length (goal: about 2x,
+# linear; it was 7-9x for chains, about 4x for the others).
 set -eu
 
 : "${PROMRUN_BUILD:?run through make bench}"
 RULES="$PROMRUN_BUILD/promrun-rules"
 PY=/usr/bin/python3
 RUNS=${BENCH_RUNS:-20}
+GEN="$(dirname "$0")/../tools/deep-rules.py"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT INT TERM
 
@@ -77,4 +82,31 @@ ratio = med["promtool"] / med["promrun-rules"]
 print()
 print("%-34s %8.2fx  goal >= 10  %s" % ("promtool vs promrun-rules", ratio, "met" if ratio >= 10 else "MISSED"))
 print("%-34s %8.2fx  goal > 1    %s" % ("peak RSS promtool / ours", theirs / ours, "met" if ours < theirs else "MISSED"))
+PY
+
+# Linearity: three sizes of each long shape, each size twice the last.
+set --
+for shape in chain:+ tmpl:elseif tmpl:define tmpl:vars yaml:labels; do
+	for n in 20000 40000 80000; do
+		f="$dir/$(echo "$shape" | tr -c 'a-z0-9\n' _)-$n.yml"
+		"$PY" "$GEN" "$shape" "$n" >"$f"
+		set -- "$@" -n "$shape $n" "$RULES check -p native $f"
+	done
+done
+hyperfine -N --style basic -i --warmup 1 --runs 5 --export-json "$dir/long.json" \
+    "$@" >"$dir/hyperfine-long.log" 2>&1 || {
+	cat "$dir/hyperfine-long.log" >&2
+	exit 1
+}
+"$PY" - "$dir/long.json" <<'PY'
+import json, sys
+med = {r["command"]: r["median"] * 1000 for r in json.load(open(sys.argv[1]))["results"]}
+print()
+print("long input: median ms at 20,000 / 40,000 / 80,000 terms, time per doubling")
+for shape in ("chain:+", "tmpl:elseif", "tmpl:define", "tmpl:vars", "yaml:labels"):
+    t = [med["%s %d" % (shape, n)] for n in (20000, 40000, 80000)]
+    r = [t[1] / t[0], t[2] / t[1]]
+    print("%-34s %6.1f %6.1f %6.1f   %4.2fx %4.2fx  goal ~2  %s"
+          % (shape, t[0], t[1], t[2], r[0], r[1],
+             "met" if max(r) < 3 else "MISSED"))
 PY
