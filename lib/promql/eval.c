@@ -55,6 +55,15 @@ struct pq_ev {
 	struct pq_lbuilder lb;
 	struct buf key, key2;
 	struct hmap seen;		/* scratch for duplicate checks */
+	/* A subquery's inner values by (subquery node, time): nested
+	   subqueries ask for the same steps again and again (their steps are
+	   multiples of the step, whatever the outer time), so each level is
+	   evaluated once per step it needs, not once per outer step times
+	   that - linear in the depth, not exponential, as Prometheus, which
+	   evaluates each subquery once over the whole range. */
+	struct hmap sq_memo;
+	struct pq_value *sq_vals;
+	size_t sq_n, sq_cap;
 };
 
 /* --- helpers shared with fn.c --- */
@@ -493,10 +502,18 @@ prepare(struct pq_query *q, const struct pq_node *n, int depth,
 		for (size_t i = 0; i < n->nargs && rc == 0; i++)
 			rc = prepare(q, n->args[i], depth + 1, e);
 		return rc;
-	case PQ_BINARY:
-		if ((rc = prepare(q, n->lhs, depth + 1, e)) != 0)
+	case PQ_BINARY: {
+		/* A chain with a loop (ast.h): only right operands nest. */
+		const struct pq_node *b = pq_chain_first(n);
+
+		if ((rc = prepare(q, b, depth + 1, e)) != 0)
 			return rc;
-		return prepare(q, n->rhs, depth + 1, e);
+		do {
+			b = b->up;
+			rc = prepare(q, b->rhs, depth + 1, e);
+		} while (rc == 0 && b != n);
+		return rc;
+	}
 	case PQ_AGGREGATE:
 		if ((rc = prepare(q, n->param, depth + 1, e)) != 0)
 			return rc;
@@ -569,10 +586,17 @@ reach(const struct pq_node *n, int64_t acc, int depth, int64_t *back,
 		reach(n->expr, acc + n->range_ms + n->offset_ms, depth + 1, back,
 		    name, ctx, all);
 		return;
-	case PQ_BINARY:
-		reach(n->lhs, acc, depth + 1, back, name, ctx, all);
-		reach(n->rhs, acc, depth + 1, back, name, ctx, all);
+	case PQ_BINARY: {
+		/* A chain with a loop (ast.h): only right operands nest. */
+		const struct pq_node *b = pq_chain_first(n);
+
+		reach(b, acc, depth + 1, back, name, ctx, all);
+		do {
+			b = b->up;
+			reach(b->rhs, acc, depth + 1, back, name, ctx, all);
+		} while (b != n);
 		return;
+	}
 	case PQ_CALL:
 		for (size_t i = 0; i < n->nargs; i++)
 			reach(n->args[i], acc, depth + 1, back, name, ctx, all);
@@ -879,6 +903,44 @@ add_point(struct pq_ev *ev, struct building *b, int64_t t, double v)
 	return 0;
 }
 
+/* The value of subquery n's expression at ti, from ev->sq_memo or made
+ * (read-only: callers must not change it). */
+static int
+subquery_inner(struct pq_ev *ev, const struct pq_node *n, int64_t ti,
+    struct pq_value *out)
+{
+	struct { const struct pq_node *n; int64_t t; } key;
+	size_t *slot, i;
+	bool found;
+	int rc;
+
+	memset(&key, 0, sizeof(key));
+	key.n = n;
+	key.t = ti;
+	if (hmap_find(&ev->sq_memo, &key, sizeof(key), &i)) {
+		*out = ev->sq_vals[i];
+		return 0;
+	}
+	memset(out, 0, sizeof(*out));
+	if ((rc = eval_node(ev, n->expr, ti, out)) != 0)
+		return rc;
+	/* Grown only now: the evaluation may have added entries. */
+	if (ev->sq_n == ev->sq_cap) {
+		size_t cap = ev->sq_cap ? ev->sq_cap * 2 : 64;
+		struct pq_value *v = realloc(ev->sq_vals, cap * sizeof(*v));
+
+		if (v == NULL)
+			return pq_ev_nomem(ev);
+		ev->sq_vals = v;
+		ev->sq_cap = cap;
+	}
+	if (hmap_upsert(&ev->sq_memo, &key, sizeof(key), &slot, &found) != 0)
+		return pq_ev_nomem(ev);
+	ev->sq_vals[ev->sq_n] = *out;
+	*slot = ev->sq_n++;
+	return 0;
+}
+
 static int
 eval_subquery(struct pq_ev *ev, const struct pq_node *n, int64_t t,
     struct pq_value *out, int64_t *mint, int64_t *maxt)
@@ -906,8 +968,7 @@ eval_subquery(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 		    (long long)((*maxt - first) / step + 1),
 		    PQ_SUBQUERY_STEPS_MAX);
 	for (ti = first; ti <= *maxt && rc == 0; ti += step) {
-		memset(&inner, 0, sizeof(inner));
-		if ((rc = eval_node(ev, n->expr, ti, &inner)) != 0)
+		if ((rc = subquery_inner(ev, n, ti, &inner)) != 0)
 			break;
 		for (size_t i = 0; i < inner.vec.n && rc == 0; i++) {
 			buf_reset(&ev->key2);
@@ -1289,35 +1350,58 @@ scalar_binop(enum pq_tok op, double l, double r)
 	return is_comparison(op) ? (keep ? 1 : 0) : v;
 }
 
+/* One binary node n applied to its operands' values l and r. */
 static int
-eval_binary(struct pq_ev *ev, const struct pq_node *n, int64_t t,
-    struct pq_value *out)
+binary_apply(struct pq_ev *ev, const struct pq_node *n, int64_t t,
+    struct pq_value *l, struct pq_value *r, struct pq_value *out)
 {
-	struct pq_value l, r;
 	struct pq_label_name *names;
-	int rc;
 
-	memset(&l, 0, sizeof(l));
-	memset(&r, 0, sizeof(r));
-	if ((rc = eval_node(ev, n->lhs, t, &l)) != 0 ||
-	    (rc = eval_node(ev, n->rhs, t, &r)) != 0)
-		return rc;
-	if (l.type == PQ_TYPE_SCALAR && r.type == PQ_TYPE_SCALAR) {
+	memset(out, 0, sizeof(*out));
+	if (l->type == PQ_TYPE_SCALAR && r->type == PQ_TYPE_SCALAR) {
 		out->type = PQ_TYPE_SCALAR;
-		out->scalar = scalar_binop(n->op, l.scalar, r.scalar);
+		out->scalar = scalar_binop(n->op, l->scalar, r->scalar);
 		return 0;
 	}
-	if (l.type == PQ_TYPE_VECTOR && r.type == PQ_TYPE_SCALAR)
-		return vector_scalar(ev, n, &l.vec, r.scalar, false, out);
-	if (l.type == PQ_TYPE_SCALAR && r.type == PQ_TYPE_VECTOR)
-		return vector_scalar(ev, n, &r.vec, l.scalar, true, out);
+	if (l->type == PQ_TYPE_VECTOR && r->type == PQ_TYPE_SCALAR)
+		return vector_scalar(ev, n, &l->vec, r->scalar, false, out);
+	if (l->type == PQ_TYPE_SCALAR && r->type == PQ_TYPE_VECTOR)
+		return vector_scalar(ev, n, &r->vec, l->scalar, true, out);
 	names = pq_arena_alloc(ev->a, (n->matching.n + 1) * sizeof(*names));
 	if (names == NULL)
 		return pq_ev_nomem(ev);
 	names_of(&n->matching, names);
 	if (n->op == PQ_T_LAND || n->op == PQ_T_LOR || n->op == PQ_T_LUNLESS)
-		return set_operation(ev, n, &l.vec, &r.vec, names, out);
-	return vector_binop(ev, n, t, &l.vec, &r.vec, names, out);
+		return set_operation(ev, n, &l->vec, &r->vec, names, out);
+	return vector_binop(ev, n, t, &l->vec, &r->vec, names, out);
+}
+
+/*
+ * The chain of binary nodes that n ends (ast.h: "a + b - c ..." is as deep
+ * as it is long), with a loop: the first operand, then each node's rhs
+ * applied to the value so far, left to right as Prometheus evaluates it.
+ * Only the right operands are one level deeper.
+ */
+static int
+eval_binary(struct pq_ev *ev, const struct pq_node *n, int64_t t,
+    struct pq_value *out)
+{
+	const struct pq_node *b = pq_chain_first(n);
+	struct pq_value acc, r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if ((rc = eval_node(ev, b, t, &acc)) != 0)
+		return rc;
+	for (;;) {
+		b = b->up;
+		if ((rc = eval_node(ev, b->rhs, t, &r)) != 0 ||
+		    (rc = binary_apply(ev, b, t, &acc, &r, out)) != 0)
+			return rc;
+		if (b == n)
+			return 0;
+		acc = *out;
+	}
 }
 
 static int
@@ -1970,6 +2054,8 @@ pq_query_exec(struct pq_query *q, const struct pq_store *st,
 	buf_free(&ev.key);
 	buf_free(&ev.key2);
 	hmap_free(&ev.seen);
+	hmap_free(&ev.sq_memo);
+	free(ev.sq_vals);
 	return rc;
 }
 
