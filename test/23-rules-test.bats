@@ -170,6 +170,107 @@ YML
 	grep -q '^    rule: bad, time: 2m0s, err: found duplicate series' ours.err
 }
 
+@test "series the storage refuses fail every evaluation from their first sample, as in promtool" {
+	cat >r.yml <<'YML'
+groups:
+  - name: g
+    rules:
+      - record: up2
+        expr: up * 2
+      - alert: Up
+        expr: up > 0
+YML
+	cat >t.yml <<'YML'
+rule_files: [r.yml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: up
+        values: '1 2 3 4 5 6'
+      - series: '{}'
+        values: '_ _ 1 2'
+    alert_rule_test:
+      - eval_time: 1m
+        alertname: Up
+        exp_alerts:
+          - exp_labels: {__name__: up, alertname: Up}
+      - eval_time: 4m
+        alertname: Up
+        exp_alerts:
+          - exp_labels: {alertname: Up}
+    promql_expr_test:
+      - expr: up
+        eval_time: 5m
+        exp_samples:
+          - labels: up
+            value: 6
+      - expr: up2
+        eval_time: 3m
+        exp_samples:
+          - labels: up2
+            value: 6
+  - interval: 1m
+    input_series:
+      - series: '{a="1",a="2"}'
+        values: '1'
+      - series: '{a=""}'
+        values: '_ _'
+YML
+	both t.yml
+	[ "$status_both" = 1 ]
+	[ "$(grep -c '^empty labelset: invalid sample$' ours.err)" = 4 ]
+	grep -qx 'label name "a" is not unique: invalid sample' ours.err
+}
+
+@test "label sets and series as the grammar reads them: empty, twice named, bad tokens" {
+	local ser lab ex
+	for ser in "''" "'\"x\"'" "'+'" "'('" "'5m'" "'12345678901234'" \
+	    "'{a=\"1\",a=\"\"}'" "'up{a=\"1\",a=\"2\"}'" "'up{a=\"1\",a=\"\"}'" \
+	    "'up{__name__=\"x\"}'" "'{__name__=\"x\",b=\"\"}'"; do
+		printf 'tests:\n  - interval: 1m\n    input_series:\n      - series: %s\n        values: "1 2 3"\n    promql_expr_test:\n      - expr: count({__name__=~".*"} or {a=~".+"})\n        eval_time: 1m\n        exp_samples:\n          - value: 7\n' "$ser" >s.yml
+		both s.yml
+	done
+	for lab in "''" "'  '" "'1'" "'\"x\"'" "'{a=\"\"}'" "'up{a=\"\"}'" \
+	    "'{b=\"1\",a=\"2\",b=\"0\"}'" "'up{b=\"1\",a=\"2\",b=\"0\"}'" \
+	    "'up{b=\"1\",a=\"2\",b=\"\"}'" "'\"abcdefghijkl\"'"; do
+		printf 'tests:\n  - interval: 1m\n    input_series:\n      - series: up\n        values: "1 2 3"\n    promql_expr_test:\n      - expr: up\n        eval_time: 1m\n        exp_samples:\n          - labels: %s\n            value: 2\n' "$lab" >l.yml
+		both l.yml
+	done
+	for ex in 'up 123456789012345' 'up "abcdefghijklmnop"' 'up "x"' 'up 5m' 'up by'; do
+		printf 'tests:\n  - interval: 1m\n    promql_expr_test:\n      - expr: %s\n        eval_time: 1m\n' "'$ex'" >p.yml
+		both p.yml
+	done
+}
+
+@test "a chain of 5,040 operators evaluates as in promtool, without recursion" {
+	"$PYTHON3" - <<'PY'
+n = 5040
+plus = "+".join(["up"] * n)
+minus = " - ".join(["up"] * n)
+open("t.yml", "w").write(f"""tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{{job="a"}}'
+        values: '1 2 3'
+    promql_expr_test:
+      - expr: '{plus}'
+        eval_time: 2m
+        exp_samples:
+          - labels: '{{job="a"}}'
+            value: {3 * n}
+      - expr: 'sum({minus}) * on() group_left vector(1)'
+        eval_time: 2m
+        exp_samples:
+          - value: {3 - 3 * (n - 1)}
+""")
+PY
+	both t.yml
+	[ "$status_both" = 0 ]
+	# Within a 1 MiB stack, as the checker.
+	run bash -c 'ulimit -s 1024 && promrun-rules test t.yml'
+	assert_success
+}
+
 @test "keep_firing_for, group_eval_order and external labels and URL as promtool" {
 	cat >r.yml <<'YML'
 groups:

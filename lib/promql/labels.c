@@ -219,10 +219,18 @@ pq_lb_set(struct pq_lbuilder *lb, const char *name, size_t nlen,
 	size_t i;
 
 	if (vlen == 0 && !lb->keep_empty) {
-		pq_lb_del(lb, name, nlen);
+		if (!lb->keep_dups)
+			pq_lb_del(lb, name, nlen);
 		return;
 	}
 	i = find(lb, name, nlen, &found);
+	if (found && lb->keep_dups) {
+		/* After the last of that name. */
+		while (i < lb->n && str_cmp(name, nlen, lb->v[i].name,
+		    lb->v[i].nlen) == 0)
+			i++;
+		found = false;
+	}
 	if (!found) {
 		if (!grow(lb, lb->n + 1))
 			return;
@@ -243,7 +251,8 @@ pq_lb_set_copy(struct pq_lbuilder *lb, const char *name, size_t nlen,
 	const char *n, *v;
 
 	if (vlen == 0 && !lb->keep_empty) {
-		pq_lb_del(lb, name, nlen);
+		if (!lb->keep_dups)
+			pq_lb_del(lb, name, nlen);
 		return;
 	}
 	n = pq_arena_strdup(lb->arena, name, nlen);

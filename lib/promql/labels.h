@@ -83,6 +83,11 @@ struct pq_lbuilder {
 	bool keep_empty;		/* "" is a value, not a removal (the
 					   label sets tests expect, as
 					   labels.New keeps them) */
+	bool keep_dups;			/* a name set twice is there twice,
+					   in the order set, and an empty
+					   value is skipped, not a removal
+					   (labels.New, which test files'
+					   bare label sets go through) */
 };
 
 /* pq_lb_init: an empty builder producing into arena a. */

@@ -8,6 +8,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,6 +31,35 @@ syntax(struct perr *e, const char *s, size_t pos, size_t *err_pos,
 	*err_pos = pos;
 	return perr_set(e, PERR_INVALID, "%u:%u: parse error: %s", line, col,
 	    what);
+}
+
+/* syntax with a formatted message. */
+static int
+syntax_f(struct perr *e, const char *s, size_t pos, size_t *err_pos,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+syntax_f(struct perr *e, const char *s, size_t pos, size_t *err_pos,
+    const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return syntax(e, s, pos, err_pos, what);
+}
+
+/* Whether lb holds __name__. */
+static bool
+lb_has_name(const struct pq_lbuilder *lb)
+{
+	for (size_t i = 0; i < lb->n; i++)
+		if (lb->v[i].nlen == 8 && memcmp(lb->v[i].name, PQ_NAME_LABEL,
+		    8) == 0)
+			return true;
+	return false;
 }
 
 /* Tokens that may name a metric (the grammar's metric_identifier). */
@@ -65,22 +96,47 @@ metric(const char *s, size_t len, struct pq_arena *a, bool series,
 	int rc = 0;
 
 	pq_lb_init(&lb, a);
-	/* ParseMetric keeps empty values; storage drops them (series). */
+	/*
+	 * The label set as labels.New makes it: as written, a name given
+	 * twice there twice, "" kept (ParseMetric) or left out as the storage
+	 * leaves it out (series).  After a name, the grammar goes through a
+	 * labels.Builder: a name set to "" anywhere goes entirely (below).
+	 */
+	lb.keep_dups = true;
 	lb.keep_empty = !series;
 	pq_lex_init(&lx, s, len);
 	t = pq_lex_next(&lx);
 	if (metric_token(t.type)) {
 		name = t;
 		*end = t.end;
+		lb.keep_empty = true;
 		if (series && (t.end >= len || s[t.end] != '{'))
 			goto done;
 		t = pq_lex_next(&lx);
 		if (t.type == PQ_T_EOF)
 			goto done;
 	}
+	if (t.type == PQ_T_EOF && !series && name.end == 0) {
+		*end = t.end;
+		goto done;		/* ParseMetric(""): no labels */
+	}
 	if (t.type != PQ_T_LBRACE) {
-		rc = syntax(e, s, t.start, err_pos, t.type == PQ_T_ERROR ?
-		    lx.msg : "unexpected token, expected a metric or label set");
+		/* As the grammar: the empty label set, then a token that
+		   neither a metric nor (in series mode) the values may start
+		   with. */
+		if (t.type == PQ_T_ERROR) {
+			rc = syntax(e, s, t.start, err_pos, lx.msg);
+		} else {
+			buf_reset(&v);
+			if (pq_tok_desc(&v, s, t) != 0) {
+				rc = perr_set(e, PERR_NOMEM, "out of memory");
+				goto out;
+			}
+			rc = series ? syntax_f(e, s, t.start, err_pos,
+			    "unexpected %s in series values", buf_str(&v)) :
+			    syntax_f(e, s, t.start, err_pos, "unexpected %s",
+			    buf_str(&v));
+		}
 		goto out;
 	}
 	for (;;) {
@@ -126,15 +182,53 @@ metric(const char *s, size_t len, struct pq_arena *a, bool series,
 	}
 	*end = t.end;
 done:
-	if (name.end > name.start)
+	if (name.end > name.start) {
+		/* labels.NewBuilder(set).Set("__name__", name).Labels(). */
+		for (size_t i = 0; i < lb.n; ) {
+			if (lb.v[i].vlen == 0) {
+				const char *dn = lb.v[i].name;
+				size_t dl = lb.v[i].nlen, j, k = 0;
+
+				for (j = 0; j < lb.n; j++)
+					if (lb.v[j].nlen != dl || memcmp(lb.v[j].name,
+					    dn, dl) != 0)
+						lb.v[k++] = lb.v[j];
+				lb.n = k;
+				i = 0;
+				continue;
+			}
+			i++;
+		}
+		while (lb.n > 0 && lb_has_name(&lb))
+			pq_lb_del(&lb, PQ_NAME_LABEL, 8);
+		lb.keep_dups = false;
 		pq_lb_set_copy(&lb, PQ_NAME_LABEL, 8, s + name.start,
 		    name.end - name.start);
+	}
 	if ((*out = pq_lb_finish(&lb)) == NULL)
 		rc = perr_set(e, PERR_NOMEM, "out of memory");
 out:
 	buf_free(&v);
 	pq_lb_free(&lb);
 	return rc;
+}
+
+const char *
+pq_lset_storable(const struct pq_lset *ls, struct buf *b)
+{
+	buf_reset(b);
+	if (ls->n == 0)
+		return "empty labelset: invalid sample";
+	for (uint32_t i = 1; i < ls->n; i++)
+		if (ls->l[i].nlen == ls->l[i - 1].nlen && memcmp(ls->l[i].name,
+		    ls->l[i - 1].name, ls->l[i].nlen) == 0) {
+			if (buf_addf(b, "label name \"%.*s\" is not unique: "
+			    "invalid sample", (int)ls->l[i].nlen,
+			    ls->l[i].name) != 0)
+				return "out of memory";
+			return buf_str(b);
+		}
+	return NULL;
 }
 
 int

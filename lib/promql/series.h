@@ -35,7 +35,11 @@ struct pq_seq_item {
 
 /*
  * pq_parse_metric: s[0..len) as parser.ParseMetric reads it: a metric
- * name, a label set, or both; a label set to "" is kept, as there.  Returns 0 and *out (in arena a);
+ * name, a label set, both, or nothing (no labels).  A label set alone is
+ * kept as written (labels.New): labels set to "" stay, a name given twice
+ * is there twice; after a name, "" removes and the last of a name wins
+ * (the grammar goes through a labels.Builder).  Returns 0 and *out (in
+ * arena a);
  * PERR_INVALID with e saying what ("1:5: parse error: ...") and *err_pos;
  * PERR_NOMEM.
  */
@@ -46,9 +50,19 @@ int pq_parse_metric(const char *s, size_t len, struct pq_arena *a,
  * pq_parse_series: s[0..len) as parser.ParseSeriesDesc reads it: the
  * metric, then the items (*items in arena a, *nitems of them; their
  * values add up to at most PQ_SERIES_VALUES_MAX).  Labels set to "" are
- * left out, as Prometheus's storage leaves them out.  Returns 0,
+ * left out, as Prometheus's storage leaves them out; a bare label set keeps
+ * a name given twice, twice (the storage refuses such a series, and one
+ * with no labels: pq_lset_storable).  Returns 0,
  * PERR_INVALID (e, *err_pos), PERR_LIMIT or PERR_NOMEM.
  */
+/*
+ * pq_lset_storable: NULL when Prometheus's storage takes a series of
+ * labels ls, else why not, in its words: "empty labelset: invalid sample",
+ * "label name \"a\" is not unique: invalid sample" (written to b).
+ */
+struct buf;
+const char *pq_lset_storable(const struct pq_lset *ls, struct buf *b);
+
 int pq_parse_series(const char *s, size_t len, struct pq_arena *a,
     const struct pq_lset **labels, struct pq_seq_item **items,
     size_t *nitems, size_t *err_pos, struct perr *e);

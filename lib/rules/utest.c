@@ -629,6 +629,17 @@ struct group_run {
 	const char *name;		/* the test group's, or NULL */
 	size_t name_len;
 	int64_t interval;
+	/* Series the storage refuses (no labels, a name twice): from the
+	   first evaluation at or after a refused series' first sample, every
+	   evaluation fails with its error (promtool's loader retries and
+	   rolls back at each), no rule is evaluated and no sample is added
+	   any more. */
+	struct refused {
+		int64_t t0;		/* its first sample */
+		const char *msg;
+		unsigned line, col;
+	} *refused;
+	size_t nrefused;
 };
 
 static void
@@ -636,6 +647,49 @@ test_name(struct group_run *G, struct buf *b)
 {
 	if (G->name != NULL && G->name_len > 0)
 		(void)buf_addf(b, "    name: %.*s,\n", (int)G->name_len, G->name);
+}
+
+/*
+ * Whether the storage takes ls: 1; if not, 0, and the series is
+ * remembered in G->refused (when it has samples at all); -1: no memory.
+ */
+static int
+storable(struct group_run *G, const struct ydoc_node *it,
+    const struct pq_lset *ls, const struct pq_seq_item *items, size_t n)
+{
+	struct buf b = BUF_INIT(64 * 1024);
+	const char *why = pq_lset_storable(ls, &b);
+	struct refused *r;
+	int64_t k = 0;
+	size_t j;
+
+	if (why == NULL) {
+		buf_free(&b);
+		return 1;
+	}
+	for (j = 0; j < n && items[j].omitted; j++)
+		k += (int64_t)items[j].count;
+	if (j == n || items[j].count == 0) {
+		buf_free(&b);
+		return 0;		/* never appended */
+	}
+	r = realloc(G->refused, (G->nrefused + 1) * sizeof(*r));
+	if (r == NULL || (why = pq_arena_strdup(&G->a, why,
+	    strlen(why))) == NULL) {
+		if (r != NULL)
+			G->refused = r;
+		buf_free(&b);
+		G->R->rc = PERR_NOMEM;
+		return -1;
+	}
+	G->refused = r;
+	r[G->nrefused].t0 = k * G->interval;
+	r[G->nrefused].msg = why;
+	r[G->nrefused].line = ln(it);
+	r[G->nrefused].col = cl(it);
+	G->nrefused++;
+	buf_free(&b);
+	return 0;
 }
 
 static bool
@@ -680,6 +734,10 @@ load_series(struct group_run *G)
 			fail(R, ln(it), cl(it), "test-series", "%s", e.msg);
 			return false;
 		}
+		if ((rc = storable(G, it, ls, items, nitems)) < 0)
+			return false;
+		if (rc == 0)
+			continue;
 		if (pq_store_series(&G->st, ls, &idx, &e) != 0) {
 			R->rc = PERR_NOMEM;
 			return false;
@@ -1093,12 +1151,24 @@ run_group(struct runner *R, const struct ydoc_node *tg)
 			cases[j - 1] = t;
 		}
 	maxt = max_eval_time(R, tg);
+	G.st.horizon = -1;		/* nothing loaded yet */
 	for (int64_t ts = 0; ts <= maxt && !stop && R->rc == 0;
 	    ts += R->eval_interval) {
 		size_t before = R->rep->nfail;
+		const struct refused *rf = NULL;
 
-		G.st.horizon = ts;
-		for (size_t gi = 0; gi < G.en.ngroups; gi++) {
+		for (size_t k = 0; k < G.nrefused && rf == NULL; k++)
+			if (G.refused[k].t0 <= ts)
+				rf = &G.refused[k];
+		if (rf != NULL) {
+			/* The loader's error; the rules keep their state. */
+			fail(R, rf->line, rf->col, "test-series", "%s",
+			    rf->msg);
+			before = R->rep->nfail;
+		} else {
+			G.st.horizon = ts;
+		}
+		for (size_t gi = 0; gi < G.en.ngroups && rf == NULL; gi++) {
 			const struct re_group *g = &G.en.groups[order[gi]];
 
 			if (re_group_eval(&G.en, order[gi], ts, &e) != 0)
@@ -1139,6 +1209,7 @@ nomem:
 out:
 	free(cases);
 	free(order);
+	free(G.refused);
 	buf_free(&b);
 	buf_free(&d);
 	re_engine_free(&G.en);
