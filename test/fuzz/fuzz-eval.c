@@ -6,7 +6,9 @@
  * fixed store (counters, gauges, NaN, ±Inf, a staleness marker, gaps) at a
  * few times, as an instant and as a range query.  It must return a result
  * or an error with a message, never crash, hang or leak; a vector result
- * never holds a label set twice.
+ * never holds a label set twice.  An input that starts with SHAPE_MARK
+ * (shapes.h) stands for a deep or long expression: chains of every
+ * operator thousands of terms long, nesting at the depth bound.
  */
 #include <math.h>
 #include <stdint.h>
@@ -16,6 +18,7 @@
 #include "promql/eval.h"
 #include "promql/parse.h"
 #include "promql/series.h"
+#include "shapes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,8 +64,8 @@ load(struct pq_store *st, struct pq_arena *a)
 	}
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int
+check_text(const uint8_t *data, size_t size)
 {
 	static const int64_t times[] = {0, 60000, 300000, 1260000, -60000};
 	struct pq_engine_opts opts = {0, 60000, 200000};
@@ -102,5 +105,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pq_arena_free(&a);
 	pq_store_free(&st);
 	pq_expr_free(x);
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	enum shape_kind kind;
+	struct buf text;
+
+	if (!shape_build(data, size, &kind, &text))
+		return check_text(data, size);
+	if (kind == SHAPE_EXPR)
+		check_text((const uint8_t *)buf_str(&text), text.len);
+	buf_free(&text);
 	return 0;
 }
