@@ -236,7 +236,8 @@ YML
 		printf 'tests:\n  - interval: 1m\n    input_series:\n      - series: up\n        values: "1 2 3"\n    promql_expr_test:\n      - expr: up\n        eval_time: 1m\n        exp_samples:\n          - labels: %s\n            value: 2\n' "$lab" >l.yml
 		both l.yml
 	done
-	for ex in 'up 123456789012345' 'up "abcdefghijklmnop"' 'up "x"' 'up 5m' 'up by'; do
+	for ex in 'up 123456789012345' 'up "abcdefghijklmnop"' 'up "x"' 'up 5m' 'up by' \
+	    'up (' 'foo(1' 'foo(bar(1))' 'foo(1) +'; do
 		printf 'tests:\n  - interval: 1m\n    promql_expr_test:\n      - expr: %s\n        eval_time: 1m\n' "'$ex'" >p.yml
 		both p.yml
 	done

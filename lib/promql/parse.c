@@ -544,13 +544,15 @@ parse_call(struct parser *p)
 
 	if ((n = new_node(p, PQ_CALL, name.start, name.end)) == NULL)
 		return NULL;
+	/* Prometheus's grammar looks the name up once the call is read:
+	   errors in its arguments come first. */
+	if (!parse_args(p, &n->args, &n->nargs, &n->end))
+		return NULL;
 	n->func = pq_func_lookup(p->src + name.start, name.end - name.start);
 	if (n->func == NULL)
 		return fail_at(p, name.start, "unknown function with name "
 		    "\"%.*s\"", tok_len(name), p->src + name.start);
 	n->type = n->func->ret;
-	if (!parse_args(p, &n->args, &n->nargs, &n->end))
-		return NULL;
 	return n;
 }
 
