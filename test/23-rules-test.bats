@@ -243,6 +243,18 @@ YML
 	done
 }
 
+@test "YAML errors are worded as promtool's YAML library words them" {
+	local i=0 doc
+	for doc in 'tests: [' 'a: b: c' 'tests:\n\t- x' '"abc' \
+	    'tests:\n  - a\n - b\n' '- a\nb: c' 'x: [1, 2\ny: 3' \
+	    'a: 1\na: &x\nb: *y' 'tests:\n  - interval: 1m\n    promql_expr_test:\n      - expr: '"'"'up '"'"'a'"'"''"'"'\n'; do
+		i=$((i + 1))
+		printf -- "$doc" >y$i.yml
+		both y$i.yml
+		[ "$status_both" = 1 ]
+	done
+}
+
 @test "a chain of 5,040 operators evaluates as in promtool, without recursion" {
 	"$PYTHON3" - <<'PY'
 n = 5040

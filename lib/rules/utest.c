@@ -1273,6 +1273,37 @@ run_file(struct runner *R, const struct utest_opts *o)
 		run_group(R, tests->u.items[i]);
 }
 
+/*
+ * A YAML syntax error as gopkg.in/yaml.v2 words it: "line N" is the
+ * problem's 0-based line (one more for the scanner's errors, which stop
+ * before counting their line), else the context's, and is left out when
+ * that is 0.
+ */
+static void
+yaml_failure(struct runner *R, const struct ydoc_error *ye)
+{
+	const char *what = ye->problem != NULL ? ye->problem :
+	    "unknown problem parsing YAML content";
+	unsigned line = 0;
+
+	if (ye->alias[0] != '\0') {
+		/* Found by the decoder, which gives no line. */
+		fail(R, ye->line + 1, ye->col + 1, "test-yaml", "yaml: unknown "
+		    "anchor '%s' referenced", ye->alias);
+		return;
+	}
+	if (ye->line != 0)
+		line = ye->line + (ye->scanner ? 1 : 0);
+	else
+		line = ye->context_line;
+	if (line != 0)
+		fail(R, ye->line + 1, ye->col + 1, "test-yaml",
+		    "yaml: line %u: %s", line, what);
+	else
+		fail(R, ye->line + 1, ye->col + 1, "test-yaml", "yaml: %s",
+		    what);
+}
+
 int
 utest_run(const char *path, const struct utest_opts *o,
     struct utest_report *rep, struct perr *e)
@@ -1304,8 +1335,7 @@ utest_run(const char *path, const struct utest_opts *o,
 	if (rc == PERR_NOMEM) {
 		R.rc = rc;
 	} else if (rc != 0) {
-		fail(&R, ye.line + 1, ye.col + 1, "test-yaml", "yaml: line %u: %s",
-		    ye.line + 1, ye.problem != NULL ? ye.problem : "invalid YAML");
+		yaml_failure(&R, &ye);
 	} else {
 		R.root = doc.root;
 		run_file(&R, o);
