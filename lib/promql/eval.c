@@ -64,6 +64,9 @@ struct pq_ev {
 	struct hmap sq_memo;
 	struct pq_value *sq_vals;
 	size_t sq_n, sq_cap;
+	struct pq_arena sq_arena;	/* the values kept, copied out of the
+					   scratch arena, whose memory for
+					   making them is released */
 };
 
 /* --- helpers shared with fn.c --- */
@@ -135,7 +138,7 @@ struct ktab {
 static int
 ktab_init(struct pq_ev *ev, struct ktab *t, size_t n)
 {
-	size_t cap = 16;
+	size_t cap = 2;
 
 	while (cap < 2 * n + 2)
 		cap *= 2;
@@ -903,6 +906,35 @@ add_point(struct pq_ev *ev, struct building *b, int64_t t, double v)
 	return 0;
 }
 
+/* v copied into ev->sq_arena: its samples, label sets and string. */
+static int
+keep_value(struct pq_ev *ev, struct pq_value *v)
+{
+	struct pq_sample *s = NULL;
+
+	if (v->type == PQ_TYPE_STRING && v->str.len > 0) {
+		const char *p = pq_arena_strdup(&ev->sq_arena, v->str.p,
+		    v->str.len);
+
+		if (p == NULL)
+			return pq_ev_nomem(ev);
+		v->str.p = p;
+	}
+	if (v->type != PQ_TYPE_VECTOR)
+		return 0;
+	if (v->vec.n > 0 && (s = pq_arena_alloc(&ev->sq_arena, v->vec.n *
+	    sizeof(*s))) == NULL)
+		return pq_ev_nomem(ev);
+	for (size_t i = 0; i < v->vec.n; i++) {
+		s[i] = v->vec.v[i];
+		if ((s[i].ls = pq_lset_copy(&ev->sq_arena, s[i].ls)) == NULL)
+			return pq_ev_nomem(ev);
+	}
+	v->vec.v = s;
+	v->vec.cap = v->vec.n;
+	return 0;
+}
+
 /* The value of subquery n's expression at ti, from ev->sq_memo or made
  * (read-only: callers must not change it). */
 static int
@@ -910,6 +942,7 @@ subquery_inner(struct pq_ev *ev, const struct pq_node *n, int64_t ti,
     struct pq_value *out)
 {
 	struct { const struct pq_node *n; int64_t t; } key;
+	struct pq_arena_mark mark;
 	size_t *slot, i;
 	bool found;
 	int rc;
@@ -921,9 +954,18 @@ subquery_inner(struct pq_ev *ev, const struct pq_node *n, int64_t ti,
 		*out = ev->sq_vals[i];
 		return 0;
 	}
+	if (ev->sq_n >= PQ_SUBQUERY_EVALS_MAX)
+		return perr_set(ev->e, PERR_LIMIT, "subqueries evaluate more "
+		    "than %d steps in one evaluation (make their steps longer "
+		    "or their ranges shorter)", PQ_SUBQUERY_EVALS_MAX);
 	memset(out, 0, sizeof(*out));
+	pq_arena_mark(ev->a, &mark);
 	if ((rc = eval_node(ev, n->expr, ti, out)) != 0)
 		return rc;
+	/* Keep the value, not what making it took. */
+	if ((rc = keep_value(ev, out)) != 0)
+		return rc;
+	pq_arena_release(ev->a, &mark);
 	/* Grown only now: the evaluation may have added entries. */
 	if (ev->sq_n == ev->sq_cap) {
 		size_t cap = ev->sq_cap ? ev->sq_cap * 2 : 64;
@@ -2056,6 +2098,8 @@ pq_query_exec(struct pq_query *q, const struct pq_store *st,
 	hmap_free(&ev.seen);
 	hmap_free(&ev.sq_memo);
 	free(ev.sq_vals);
+	/* The result may hold kept values: they go with it. */
+	pq_arena_move(scratch, &ev.sq_arena);
 	return rc;
 }
 

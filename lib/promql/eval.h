@@ -19,7 +19,11 @@
  *
  * Limits, with clear errors: recursion as deep as the parser allows
  * (PQ_DEPTH_MAX, which bounds every tree); a subquery of at most
- * PQ_SUBQUERY_STEPS_MAX steps; opts.max_samples samples loaded or made
+ * PQ_SUBQUERY_STEPS_MAX steps, and at most PQ_SUBQUERY_EVALS_MAX steps of
+ * all subqueries together evaluated in one evaluation (nested subqueries
+ * are evaluated once per step they need, each step's value kept until the
+ * evaluation ends: the bound bounds that memory, and Prometheus's cost
+ * for such queries is of the same order); opts.max_samples samples loaded or made
  * per query ("query processing would load too many samples into memory
  * in query execution", PERR_LIMIT).  Work is linear in the samples a
  * query touches, as in Prometheus, except that range functions over a
@@ -43,6 +47,7 @@
 
 #define PQ_LOOKBACK_DEFAULT_MS (5 * 60 * 1000)
 #define PQ_SUBQUERY_STEPS_MAX 100000
+#define PQ_SUBQUERY_EVALS_MAX 1000000
 #define PQ_MAX_SAMPLES_DEFAULT 50000000
 
 struct pq_engine_opts {
