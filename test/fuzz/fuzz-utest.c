@@ -5,6 +5,9 @@
  * The input is a test file (its rule_files match nothing).  It runs to a
  * verdict without crashing or hanging: every failure has a text, the
  * report writes in every format, and a file that passes has no failure.
+ * An input that starts with SHAPE_MARK (shapes.h) stands for a deep or
+ * long YAML document, run as the test file, or expression, run as a
+ * promql_expr_test over a small series.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include "rules/utest.h"
+#include "shapes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,8 +40,8 @@ discard(void *ctx, enum utest_stream s, const char *text, size_t len)
 	return 0;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int
+run_file(const uint8_t *data, size_t size)
 {
 	struct utest_report rep;
 	struct perr e;
@@ -60,5 +64,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(n > 0);
 	utest_report_free(&rep);
 	close(fd);
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct buf text, file = BUF_INIT(SHAPE_TEXT_MAX + 4096);
+	enum shape_kind kind;
+
+	if (!shape_build(data, size, &kind, &text))
+		return run_file(data, size);
+	if (kind == SHAPE_YAML) {
+		run_file((const uint8_t *)buf_str(&text), text.len);
+	} else if (kind == SHAPE_EXPR) {
+		/* A block scalar holds the expression as it is. */
+		if (buf_adds(&file, "tests:\n- interval: 1m\n  input_series:\n"
+		    "  - series: up\n    values: 1+1x10\n  promql_expr_test:\n"
+		    "  - eval_time: 5m\n    expr: |-\n      ") == 0 &&
+		    buf_add(&file, buf_str(&text), text.len) == 0 &&
+		    buf_adds(&file, "\n") == 0)
+			run_file((const uint8_t *)buf_str(&file), file.len);
+	}
+	buf_free(&file);
+	buf_free(&text);
 	return 0;
 }
