@@ -2249,39 +2249,13 @@ write_time(struct buf *b, int64_t ms, bool json)
 }
 
 static int
-write_json_str(struct buf *b, const char *s, size_t n)
-{
-	int rc = buf_addc(b, '"');
-
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			rc = buf_addf(b, "\\%c", c);
-		else if (c < 0x20)
-			rc = buf_addf(b, "\\u%04x", c);
-		else
-			rc = buf_addc(b, (char)c);
-	}
-	return rc != 0 ? rc : buf_addc(b, '"');
-}
-
-static int
 write_json_metric(struct buf *b, const struct pq_lset *ls)
 {
-	int rc = buf_adds(b, "{\"metric\":{");
+	int rc = buf_adds(b, "{\"metric\":");
 
-	for (size_t i = 0; i < ls->n && rc == 0; i++) {
-		if (i > 0)
-			rc = buf_addc(b, ',');
-		if (rc == 0)
-			rc = write_json_str(b, ls->l[i].name, ls->l[i].nlen);
-		if (rc == 0)
-			rc = buf_addc(b, ':');
-		if (rc == 0)
-			rc = write_json_str(b, ls->l[i].value, ls->l[i].vlen);
-	}
-	return rc != 0 ? rc : buf_addc(b, '}');
+	if (rc == 0)
+		rc = pq_lset_json(b, ls);
+	return rc;
 }
 
 /* [t, "v"] of the query API. */
@@ -2334,7 +2308,7 @@ pq_value_write(struct buf *b, const struct pq_value *v, int64_t t, bool json)
 			if (rc == 0)
 				rc = buf_addc(b, ',');
 			if (rc == 0)
-				rc = write_json_str(b, v->str.p, v->str.len);
+				rc = buf_add_json(b, v->str.p, v->str.len);
 			return rc != 0 ? rc : buf_adds(b, "]}");
 		}
 		rc = buf_add(b, v->str.p, v->str.len);

@@ -333,3 +333,21 @@ pq_label_name_valid(const char *s, size_t len)
 			return false;
 	return true;
 }
+
+int
+pq_lset_json(struct buf *b, const struct pq_lset *ls)
+{
+	int rc = buf_addc(b, '{');
+
+	for (size_t i = 0; i < ls->n && rc == 0; i++) {
+		if (i > 0)
+			rc = buf_addc(b, ',');
+		if (rc == 0)
+			rc = buf_add_json(b, ls->l[i].name, ls->l[i].nlen);
+		if (rc == 0)
+			rc = buf_addc(b, ':');
+		if (rc == 0)
+			rc = buf_add_json(b, ls->l[i].value, ls->l[i].vlen);
+	}
+	return rc != 0 ? rc : buf_addc(b, '}');
+}

@@ -70,6 +70,9 @@ int pq_lset_key_all(struct buf *b, const struct pq_lset *ls);
  */
 int pq_lset_format(struct buf *b, const struct pq_lset *ls);
 
+/* pq_lset_json: append ls as a JSON object, {"a":"1","b":"2"}. */
+int pq_lset_json(struct buf *b, const struct pq_lset *ls);
+
 /*
  * A label set being built.  Strings added are referenced, not copied,
  * unless added with pq_lb_set_copy; pq_lb_finish copies the pairs into the

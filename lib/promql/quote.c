@@ -133,49 +133,6 @@ pq_unquote(const char *s, size_t len, bool multi_single, struct buf *out)
 	return 0;
 }
 
-int
-pq_quote(struct buf *b, const char *s, size_t len)
-{
-	static const char esc[] = "\aa\bb\ff\nn\rr\tt\vv";
-	const char *p;
-	size_t i = 0, bad;
-	unsigned char c;
-	int rc;
-
-	if ((rc = buf_addc(b, '"')) != 0)
-		return rc;
-	while (i < len) {
-		c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
-			rc = buf_addf(b, "\\%c", c);
-		} else if (c != 0 && (p = memchr(esc, c, sizeof(esc) - 1))
-		    != NULL && (p - esc) % 2 == 0) {
-			rc = buf_addf(b, "\\%c", p[1]);
-		} else if (c < 0x20 || c == 0x7f) {
-			rc = buf_addf(b, "\\x%02x", c);
-		} else if (c < 0x80) {
-			rc = buf_addc(b, (char)c);
-		} else if (len - i >= 3 && memcmp(s + i, "\xef\xbf\xbd", 3) == 0) {
-			rc = buf_adds(b, "\\ufffd");
-			i += 2;
-		} else {
-			/* A valid sequence is copied whole, a bad byte escaped. */
-			size_t n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-
-			if (n <= len - i && utf8_valid(s + i, n, &bad)) {
-				rc = buf_add(b, s + i, n);
-				i += n - 1;
-			} else {
-				rc = buf_addf(b, "\\x%02x", c);
-			}
-		}
-		if (rc != 0)
-			return rc;
-		i++;
-	}
-	return buf_addc(b, '"');
-}
-
 /*
  * Whether Go's unicode.IsPrint would refuse rune r (above ASCII): the
  * controls, spaces other than U+0020, format characters and private use
@@ -192,8 +149,14 @@ go_unprintable(uint32_t r)
 	    r >= 0xf0000 || r == 0xe0001 || (r >= 0xe0020 && r <= 0xe007f);
 }
 
-int
-pq_quote_go(struct buf *b, const char *s, size_t len)
+/*
+ * pq_quote (go false) and pq_quote_go (go true): they differ above ASCII
+ * only.  PromQL's printer writes U+FFFD as \ufffd, which its lexer would
+ * refuse literally; Go's strconv.Quote keeps it and escapes what
+ * unicode.IsPrint refuses.
+ */
+static int
+quote(struct buf *b, const char *s, size_t len, bool go)
 {
 	static const char esc[] = "\aa\bb\ff\nn\rr\tt\vv";
 	const char *p;
@@ -216,7 +179,12 @@ pq_quote_go(struct buf *b, const char *s, size_t len)
 			rc = buf_addf(b, "\\x%02x", c);
 		} else if (c < 0x80) {
 			rc = buf_addc(b, (char)c);
+		} else if (!go && len - i >= 3 &&
+		    memcmp(s + i, "\xef\xbf\xbd", 3) == 0) {
+			rc = buf_adds(b, "\\ufffd");
+			n = 3;
 		} else {
+			/* A valid sequence is kept whole, a bad byte escaped. */
 			n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 			if (n > len - i || !utf8_valid(s + i, n, &bad)) {
 				n = 1;
@@ -225,7 +193,7 @@ pq_quote_go(struct buf *b, const char *s, size_t len)
 				r = c & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
 				for (size_t k = 1; k < n; k++)
 					r = r << 6 | ((unsigned char)s[i + k] & 0x3f);
-				if (!go_unprintable(r))
+				if (!go || !go_unprintable(r))
 					rc = buf_add(b, s + i, n);
 				else if (r < 0x10000)
 					rc = buf_addf(b, "\\u%04x", (unsigned)r);
@@ -238,4 +206,16 @@ pq_quote_go(struct buf *b, const char *s, size_t len)
 		i += n;
 	}
 	return buf_addc(b, '"');
+}
+
+int
+pq_quote(struct buf *b, const char *s, size_t len)
+{
+	return quote(b, s, len, false);
+}
+
+int
+pq_quote_go(struct buf *b, const char *s, size_t len)
+{
+	return quote(b, s, len, true);
 }

@@ -163,42 +163,6 @@ add_duration(struct buf *b, int64_t ms)
 }
 
 static int
-json_string(struct buf *b, const char *s, size_t n)
-{
-	int rc = buf_addc(b, '"');
-
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			rc = buf_addf(b, "\\%c", c);
-		else if (c < 0x20)
-			rc = buf_addf(b, "\\u%04x", c);
-		else
-			rc = buf_addc(b, (char)c);
-	}
-	return rc != 0 ? rc : buf_addc(b, '"');
-}
-
-static int
-json_labels(struct buf *b, const struct pq_lset *ls)
-{
-	int rc = buf_addc(b, '{');
-
-	for (size_t i = 0; i < ls->n && rc == 0; i++) {
-		if (i > 0)
-			rc = buf_addc(b, ',');
-		if (rc == 0)
-			rc = json_string(b, ls->l[i].name, ls->l[i].nlen);
-		if (rc == 0)
-			rc = buf_addc(b, ':');
-		if (rc == 0)
-			rc = json_string(b, ls->l[i].value, ls->l[i].vlen);
-	}
-	return rc != 0 ? rc : buf_addc(b, '}');
-}
-
-static int
 json_time(struct buf *b, const char *key, int64_t ms)
 {
 	int rc = buf_addf(b, ",\"%s\":", key);
@@ -362,15 +326,15 @@ write_json(const struct backtest *bt, const struct total *t, size_t nt,
 
 		rc = buf_adds(b, i > 0 ? ",{\"alertname\":" : "{\"alertname\":");
 		if (rc == 0)
-			rc = json_string(b, iv->alertname, strlen(iv->alertname));
+			rc = buf_add_json(b, iv->alertname, strlen(iv->alertname));
 		if (rc == 0)
 			rc = buf_adds(b, ",\"labels\":");
 		if (rc == 0)
-			rc = json_labels(b, iv->labels);
+			rc = pq_lset_json(b, iv->labels);
 		if (rc == 0)
 			rc = buf_adds(b, ",\"annotations\":");
 		if (rc == 0)
-			rc = json_labels(b, iv->annotations);
+			rc = pq_lset_json(b, iv->annotations);
 		if (rc == 0)
 			rc = json_time(b, "pending_at", iv->pending_at);
 		if (rc == 0)
@@ -385,7 +349,7 @@ write_json(const struct backtest *bt, const struct total *t, size_t nt,
 	for (size_t i = 0; i < nt && rc == 0; i++) {
 		rc = buf_addf(b, "%s{\"alertname\":", i > 0 ? "," : "");
 		if (rc == 0)
-			rc = json_string(b, t[i].alertname,
+			rc = buf_add_json(b, t[i].alertname,
 			    strlen(t[i].alertname));
 		if (rc == 0)
 			rc = buf_addf(b, ",\"fired\":%llu,\"firing_seconds\":%lld,"
@@ -397,7 +361,7 @@ write_json(const struct backtest *bt, const struct total *t, size_t nt,
 			if (k > 0)
 				rc = buf_addc(b, ',');
 			if (rc == 0)
-				rc = json_string(b, t[i].workflows[k],
+				rc = buf_add_json(b, t[i].workflows[k],
 				    strlen(t[i].workflows[k]));
 		}
 		if (rc == 0)
