@@ -47,6 +47,7 @@ endif
 LIBS_INIH  = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
 LIBS_YAML  = $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
 LIBS_CURL  = $(shell pkg-config --libs libcurl zlib 2>/dev/null || echo -lcurl -lz)
+LIBS_PCRE  = $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
 LIBS_SNAPPY = $(shell pkg-config --libs snappy 2>/dev/null || echo -lsnappy)
 LIBS_JANSSON = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 LIBS_HTTPD = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || \
@@ -56,12 +57,13 @@ PROGRAMS   = promrun-record promrun-render promrun-push promrun-rules \
              promrun-serve
 # Each program links only the libraries it uses: only promrun-push links curl,
 # snappy (remote write) and jansson (OTLP's JSON), only promrun-rules reads
-# YAML, only promrun-serve links libmicrohttpd (and jansson, for the bodies
-# it takes); the config (and so every program) needs inih.
+# YAML and matches regular expressions (PCRE2), only promrun-serve links
+# libmicrohttpd (and jansson, for the bodies it takes); the config (and so
+# every program) needs inih.
 LIBS_promrun-record = $(LIBS_INIH)
 LIBS_promrun-render = $(LIBS_INIH)
 LIBS_promrun-push = $(LIBS_INIH) $(LIBS_CURL) $(LIBS_SNAPPY) $(LIBS_JANSSON)
-LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML)
+LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_PCRE)
 LIBS_promrun-serve = $(LIBS_INIH) $(LIBS_HTTPD) $(LIBS_JANSSON)
 
 LIB_SRCS   = $(wildcard lib/*.c) $(wildcard lib/*/*.c)
@@ -97,13 +99,15 @@ $(LIBA): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# A program is every .c file of its cmd/ folder (main.c the outline).
 .SECONDEXPANSION:
-$(BINS): $(BUILD)/%: $(BUILD)/cmd/%/main.o $(LIBA)
+$(BINS): $(BUILD)/%: $$(addprefix $(BUILD)/,$$(addsuffix .o,$$(basename \
+    $$(wildcard cmd/$$*/*.c)))) $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
 
 # Unit tests and test tools may use any module, so they get every library.
 TEST_LIBS  = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_CURL) $(LIBS_SNAPPY) \
-             $(LIBS_JANSSON) $(LIBS_HTTPD) -lm
+             $(LIBS_JANSSON) $(LIBS_HTTPD) $(LIBS_PCRE) -lm
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIBA)
@@ -118,7 +122,7 @@ $(BUILD)/test/%.so: test/tools/preload/%.c $(BUILD)/flags
 # under gcc, and under ASan/UBSan with SANITIZE=1); "make fuzz" runs
 # libFuzzer under clang for FUZZ_TIME seconds per target.  The PromQL
 # target has its own driver, which also counts the inputs that parse.
-FUZZ_TARGETS = journal checkpoint expfmt config promql rules serve
+FUZZ_TARGETS = journal checkpoint expfmt config promql rules serve utest eval
 FUZZ_SRCS  = $(FUZZ_TARGETS:%=test/fuzz/fuzz-%.c) test/fuzz/replay.c \
              test/fuzz/replay-main.c
 FUZZ_REPLAYS = $(filter-out %-promql,$(FUZZ_TARGETS:%=$(BUILD)/test/fuzz-replay-%)) \
@@ -133,6 +137,8 @@ $(BUILD)/test/fuzz-replay-%: $(BUILD)/test/fuzz/fuzz-%.o \
 FUZZ_TIME ?= 60
 FUZZ_DIR   = build/fuzz
 FUZZ_MAXLEN_promql = 512
+FUZZ_MAXLEN_eval = 256
+FUZZ_MAXLEN_utest = 4096
 FUZZ_MAXLEN_rules = 4096
 FUZZ_MAXLEN_config = 4096
 FUZZ_MAXLEN_expfmt = 8192
@@ -157,7 +163,8 @@ $(FUZZ_RUNS): fuzz-%:
 # Keep test objects between runs.
 .SECONDARY:
 
--include $(LIB_OBJS:.o=.d) $(PROGRAMS:%=$(BUILD)/cmd/%/main.d) \
+CMD_SRCS   = $(wildcard cmd/*/*.c)
+-include $(LIB_OBJS:.o=.d) $(CMD_SRCS:%.c=$(BUILD)/%.d) \
     $(UNIT_SRCS:%.c=$(BUILD)/%.d) $(TOOL_SRCS:%.c=$(BUILD)/%.d) \
     $(FUZZ_SRCS:%.c=$(BUILD)/%.d)
 
@@ -169,7 +176,7 @@ OTHER_CC = $(if $(findstring clang,$(CC)),gcc,clang)
 warnings:
 	@command -v $(OTHER_CC) >/dev/null || { echo "$(OTHER_CC) not found" >&2; exit 1; }
 	$(OTHER_CC) $(ALL_CPPFLAGS) -std=c11 $(WARNINGS) -fsyntax-only \
-	    $(LIB_SRCS) $(PROGRAMS:%=cmd/%/main.c) $(UNIT_SRCS) $(TOOL_SRCS) \
+	    $(LIB_SRCS) $(CMD_SRCS) $(UNIT_SRCS) $(TOOL_SRCS) \
 	    $(PRELOAD_SRCS) $(FUZZ_SRCS)
 
 test-bins: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(PRELOAD_LIBS) $(FUZZ_REPLAYS)

@@ -316,7 +316,7 @@ lint_file() {
 	assert_equal "${stderr_lines[0]}" 'promrun-rules: unknown preset "jenkins": use native, chainloop, prpc or attest'
 	run --separate-stderr promrun-rules lint r.yml
 	assert_failure 2
-	assert_equal "${stderr_lines[0]}" 'promrun-rules: unknown command "lint": use check or parse'
+	assert_equal "${stderr_lines[0]}" 'promrun-rules: unknown command "lint": use check, test, eval, backtest or parse'
 	run --separate-stderr promrun-rules check
 	assert_failure 2
 	assert_equal "${stderr_lines[0]}" 'promrun-rules: check needs at least one rule file'

@@ -44,6 +44,14 @@ replay() {
 	replay serve 100
 }
 
+@test "the unit-test runner's corpus replays: every file runs to a verdict" {
+	replay utest 100
+}
+
+@test "the evaluator's corpus replays: every expression evaluates or fails cleanly" {
+	replay eval 300
+}
+
 @test "an input the driver cannot read is an error, not a silent pass" {
 	run fuzz-replay-journal "$BATS_TEST_DIRNAME"/fuzz/corpus/journal/* /nonexistent/input
 	assert_failure 2

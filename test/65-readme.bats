@@ -128,8 +128,16 @@ anchors() {
 	cd "$BATS_TEST_TMPDIR"
 	sed 's/chainloop_workflow_up\[/chainloop_workflow_upp[/' \
 	    "$TOP/examples/rules/chainloop.yml" >rules.yml
+	# The backtest's history: nightly failed at 03:13:30, recovered at
+	# 09:01:30.
+	cp "$TOP/examples/alerts.yml" .
+	promrun-record -j journal -w nightly -s failure -d 60 \
+	    --time 2026-10-12T03:13:30Z
+	promrun-record -j journal -w nightly -s success -d 60 \
+	    --time 2026-10-12T09:01:30Z
 	run -0 --separate-stderr sh -c "$cmd"
-	assert_output "$want"
+	# blocks() strips the indentation of the README's lines.
+	assert_equal "$(sed 's/^ *//' <<<"$output")" "$want"
 }
 
 @test "promrun-serve's example is answered as the README shows, at the address promrun-serve.socket listens on" {

@@ -1,54 +1,75 @@
 /*
- * promrun-rules - check Prometheus rule files offline: the YAML and PromQL
- * as strictly as promtool, and the metrics against what promrun emits.
+ * promrun-rules - Prometheus rules offline: check them as strictly as
+ * promtool and against the metrics promrun emits, run their unit tests as
+ * promtool does, and evaluate PromQL and rules over a journal's history.
  *
- * Outline: parse the options, build the catalog, load every rule file,
- * validate and lint them, print the findings and a summary, exit 0 (clean),
- * 1 (errors) or 2 (usage, or an unreadable file).  "parse" prints an
- * expression's canonical form.
+ * Outline: parse the verb and its options, call the verb (check.c,
+ * test.c, query.c), exit with its status: 0 clean, 1 problems or failed
+ * tests, 2 usage or invalid input.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/buf.h"
+#include "cmd.h"
 #include "common/err.h"
-#include "config.h"
 #include "rules/finding.h"
 #include "rules/lint.h"
-#include "promql/parse.h"
-#include "promql/print.h"
-#include "rules/rules.h"
 
 #ifndef PROMRUN_VERSION
 #define PROMRUN_VERSION "unknown"
 #endif
 
-static const char *progname = "promrun-rules";
+const char *progname = "promrun-rules";
 
 static const char synopsis[] =
     "usage: promrun-rules check [-c CONFIG] [-p PRESET] [-n NAMESPACE] "
     "[-m FILE.prom]...\n"
     "                           [-f text|json|github] [-x CHECK]... "
     "[--strict] RULEFILE...\n"
+    "       promrun-rules test [--catalog [-c CONFIG] [-p PRESET] [-n NS] "
+    "[-m FILE]...]\n"
+    "                          [-f text|json|github] TESTFILE...\n"
+    "       promrun-rules eval -j JOURNAL [-c CONFIG] [-p PRESET] [-n NS] "
+    "[-f text|json]\n"
+    "                          [--time T | --start T --end T --step S] EXPR\n"
+    "       promrun-rules backtest -j JOURNAL --from T --to T "
+    "[--interval D] [-c CONFIG]\n"
+    "                          [-p PRESET] [-n NS] [-f text|json] "
+    "RULEFILE...\n"
     "       promrun-rules parse EXPR\n";
 
 static const char help_text[] =
-    "Check Prometheus alerting and recording rule files (or PrometheusRule\n"
-    "manifests) as promtool does, and their metrics and labels against what\n"
-    "promrun emits.  parse prints an expression in canonical form.\n\n"
-    "  -p, --preset NAME       catalog: native, chainloop, prpc or attest\n"
+    "check: rule files (or PrometheusRule manifests) as promtool checks them,\n"
+    "and their metrics and labels against what promrun emits.  test: rule\n"
+    "unit tests in promtool's format.  eval: a PromQL expression over the\n"
+    "series a journal implies; backtest: rule files over that history, with\n"
+    "every alert's pending, firing and resolved times.  parse: an expression\n"
+    "in canonical form.\n\n"
+    "  -p, --preset NAME       native, chainloop, prpc or attest\n"
     "  -n, --namespace NS      the preset's namespace (native: ci)\n"
     "  -m, --metrics FILE      add the metrics of a .prom textfile\n"
     "  -c, --config FILE       configuration (its preset is the default)\n"
     "  -f, --format FORMAT     text (default), json or github\n"
     "  -x, --skip CHECK        drop the warnings of CHECK (repeatable)\n"
     "      --strict            warnings count as errors\n"
+    "      --catalog           test: lint the rule files against the catalog\n"
+    "  -j, --journal FILE      eval, backtest: the journal to replay\n"
+    "      --scrape-interval D how often Prometheus would have scraped (1m)\n"
+    "      --time T            eval at T (default: the journal's last record)\n"
+    "      --start T --end T --step S   eval as a range query\n"
+    "      --from T --to T     backtest: the stretch of history\n"
+    "      --interval D        backtest: groups without their own (1m)\n"
     "  -h, --help / -V, --version\n\n"
-    "Exit status: 0 no errors, 1 errors, 2 usage or unreadable file.\n";
+    "Times are Unix seconds or RFC 3339; durations as in Prometheus (90s,\n"
+    "5m, 1h).  Exit status: 0 clean, 1 problems found or tests failed, 2\n"
+    "usage or invalid input.\n";
 
-enum { OPT_STRICT = 256 };
+enum {
+	OPT_STRICT = 256, OPT_CATALOG, OPT_TIME, OPT_START, OPT_END, OPT_STEP,
+	OPT_FROM, OPT_TO, OPT_INTERVAL, OPT_SCRAPE,
+};
 
 static const struct option longopts[] = {
 	{"preset", required_argument, NULL, 'p'},
@@ -58,27 +79,45 @@ static const struct option longopts[] = {
 	{"format", required_argument, NULL, 'f'},
 	{"skip", required_argument, NULL, 'x'},
 	{"strict", no_argument, NULL, OPT_STRICT},
+	{"catalog", no_argument, NULL, OPT_CATALOG},
+	{"journal", required_argument, NULL, 'j'},
+	{"time", required_argument, NULL, OPT_TIME},
+	{"start", required_argument, NULL, OPT_START},
+	{"end", required_argument, NULL, OPT_END},
+	{"step", required_argument, NULL, OPT_STEP},
+	{"from", required_argument, NULL, OPT_FROM},
+	{"to", required_argument, NULL, OPT_TO},
+	{"interval", required_argument, NULL, OPT_INTERVAL},
+	{"scrape-interval", required_argument, NULL, OPT_SCRAPE},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
 };
 
-struct options {
-	const char *preset, *ns, *config;
-	const char **metrics, **skip;
-	size_t nmetrics, nskip;
-	int format, strict;
-	char **operands;
-	int noperands;
+static const struct {
+	const char *name;
+	int (*run)(const struct options *o);
+} verbs[] = {
+	{"check", verb_check}, {"test", verb_test}, {"eval", verb_eval},
+	{"backtest", verb_backtest}, {"parse", verb_parse},
 };
 
-static void
+#define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+void
 usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "%s: %s\n", progname, why);
 	fputs(synopsis, stderr);
 	exit(2);
+}
+
+void
+fail(const struct perr *e)
+{
+	fprintf(stderr, "%s: %s\n", progname, e->msg);
+	exit(perr_exit_status(e->code));
 }
 
 static void
@@ -103,14 +142,24 @@ parse_options(int argc, char **argv, struct options *o)
 	    sizeof(char *))) == NULL)
 		usage("out of memory");
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:p:n:m:c:f:x:hV", longopts,
+	while ((opt = getopt_long(argc, argv, "+:p:n:m:c:f:x:j:hV", longopts,
 	    NULL)) != -1) {
 		switch (opt) {
 		case 'p': o->preset = optarg; break;
 		case 'n': o->ns = optarg; break;
 		case 'm': o->metrics[o->nmetrics++] = optarg; break;
 		case 'c': o->config = optarg; break;
+		case 'j': o->journal = optarg; break;
 		case OPT_STRICT: o->strict = 1; break;
+		case OPT_CATALOG: o->catalog = 1; break;
+		case OPT_TIME: o->time = optarg; break;
+		case OPT_START: o->start = optarg; break;
+		case OPT_END: o->end = optarg; break;
+		case OPT_STEP: o->step = optarg; break;
+		case OPT_FROM: o->from = optarg; break;
+		case OPT_TO: o->to = optarg; break;
+		case OPT_INTERVAL: o->interval = optarg; break;
+		case OPT_SCRAPE: o->scrape_interval = optarg; break;
 		case 'x':
 			if (!lint_check_known(optarg))
 				bad_value("check", optarg, lint_check_names);
@@ -135,151 +184,24 @@ parse_options(int argc, char **argv, struct options *o)
 	o->noperands = argc - optind;
 }
 
-static void
-print_findings(const char *file, struct findings *f, const struct options *o)
-{
-	struct buf b = BUF_INIT(64 * 1024);
-	size_t i;
-
-	for (i = 0; i < o->nskip; i++)
-		findings_skip(f, o->skip[i]);
-	if (o->strict)
-		findings_promote(f);
-	findings_sort(f);
-	for (i = 0; i < f->n; i++) {
-		buf_reset(&b);
-		if (finding_format(&b, file, &f->v[i], o->format) == 0)
-			printf("%s\n", buf_str(&b));
-	}
-	buf_free(&b);
-}
-
-/* The catalog of metrics the rules may use (lint.h), from the options and
- * the configuration. */
-static int
-build_catalog(struct lint_catalog *cat, const struct options *o,
-    struct perr *e)
-{
-	struct config c;
-	struct lint_configured cf;
-	int rc;
-
-	memset(&c, 0, sizeof(c));
-	if ((rc = config_load(&c, o->config, e)) == 0) {
-		cf.found = c.file != NULL;
-		cf.preset = c.render.preset;
-		cf.ns = c.render.namespace;
-		cf.labels = c.journal.labels;
-		cf.nlabels = c.journal.nlabels;
-		rc = lint_catalog_build(cat, o->preset, o->ns, &cf, o->metrics,
-		    o->nmetrics, e);
-	}
-	config_free(&c);
-	return rc;
-}
-
-static int
-check(const struct options *o)
-{
-	struct lint_catalog cat;
-	struct rule_file *rf;
-	struct findings *f;
-	struct perr e;
-	size_t nrules = 0, errors = 0, warnings = 0;
-	int i, status = 0;
-
-	if (o->noperands == 0)
-		usage("check needs at least one rule file");
-	memset(&cat, 0, sizeof(cat));
-	if (build_catalog(&cat, o, &e) != 0) {
-		fprintf(stderr, "%s: %s\n", progname, e.msg);
-		lint_catalog_free(&cat);
-		return perr_exit_status(e.code);
-	}
-	rf = calloc((size_t)o->noperands, sizeof(*rf));
-	f = calloc((size_t)o->noperands, sizeof(*f));
-	if (rf == NULL || f == NULL)
-		usage("out of memory");
-	/* Load all first: one file's recording rules feed another's alerts. */
-	for (i = 0; i < o->noperands; i++) {
-		if (rules_load(o->operands[i], &rf[i], &f[i], &e) != 0) {
-			/* Unreadable: 2; changed while read, no memory: 1. */
-			fprintf(stderr, "%s: %s\n", progname, e.msg);
-			if (perr_exit_status(e.code) > status)
-				status = perr_exit_status(e.code);
-		} else if (lint_catalog_add_recorded(&cat, &rf[i]) != 0) {
-			status = 2;
-		}
-	}
-	for (i = 0; i < o->noperands; i++) {
-		if (rf[i].structure_ok && lint_rules(&cat, &rf[i], &f[i]) != 0)
-			fprintf(stderr, "%s: out of memory\n", progname);
-		print_findings(o->operands[i], &f[i], o);
-		nrules += rf[i].nrules;
-		errors += f[i].errors;
-		warnings += f[i].warnings;
-		rules_free(&rf[i]);
-		findings_free(&f[i]);
-	}
-	fprintf(o->format == FORMAT_TEXT ? stdout : stderr, "%s: %d file%s, "
-	    "%zu rule%s, %zu error%s, %zu warning%s\n", progname, i,
-	    i == 1 ? "" : "s", nrules, nrules == 1 ? "" : "s", errors,
-	    errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
-	free(rf);
-	free(f);
-	lint_catalog_free(&cat);
-	if (status == 0 && errors > 0)
-		status = 1;
-	return status;
-}
-
-static int
-parse(const struct options *o)
-{
-	struct buf b = BUF_INIT(4 * PQ_EXPR_MAX);
-	struct pq_expr *x;
-	struct perr e;
-	unsigned line, col;
-	size_t pos;
-	int rc;
-
-	if (o->noperands != 1)
-		usage("parse needs exactly one expression");
-	rc = pq_parse(o->operands[0], strlen(o->operands[0]), &x, &pos, &e);
-	if (rc != 0) {
-		pq_line_col(o->operands[0], pos, &line, &col);
-		fprintf(stderr, "%s: %u:%u: %s\n", progname, line, col, e.msg);
-		/* Too long or too deep is invalid too: a rule problem. */
-		return rc == PERR_INVALID || rc == PERR_LIMIT ? 1 :
-		    perr_exit_status(rc);
-	}
-	rc = pq_print(&b, x->root);
-	pq_expr_free(x);
-	if (rc != 0) {
-		fprintf(stderr, "%s: %s\n", progname, perr_name(rc));
-		return 1;
-	}
-	printf("%s\n", buf_str(&b));
-	buf_free(&b);
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
 	struct options o;
-	const char *verb;
+	size_t v;
 	int status;
 
 	if (argc < 2)
-		usage("missing command: check or parse");
-	verb = argv[1];
-	if (strcmp(verb, "check") != 0 && strcmp(verb, "parse") != 0) {
-		if (verb[0] == '-')	/* --help, --version, or a mistake */
+		usage("missing command: check, test, eval, backtest or parse");
+	for (v = 0; v < NVERBS && strcmp(argv[1], verbs[v].name) != 0; v++)
+		;
+	if (v == NVERBS) {
+		if (argv[1][0] == '-')	/* --help, --version, or a mistake */
 			parse_options(argc, argv, &o);
-		bad_value("command", verb, "check or parse");
+		bad_value("command", argv[1], "check, test, eval, backtest or "
+		    "parse");
 	}
-	if (strcmp(verb, "parse") == 0 && argc == 3) {
+	if (strcmp(argv[1], "parse") == 0 && argc == 3) {
 		/* An expression may start with '-': no options here. */
 		memset(&o, 0, sizeof(o));
 		o.operands = argv + 2;
@@ -287,7 +209,7 @@ main(int argc, char **argv)
 	} else {
 		parse_options(argc - 1, argv + 1, &o);
 	}
-	status = strcmp(verb, "check") == 0 ? check(&o) : parse(&o);
+	status = verbs[v].run(&o);
 	free(o.metrics);
 	free(o.skip);
 	return status;

@@ -278,3 +278,21 @@ buf_take(struct buf *b)
 	b->cap = 0;
 	return p;
 }
+
+int
+buf_add_json(struct buf *b, const char *s, size_t len)
+{
+	int rc = buf_addc(b, '"');
+
+	for (size_t i = 0; i < len && rc == 0; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			rc = buf_addf(b, "\\%c", c);
+		else if (c < 0x20)
+			rc = buf_addf(b, "\\u%04x", c);
+		else
+			rc = buf_addc(b, (char)c);
+	}
+	return rc != 0 ? rc : buf_addc(b, '"');
+}

@@ -73,6 +73,10 @@ int buf_add_u64(struct buf *b, unsigned long long v);
  */
 int buf_reserve(struct buf *b, size_t extra);
 
+/* buf_add_json: s[0..len) as a JSON string, in quotes, with quotes,
+ * backslashes and control characters escaped (other bytes as they are). */
+int buf_add_json(struct buf *b, const char *s, size_t len);
+
 /* buf_str: the contents as a C string; "" for a buffer never grown. */
 const char *buf_str(const struct buf *b);
 

@@ -407,7 +407,27 @@ sample(struct formatter *fm, struct buf *b, const char *name,
     const struct expfmt_label *l, size_t n, double value)
 {
 	fm->samples++;
+	if (fm->f->on_sample != NULL)
+		return fm->f->on_sample(fm->f->ctx, name, l, n, value);
 	return expfmt_write_sample(b, name, l, n, value) ? PERR_NOMEM : 0;
+}
+
+/* Whether the caller wants family fam (render_format.want). */
+static bool
+wanted(struct formatter *fm, const struct schema_family *fam)
+{
+	struct buf name = BUF_INIT(4096);
+	bool want;
+
+	if (fam->scope == SCOPE_SELF && fm->f->no_self)
+		return false;
+	if (fm->f->want == NULL || fam->per_workflow_name)
+		return true;
+	if (schema_family_name(fm->f->preset, fm->f->ns, fam, NULL, &name) != 0)
+		return true;
+	want = fm->f->want(fm->f->ctx, buf_str(&name));
+	buf_free(&name);
+	return want;
 }
 
 /* The row's labels with status (and le) put in. */
@@ -878,7 +898,7 @@ render_format(const struct agg *a, const struct render_format *f,
 	for (i = 0; i < f->preset->nfamilies && rc == 0; i++) {
 		const struct schema_family *fam = &f->preset->families[i];
 
-		if (fam->scope == SCOPE_SELF && f->no_self)
+		if (!wanted(&fm, fam))
 			continue;
 		rc = fam->scope == SCOPE_SELF ? write_self(&fm, fam) :
 		    write_family(&fm, fam);

@@ -31,6 +31,18 @@
 
 /* --- formatting --- */
 
+/*
+ * render_sample_fn: one sample, for callers that want the samples rather
+ * than text (promrun-rules replays a journal as scrapes): the family's
+ * full name, the sample's name (with _bucket, _sum, _count), its labels
+ * and value.  Returns 0, or an error code that stops the render.
+ */
+typedef int (*render_sample_fn)(void *ctx, const char *name,
+    const struct expfmt_label *labels, size_t nlabels, double value);
+
+/* render_want_fn: whether family name is wanted (false: skipped whole). */
+typedef bool (*render_want_fn)(void *ctx, const char *family);
+
 struct render_format {
 	const struct schema_preset *preset;
 	const char *ns;			/* NULL: the preset's default */
@@ -39,6 +51,13 @@ struct render_format {
 	bool no_self;			/* leave promrun's own families out (the
 					   receiver's /metrics in preset prpc is
 					   exactly PRPC's text) */
+	/* When on_sample is set, every sample goes to it, in the order the
+	   text would have them, and no text is made (the sink is called with
+	   nothing).  want, when set, skips the families it refuses (those
+	   whose names depend on the workflow, prpc's, are always made). */
+	render_sample_fn on_sample;
+	render_want_fn want;
+	void *ctx;
 };
 
 /*

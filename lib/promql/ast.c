@@ -98,6 +98,29 @@ pq_arena_free(struct pq_arena *a)
 }
 
 void
+pq_arena_mark(const struct pq_arena *a, struct pq_arena_mark *m)
+{
+	m->head = a->head;
+	m->head_used = a->head != NULL ? a->head->used : 0;
+	m->used = a->used;
+}
+
+void
+pq_arena_release(struct pq_arena *a, const struct pq_arena_mark *m)
+{
+	struct pq_chunk *c;
+
+	while (a->head != NULL && a->head != m->head) {
+		c = a->head;
+		a->head = c->next;
+		free(c);
+	}
+	if (a->head != NULL)
+		a->head->used = m->head_used;
+	a->used = m->used;
+}
+
+void
 pq_arena_move(struct pq_arena *dst, struct pq_arena *src)
 {
 	struct pq_chunk *c = src->head;

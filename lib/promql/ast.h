@@ -190,6 +190,19 @@ void pq_arena_move(struct pq_arena *dst, struct pq_arena *src);
  */
 void pq_arena_reset(struct pq_arena *a);
 
+/*
+ * pq_arena_mark, pq_arena_release: everything a handed out after the mark
+ * is forgotten (its newer chunks freed), what came before stays.  Marks
+ * nest: release the inner one first.
+ */
+struct pq_arena_mark {
+	struct pq_chunk *head;
+	size_t head_used, used;
+};
+
+void pq_arena_mark(const struct pq_arena *a, struct pq_arena_mark *m);
+void pq_arena_release(struct pq_arena *a, const struct pq_arena_mark *m);
+
 /* pq_expr_free: free a parsed expression (NULL is allowed). */
 void pq_expr_free(struct pq_expr *x);
 

@@ -7,6 +7,7 @@
  * discipline are kept so error messages quote the same text.
  */
 #include "promql/lex.h"
+#include "common/buf.h"
 #include "promql/quote.h"
 
 #include <stdarg.h>
@@ -108,6 +109,49 @@ pq_tok_text(enum pq_tok t)
 		if (keywords[i].tok == t)
 			return keywords[i].word;
 	return "token";
+}
+
+static int32_t decode_rune(const unsigned char *p, size_t n, size_t *width);
+
+int
+pq_tok_desc(struct buf *b, const char *src, struct pq_token t)
+{
+	const char *s = src + t.start;
+	size_t len = t.end - t.start, cut = 0, w;
+	int runes = 0, rc;
+
+	switch (t.type) {
+	case PQ_T_EOF:
+		return buf_adds(b, "end of input");
+	case PQ_T_IDENT: case PQ_T_METRIC_IDENT:
+		/* Item.String: identifiers whole, %q. */
+		if ((rc = buf_addf(b, "%s ", pq_tok_text(t.type))) != 0)
+			return rc;
+		return pq_quote_go(b, s, len);
+	case PQ_T_NUMBER: case PQ_T_STRING: case PQ_T_DURATION:
+		if ((rc = buf_addf(b, "%s ", pq_tok_text(t.type))) != 0)
+			return rc;
+		if (len <= 10)
+			return pq_quote_go(b, s, len);
+		/* %.10q...: the first ten runes, quoted. */
+		while (cut < len && runes < 10) {
+			decode_rune((const unsigned char *)s + cut, len - cut,
+			    &w);
+			cut += w;
+			runes++;
+		}
+		if ((rc = pq_quote_go(b, s, cut)) != 0)
+			return rc;
+		return buf_adds(b, "...");
+	default:
+		if (pq_tok_is_operator(t.type))
+			return buf_addf(b, "<op:%s>", pq_tok_text(t.type));
+		if (pq_tok_is_aggregator(t.type))
+			return buf_addf(b, "<aggr:%s>", pq_tok_text(t.type));
+		if (pq_tok_is_keyword(t.type))
+			return buf_addf(b, "<%s>", pq_tok_text(t.type));
+		return buf_addf(b, "\"%s\"", pq_tok_text(t.type));
+	}
 }
 
 void

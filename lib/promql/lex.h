@@ -87,6 +87,16 @@ bool pq_tok_is_keyword(enum pq_tok t);
  * or a description ("identifier", "end of input") for the others. */
 const char *pq_tok_text(enum pq_tok t);
 
+/*
+ * pq_tok_desc: append token t of src as Prometheus's parser names it in
+ * "unexpected ..." (its Item.desc): "end of input", `identifier "foo"`,
+ * `number "1234567890"...` (values longer than 10 runes cut to 10, as Go's
+ * %.10q), `string "\"x\""`, "<op:+>", "<aggr:sum>", "<by>", `"("`.
+ * Returns 0 or the buffer's error.
+ */
+struct buf;
+int pq_tok_desc(struct buf *b, const char *src, struct pq_token t);
+
 /* Character classes of the lexer, shared with the printer. */
 bool pq_is_alpha(int c);	/* [a-zA-Z_] */
 bool pq_is_alnum(int c);	/* [a-zA-Z0-9_] */

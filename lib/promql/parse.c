@@ -97,37 +97,21 @@ static void *
 unexpected(struct parser *p, struct pq_token t, const char *context,
     const char *want)
 {
-	char what[120];
-	const char *s = p->src + t.start;
+	struct buf what = BUF_INIT(PQ_EXPR_MAX * 8);
 
 	if (t.type == PQ_T_ERROR)
 		return fail_at(p, p->lx.err_pos, "%s", p->lx.msg);
-	switch (t.type) {
-	case PQ_T_EOF:
-		snprintf(what, sizeof(what), "end of input");
-		break;
-	case PQ_T_IDENT: case PQ_T_METRIC_IDENT: case PQ_T_NUMBER:
-	case PQ_T_STRING: case PQ_T_DURATION:
-		snprintf(what, sizeof(what), "%s \"%.*s\"", pq_tok_text(t.type),
-		    tok_len(t), s);
-		break;
-	default:
-		if (pq_tok_is_operator(t.type))
-			snprintf(what, sizeof(what), "<op:%s>",
-			    pq_tok_text(t.type));
-		else if (pq_tok_is_aggregator(t.type))
-			snprintf(what, sizeof(what), "<aggr:%s>",
-			    pq_tok_text(t.type));
-		else if (pq_tok_is_keyword(t.type))
-			snprintf(what, sizeof(what), "<%s>", pq_tok_text(t.type));
-		else
-			snprintf(what, sizeof(what), "\"%s\"",
-			    pq_tok_text(t.type));
+	if (pq_tok_desc(&what, p->src, t) != 0) {
+		buf_free(&what);
+		return fail_at(p, t.start, "unexpected token");
 	}
 	if (context == NULL)
-		return fail_at(p, t.start, "unexpected %s", what);
-	return fail_at(p, t.start, "unexpected %s in %s, expected %s", what,
-	    context, want);
+		fail_at(p, t.start, "unexpected %s", buf_str(&what));
+	else
+		fail_at(p, t.start, "unexpected %s in %s, expected %s",
+		    buf_str(&what), context, want);
+	buf_free(&what);
+	return NULL;
 }
 
 static bool
@@ -560,13 +544,15 @@ parse_call(struct parser *p)
 
 	if ((n = new_node(p, PQ_CALL, name.start, name.end)) == NULL)
 		return NULL;
+	/* Prometheus's grammar looks the name up once the call is read:
+	   errors in its arguments come first. */
+	if (!parse_args(p, &n->args, &n->nargs, &n->end))
+		return NULL;
 	n->func = pq_func_lookup(p->src + name.start, name.end - name.start);
 	if (n->func == NULL)
 		return fail_at(p, name.start, "unknown function with name "
 		    "\"%.*s\"", tok_len(name), p->src + name.start);
 	n->type = n->func->ret;
-	if (!parse_args(p, &n->args, &n->nargs, &n->end))
-		return NULL;
 	return n;
 }
 

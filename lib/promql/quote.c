@@ -133,19 +133,43 @@ pq_unquote(const char *s, size_t len, bool multi_single, struct buf *out)
 	return 0;
 }
 
-int
-pq_quote(struct buf *b, const char *s, size_t len)
+/*
+ * Whether Go's unicode.IsPrint would refuse rune r (above ASCII): the
+ * controls, spaces other than U+0020, format characters and private use
+ * areas.  Unassigned code points, which Go also refuses, are kept: that
+ * takes Unicode's tables, and label values seldom hold them.
+ */
+static bool
+go_unprintable(uint32_t r)
+{
+	return (r >= 0x80 && r <= 0xa0) || r == 0xad || r == 0x1680 ||
+	    (r >= 0x2000 && r <= 0x200f) || (r >= 0x2028 && r <= 0x202f) ||
+	    (r >= 0x205f && r <= 0x206f) || r == 0x3000 || r == 0xfeff ||
+	    (r >= 0xfff9 && r <= 0xfffb) || (r >= 0xe000 && r <= 0xf8ff) ||
+	    r >= 0xf0000 || r == 0xe0001 || (r >= 0xe0020 && r <= 0xe007f);
+}
+
+/*
+ * pq_quote (go false) and pq_quote_go (go true): they differ above ASCII
+ * only.  PromQL's printer writes U+FFFD as \ufffd, which its lexer would
+ * refuse literally; Go's strconv.Quote keeps it and escapes what
+ * unicode.IsPrint refuses.
+ */
+static int
+quote(struct buf *b, const char *s, size_t len, bool go)
 {
 	static const char esc[] = "\aa\bb\ff\nn\rr\tt\vv";
 	const char *p;
-	size_t i = 0, bad;
+	size_t i = 0, n, bad;
 	unsigned char c;
+	uint32_t r;
 	int rc;
 
 	if ((rc = buf_addc(b, '"')) != 0)
 		return rc;
 	while (i < len) {
 		c = (unsigned char)s[i];
+		n = 1;
 		if (c == '"' || c == '\\') {
 			rc = buf_addf(b, "\\%c", c);
 		} else if (c != 0 && (p = memchr(esc, c, sizeof(esc) - 1))
@@ -155,23 +179,43 @@ pq_quote(struct buf *b, const char *s, size_t len)
 			rc = buf_addf(b, "\\x%02x", c);
 		} else if (c < 0x80) {
 			rc = buf_addc(b, (char)c);
-		} else if (len - i >= 3 && memcmp(s + i, "\xef\xbf\xbd", 3) == 0) {
+		} else if (!go && len - i >= 3 &&
+		    memcmp(s + i, "\xef\xbf\xbd", 3) == 0) {
 			rc = buf_adds(b, "\\ufffd");
-			i += 2;
+			n = 3;
 		} else {
-			/* A valid sequence is copied whole, a bad byte escaped. */
-			size_t n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-
-			if (n <= len - i && utf8_valid(s + i, n, &bad)) {
-				rc = buf_add(b, s + i, n);
-				i += n - 1;
-			} else {
+			/* A valid sequence is kept whole, a bad byte escaped. */
+			n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+			if (n > len - i || !utf8_valid(s + i, n, &bad)) {
+				n = 1;
 				rc = buf_addf(b, "\\x%02x", c);
+			} else {
+				r = c & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
+				for (size_t k = 1; k < n; k++)
+					r = r << 6 | ((unsigned char)s[i + k] & 0x3f);
+				if (!go || !go_unprintable(r))
+					rc = buf_add(b, s + i, n);
+				else if (r < 0x10000)
+					rc = buf_addf(b, "\\u%04x", (unsigned)r);
+				else
+					rc = buf_addf(b, "\\U%08x", (unsigned)r);
 			}
 		}
 		if (rc != 0)
 			return rc;
-		i++;
+		i += n;
 	}
 	return buf_addc(b, '"');
+}
+
+int
+pq_quote(struct buf *b, const char *s, size_t len)
+{
+	return quote(b, s, len, false);
+}
+
+int
+pq_quote_go(struct buf *b, const char *s, size_t len)
+{
+	return quote(b, s, len, true);
 }

@@ -35,4 +35,13 @@ int pq_unquote(const char *s, size_t len, bool multi_single, struct buf *out);
  */
 int pq_quote(struct buf *b, const char *s, size_t len);
 
+/*
+ * pq_quote_go: append s[0..len) as Go's strconv.Quote writes it, which is
+ * how Prometheus prints label values in messages: like pq_quote, but U+FFFD
+ * as itself and the non-printable runes above ASCII (controls, spaces other
+ * than U+0020, format and private-use characters) as \uXXXX or \UXXXXXXXX.
+ * Returns 0 or the buffer's error.
+ */
+int pq_quote_go(struct buf *b, const char *s, size_t len);
+
 #endif

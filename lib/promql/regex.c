@@ -12,6 +12,7 @@
 #include "common/text.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define REPEAT_MAX 1000
@@ -31,7 +32,41 @@ struct rx {
 	struct perr *e;
 	bool failed;
 	bool open_quote;	/* a \Q ran to the end without \E */
+	/* The PCRE2 translation (pq_regex_translate), when wanted. */
+	struct buf *out;	/* NULL: only check */
+	struct buf *cls;	/* the class being translated, or NULL */
+	bool cls_nonspace;	/* it holds \S */
+	struct buf *names;	/* each capture's name (or ""), NUL after */
+	int out_rc;		/* the first buffer error */
 };
+
+/* Go's \s: PCRE2's also holds \v. */
+#define SPACES "\\x{9}\\x{A}\\x{C}\\x{D}\\x{20}"
+
+static void
+emit(struct rx *x, const char *s, size_t n)
+{
+	struct buf *b = x->cls != NULL ? x->cls : x->out;
+
+	if (b != NULL && x->out_rc == 0)
+		x->out_rc = buf_add(b, s, n);
+}
+
+static void
+emits(struct rx *x, const char *s)
+{
+	emit(x, s, strlen(s));
+}
+
+/* A literal rune, as an escape that means the same in PCRE2 everywhere. */
+static void
+emit_rune(struct rx *x, uint32_t r)
+{
+	char t[16];
+	int n = snprintf(t, sizeof(t), "\\x{%X}", (unsigned)r);
+
+	emit(x, t, (size_t)n);
+}
 
 static int
 fail(struct rx *x, const char *code, size_t from, size_t to)
@@ -177,7 +212,8 @@ parse_escape(struct rx *x, uint32_t *r)
 		*r = (uint32_t)(d1 * 16 + d2);
 		return 0;
 	case 'a': case 'f': case 'n': case 'r': case 't': case 'v':
-		*r = c;
+		*r = c == 'a' ? 7 : c == 'f' ? 12 : c == 'n' ? 10 : c == 'r' ? 13 :
+		    c == 't' ? 9 : 11;
 		return 0;
 	}
 bad:
@@ -274,6 +310,7 @@ parse_unicode_class(struct rx *x)
 	if (!name_in(unicode_tables, sizeof(unicode_tables) /
 	    sizeof(unicode_tables[0]), x->s + name, nlen))
 		return fail(x, "invalid character class range", start, x->pos);
+	emit(x, x->s + start, x->pos - start);
 	return 1;
 }
 
@@ -285,6 +322,19 @@ parse_perl_class(struct rx *x)
 	    strchr("dDsSwW", x->s[x->pos + 1]) == NULL ||
 	    x->s[x->pos + 1] == '\0')
 		return 0;
+	switch (x->s[x->pos + 1]) {
+	case 's':
+		emits(x, x->cls != NULL ? SPACES : "[" SPACES "]");
+		break;
+	case 'S':
+		if (x->cls != NULL)
+			x->cls_nonspace = true;
+		else
+			emits(x, "[^" SPACES "]");
+		break;
+	default:
+		emit(x, x->s + x->pos, 2);
+	}
 	x->pos += 2;
 	return 1;
 }
@@ -313,6 +363,7 @@ parse_named_class(struct rx *x)
 	    sizeof(posix_groups[0]), s, nlen))
 		return fail(x, "invalid character class range", x->pos,
 		    (size_t)(end + 2 - x->s));
+	emit(x, x->s + x->pos, (size_t)(end + 2 - x->s) - x->pos);
 	x->pos = (size_t)(end + 2 - x->s);
 	return 1;
 }
@@ -324,53 +375,105 @@ parse_class_char(struct rx *x, size_t class_start, uint32_t *r)
 
 	if (at_end(x))
 		return fail(x, "missing closing ]", class_start, x->len);
-	if (cur(x) == '\\')
-		return parse_escape(x, r);
-	*r = rune_at(x, x->pos, &n);
-	x->pos += n;
+	if (cur(x) == '\\') {
+		if (parse_escape(x, r) != 0)
+			return -1;
+	} else {
+		*r = rune_at(x, x->pos, &n);
+		x->pos += n;
+	}
+	emit_rune(x, *r);
 	return 0;
 }
+
+static int finish_class(struct rx *x, bool negated, struct buf *cls);
 
 static int
 parse_class(struct rx *x)
 {
+	struct buf cls = BUF_INIT(1 << 20);
 	size_t start = x->pos, rng;
 	uint32_t lo, hi;
-	bool first = true;
+	bool first = true, negated = false;
 	int rc;
 
 	x->pos++;
-	if (cur(x) == '^')
+	if (cur(x) == '^') {
 		x->pos++;
+		negated = true;
+	}
+	if (x->out != NULL) {
+		x->cls = &cls;
+		x->cls_nonspace = false;
+	}
 	while (at_end(x) || cur(x) != ']' || first) {
 		first = false;
 		if ((rc = parse_named_class(x)) != 0) {
 			if (rc < 0)
-				return rc;
+				goto out;
 			continue;
 		}
 		if ((rc = parse_unicode_class(x)) != 0) {
 			if (rc < 0)
-				return rc;
+				goto out;
 			continue;
 		}
 		if (parse_perl_class(x))
 			continue;
 		rng = x->pos;
-		if (parse_class_char(x, start, &lo) != 0)
-			return -1;
+		if ((rc = parse_class_char(x, start, &lo)) != 0)
+			goto out;
 		hi = lo;
 		if (x->len - x->pos >= 2 && cur(x) == '-' &&
 		    x->s[x->pos + 1] != ']') {
 			x->pos++;
-			if (parse_class_char(x, start, &hi) != 0)
-				return -1;
-			if (hi < lo)
-				return fail(x, "invalid character class range",
+			emit(x, "-", 1);
+			if ((rc = parse_class_char(x, start, &hi)) != 0)
+				goto out;
+			if (hi < lo) {
+				rc = fail(x, "invalid character class range",
 				    rng, x->pos);
+				goto out;
+			}
 		}
 	}
 	x->pos++;
+	rc = 0;
+	if (x->out != NULL) {
+		x->cls = NULL;
+		rc = finish_class(x, negated, &cls);
+	}
+out:
+	x->cls = NULL;
+	buf_free(&cls);
+	return rc;
+}
+
+/*
+ * Write a class translated into cls.  A \S in it has no PCRE2 spelling
+ * inside brackets (PCRE2's \S leaves out \v, Go's does not), so such a
+ * class becomes an alternation (or, negated, a lookahead and the spaces).
+ */
+static int
+finish_class(struct rx *x, bool negated, struct buf *cls)
+{
+	const char *rest = buf_str(cls);
+
+	if (!x->cls_nonspace) {
+		emits(x, negated ? "[^" : "[");
+		emit(x, rest, cls->len);
+		emits(x, "]");
+	} else if (cls->len == 0) {
+		emits(x, negated ? "[" SPACES "]" : "[^" SPACES "]");
+	} else if (negated) {
+		emits(x, "(?![");
+		emit(x, rest, cls->len);
+		emits(x, "])[" SPACES "]");
+	} else {
+		emits(x, "(?:[");
+		emit(x, rest, cls->len);
+		emits(x, "]|[^" SPACES "])");
+	}
 	return 0;
 }
 
@@ -460,6 +563,7 @@ parse_repetition(struct rx *x, struct piece *last, bool have_last,
 	if (!have_last)
 		return fail(x, "missing argument to repetition operator",
 		    before, after);
+	emit(x, x->s + before, after - before);
 	x->pos = after;
 	switch (op) {
 	case '*':
@@ -510,6 +614,14 @@ parse_group(struct rx *x, struct piece *out, bool *transparent)
 				return fail(x, "invalid named capture", start,
 				    (size_t)(gt - x->s) + 1);
 			x->pos = (size_t)(gt - x->s) + 1;
+			/* Go takes names PCRE2 refuses ("1a"): the name is
+			   kept aside and the group written unnamed. */
+			emits(x, "(");
+			if (x->names != NULL && x->out_rc == 0)
+				x->out_rc = buf_add(x->names, x->s + start + 4,
+				    (size_t)(gt - x->s) - start - 4);
+			if (x->names != NULL && x->out_rc == 0)
+				x->out_rc = buf_addc(x->names, '\0');
 			goto body;
 		}
 		for (x->pos++; !at_end(x); x->pos += rune_len(x, x->pos)) {
@@ -526,6 +638,7 @@ parse_group(struct rx *x, struct piece *out, bool *transparent)
 				if (sign < 0 && !saw_flag)
 					break;
 				x->pos++;
+				emit(x, x->s + start, x->pos - start);
 				if (c == ')') {
 					*transparent = true;
 					return 0;
@@ -540,6 +653,9 @@ parse_group(struct rx *x, struct piece *out, bool *transparent)
 		return fail(x, "invalid or unsupported Perl syntax", start,
 		    x->pos);
 	}
+	emits(x, "(");
+	if (x->names != NULL && x->out_rc == 0)
+		x->out_rc = buf_addc(x->names, '\0');
 body:
 	if (++x->depth > DEPTH_MAX)
 		return fail(x, "expression nests too deeply", start, x->len);
@@ -557,6 +673,7 @@ body:
 		return -1;
 	}
 	x->pos++;		/* ')' */
+	emits(x, ")");
 	return 0;
 }
 
@@ -577,10 +694,12 @@ parse_atom(struct rx *x, struct piece *p, bool *none)
 		return parse_group(x, p, none);
 	case '^':
 	case '$':
+		emit(x, x->s + x->pos, 1);
 		x->pos++;
 		p->nullable = true;	/* assertions hold in an empty text */
 		return 0;
 	case '.':
+		emits(x, ".");
 		x->pos++;
 		return 0;
 	case '[':
@@ -589,11 +708,13 @@ parse_atom(struct rx *x, struct piece *p, bool *none)
 		if (x->len - x->pos >= 2) {
 			switch (x->s[x->pos + 1]) {
 			case 'A': case 'B': case 'z':
+				emit(x, x->s + x->pos, 2);
 				x->pos += 2;
 				p->nullable = true;
 				return 0;
 			case 'b':
 				/* No word boundary in an empty text. */
+				emits(x, "\\b");
 				x->pos += 2;
 				return 0;
 			case 'C':
@@ -608,6 +729,9 @@ parse_atom(struct rx *x, struct piece *p, bool *none)
 						end = x->s + k;
 						break;
 					}
+				for (size_t k = q, n; k < (end != NULL ?
+				    (size_t)(end - x->s) : x->len); k += n)
+					emit_rune(x, rune_at(x, k, &n));
 				x->pos = end != NULL ? (size_t)(end - x->s) + 2 :
 				    x->len;
 				x->open_quote |= end == NULL;
@@ -622,10 +746,16 @@ parse_atom(struct rx *x, struct piece *p, bool *none)
 			return rc < 0 ? rc : 0;
 		if (parse_perl_class(x))
 			return 0;
-		return parse_escape(x, &r);
-	default:
-		x->pos += rune_len(x, x->pos);
+		if ((rc = parse_escape(x, &r)) == 0)
+			emit_rune(x, r);
+		return rc;
+	default: {
+		size_t n;
+
+		emit_rune(x, rune_at(x, x->pos, &n));
+		x->pos += n;
 		return 0;
+	}
 	}
 }
 
@@ -660,6 +790,7 @@ parse_concat(struct rx *x, struct piece *out)
 				continue;
 			}
 			/* A '{' that starts no repetition is a literal. */
+			emit_rune(x, '{');
 			x->pos++;
 			item.nullable = false;
 			item.copies = 1;
@@ -696,15 +827,17 @@ parse_alternation(struct rx *x, struct piece *out)
 			out->copies = branch.copies;
 		if (cur(x) != '|' || at_end(x))
 			return 0;
+		emits(x, "|");
 		x->pos++;
 	}
 }
 
-int
-pq_regex_check(const char *re, size_t len, bool *matches_empty,
-    struct perr *e)
+static int
+check(struct rx *x, bool *matches_empty)
 {
-	struct rx x = {re, len, 0, 0, e, false, false};
+	const char *re = x->s;
+	size_t len = x->len;
+	struct perr *e = x->e;
 	struct piece p;
 	size_t bad;
 
@@ -712,17 +845,51 @@ pq_regex_check(const char *re, size_t len, bool *matches_empty,
 		return perr_set(e, PERR_INVALID, "error parsing regexp: "
 		    "invalid UTF-8: `%.*s`", (int)(len - bad > 40 ? 40 :
 		    len - bad), re + bad);
-	if (parse_alternation(&x, &p) != 0)
+	if (parse_alternation(x, &p) != 0)
 		return PERR_INVALID;
-	if (!at_end(&x))	/* a ')' with no '(' */
-		return fail(&x, "unexpected )", 0, len), PERR_INVALID;
+	if (!at_end(x))	/* a ')' with no '(' */
+		return fail(x, "unexpected )", 0, len), PERR_INVALID;
 	/*
 	 * Prometheus also compiles the anchored "^(?:RE)$", which fails where
 	 * RE alone does not only when a \Q without \E swallows the ")$".
 	 */
-	if (x.open_quote)
+	if (x->open_quote)
 		return perr_set(e, PERR_INVALID, "error parsing regexp: missing "
 		    "closing ): `^(?:%.*s)$`", (int)(len > 200 ? 200 : len), re);
 	*matches_empty = p.nullable;
+	return 0;
+}
+
+int
+pq_regex_check(const char *re, size_t len, bool *matches_empty,
+    struct perr *e)
+{
+	struct rx x;
+
+	memset(&x, 0, sizeof(x));
+	x.s = re;
+	x.len = len;
+	x.e = e;
+	return check(&x, matches_empty);
+}
+
+int
+pq_regex_translate(const char *re, size_t len, struct buf *out,
+    struct buf *names, struct perr *e)
+{
+	struct rx x;
+	bool empty;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	x.s = re;
+	x.len = len;
+	x.e = e;
+	x.out = out;
+	x.names = names;
+	if ((rc = check(&x, &empty)) != 0)
+		return rc;
+	if (x.out_rc != 0)
+		return perr_set(e, x.out_rc, "regexp too long to translate");
 	return 0;
 }

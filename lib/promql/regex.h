@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 
 /*
@@ -24,5 +25,19 @@
  */
 int pq_regex_check(const char *re, size_t len, bool *matches_empty,
     struct perr *e);
+
+/*
+ * pq_regex_translate: check re[0..len) as pq_regex_check does and append
+ * to out a PCRE2 pattern that matches exactly what Go's does, given
+ * PCRE2_UTF, PCRE2_DOLLAR_ENDONLY, PCRE2_ALT_CIRCUMFLEX and LF newlines
+ * (rematch.c compiles it so): every literal becomes \x{HEX}, Go's \s
+ * (which, unlike PCRE2's, leaves out \v) is spelled out, and a class
+ * holding \S is rewritten.  Capture groups keep their numbers; their
+ * names (Go allows some PCRE2 does not) go to names (NULL: dropped), one
+ * NUL-terminated name per group in order, "" for an unnamed one.
+ * Returns 0; PERR_INVALID as pq_regex_check; buf.h's codes.
+ */
+int pq_regex_translate(const char *re, size_t len, struct buf *out,
+    struct buf *names, struct perr *e);
 
 #endif

@@ -153,25 +153,6 @@ findings_free(struct findings *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped. */
-static int
-json_string(struct buf *b, const char *s)
-{
-	int rc = buf_addc(b, '"');
-
-	for (; rc == 0 && *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			rc = buf_addf(b, "\\%c", c);
-		else if (c < 0x20)
-			rc = buf_addf(b, "\\u%04x", c);
-		else
-			rc = buf_addc(b, (char)c);
-	}
-	return rc != 0 ? rc : buf_addc(b, '"');
-}
-
 /* GitHub workflow commands: %, CR and LF escaped; properties also : and ,. */
 static int
 github_escape(struct buf *b, const char *s, bool property)
@@ -205,12 +186,12 @@ finding_format(struct buf *b, const char *file, const struct finding *f,
 	switch (format) {
 	case FORMAT_JSON:
 		if ((rc = buf_adds(b, "{\"file\":")) != 0 ||
-		    (rc = json_string(b, file)) != 0 ||
+		    (rc = buf_add_json(b, file, strlen(file))) != 0 ||
 		    (rc = buf_addf(b, ",\"line\":%u,\"column\":%u,\"level\":"
 		    "\"%s\",\"check\":", f->line, f->col, level)) != 0 ||
-		    (rc = json_string(b, f->check)) != 0 ||
+		    (rc = buf_add_json(b, f->check, strlen(f->check))) != 0 ||
 		    (rc = buf_adds(b, ",\"message\":")) != 0 ||
-		    (rc = json_string(b, f->msg)) != 0)
+		    (rc = buf_add_json(b, f->msg, strlen(f->msg))) != 0)
 			return rc;
 		return buf_addc(b, '}');
 	case FORMAT_GITHUB:

@@ -603,7 +603,8 @@ duration_of(struct loader *L, struct ydoc_node *v, const char *field,
 
 /* yaml.v3 into an int: an integer, or a float in range (truncated). */
 static void
-check_int(struct loader *L, struct ydoc_node *v, const char *field)
+check_int(struct loader *L, struct ydoc_node *v, const char *field,
+    int64_t *out)
 {
 	char tmp[64], *end;
 	size_t len;
@@ -619,11 +620,12 @@ check_int(struct loader *L, struct ydoc_node *v, const char *field)
 			memcpy(tmp, s, len);
 			tmp[len] = '\0';
 			errno = 0;
-			(void)strtoll(tmp, &end, 0);
+			*out = strtoll(tmp, &end, 0);
 			if (*end == '\0' && errno == 0)
 				return;
 			if (strpbrk(tmp, "xXiInN") == NULL) {
 				d = strtod(tmp, &end);
+				*out = (int64_t)d;
 				if (*end == '\0' && d > -9.2e18 && d < 9.2e18)
 					return;
 			}
@@ -818,7 +820,7 @@ decode_group(struct loader *L, struct ydoc_node *m, struct rule_group *g)
 		} else if (scalar_is(k, "interval")) {
 			duration_of(L, v, "interval", &g->interval_ms);
 		} else if (scalar_is(k, "limit")) {
-			check_int(L, v, "limit");
+			check_int(L, v, "limit", &g->limit);
 		} else if (scalar_is(k, "rules")) {
 			ok = decode_rules(L, v, g);
 		} else if (L->in_manifest &&

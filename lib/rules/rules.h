@@ -79,6 +79,7 @@ struct rule {
 struct rule_group {
 	struct rule_text name;
 	int64_t interval_ms;
+	int64_t limit;			/* 0: none */
 	struct rule *rules;
 	size_t nrules;
 };

@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/hmap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,9 @@ fail(struct builder *b, const char *problem, const char *context,
 	b->e->context = context;
 	b->e->line = at->line;
 	b->e->col = at->col;
+	b->e->context_line = 0;
+	b->e->scanner = false;
+	b->e->alias[0] = '\0';
 	return PERR_INVALID;
 }
 
@@ -72,6 +76,9 @@ parse_error(const yaml_parser_t *p, struct ydoc_error *e)
 	e->context = p->context;
 	e->line = (unsigned)p->problem_mark.line;
 	e->col = (unsigned)p->problem_mark.column;
+	e->context_line = (unsigned)p->context_mark.line;
+	e->scanner = p->error == YAML_SCANNER_ERROR;
+	e->alias[0] = '\0';
 	return PERR_INVALID;
 }
 
@@ -221,11 +228,14 @@ alias(struct builder *b, const yaml_event_t *ev)
 	const char *name = (const char *)ev->data.alias.anchor;
 	struct ydoc_node at;
 	size_t i;
+	int rc;
 
 	if (!hmap_find(&b->anchors, name, strlen(name), &i)) {
 		at.line = (unsigned)ev->start_mark.line;
 		at.col = (unsigned)ev->start_mark.column;
-		return fail(b, "found undefined alias", NULL, &at);
+		rc = fail(b, "found undefined alias", NULL, &at);
+		snprintf(b->e->alias, sizeof(b->e->alias), "%s", name);
+		return rc;
 	}
 	return attach(b, b->anchored[i]);
 }

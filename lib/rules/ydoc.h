@@ -62,6 +62,10 @@ struct ydoc_error {
 	const char *problem;		/* NULL when libyaml gave none */
 	const char *context;		/* or NULL */
 	unsigned line, col;		/* of the problem, 0-based */
+	unsigned context_line;		/* of the context, 0-based */
+	bool scanner;			/* libyaml's scanner found it */
+	char alias[128];		/* "found undefined alias": its name
+					   (cut to 127 bytes), else "" */
 };
 
 /* A stream of documents being read. */

@@ -2,12 +2,14 @@
  * journal-gen - benchmark helper: write a synthetic journal fast.
  *
  * usage: journal-gen -n RECORDS -w WORKFLOWS -b BRANCHES [-s SEED] [-t T0]
+ *                    [-i STEP]
  *
  * Writes RECORDS records to standard output in journal framing: runs of
  * WORKFLOWS workflows x BRANCHES branch label values (label repo fixed),
  * 80% complete "run" records and 20% start/finish pairs (a pair counts as
  * two records), success 90% / failure 10%, durations 1 to 3600 s, times
- * increasing from T0 (default 1700000000) by 1 s.  The same seed gives the
+ * increasing from T0 (default 1700000000) by STEP seconds (default 1; a
+ * month of 1,000,000 records is -i 2.592).  The same seed gives the
  * same journal.  Exit 0, or 1 on a write error.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -48,25 +50,26 @@ main(int argc, char **argv)
 	struct buf payload = BUF_INIT(JOURNAL_RECORD_MAX);
 	struct buf frame = BUF_INIT(JOURNAL_RECORD_MAX);
 	long n = 0, workflows = 1, branches = 1, i;
-	double t = 1700000000;
+	double t = 1700000000, step = 1;
 	char wf[32], br[32], id[32];
 	struct run r;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:w:b:s:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:w:b:s:t:i:")) != -1) {
 		switch (opt) {
 		case 'n': n = atol(optarg); break;
 		case 'w': workflows = atol(optarg); break;
 		case 'b': branches = atol(optarg); break;
 		case 's': state ^= strtoull(optarg, NULL, 10) * 2654435761u; break;
 		case 't': t = atof(optarg); break;
+		case 'i': step = atof(optarg); break;
 		default:
 			fprintf(stderr, "usage: journal-gen -n RECORDS -w "
-			    "WORKFLOWS -b BRANCHES [-s SEED] [-t T0]\n");
+			    "WORKFLOWS -b BRANCHES [-s SEED] [-t T0] [-i STEP]\n");
 			return 2;
 		}
 	}
-	for (i = 0; i < n; t += 1) {
+	for (i = 0; i < n; t += step) {
 		uint64_t x = next();
 		bool pair = x % 10 < 2 && i + 1 < n;
 

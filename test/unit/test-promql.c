@@ -15,7 +15,11 @@
 #include "promql/parse.h"
 #include "promql/print.h"
 #include "promql/quote.h"
+#include "promql/numfmt.h"
 #include "promql/regex.h"
+#include "promql/rematch.h"
+#include "promql/series.h"
+#include "promql/storage.h"
 #include "rules/rules.h"
 #include "rules/tmpl.h"
 
@@ -291,6 +295,189 @@ test_rules_positions(void)
 	findings_free(&f);
 }
 
+
+/* strconv.FormatFloat as Go writes it. */
+static void
+test_go_floats(void)
+{
+	static const struct {
+		double v;
+		char fmt;
+		int prec;
+		const char *want;
+	} cases[] = {
+		{4, 'E', -1, "4E+00"}, {0.1, 'E', -1, "1E-01"},
+		{1.0 / 3, 'E', -1, "3.333333333333333E-01"},
+		{-2.5e-7, 'E', -1, "-2.5E-07"}, {1e21, 'f', -1,
+		"1000000000000000000000"}, {1e-7, 'f', -1, "0.0000001"},
+		{123.456, 'f', -1, "123.456"}, {0, 'f', -1, "0"},
+		{1e6, 'g', -1, "1e+06"}, {123456, 'g', -1, "123456"},
+		{0.25, 'f', 6, "0.250000"}, {NAN, 'E', -1, "NaN"},
+		{INFINITY, 'f', -1, "+Inf"}, {-INFINITY, 'E', -1, "-Inf"},
+	};
+	struct buf b = BUF_INIT(1024);
+	double v;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&b);
+		CHECK(pq_format_float(&b, cases[i].v, cases[i].fmt,
+		    cases[i].prec) == 0);
+		CHECK_STR(buf_str(&b), cases[i].want);
+	}
+	buf_free(&b);
+	CHECK(pq_parse_float("+Inf", 4, &v) && isinf(v) && v > 0);
+	CHECK(pq_parse_float("-infinity", 9, &v) && isinf(v) && v < 0);
+	CHECK(pq_parse_float("NaN", 3, &v) && isnan(v));
+	CHECK(pq_parse_float("0x1p-2", 6, &v) && v == 0.25);
+	CHECK(pq_parse_float("1e3", 3, &v) && v == 1000);
+	CHECK(!pq_parse_float("0x10", 4, &v));	/* a hex float needs 'p' */
+	CHECK(!pq_parse_float(" 1", 2, &v));
+	CHECK(!pq_parse_float("-nan", 4, &v));
+	CHECK(!pq_parse_float("1e999", 5, &v));	/* overflow: Go's error */
+	CHECK(!pq_parse_float("", 0, &v));
+}
+
+static bool
+re_match(const char *re, bool anchored, const char *s)
+{
+	struct pq_regex *r;
+	struct perr e;
+	bool m;
+
+	if (pq_regex_compile(re, strlen(re), anchored, &r, &e) != 0)
+		return false;
+	m = pq_regex_match(r, s, strlen(s));
+	pq_regex_free(r);
+	return m;
+}
+
+/* Go's regexps matched by PCRE2 through the translation. */
+static void
+test_regex_match(void)
+{
+	struct pq_regex *r;
+	struct buf b = BUF_INIT(1024);
+	struct perr e;
+	bool matched;
+
+	CHECK(re_match("a.*", true, "abc") && !re_match("a.*", true, "xabc"));
+	CHECK(re_match("a|ab", true, "ab"));	/* anchored: the whole text */
+	CHECK(!re_match("foo$", true, "foo\n"));	/* $ is the end only */
+	CHECK(re_match("(?m)^$", false, "a\n"));	/* ^ after a last newline */
+	CHECK(re_match("\\s", true, " ") && !re_match("\\s", true, "\v"));
+	CHECK(re_match("[\\S]", true, "\v") && !re_match("[^\\S]", true, "\v"));
+	CHECK(re_match("\\v", true, "\v"));	/* Go: the character */
+	CHECK(re_match("\\t\\n", true, "\t\n") && !re_match("\\n", true, "n"));
+	CHECK(re_match("(?i)ÄB", true, "äb"));
+	CHECK(re_match("\\pL+", true, "héllo"));
+	CHECK(re_match("x{2,}", true, "xxx") && re_match("x{,2}", true, "x{,2}"));
+	CHECK(re_match("\\Q.*\\E", true, ".*") && !re_match("\\Q.*\\E", true, "ab"));
+	CHECK(re_match("[a-]", true, "-"));
+	CHECK(re_match("\\101", true, "A"));	/* octal */
+	CHECK(pq_regex_compile("(a", 2, true, &r, &e) == PERR_INVALID);
+	CHECK(strstr(e.msg, "missing closing )") != NULL);
+	/* Catastrophic backtracking is answered by the DFA matcher. */
+	CHECK(!re_match("(a*)*b", true, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	/* Go's Expand: $1, ${1}, a name, $$, an empty name. */
+	CHECK(pq_regex_compile("(?P<first>[a-z])([0-9]+)", 24, true, &r, &e) == 0);
+	CHECK(pq_regex_expand(r, "x42", 3, "$2-${1}-$first-$$-$x-$", 22, &b,
+	    &matched, &e) == 0 && matched);
+	CHECK_STR(buf_str(&b), "42-x-x-$--$");
+	buf_reset(&b);
+	CHECK(pq_regex_expand(r, "42", 2, "$1", 2, &b, &matched, &e) == 0 &&
+	    !matched);
+	pq_regex_free(r);
+	/* ReplaceAllString, with Go's rule for empty matches. */
+	CHECK(pq_regex_compile("a*", 2, false, &r, &e) == 0);
+	buf_reset(&b);
+	CHECK(pq_regex_replace_all(r, "baaac", 5, "-", 1, &b, &e) == 0);
+	CHECK_STR(buf_str(&b), "-b-c-");
+	pq_regex_free(r);
+	buf_free(&b);
+}
+
+/* The series notation of promtool's input_series. */
+static void
+test_series_notation(void)
+{
+	struct pq_arena a = {NULL, 0};
+	const struct pq_lset *ls;
+	struct pq_seq_item *it;
+	struct buf b = BUF_INIT(1024);
+	size_t n, pos;
+	struct perr e;
+	const char *s = "x{a=\"1\", b=\"\"} 1+2x3 _x2 stale -1-1x1 010 Inf";
+
+	CHECK(pq_parse_series(s, strlen(s), &a, &ls, &it, &n, &pos, &e) == 0);
+	CHECK(pq_lset_format(&b, ls) == 0);
+	CHECK_STR(buf_str(&b), "{__name__=\"x\", a=\"1\"}");
+	CHECK(n == 6);
+	CHECK(it[0].start == 1 && it[0].delta == 2 && it[0].count == 4);
+	CHECK(it[1].omitted && it[1].count == 2);
+	CHECK(it[2].stale && it[2].count == 1);
+	CHECK(it[3].start == -1 && it[3].delta == -1 && it[3].count == 2);
+	CHECK(it[4].start == 8);	/* Go's ParseInt: octal */
+	CHECK(isinf(it[5].start));
+	s = "x 1 2x";
+	CHECK(pq_parse_series(s, strlen(s), &a, &ls, &it, &n, &pos, &e) ==
+	    PERR_INVALID);
+	s = "x 1x99999999999";
+	CHECK(pq_parse_series(s, strlen(s), &a, &ls, &it, &n, &pos, &e) ==
+	    PERR_LIMIT);
+	s = "{a=\"\"}";
+	buf_reset(&b);
+	CHECK(pq_parse_metric(s, strlen(s), &a, &ls, &pos, &e) == 0);
+	CHECK(pq_lset_format(&b, ls) == 0);
+	CHECK_STR(buf_str(&b), "{a=\"\"}");	/* ParseMetric keeps "" */
+	buf_free(&b);
+	pq_arena_free(&a);
+}
+
+/* The run-length store: runs, lookback, staleness, ranges. */
+static void
+test_store(void)
+{
+	struct pq_store st;
+	struct pq_arena a = {NULL, 0};
+	struct pq_lbuilder lb;
+	struct pq_range rg;
+	struct pq_range_it ri;
+	struct perr e;
+	size_t idx;
+	int64_t t;
+	double v;
+
+	pq_store_init(&st);
+	pq_lb_init(&lb, &a);
+	pq_lb_set(&lb, "__name__", 8, "x", 1);
+	CHECK(pq_store_series(&st, pq_lb_finish(&lb), &idx, &e) == 0);
+	for (int k = 0; k < 10; k++)
+		CHECK(pq_store_append(&st, idx, k * 60000, 5, &e) == 0);
+	CHECK(st.s[idx].nruns == 1 && st.s[idx].runs[0].n == 10);
+	CHECK(pq_store_append(&st, idx, 540000, 6, &e) == PERR_INVALID);
+	CHECK(strcmp(e.msg, "duplicate sample for timestamp") == 0);
+	CHECK(pq_store_append(&st, idx, 480000, 6, &e) == PERR_INVALID);
+	CHECK(pq_store_append(&st, idx, 600000, pq_stale_nan(), &e) == 0);
+	CHECK(pq_store_append(&st, idx, 900000, 7, &e) == 0);
+	CHECK(pq_stored_instant(&st.s[idx], 330000, 300000, &t, &v) &&
+	    t == 300000 && v == 5);
+	CHECK(pq_stored_instant(&st.s[idx], 840000, 300000, &t, &v) == false);
+	CHECK(pq_stored_instant(&st.s[idx], 620000, 300000, &t, &v) == false);
+	CHECK(pq_stored_instant(&st.s[idx], 1200000, 300000, &t, &v) &&
+	    t == 900000 && v == 7);
+	CHECK(pq_stored_instant(&st.s[idx], 1200001, 300000, &t, &v) == false);
+	pq_stored_range(&st.s[idx], 120000, 900000, &rg);
+	CHECK(pq_range_count(&rg) == 9);	/* 2m..9m, the marker left out, 15m */
+	CHECK(pq_range_first(&rg, &t, &v) && t == 120000);
+	CHECK(pq_range_last(&rg, &t, &v) && t == 900000 && v == 7);
+	pq_range_it_init(&ri, &rg);
+	for (int k = 0; pq_range_it_next(&ri, &t, &v); k++)
+		CHECK(t == (k < 8 ? 120000 + k * 60000 : 900000));
+	pq_lb_free(&lb);
+	pq_arena_free(&a);
+	pq_store_free(&st);
+}
+
 int
 main(void)
 {
@@ -303,5 +490,9 @@ main(void)
 	test_equal();
 	test_templates();
 	test_rules_positions();
+	test_go_floats();
+	test_regex_match();
+	test_series_notation();
+	test_store();
 	return check_done("test-promql");
 }

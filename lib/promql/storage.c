@@ -1,0 +1,346 @@
+/* storage.c - the in-memory series store (see storage.h). */
+#include "promql/storage.h"
+#include "common/buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STALE_BITS 0x7ff0000000000002ull
+
+double
+pq_stale_nan(void)
+{
+	uint64_t bits = STALE_BITS;
+	double v;
+
+	memcpy(&v, &bits, sizeof(v));
+	return v;
+}
+
+bool
+pq_same_value(double v, double w)
+{
+	return memcmp(&v, &w, sizeof(v)) == 0;
+}
+
+bool
+pq_is_stale(double v)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &v, sizeof(bits));
+	return bits == STALE_BITS;
+}
+
+void
+pq_store_init(struct pq_store *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->horizon = INT64_MAX;
+}
+
+void
+pq_store_free(struct pq_store *st)
+{
+	for (size_t i = 0; i < st->n; i++)
+		free(st->s[i].runs);
+	free(st->s);
+	free(st->last_by_name);
+	hmap_free(&st->by_labels);
+	hmap_free(&st->by_name);
+	pq_arena_free(&st->arena);
+	memset(st, 0, sizeof(*st));
+}
+
+/* Link series i into the list of its metric name. */
+static int
+index_name(struct pq_store *st, size_t i)
+{
+	size_t len = 0, *slot;
+	const char *name = pq_lset_get(st->s[i].ls, PQ_NAME_LABEL, 8, &len);
+	bool found;
+
+	if (name == NULL)
+		name = "";
+	if (hmap_upsert(&st->by_name, name, len, &slot, &found) != 0)
+		return PERR_NOMEM;
+	if (!found) {
+		*slot = i + 1;
+	} else {
+		/* The head's entry in last_by_name is the list's tail. */
+		size_t head = *slot - 1, tail = st->last_by_name[head];
+
+		st->s[tail].next_by_name = i + 1;
+		st->last_by_name[head] = i;
+	}
+	st->last_by_name[i] = i;
+	return 0;
+}
+
+int
+pq_store_series(struct pq_store *st, const struct pq_lset *ls, size_t *index,
+    struct perr *e)
+{
+	struct buf key = BUF_INIT(1 << 24);
+	struct pq_stored *s;
+	size_t *slot, *last;
+	bool found;
+	int rc;
+
+	if ((rc = pq_lset_key_all(&key, ls)) != 0 ||
+	    (rc = hmap_upsert(&st->by_labels, key.p, key.len, &slot,
+	    &found)) != 0) {
+		buf_free(&key);
+		return perr_set(e, rc == PERR_LIMIT ? PERR_LIMIT : PERR_NOMEM,
+		    "series labels: %s", rc == PERR_LIMIT ? "too long" :
+		    "out of memory");
+	}
+	buf_free(&key);
+	if (found && *slot < st->n) {
+		*index = *slot;
+		return 0;
+	}
+	/* Until the series exists the key names no series (SIZE_MAX), so a
+	   failure below leaves nothing that a later lookup could trust. */
+	*slot = SIZE_MAX;
+	if (st->n >= PQ_STORE_SERIES_MAX)
+		return perr_set(e, PERR_LIMIT, "more than %u series",
+		    PQ_STORE_SERIES_MAX);
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 64;
+
+		if ((s = realloc(st->s, cap * sizeof(*s))) == NULL)
+			return perr_set(e, PERR_NOMEM, "out of memory");
+		st->s = s;
+		if ((last = realloc(st->last_by_name, cap * sizeof(*last))) ==
+		    NULL)
+			return perr_set(e, PERR_NOMEM, "out of memory");
+		st->last_by_name = last;
+		st->cap = cap;
+	}
+	s = &st->s[st->n];
+	memset(s, 0, sizeof(*s));
+	if ((s->ls = pq_lset_copy(&st->arena, ls)) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	if (index_name(st, st->n) != 0)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	*slot = st->n;
+	*index = st->n;
+	st->n++;
+	st->generation++;
+	return 0;
+}
+
+int
+pq_store_append(struct pq_store *st, size_t index, int64_t t, double v,
+    struct perr *e)
+{
+	struct pq_stored *s = &st->s[index];
+	struct pq_run *last;
+
+	if (s->nruns > 0) {
+		if (t < s->last_t)
+			return perr_set(e, PERR_INVALID, "out of order sample");
+		if (t == s->last_t) {
+			if (pq_same_value(s->runs[s->nruns - 1].v, v))
+				return 0;
+			return perr_set(e, PERR_INVALID,
+			    "duplicate sample for timestamp");
+		}
+		last = &s->runs[s->nruns - 1];
+		if (pq_same_value(last->v, v) && last->n < UINT32_MAX) {
+			if (s->step == 0 && last->n == 1)
+				s->step = t - last->t;
+			if (t == last->t + (int64_t)last->n * s->step) {
+				last->n++;
+				s->last_t = t;
+				st->samples++;
+				return 0;
+			}
+		}
+	}
+	if (s->nruns == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4;
+		struct pq_run *r = realloc(s->runs, cap * sizeof(*r));
+
+		if (r == NULL)
+			return perr_set(e, PERR_NOMEM, "out of memory");
+		s->runs = r;
+		s->cap = cap;
+	}
+	s->runs[s->nruns].t = t;
+	s->runs[s->nruns].v = v;
+	s->runs[s->nruns].n = 1;
+	s->nruns++;
+	s->last_t = t;
+	st->samples++;
+	return 0;
+}
+
+size_t
+pq_store_by_name(const struct pq_store *st, const char *name, size_t len)
+{
+	size_t v;
+
+	return hmap_find(&st->by_name, name, len, &v) ? v : 0;
+}
+
+/* The index of the last run starting at or before t, or -1. */
+static long
+run_at_or_before(const struct pq_stored *s, int64_t t)
+{
+	size_t lo = 0, hi = s->nruns, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->runs[mid].t <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (long)lo - 1;
+}
+
+static int64_t
+run_end(const struct pq_stored *s, const struct pq_run *r)
+{
+	return r->t + (int64_t)(r->n - 1) * s->step;
+}
+
+bool
+pq_stored_instant(const struct pq_stored *s, int64_t ref, int64_t lookback,
+    int64_t *t, double *v)
+{
+	long i = run_at_or_before(s, ref);
+	const struct pq_run *r;
+	int64_t k;
+
+	if (i < 0)
+		return false;
+	r = &s->runs[i];
+	k = r->n > 1 ? (ref - r->t) / s->step : 0;
+	if (k > (int64_t)r->n - 1)
+		k = r->n - 1;
+	*t = r->t + k * s->step;
+	if (*t < ref - lookback || pq_is_stale(r->v))
+		return false;
+	*v = r->v;
+	return true;
+}
+
+void
+pq_stored_range(const struct pq_stored *s, int64_t mint, int64_t maxt,
+    struct pq_range *out)
+{
+	long first, last;
+	const struct pq_run *r;
+	int64_t k;
+
+	memset(out, 0, sizeof(*out));
+	out->step = s->step;
+	if (maxt < mint || (last = run_at_or_before(s, maxt)) < 0)
+		return;
+	/* The first run with a sample at or after mint. */
+	first = run_at_or_before(s, mint);
+	if (first < 0)
+		first = 0;
+	else if (run_end(s, &s->runs[first]) < mint)
+		first++;
+	if (first > last)
+		return;
+	r = &s->runs[first];
+	out->r = r;
+	out->nr = (size_t)(last - first + 1);
+	out->skip = 0;
+	if (r->t < mint)
+		out->skip = (uint32_t)((mint - r->t + s->step - 1) / s->step);
+	r = &s->runs[last];
+	k = r->n > 1 ? (maxt - r->t) / s->step : 0;
+	out->keep = (uint32_t)(k + 1 > (int64_t)r->n ? r->n : k + 1);
+}
+
+/* The sample bounds [from, to) of run i of rg. */
+static void
+bounds(const struct pq_range *rg, size_t i, uint32_t *from, uint32_t *to)
+{
+	*from = i == 0 ? rg->skip : 0;
+	*to = i + 1 == rg->nr ? rg->keep : rg->r[i].n;
+}
+
+void
+pq_range_it_init(struct pq_range_it *it, const struct pq_range *rg)
+{
+	it->rg = rg;
+	it->i = 0;
+	it->k = it->end = 0;
+	if (rg->nr > 0)
+		bounds(rg, 0, &it->k, &it->end);
+}
+
+bool
+pq_range_it_next(struct pq_range_it *it, int64_t *t, double *v)
+{
+	const struct pq_range *rg = it->rg;
+
+	while (it->i < rg->nr) {
+		const struct pq_run *r = &rg->r[it->i];
+
+		if (it->k < it->end && !pq_is_stale(r->v)) {
+			*t = r->t + (int64_t)it->k * rg->step;
+			*v = r->v;
+			it->k++;
+			return true;
+		}
+		if (++it->i < rg->nr)
+			bounds(rg, it->i, &it->k, &it->end);
+	}
+	return false;
+}
+
+size_t
+pq_range_count(const struct pq_range *rg)
+{
+	size_t n = 0;
+	uint32_t from, to;
+
+	for (size_t i = 0; i < rg->nr; i++) {
+		if (pq_is_stale(rg->r[i].v))
+			continue;
+		bounds(rg, i, &from, &to);
+		if (to > from)
+			n += to - from;
+	}
+	return n;
+}
+
+bool
+pq_range_first(const struct pq_range *rg, int64_t *t, double *v)
+{
+	uint32_t from, to;
+
+	for (size_t i = 0; i < rg->nr; i++) {
+		bounds(rg, i, &from, &to);
+		if (pq_is_stale(rg->r[i].v) || to <= from)
+			continue;
+		*t = rg->r[i].t + (int64_t)from * rg->step;
+		*v = rg->r[i].v;
+		return true;
+	}
+	return false;
+}
+
+bool
+pq_range_last(const struct pq_range *rg, int64_t *t, double *v)
+{
+	uint32_t from, to;
+
+	for (size_t i = rg->nr; i-- > 0;) {
+		bounds(rg, i, &from, &to);
+		if (pq_is_stale(rg->r[i].v) || to <= from)
+			continue;
+		*t = rg->r[i].t + (int64_t)(to - 1) * rg->step;
+		*v = rg->r[i].v;
+		return true;
+	}
+	return false;
+}

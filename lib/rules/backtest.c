@@ -1,0 +1,387 @@
+/* backtest.c - rule groups over history, with alert intervals (see backtest.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "rules/backtest.h"
+#include "promql/duration.h"
+#include "promql/quote.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void
+on_transition(void *ctx, const struct re_group *g, const struct re_rule *r,
+    const struct re_alert *a, enum alert_state from, int64_t t)
+{
+	struct backtest *bt = ctx;
+	struct bt_interval *iv;
+	size_t i;
+
+	(void)g;
+	if (bt->rc != 0)
+		return;
+	for (i = 0; i < bt->nopen && bt->open_alert[i] != a; i++)
+		;
+	if (from == ALERT_INACTIVE && a->state != ALERT_INACTIVE) {
+		if (bt->n == bt->cap) {
+			size_t cap = bt->cap ? bt->cap * 2 : 64;
+			struct bt_interval *v = realloc(bt->v, cap * sizeof(*v));
+
+			if (v == NULL)
+				goto nomem;
+			bt->v = v;
+			bt->cap = cap;
+		}
+		if (bt->nopen == bt->capopen) {
+			size_t cap = bt->capopen ? bt->capopen * 2 : 64;
+			size_t *o = realloc(bt->open, cap * sizeof(*o));
+			const struct re_alert **oa;
+
+			if (o == NULL)
+				goto nomem;
+			bt->open = o;
+			if ((oa = realloc(bt->open_alert, cap * sizeof(*oa))) ==
+			    NULL)
+				goto nomem;
+			bt->open_alert = oa;
+			bt->capopen = cap;
+		}
+		iv = &bt->v[bt->n];
+		iv->alertname = r->r->name.s;
+		iv->labels = pq_lset_copy(&bt->arena, a->labels);
+		iv->annotations = pq_lset_copy(&bt->arena, a->annotations);
+		if (iv->labels == NULL || iv->annotations == NULL)
+			goto nomem;
+		iv->pending_at = t;
+		iv->firing_at = iv->resolved_at = BT_NONE;
+		bt->open[bt->nopen] = bt->n++;
+		bt->open_alert[bt->nopen++] = a;
+		return;
+	}
+	if (i == bt->nopen)
+		return;
+	iv = &bt->v[bt->open[i]];
+	if (a->state == ALERT_FIRING) {
+		iv->firing_at = t;
+		if ((iv->annotations = pq_lset_copy(&bt->arena,
+		    a->annotations)) == NULL)
+			goto nomem;
+		return;
+	}
+	if (a->state == ALERT_INACTIVE) {
+		iv->resolved_at = t;
+		bt->open[i] = bt->open[--bt->nopen];
+		bt->open_alert[i] = bt->open_alert[bt->nopen];
+	}
+	return;
+nomem:
+	bt->rc = PERR_NOMEM;
+}
+
+int
+backtest_run(struct backtest *bt, struct pq_store *st,
+    const struct rule_file *rf, const char *const *files, size_t n,
+    int64_t from, int64_t to, int64_t default_interval, struct perr *e)
+{
+	int64_t *next = NULL, t, step;
+	size_t g;
+	int rc = 0;
+
+	memset(bt, 0, sizeof(*bt));
+	bt->from = from;
+	bt->to = to;
+	re_engine_init(&bt->en, st);
+	bt->en.on_transition = on_transition;
+	bt->en.ctx = bt;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = re_engine_add(&bt->en, &rf[i], files[i], e);
+	if (rc != 0)
+		return rc;
+	if ((next = calloc(bt->en.ngroups + 1, sizeof(*next))) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	for (g = 0; g < bt->en.ngroups; g++) {
+		step = bt->en.groups[g].g->interval_ms > 0 ?
+		    bt->en.groups[g].g->interval_ms : default_interval;
+		next[g] = from / step * step;
+		if (next[g] < from)
+			next[g] += step;
+	}
+	for (;;) {
+		t = INT64_MAX;
+		for (g = 0; g < bt->en.ngroups; g++)
+			if (next[g] < t)
+				t = next[g];
+		if (t > to || t == INT64_MAX)
+			break;
+		for (g = 0; g < bt->en.ngroups && rc == 0; g++) {
+			if (next[g] != t)
+				continue;
+			step = bt->en.groups[g].g->interval_ms > 0 ?
+			    bt->en.groups[g].g->interval_ms : default_interval;
+			rc = re_group_eval(&bt->en, g, t, e);
+			next[g] += step;
+			bt->evaluations++;
+		}
+		if (rc == 0 && bt->rc != 0)
+			rc = perr_set(e, bt->rc, "out of memory");
+		if (rc != 0)
+			break;
+	}
+	free(next);
+	return rc;
+}
+
+void
+backtest_free(struct backtest *bt)
+{
+	re_engine_free(&bt->en);
+	pq_arena_free(&bt->arena);
+	free(bt->v);
+	free(bt->open);
+	free(bt->open_alert);
+	memset(bt, 0, sizeof(*bt));
+}
+
+/* --- the report --- */
+
+static int
+add_time(struct buf *b, int64_t ms)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	char tmp[64];
+
+	if (gmtime_r(&s, &tm) == NULL)
+		return buf_addf(b, "%lld", (long long)ms);
+	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf_adds(b, tmp);
+}
+
+static int
+add_duration(struct buf *b, int64_t ms)
+{
+	return pq_duration_format(b, ms < 0 ? 0 : ms);
+}
+
+static int
+json_time(struct buf *b, const char *key, int64_t ms)
+{
+	int rc = buf_addf(b, ",\"%s\":", key);
+
+	if (rc != 0)
+		return rc;
+	if (ms == BT_NONE)
+		return buf_adds(b, "null");
+	if ((rc = buf_addc(b, '"')) == 0 && (rc = add_time(b, ms)) == 0)
+		rc = buf_addc(b, '"');
+	return rc;
+}
+
+/* Per alert name: times fired, time firing, the workflows. */
+struct total {
+	const char *alertname;
+	uint64_t fired, pending_only;
+	int64_t firing_ms;
+	const char **workflows;
+	size_t nwf;
+};
+
+static int
+add_workflow(struct total *t, const struct pq_lset *ls)
+{
+	const char *wf = pq_lset_get(ls, "workflow", 8, NULL);
+	const char **v;
+
+	if (wf == NULL)
+		return 0;
+	for (size_t i = 0; i < t->nwf; i++)
+		if (strcmp(t->workflows[i], wf) == 0)
+			return 0;
+	if ((v = realloc(t->workflows, (t->nwf + 1) * sizeof(*v))) == NULL)
+		return PERR_NOMEM;
+	t->workflows = v;
+	t->workflows[t->nwf++] = wf;
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static struct total *
+totals(const struct backtest *bt, size_t *n)
+{
+	struct total *t = calloc(bt->n + 1, sizeof(*t));
+	size_t k;
+
+	*n = 0;
+	if (t == NULL)
+		return NULL;
+	for (size_t i = 0; i < bt->n; i++) {
+		const struct bt_interval *iv = &bt->v[i];
+
+		for (k = 0; k < *n && strcmp(t[k].alertname, iv->alertname) != 0;
+		    k++)
+			;
+		if (k == *n)
+			t[(*n)++].alertname = iv->alertname;
+		if (iv->firing_at == BT_NONE) {
+			t[k].pending_only++;
+			continue;
+		}
+		t[k].fired++;
+		t[k].firing_ms += (iv->resolved_at != BT_NONE ? iv->resolved_at :
+		    bt->to) - iv->firing_at;
+		if (add_workflow(&t[k], iv->labels) != 0)
+			return NULL;
+	}
+	for (k = 0; k < *n; k++)
+		if (t[k].nwf > 1)
+			qsort(t[k].workflows, t[k].nwf, sizeof(char *), cmp_str);
+	return t;
+}
+
+static void
+totals_free(struct total *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(t[i].workflows);
+	free(t);
+}
+
+static int
+write_text(const struct backtest *bt, const struct total *t, size_t nt,
+    struct buf *b)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < bt->n && rc == 0; i++) {
+		const struct bt_interval *iv = &bt->v[i];
+
+		rc = buf_adds(b, "alert ");
+		if (rc == 0)
+			rc = pq_lset_format(b, iv->labels);
+		if (rc == 0)
+			rc = buf_adds(b, "\n  pending   ");
+		if (rc == 0)
+			rc = add_time(b, iv->pending_at);
+		if (rc == 0 && iv->firing_at != BT_NONE) {
+			rc = buf_adds(b, "\n  firing    ");
+			if (rc == 0)
+				rc = add_time(b, iv->firing_at);
+		}
+		if (rc == 0)
+			rc = buf_adds(b, iv->resolved_at != BT_NONE ?
+			    "\n  resolved  " : "\n  still active at the end, ");
+		if (rc == 0)
+			rc = add_time(b, iv->resolved_at != BT_NONE ?
+			    iv->resolved_at : bt->to);
+		if (rc == 0 && iv->firing_at != BT_NONE) {
+			rc = buf_adds(b, " (firing ");
+			if (rc == 0)
+				rc = add_duration(b, (iv->resolved_at != BT_NONE ?
+				    iv->resolved_at : bt->to) - iv->firing_at);
+			if (rc == 0)
+				rc = buf_addc(b, ')');
+		}
+		for (size_t k = 0; k < iv->annotations->n && rc == 0; k++) {
+			rc = buf_addf(b, "\n  %s: ", iv->annotations->l[k].name);
+			if (rc == 0)
+				rc = buf_add(b, iv->annotations->l[k].value,
+				    iv->annotations->l[k].vlen);
+		}
+		if (rc == 0)
+			rc = buf_adds(b, "\n");
+	}
+	if (rc == 0)
+		rc = buf_adds(b, "totals:\n");
+	for (size_t i = 0; i < nt && rc == 0; i++) {
+		rc = buf_addf(b, "  %s: fired %llu time%s, firing for ",
+		    t[i].alertname, (unsigned long long)t[i].fired,
+		    t[i].fired == 1 ? "" : "s");
+		if (rc == 0)
+			rc = add_duration(b, t[i].firing_ms);
+		if (rc == 0 && t[i].pending_only > 0)
+			rc = buf_addf(b, ", pending without firing %llu time%s",
+			    (unsigned long long)t[i].pending_only,
+			    t[i].pending_only == 1 ? "" : "s");
+		for (size_t k = 0; k < t[i].nwf && rc == 0; k++)
+			rc = buf_addf(b, "%s%s", k == 0 ? "; workflows: " : ", ",
+			    t[i].workflows[k]);
+		if (rc == 0)
+			rc = buf_addc(b, '\n');
+	}
+	return rc;
+}
+
+static int
+write_json(const struct backtest *bt, const struct total *t, size_t nt,
+    struct buf *b)
+{
+	int rc = buf_adds(b, "{\"alerts\":[");
+
+	for (size_t i = 0; i < bt->n && rc == 0; i++) {
+		const struct bt_interval *iv = &bt->v[i];
+
+		rc = buf_adds(b, i > 0 ? ",{\"alertname\":" : "{\"alertname\":");
+		if (rc == 0)
+			rc = buf_add_json(b, iv->alertname, strlen(iv->alertname));
+		if (rc == 0)
+			rc = buf_adds(b, ",\"labels\":");
+		if (rc == 0)
+			rc = pq_lset_json(b, iv->labels);
+		if (rc == 0)
+			rc = buf_adds(b, ",\"annotations\":");
+		if (rc == 0)
+			rc = pq_lset_json(b, iv->annotations);
+		if (rc == 0)
+			rc = json_time(b, "pending_at", iv->pending_at);
+		if (rc == 0)
+			rc = json_time(b, "firing_at", iv->firing_at);
+		if (rc == 0)
+			rc = json_time(b, "resolved_at", iv->resolved_at);
+		if (rc == 0)
+			rc = buf_addc(b, '}');
+	}
+	if (rc == 0)
+		rc = buf_adds(b, "],\"totals\":[");
+	for (size_t i = 0; i < nt && rc == 0; i++) {
+		rc = buf_addf(b, "%s{\"alertname\":", i > 0 ? "," : "");
+		if (rc == 0)
+			rc = buf_add_json(b, t[i].alertname,
+			    strlen(t[i].alertname));
+		if (rc == 0)
+			rc = buf_addf(b, ",\"fired\":%llu,\"firing_seconds\":%lld,"
+			    "\"pending_only\":%llu,\"workflows\":[",
+			    (unsigned long long)t[i].fired,
+			    (long long)(t[i].firing_ms / 1000),
+			    (unsigned long long)t[i].pending_only);
+		for (size_t k = 0; k < t[i].nwf && rc == 0; k++) {
+			if (k > 0)
+				rc = buf_addc(b, ',');
+			if (rc == 0)
+				rc = buf_add_json(b, t[i].workflows[k],
+				    strlen(t[i].workflows[k]));
+		}
+		if (rc == 0)
+			rc = buf_adds(b, "]}");
+	}
+	return rc != 0 ? rc : buf_adds(b, "]}\n");
+}
+
+int
+backtest_write(const struct backtest *bt, enum finding_format format,
+    struct buf *out)
+{
+	size_t nt;
+	struct total *t = totals(bt, &nt);
+	int rc;
+
+	if (t == NULL)
+		return PERR_NOMEM;
+	rc = format == FORMAT_JSON ? write_json(bt, t, nt, out) :
+	    write_text(bt, t, nt, out);
+	totals_free(t, nt);
+	return rc;
+}
