@@ -32,7 +32,16 @@ struct node_cache {
 	const struct pq_store *st;
 	uint64_t gen;
 	size_t *idx, nidx;
+	struct pq_cursor *cur;		/* a range's place in each series */
 	bool have_idx;
+	/* An aggregation's groups at its last evaluation whose samples all
+	   had stable label sets: reused while its samples have the same
+	   label sets in the same order (the groups depend on nothing else). */
+	const struct pq_lset **m_in;	/* the samples' label sets */
+	uint32_t *m_group;		/* each sample's group */
+	const struct pq_lset **m_out;	/* each group's label set, kept */
+	size_t m_nin, m_nout, m_cap;
+	bool m_valid;
 };
 
 struct pq_query {
@@ -41,6 +50,18 @@ struct pq_query {
 	size_t n, cap;
 	struct hmap by_node;		/* node address -> index in c */
 	uint64_t samples;
+	/* The label sets the query keeps between evaluations, stable
+	   (labels.h), each once: what its operations derive from stable
+	   label sets (a name dropped, a group's labels) is the same at the
+	   next evaluation, at the same address, so that the operations
+	   above can recognize their operands by address. */
+	struct pq_arena keep;
+	struct hmap kept;		/* label set key -> index in keptv */
+	const struct pq_lset **keptv;
+	size_t nkept, capkept;
+	struct hmap unnamed;		/* stable label set address -> index
+					   in keptv of it without __name__ */
+	struct buf kkey;
 };
 
 struct pq_ev {
@@ -237,22 +258,79 @@ is_name(const struct pq_lpair *l)
 	return l->nlen == 8 && memcmp(l->name, PQ_NAME_LABEL, 8) == 0;
 }
 
+/*
+ * A stable label set equal to ls (ls itself when it is stable), kept by
+ * the query; index, when not NULL, receives its index in keptv (SIZE_MAX
+ * for ls itself).  NULL when memory runs out.
+ */
+static const struct pq_lset *
+keep_lset(struct pq_query *q, const struct pq_lset *ls, size_t *index)
+{
+	const struct pq_lset *c;
+	size_t *slot;
+	bool found;
+
+	if (index != NULL)
+		*index = SIZE_MAX;
+	if (ls->stable)
+		return ls;
+	buf_reset(&q->kkey);
+	if (pq_lset_key_all(&q->kkey, ls) != 0 || hmap_upsert(&q->kept,
+	    q->kkey.p, q->kkey.len, &slot, &found) != 0)
+		return NULL;
+	if (!found) {
+		*slot = SIZE_MAX;
+		if (q->nkept == q->capkept) {
+			size_t cap = q->capkept ? q->capkept * 2 : 64;
+			const struct pq_lset **v = realloc(q->keptv, cap *
+			    sizeof(*v));
+
+			if (v == NULL)
+				return NULL;
+			q->keptv = v;
+			q->capkept = cap;
+		}
+		if ((c = pq_lset_copy_stable(&q->keep, ls)) == NULL)
+			return NULL;
+		q->keptv[q->nkept] = c;
+		*slot = q->nkept++;
+	}
+	if (*slot == SIZE_MAX)
+		return NULL;	/* a copy that failed before */
+	if (index != NULL)
+		*index = *slot;
+	return q->keptv[*slot];
+}
+
 const struct pq_lset *
 pq_ev_drop_name(struct pq_ev *ev, const struct pq_lset *ls)
 {
+	struct pq_query *q = ev->q;
+	const struct pq_lset *kept;
 	struct pq_lset *c;
+	size_t i, *slot;
+	bool found;
 
 	if (ls->n == 0 || !is_name(&ls->l[0]))
 		return ls;	/* "__name__" sorts before any other name */
 	if (ls->n == 1)
 		return &pq_lset_empty;
+	/* A stable label set's is kept: the same each time. */
+	if (ls->stable && hmap_find(&q->unnamed, &ls, sizeof(ls), &i))
+		return q->keptv[i];
 	/* Dropping the first label: the rest is still sorted. */
 	c = pq_arena_alloc(ev->a, sizeof(*c) + (ls->n - 1) * sizeof(c->l[0]));
 	if (c == NULL)
 		return NULL;
 	c->n = ls->n - 1;
 	memcpy(c->l, ls->l + 1, c->n * sizeof(c->l[0]));
-	return c;
+	if (!ls->stable)
+		return c;
+	if ((kept = keep_lset(q, c, &i)) == NULL ||
+	    hmap_upsert(&q->unnamed, &ls, sizeof(ls), &slot, &found) != 0)
+		return NULL;
+	*slot = i;
+	return kept;
 }
 
 /* --- Go's arithmetic --- */
@@ -499,8 +577,8 @@ prepare(struct pq_query *q, const struct pq_node *n, int depth,
 	case PQ_VECTOR_SELECTOR:
 		return prepare_selector(q, n, e);
 	case PQ_CALL:
-		if (strcmp(n->func->name, "label_replace") == 0 &&
-		    prepare_label_replace(q, n) != 0)
+		if (cache_add(q, n) == NULL || (strcmp(n->func->name,
+		    "label_replace") == 0 && prepare_label_replace(q, n) != 0))
 			return perr_set(e, PERR_NOMEM, "out of memory");
 		for (size_t i = 0; i < n->nargs && rc == 0; i++)
 			rc = prepare(q, n->args[i], depth + 1, e);
@@ -518,6 +596,8 @@ prepare(struct pq_query *q, const struct pq_node *n, int depth,
 		return rc;
 	}
 	case PQ_AGGREGATE:
+		if (cache_add(q, n) == NULL)
+			return perr_set(e, PERR_NOMEM, "out of memory");
 		if ((rc = prepare(q, n->param, depth + 1, e)) != 0)
 			return rc;
 		return prepare(q, n->expr, depth + 1, e);
@@ -537,6 +617,7 @@ pq_query_new(const struct pq_node *root, struct pq_query **out,
 	if (q == NULL)
 		return perr_set(e, PERR_NOMEM, "out of memory");
 	q->root = root;
+	buf_init(&q->kkey, 1 << 24);
 	if ((rc = prepare(q, root, 0, e)) != 0) {
 		pq_query_free(q);
 		return rc;
@@ -560,9 +641,18 @@ pq_query_free(struct pq_query *q)
 		pq_regex_free(c->lr_re);
 		free(c->lr_msg);
 		free(c->idx);
+		free(c->cur);
+		free(c->m_in);
+		free(c->m_group);
+		free(c->m_out);
 	}
 	free(q->c);
 	hmap_free(&q->by_node);
+	pq_arena_free(&q->keep);
+	hmap_free(&q->kept);
+	hmap_free(&q->unnamed);
+	free(q->keptv);
+	buf_free(&q->kkey);
 	free(q);
 }
 
@@ -665,10 +755,11 @@ cmp_series(const void *a, const void *b)
 }
 
 /* The series selector n matches, sorted by labels (cached per store
- * generation: a replay or a test adds series only between evaluations). */
+ * generation: a replay or a test adds series only between evaluations),
+ * and a cursor for each when cur is not NULL. */
 static int
 select_series(struct pq_ev *ev, const struct pq_node *n, const size_t **idx,
-    size_t *count)
+    size_t *count, struct pq_cursor **cur)
 {
 	struct node_cache *c = cache_of(ev->q, n);
 	const struct pq_store *st = ev->st;
@@ -681,10 +772,14 @@ select_series(struct pq_ev *ev, const struct pq_node *n, const size_t **idx,
 	if (c->have_idx && c->st == st && c->gen == st->generation) {
 		*idx = c->idx;
 		*count = c->nidx;
+		if (cur != NULL)
+			*cur = c->cur;
 		return 0;
 	}
 	free(c->idx);
+	free(c->cur);
 	c->idx = NULL;
+	c->cur = NULL;
 	c->nidx = 0;
 	c->have_idx = false;
 	for (i = 0; i < n->nmatchers; i++)
@@ -717,11 +812,15 @@ select_series(struct pq_ev *ev, const struct pq_node *n, const size_t **idx,
 	sort_store = st;
 	if (c->nidx > 1)
 		qsort(c->idx, c->nidx, sizeof(c->idx[0]), cmp_series);
+	if ((c->cur = calloc(c->nidx + 1, sizeof(*c->cur))) == NULL)
+		return pq_ev_nomem(ev);
 	c->st = st;
 	c->gen = st->generation;
 	c->have_idx = true;
 	*idx = c->idx;
 	*count = c->nidx;
+	if (cur != NULL)
+		*cur = c->cur;
 	return 0;
 }
 
@@ -772,7 +871,7 @@ eval_vector_selector(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 	int rc;
 
 	out->type = PQ_TYPE_VECTOR;
-	if ((rc = select_series(ev, n, &idx, &count)) != 0)
+	if ((rc = select_series(ev, n, &idx, &count, NULL)) != 0)
 		return rc;
 	for (size_t i = 0; i < count; i++) {
 		const struct pq_stored *s = &ev->st->s[idx[i]];
@@ -792,6 +891,7 @@ eval_matrix_selector(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 {
 	const struct pq_node *vs = n->expr;
 	const size_t *idx;
+	struct pq_cursor *cur;
 	size_t count, np;
 	struct pq_range rg;
 	int rc;
@@ -799,13 +899,13 @@ eval_matrix_selector(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 	*maxt = ref_time(ev, vs, t);
 	*mint = *maxt - n->range_ms;
 	out->type = PQ_TYPE_MATRIX;
-	if ((rc = select_series(ev, vs, &idx, &count)) != 0)
+	if ((rc = select_series(ev, vs, &idx, &count, &cur)) != 0)
 		return rc;
 	for (size_t i = 0; i < count; i++) {
 		const struct pq_stored *s = &ev->st->s[idx[i]];
 
-		pq_stored_range(s, *mint, *maxt > ev->st->horizon ?
-		    ev->st->horizon : *maxt, &rg);
+		pq_stored_range_at(s, *mint, *maxt > ev->st->horizon ?
+		    ev->st->horizon : *maxt, &cur[i], &rg);
 		if ((np = pq_range_count(&rg)) == 0)
 			continue;
 		if ((rc = budget(ev, np)) != 0 ||
@@ -1694,19 +1794,207 @@ count_values_sample(struct pq_ev *ev, const struct pq_str *label,
 	return 0;
 }
 
+/* A new group's start from its first sample. */
+static int
+group_init(struct pq_ev *ev, enum pq_tok op, struct group *g,
+    const struct pq_sample *s)
+{
+	g->value = s->v;
+	g->mean = s->v;
+	g->count = 1;
+	switch (op) {
+	case PQ_T_STDVAR:
+	case PQ_T_STDDEV:
+		g->value = 0;
+		break;
+	case PQ_T_GROUP:
+		g->value = 1;
+		break;
+	case PQ_T_TOPK:
+	case PQ_T_BOTTOMK:
+		g->heap = room(ev, NULL, 0, &g->capheap, sizeof(*g->heap));
+		if (g->heap == NULL)
+			return pq_ev_nomem(ev);
+		g->heap[0] = *s;
+		g->nheap = 1;
+		break;
+	case PQ_T_QUANTILE:
+		g->values = room(ev, NULL, 0, &g->capvalues, sizeof(double));
+		if (g->values == NULL)
+			return pq_ev_nomem(ev);
+		g->values[0] = s->v;
+		g->nvalues = 1;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Aggregations whose groups depend on their samples' label sets alone. */
+static bool
+keeps_groups(enum pq_tok op)
+{
+	switch (op) {
+	case PQ_T_SUM:
+	case PQ_T_AVG:
+	case PQ_T_MAX:
+	case PQ_T_MIN:
+	case PQ_T_COUNT:
+	case PQ_T_GROUP:
+	case PQ_T_STDDEV:
+	case PQ_T_STDVAR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool
+all_stable(const struct pq_vector *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (!v->v[i].ls->stable)
+			return false;
+	return true;
+}
+
+/* Whether v's samples have the label sets the memo was made for. */
+static bool
+memo_holds(const struct node_cache *c, const struct pq_vector *v)
+{
+	if (!c->m_valid || c->m_nin != v->n)
+		return false;
+	for (size_t i = 0; i < v->n; i++)
+		if (c->m_in[i] != v->v[i].ls)
+			return false;
+	return true;
+}
+
+/* Room in c's memo for n samples and as many groups. */
+static int
+memo_room(struct node_cache *c, size_t n)
+{
+	const struct pq_lset **in, **out;
+	uint32_t *group;
+
+	c->m_valid = false;
+	if (n + 1 <= c->m_cap)
+		return 0;
+	if ((in = realloc(c->m_in, (n + 1) * sizeof(*in))) == NULL)
+		return PERR_NOMEM;
+	c->m_in = in;
+	if ((group = realloc(c->m_group, (n + 1) * sizeof(*group))) == NULL)
+		return PERR_NOMEM;
+	c->m_group = group;
+	if ((out = realloc(c->m_out, (n + 1) * sizeof(*out))) == NULL)
+		return PERR_NOMEM;
+	c->m_out = out;
+	c->m_cap = n + 1;
+	return 0;
+}
+
+/*
+ * The group of each sample of in into g (first appearance first, each
+ * group's labels set), by grouping key; recorded in c when given.
+ */
+static int
+make_groups(struct pq_ev *ev, const struct pq_node *n,
+    const struct pq_label_name *names, size_t nn, const struct pq_value *in,
+    const struct pq_value *param, int64_t k, struct group *g, size_t *ngp,
+    struct node_cache *c)
+{
+	struct ktab index;
+	struct kslot *slot;
+	size_t ng = 0;
+	bool found;
+	int rc;
+
+	if ((rc = ktab_init(ev, &index, in->vec.n)) != 0)
+		return rc;
+	if (c != NULL && memo_room(c, in->vec.n) != 0)
+		return pq_ev_nomem(ev);
+	for (size_t i = 0; i < in->vec.n; i++) {
+		struct pq_sample s = in->vec.v[i];
+
+		if (n->op == PQ_T_COUNT_VALUES &&
+		    (rc = count_values_sample(ev, &param->str, &s)) != 0)
+			return rc;
+		if ((rc = group_key(ev, n, names, nn, s.ls, &ev->key)) != 0)
+			return rc;
+		slot = ktab_slot(&index, ev->key.p, ev->key.len, &found);
+		if (found) {
+			if (c != NULL)
+				c->m_group[i] = (uint32_t)slot->v;
+			if ((rc = aggregate_into(ev, n->op, &g[slot->v], &s,
+			    k)) != 0)
+				return rc;
+			continue;
+		}
+		const char *key = pq_arena_strdup(ev->a, ev->key.p, ev->key.len);
+
+		if (key == NULL)
+			return pq_ev_nomem(ev);
+		ktab_claim(slot, key, ev->key.len, ng);
+		if (c != NULL)
+			c->m_group[i] = (uint32_t)ng;
+		if ((g[ng].ls = n->without || nn > 0 ? group_labels(ev, n, names,
+		    nn, s.ls) : &pq_lset_empty) == NULL)
+			return pq_ev_nomem(ev);
+		if ((rc = group_init(ev, n->op, &g[ng++], &s)) != 0)
+			return rc;
+	}
+	*ngp = ng;
+	if (c == NULL)
+		return 0;
+	/* Kept, the groups' labels are the same next time. */
+	for (size_t i = 0; i < ng; i++)
+		if ((g[i].ls = c->m_out[i] = keep_lset(ev->q, g[i].ls,
+		    NULL)) == NULL)
+			return pq_ev_nomem(ev);
+	for (size_t i = 0; i < in->vec.n; i++)
+		c->m_in[i] = in->vec.v[i].ls;
+	c->m_nin = in->vec.n;
+	c->m_nout = ng;
+	c->m_valid = true;
+	return 0;
+}
+
+/* The groups as the memo has them: no keys made, no labels built. */
+static int
+memo_groups(struct pq_ev *ev, const struct pq_node *n,
+    const struct pq_value *in, int64_t k, struct group *g, size_t *ngp,
+    const struct node_cache *c)
+{
+	size_t ng = 0, gi;
+	int rc;
+
+	for (size_t i = 0; i < in->vec.n; i++) {
+		gi = c->m_group[i];
+		if (gi < ng) {
+			rc = aggregate_into(ev, n->op, &g[gi], &in->vec.v[i], k);
+		} else {
+			g[ng].ls = c->m_out[gi];
+			rc = group_init(ev, n->op, &g[ng++], &in->vec.v[i]);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	*ngp = ng;
+	return 0;
+}
+
 static int
 eval_aggregate(struct pq_ev *ev, const struct pq_node *n, int64_t t,
     struct pq_value *out)
 {
 	struct pq_value param, in;
 	struct pq_label_name *names;
-	struct ktab index;
-	struct kslot *slot;
+	struct node_cache *c = cache_of(ev->q, n);
 	struct group *g = NULL;
 	size_t ng = 0, nn = n->grouping.n;
 	int64_t k = 0;
 	double q = 0;
-	bool found;
 	int rc = 0;
 
 	memset(&param, 0, sizeof(param));
@@ -1749,73 +2037,15 @@ eval_aggregate(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 			nn++;
 		}
 	}
-	if ((rc = ktab_init(ev, &index, in.vec.n)) != 0)
-		return rc;
 	if ((g = calloc(in.vec.n + 1, sizeof(*g))) == NULL)
 		return pq_ev_nomem(ev);
-	for (size_t i = 0; i < in.vec.n && rc == 0; i++) {
-		struct pq_sample s = in.vec.v[i];
-
-		if (n->op == PQ_T_COUNT_VALUES &&
-		    (rc = count_values_sample(ev, &param.str, &s)) != 0)
-			break;
-		if ((rc = group_key(ev, n, names, nn, s.ls, &ev->key)) != 0)
-			break;
-		slot = ktab_slot(&index, ev->key.p, ev->key.len, &found);
-		if (found) {
-			rc = aggregate_into(ev, n->op, &g[slot->v], &s, k);
-			continue;
-		}
-		const char *key = pq_arena_strdup(ev->a, ev->key.p, ev->key.len);
-
-		if (key == NULL) {
-			rc = pq_ev_nomem(ev);
-			break;
-		}
-		ktab_claim(slot, key, ev->key.len, ng);
-		struct group *ng_ = &g[ng++];
-
-		if ((ng_->ls = n->without || nn > 0 ? group_labels(ev, n, names,
-		    nn, s.ls) : &pq_lset_empty) == NULL) {
-			rc = pq_ev_nomem(ev);
-			break;
-		}
-		ng_->value = s.v;
-		ng_->mean = s.v;
-		ng_->count = 1;
-		switch (n->op) {
-		case PQ_T_STDVAR:
-		case PQ_T_STDDEV:
-			ng_->value = 0;
-			break;
-		case PQ_T_GROUP:
-			ng_->value = 1;
-			break;
-		case PQ_T_TOPK:
-		case PQ_T_BOTTOMK:
-			ng_->heap = room(ev, NULL, 0, &ng_->capheap,
-			    sizeof(*ng_->heap));
-			if (ng_->heap == NULL) {
-				rc = pq_ev_nomem(ev);
-				break;
-			}
-			ng_->heap[0] = s;
-			ng_->nheap = 1;
-			break;
-		case PQ_T_QUANTILE:
-			ng_->values = room(ev, NULL, 0, &ng_->capvalues,
-			    sizeof(double));
-			if (ng_->values == NULL) {
-				rc = pq_ev_nomem(ev);
-				break;
-			}
-			ng_->values[0] = s.v;
-			ng_->nvalues = 1;
-			break;
-		default:
-			break;
-		}
-	}
+	if (c == NULL || !keeps_groups(n->op))
+		rc = make_groups(ev, n, names, nn, &in, &param, k, g, &ng, NULL);
+	else if (memo_holds(c, &in.vec))
+		rc = memo_groups(ev, n, &in, k, g, &ng, c);
+	else
+		rc = make_groups(ev, n, names, nn, &in, &param, k, g, &ng,
+		    all_stable(&in.vec) ? c : NULL);
 	for (size_t i = 0; i < ng && rc == 0; i++) {
 		double v = g[i].value;
 
@@ -1916,6 +2146,43 @@ fixed_name(const struct pq_node *n)
 	return false;
 }
 
+/*
+ * A range function's result labels, one per series of m (its names
+ * dropped), as the call's memo has them: made and kept when m's label
+ * sets are stable and new, reused while they stay.  NULL when they are
+ * not stable (or memory ran out: the caller drops names itself).
+ */
+static const struct pq_lset *const *
+result_labels(struct pq_ev *ev, const struct pq_node *n,
+    const struct pq_matrix *m)
+{
+	struct node_cache *c = cache_of(ev->q, n);
+	size_t i;
+
+	if (c == NULL)
+		return NULL;
+	if (c->m_valid && c->m_nin == m->n) {
+		for (i = 0; i < m->n && c->m_in[i] == m->s[i].ls; i++)
+			;
+		if (i == m->n)
+			return c->m_out;
+	}
+	for (i = 0; i < m->n; i++)
+		if (!m->s[i].ls->stable)
+			return NULL;
+	if (memo_room(c, m->n) != 0)
+		return NULL;
+	for (i = 0; i < m->n; i++) {
+		c->m_in[i] = m->s[i].ls;
+		/* Stable in, stable out (pq_ev_drop_name keeps it). */
+		if ((c->m_out[i] = pq_ev_drop_name(ev, m->s[i].ls)) == NULL)
+			return NULL;
+	}
+	c->m_nin = c->m_nout = m->n;
+	c->m_valid = true;
+	return c->m_out;
+}
+
 static int
 call_range(struct pq_ev *ev, struct pq_fcall *c, size_t mi, int64_t t,
     struct pq_value *out)
@@ -1923,6 +2190,7 @@ call_range(struct pq_ev *ev, struct pq_fcall *c, size_t mi, int64_t t,
 	const struct pq_node *n = c->node, *arg = unparen(n->args[mi]);
 	bool keep_name = strcmp(n->func->name, "last_over_time") == 0;
 	bool absent = strcmp(n->func->name, "absent_over_time") == 0;
+	const struct pq_lset *const *labels = NULL;
 	struct pq_value m;
 	int rc;
 
@@ -1939,6 +2207,8 @@ call_range(struct pq_ev *ev, struct pq_fcall *c, size_t mi, int64_t t,
 			return 0;
 		return pq_ev_push(ev, &out->vec, absent_labels(ev, arg), t, 1);
 	}
+	if (!keep_name)
+		labels = result_labels(ev, n, &m.mat);
 	for (size_t i = 0; i < m.mat.n; i++) {
 		c->series = &m.mat.s[i];
 		c->has_result = false;
@@ -1947,7 +2217,8 @@ call_range(struct pq_ev *ev, struct pq_fcall *c, size_t mi, int64_t t,
 		if (!c->has_result)
 			continue;
 		rc = pq_ev_push(ev, &out->vec, keep_name ? c->series->ls :
-		    pq_ev_drop_name(ev, c->series->ls), t, c->result);
+		    labels != NULL ? labels[i] : pq_ev_drop_name(ev,
+		    c->series->ls), t, c->result);
 		if (rc != 0)
 			return rc;
 	}

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const struct pq_lset pq_lset_empty = {0};
+const struct pq_lset pq_lset_empty = {0, 1};
 
 /* Byte-wise comparison of two strings with lengths, as Go compares strings. */
 static int
@@ -320,6 +320,17 @@ pq_lset_copy(struct pq_arena *a, const struct pq_lset *ls)
 		if (c->l[i].name == NULL || c->l[i].value == NULL)
 			return NULL;
 	}
+	return c;
+}
+
+const struct pq_lset *
+pq_lset_copy_stable(struct pq_arena *a, const struct pq_lset *ls)
+{
+	const struct pq_lset *c = pq_lset_copy(a, ls);
+
+	/* The empty set is static, and stable already. */
+	if (c != NULL && c != &pq_lset_empty)
+		((struct pq_lset *)c)->stable = 1;
 	return c;
 }
 

@@ -27,10 +27,17 @@ struct pq_lpair {
 
 struct pq_lset {
 	uint32_t n;
+	/* Set on label sets that stay, unchanged and at the same address,
+	   as long as the store or the query that made them: the series
+	   store's own, and those a query keeps between evaluations
+	   (eval.h).  The evaluator recognizes them by address from one
+	   evaluation to the next; every other label set (0) may be freed
+	   and its memory reused for another. */
+	uint32_t stable;
 	struct pq_lpair l[];		/* sorted by name */
 };
 
-/* The empty label set (static). */
+/* The empty label set (static, stable). */
 extern const struct pq_lset pq_lset_empty;
 
 /*
@@ -128,6 +135,13 @@ void pq_lb_free(struct pq_lbuilder *lb);
  * that outlives the evaluation that made ls), or NULL.
  */
 const struct pq_lset *pq_lset_copy(struct pq_arena *a,
+    const struct pq_lset *ls);
+
+/*
+ * pq_lset_copy_stable: pq_lset_copy marked stable, for an owner that keeps
+ * arena a (and never releases part of it) as long as the copy is used.
+ */
+const struct pq_lset *pq_lset_copy_stable(struct pq_arena *a,
     const struct pq_lset *ls);
 
 /* pq_label_name_valid: [a-zA-Z_][a-zA-Z0-9_]* over s[0..len). */

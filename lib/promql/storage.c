@@ -120,7 +120,7 @@ pq_store_series(struct pq_store *st, const struct pq_lset *ls, size_t *index,
 	}
 	s = &st->s[st->n];
 	memset(s, 0, sizeof(*s));
-	if ((s->ls = pq_lset_copy(&st->arena, ls)) == NULL)
+	if ((s->ls = pq_lset_copy_stable(&st->arena, ls)) == NULL)
 		return perr_set(e, PERR_NOMEM, "out of memory");
 	if (index_name(st, st->n) != 0)
 		return perr_set(e, PERR_NOMEM, "out of memory");
@@ -228,25 +228,28 @@ pq_stored_instant(const struct pq_stored *s, int64_t ref, int64_t lookback,
 	return true;
 }
 
-void
-pq_stored_range(const struct pq_stored *s, int64_t mint, int64_t maxt,
-    struct pq_range *out)
+/* The first run with a sample at or after t (s->nruns when none). */
+static long
+run_ending_at_or_after(const struct pq_stored *s, int64_t t)
 {
-	long first, last;
+	long first = run_at_or_before(s, t);
+
+	if (first < 0)
+		return 0;
+	return run_end(s, &s->runs[first]) < t ? first + 1 : first;
+}
+
+/* The range of runs first..last of s, clipped to [mint, maxt]. */
+static void
+fill_range(const struct pq_stored *s, long first, long last, int64_t mint,
+    int64_t maxt, struct pq_range *out)
+{
 	const struct pq_run *r;
 	int64_t k;
 
 	memset(out, 0, sizeof(*out));
 	out->step = s->step;
-	if (maxt < mint || (last = run_at_or_before(s, maxt)) < 0)
-		return;
-	/* The first run with a sample at or after mint. */
-	first = run_at_or_before(s, mint);
-	if (first < 0)
-		first = 0;
-	else if (run_end(s, &s->runs[first]) < mint)
-		first++;
-	if (first > last)
+	if (maxt < mint || last < 0 || first > last)
 		return;
 	r = &s->runs[first];
 	out->r = r;
@@ -257,6 +260,48 @@ pq_stored_range(const struct pq_stored *s, int64_t mint, int64_t maxt,
 	r = &s->runs[last];
 	k = r->n > 1 ? (maxt - r->t) / s->step : 0;
 	out->keep = (uint32_t)(k + 1 > (int64_t)r->n ? r->n : k + 1);
+}
+
+void
+pq_stored_range(const struct pq_stored *s, int64_t mint, int64_t maxt,
+    struct pq_range *out)
+{
+	long last = maxt < mint ? -1 : run_at_or_before(s, maxt);
+
+	fill_range(s, last < 0 ? 0 : run_ending_at_or_after(s, mint), last,
+	    mint, maxt, out);
+}
+
+void
+pq_stored_range_at(const struct pq_stored *s, int64_t mint, int64_t maxt,
+    struct pq_cursor *c, struct pq_range *out)
+{
+	long first, last, n = (long)s->nruns;
+
+	if (c->first == 0 || mint < c->mint || maxt < c->maxt ||
+	    (long)c->first - 1 >= (long)c->nruns) {
+		/* Back in time, or no place yet: search.  (A first run past
+		   the runs there were may have been the last run since
+		   grown into the window: searched again too.) */
+		first = run_ending_at_or_after(s, mint);
+		last = run_at_or_before(s, maxt);
+	} else {
+		/* Forward: runs before first ended before the old mint (all
+		   but the last run are complete), runs up to last start at
+		   or before the old maxt. */
+		first = (long)c->first - 1;
+		while (first < n && run_end(s, &s->runs[first]) < mint)
+			first++;
+		last = (long)c->last - 1;
+		while (last + 1 < n && s->runs[last + 1].t <= maxt)
+			last++;
+	}
+	c->mint = mint;
+	c->maxt = maxt;
+	c->first = (size_t)first + 1;
+	c->last = (size_t)(last + 1);
+	c->nruns = s->nruns;
+	fill_range(s, first, maxt < mint ? -1 : last, mint, maxt, out);
 }
 
 /* The sample bounds [from, to) of run i of rg. */

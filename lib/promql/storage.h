@@ -47,7 +47,7 @@ struct pq_run {
 };
 
 struct pq_stored {
-	const struct pq_lset *ls;	/* in the store's arena */
+	const struct pq_lset *ls;	/* in the store's arena, stable */
 	struct pq_run *runs;
 	size_t nruns, cap;
 	int64_t step;		/* spacing within runs; 0 until fixed */
@@ -124,6 +124,27 @@ bool pq_stored_instant(const struct pq_stored *s, int64_t ref,
 /* pq_stored_range: the samples of s in [mint, maxt] into *out. */
 void pq_stored_range(const struct pq_stored *s, int64_t mint, int64_t maxt,
     struct pq_range *out);
+
+/*
+ * A reader's place in one series: the runs of the last range it asked
+ * for.  A reader whose windows move forward (a rule evaluated minute
+ * after minute) finds the next one by stepping over the runs that enter
+ * and leave it, instead of searching the whole series.  Zeroed: no place
+ * yet.
+ */
+struct pq_cursor {
+	int64_t mint, maxt;	/* the last range */
+	size_t first, last;	/* its first and last run, plus one (0: none) */
+	size_t nruns;		/* the series' runs then */
+};
+
+/*
+ * pq_stored_range_at: pq_stored_range, from and then to cursor c (which
+ * must have been used with s alone).  The same result, whatever c holds;
+ * O(1) amortized when ranges move forward and the series only grows.
+ */
+void pq_stored_range_at(const struct pq_stored *s, int64_t mint, int64_t maxt,
+    struct pq_cursor *c, struct pq_range *out);
 
 /* Iterating a range's samples, markers left out. */
 struct pq_range_it {
