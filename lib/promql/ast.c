@@ -70,6 +70,12 @@ pq_arena_alloc(struct pq_arena *a, size_t size)
 	return p;
 }
 
+void *
+pq_arena_take(struct pq_arena *a, size_t size)
+{
+	return take(a, size > 0 ? size : 1, sizeof(max_align_t));
+}
+
 /* Strings are packed, unaligned, and not zeroed first: they are copied. */
 const char *
 pq_arena_strdup(struct pq_arena *a, const char *s, size_t len)

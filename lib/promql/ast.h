@@ -171,6 +171,9 @@ struct pq_expr {
  */
 void *pq_arena_alloc(struct pq_arena *a, size_t size);
 
+/* pq_arena_take: pq_arena_alloc without the zeroing (the caller fills it). */
+void *pq_arena_take(struct pq_arena *a, size_t size);
+
 /* pq_arena_strdup: a NUL-terminated copy of s[0..len) in the arena, or NULL. */
 const char *pq_arena_strdup(struct pq_arena *a, const char *s, size_t len);
 

@@ -42,6 +42,10 @@ struct node_cache {
 	const struct pq_lset **m_out;	/* each group's label set, kept */
 	size_t m_nin, m_nout, m_cap;
 	bool m_valid;
+	/* The stable label sets of the node's last result that passed the
+	   check for duplicates: the same again pass it again. */
+	const struct pq_lset **u_ls;
+	size_t u_n, u_cap;
 };
 
 struct pq_query {
@@ -206,7 +210,7 @@ pq_vector_push(struct pq_arena *a, struct pq_vector *v,
 {
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 8;
-		struct pq_sample *s = pq_arena_alloc(a, cap * sizeof(*s));
+		struct pq_sample *s = pq_arena_take(a, cap * sizeof(*s));
 
 		if (s == NULL)
 			return PERR_NOMEM;
@@ -219,6 +223,23 @@ pq_vector_push(struct pq_arena *a, struct pq_vector *v,
 	v->v[v->n].t = t;
 	v->v[v->n].v = val;
 	v->n++;
+	return 0;
+}
+
+/* Room in v for n more samples, in the arena, in one piece. */
+static int
+pq_ev_reserve(struct pq_ev *ev, struct pq_vector *v, size_t n)
+{
+	struct pq_sample *s;
+
+	if (v->cap - v->n >= n)
+		return 0;
+	if ((s = pq_arena_take(ev->a, (v->n + n) * sizeof(*s))) == NULL)
+		return pq_ev_nomem(ev);
+	if (v->n > 0)
+		memcpy(s, v->v, v->n * sizeof(*s));
+	v->v = s;
+	v->cap = v->n + n;
 	return 0;
 }
 
@@ -237,7 +258,7 @@ mat_push(struct pq_ev *ev, struct pq_matrix *m, const struct pq_lset *ls,
 {
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 8;
-		struct pq_series *s = pq_arena_alloc(ev->a, cap * sizeof(*s));
+		struct pq_series *s = pq_arena_take(ev->a, cap * sizeof(*s));
 
 		if (s == NULL)
 			return pq_ev_nomem(ev);
@@ -591,6 +612,8 @@ prepare(struct pq_query *q, const struct pq_node *n, int depth,
 			return rc;
 		do {
 			b = b->up;
+			if (cache_add(q, b) == NULL)
+				return perr_set(e, PERR_NOMEM, "out of memory");
 			rc = prepare(q, b->rhs, depth + 1, e);
 		} while (rc == 0 && b != n);
 		return rc;
@@ -600,6 +623,10 @@ prepare(struct pq_query *q, const struct pq_node *n, int depth,
 			return perr_set(e, PERR_NOMEM, "out of memory");
 		if ((rc = prepare(q, n->param, depth + 1, e)) != 0)
 			return rc;
+		return prepare(q, n->expr, depth + 1, e);
+	case PQ_UNARY:
+		if (cache_add(q, n) == NULL)
+			return perr_set(e, PERR_NOMEM, "out of memory");
 		return prepare(q, n->expr, depth + 1, e);
 	default:
 		return prepare(q, n->expr, depth + 1, e);
@@ -645,6 +672,7 @@ pq_query_free(struct pq_query *q)
 		free(c->m_in);
 		free(c->m_group);
 		free(c->m_out);
+		free(c->u_ls);
 	}
 	free(q->c);
 	hmap_free(&q->by_node);
@@ -756,7 +784,8 @@ cmp_series(const void *a, const void *b)
 
 /* The series selector n matches, sorted by labels (cached per store
  * generation: a replay or a test adds series only between evaluations),
- * and a cursor for each when cur is not NULL. */
+ * and a cursor for each (storage.h: the node reads either instants or
+ * ranges through them, never both). */
 static int
 select_series(struct pq_ev *ev, const struct pq_node *n, const size_t **idx,
     size_t *count, struct pq_cursor **cur)
@@ -772,8 +801,7 @@ select_series(struct pq_ev *ev, const struct pq_node *n, const size_t **idx,
 	if (c->have_idx && c->st == st && c->gen == st->generation) {
 		*idx = c->idx;
 		*count = c->nidx;
-		if (cur != NULL)
-			*cur = c->cur;
+		*cur = c->cur;
 		return 0;
 	}
 	free(c->idx);
@@ -819,8 +847,7 @@ select_series(struct pq_ev *ev, const struct pq_node *n, const size_t **idx,
 	c->have_idx = true;
 	*idx = c->idx;
 	*count = c->nidx;
-	if (cur != NULL)
-		*cur = c->cur;
+	*cur = c->cur;
 	return 0;
 }
 
@@ -847,7 +874,7 @@ ref_time(const struct pq_ev *ev, const struct pq_node *n, int64_t t)
 /* The sample a selector sees at ref, samples past the horizon unseen. */
 static bool
 instant(const struct pq_ev *ev, const struct pq_stored *s, int64_t ref,
-    int64_t *t, double *v)
+    struct pq_cursor *cur, int64_t *t, double *v)
 {
 	int64_t h = ev->st->horizon, lookback = ev->lookback;
 
@@ -857,7 +884,7 @@ instant(const struct pq_ev *ev, const struct pq_stored *s, int64_t ref,
 		lookback -= ref - h;
 		ref = h;
 	}
-	return pq_stored_instant(s, ref, lookback, t, v);
+	return pq_stored_instant_at(s, ref, lookback, cur, t, v);
 }
 
 static int
@@ -865,18 +892,21 @@ eval_vector_selector(struct pq_ev *ev, const struct pq_node *n, int64_t t,
     struct pq_value *out)
 {
 	const size_t *idx;
+	struct pq_cursor *cur;
 	size_t count;
 	int64_t ref = ref_time(ev, n, t), ts;
 	double v;
 	int rc;
 
 	out->type = PQ_TYPE_VECTOR;
-	if ((rc = select_series(ev, n, &idx, &count, NULL)) != 0)
+	if ((rc = select_series(ev, n, &idx, &count, &cur)) != 0)
+		return rc;
+	if ((rc = pq_ev_reserve(ev, &out->vec, count)) != 0)
 		return rc;
 	for (size_t i = 0; i < count; i++) {
 		const struct pq_stored *s = &ev->st->s[idx[i]];
 
-		if (!instant(ev, s, ref, &ts, &v))
+		if (!instant(ev, s, ref, &cur[i], &ts, &v))
 			continue;
 		if ((rc = pq_ev_push(ev, &out->vec, s->ls, ts, v)) != 0)
 			return rc;
@@ -901,6 +931,10 @@ eval_matrix_selector(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 	out->type = PQ_TYPE_MATRIX;
 	if ((rc = select_series(ev, vs, &idx, &count, &cur)) != 0)
 		return rc;
+	if (count > 0 && (out->mat.s = pq_arena_take(ev->a, count *
+	    sizeof(*out->mat.s))) == NULL)
+		return pq_ev_nomem(ev);
+	out->mat.cap = count;
 	for (size_t i = 0; i < count; i++) {
 		const struct pq_stored *s = &ev->st->s[idx[i]];
 
@@ -972,6 +1006,43 @@ check_unique(struct pq_ev *ev, const struct pq_vector *v)
 dup:
 	return perr_set(ev->e, PERR_INVALID, "vector cannot contain metrics "
 	    "with the same labelset");
+}
+
+/* check_unique for node n's result v, which needs no check when its
+ * label sets are the stable ones that passed it there last time. */
+static int
+check_unique_at(struct pq_ev *ev, const struct pq_node *n,
+    const struct pq_vector *v)
+{
+	struct node_cache *c;
+	const struct pq_lset **ls;
+	size_t i;
+	int rc;
+
+	if (v->n < 2)
+		return 0;
+	if ((c = cache_of(ev->q, n)) != NULL && c->u_n == v->n) {
+		for (i = 0; i < v->n && c->u_ls[i] == v->v[i].ls; i++)
+			;
+		if (i == v->n)
+			return 0;
+	}
+	if ((rc = check_unique(ev, v)) != 0 || c == NULL)
+		return rc;
+	c->u_n = 0;
+	for (i = 0; i < v->n; i++)
+		if (!v->v[i].ls->stable)
+			return 0;
+	if (v->n > c->u_cap) {
+		if ((ls = realloc(c->u_ls, v->n * sizeof(*ls))) == NULL)
+			return pq_ev_nomem(ev);
+		c->u_ls = ls;
+		c->u_cap = v->n;
+	}
+	for (i = 0; i < v->n; i++)
+		c->u_ls[i] = v->v[i].ls;
+	c->u_n = v->n;
+	return 0;
 }
 
 static int eval_node(struct pq_ev *ev, const struct pq_node *n, int64_t t,
@@ -1226,7 +1297,7 @@ vector_scalar(struct pq_ev *ev, const struct pq_node *n,
 		if ((rc = pq_ev_push(ev, &out->vec, ls, vec->v[i].t, v)) != 0)
 			return rc;
 	}
-	return check_unique(ev, &out->vec);
+	return check_unique_at(ev, n, &out->vec);
 }
 
 static void
@@ -1291,13 +1362,13 @@ set_operation(struct pq_ev *ev, const struct pq_node *n,
 	case PQ_T_LOR:
 		if (l->n == 0 || r->n == 0) {
 			out->vec = l->n == 0 ? *r : *l;
-			return check_unique(ev, &out->vec);
+			return check_unique_at(ev, n, &out->vec);
 		}
 		break;
 	default:	/* unless */
 		if (l->n == 0 || r->n == 0) {
 			out->vec = *l;
-			return check_unique(ev, &out->vec);
+			return check_unique_at(ev, n, &out->vec);
 		}
 	}
 	if ((rc = signatures(ev, n, names, l, &ls)) != 0 ||
@@ -1324,7 +1395,7 @@ set_operation(struct pq_ev *ev, const struct pq_node *n,
 			rc = pq_ev_push(ev, &out->vec, r->v[i].ls, r->v[i].t,
 			    r->v[i].v);
 	}
-	return rc != 0 ? rc : check_unique(ev, &out->vec);
+	return rc != 0 ? rc : check_unique_at(ev, n, &out->vec);
 }
 
 static int
@@ -1480,7 +1551,7 @@ vector_binop(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 		if ((rc = pq_ev_push(ev, &out->vec, m, t, v)) != 0)
 			return rc;
 	}
-	return check_unique(ev, &out->vec);
+	return check_unique_at(ev, n, &out->vec);
 }
 
 static double
@@ -1564,7 +1635,7 @@ eval_unary(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 		if (out->vec.v[i].ls == NULL)
 			return pq_ev_nomem(ev);
 	}
-	return check_unique(ev, &out->vec);
+	return check_unique_at(ev, n, &out->vec);
 }
 
 /* --- aggregation --- */
@@ -1995,6 +2066,7 @@ eval_aggregate(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 	size_t ng = 0, nn = n->grouping.n;
 	int64_t k = 0;
 	double q = 0;
+	bool memo;
 	int rc = 0;
 
 	memset(&param, 0, sizeof(param));
@@ -2037,15 +2109,20 @@ eval_aggregate(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 			nn++;
 		}
 	}
-	if ((g = calloc(in.vec.n + 1, sizeof(*g))) == NULL)
+	memo = c != NULL && keeps_groups(n->op) && memo_holds(c, &in.vec);
+	/* As many groups as samples at most (as many as kept, with the
+	   memo): in the arena, which holds them as long as the evaluation. */
+	if ((g = pq_arena_alloc(ev->a, ((memo ? c->m_nout : in.vec.n) + 1) *
+	    sizeof(*g))) == NULL)
 		return pq_ev_nomem(ev);
-	if (c == NULL || !keeps_groups(n->op))
-		rc = make_groups(ev, n, names, nn, &in, &param, k, g, &ng, NULL);
-	else if (memo_holds(c, &in.vec))
+	if (memo)
 		rc = memo_groups(ev, n, &in, k, g, &ng, c);
 	else
 		rc = make_groups(ev, n, names, nn, &in, &param, k, g, &ng,
-		    all_stable(&in.vec) ? c : NULL);
+		    c != NULL && keeps_groups(n->op) && all_stable(&in.vec) ?
+		    c : NULL);
+	if (rc == 0 && (rc = pq_ev_reserve(ev, &out->vec, ng)) != 0)
+		return rc;
 	for (size_t i = 0; i < ng && rc == 0; i++) {
 		double v = g[i].value;
 
@@ -2079,7 +2156,6 @@ eval_aggregate(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 		}
 		rc = pq_ev_push(ev, &out->vec, g[i].ls, t, v);
 	}
-	free(g);
 	return rc;
 }
 
@@ -2209,6 +2285,8 @@ call_range(struct pq_ev *ev, struct pq_fcall *c, size_t mi, int64_t t,
 	}
 	if (!keep_name)
 		labels = result_labels(ev, n, &m.mat);
+	if ((rc = pq_ev_reserve(ev, &out->vec, m.mat.n)) != 0)
+		return rc;
 	for (size_t i = 0; i < m.mat.n; i++) {
 		c->series = &m.mat.s[i];
 		c->has_result = false;
@@ -2225,7 +2303,7 @@ call_range(struct pq_ev *ev, struct pq_fcall *c, size_t mi, int64_t t,
 	/* Stored series of one metric name stay distinct without it. */
 	if (arg->kind == PQ_MATRIX_SELECTOR && fixed_name(arg->expr))
 		return 0;
-	return check_unique(ev, &out->vec);
+	return check_unique_at(ev, n, &out->vec);
 }
 
 static int
@@ -2277,7 +2355,7 @@ eval_call(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 	if (strcmp(n->func->name, "absent") == 0 && out->vec.n == 1 &&
 	    (out->vec.v[0].ls = absent_labels(ev, n->args[0])) == NULL)
 		return pq_ev_nomem(ev);
-	return check_unique(ev, &out->vec);
+	return check_unique_at(ev, n, &out->vec);
 }
 
 /* --- dispatch --- */

@@ -75,7 +75,7 @@ struct seg_it {
 	size_t i;
 };
 
-static bool
+static inline bool
 seg_next(struct seg_it *it, struct seg *s)
 {
 	const struct pq_range *rg = it->rg;
@@ -956,23 +956,42 @@ pq_fn_resets(struct pq_fcall *c)
 	return result(c, n);
 }
 
+/*
+ * Whether adding more samples of value v to the running mean and its
+ * compensation changes neither, bit for bit: the mean is v (finite), so
+ * each step adds v/count - v/count, +0, which leaves both as they are
+ * unless one is -0.
+ */
+static bool
+mean_settled(double mean, double comp, double v)
+{
+	return isfinite(v) && pq_same_value(mean, v) &&
+	    !(mean == 0 && signbit(mean)) && !(comp == 0 && signbit(comp));
+}
+
 int
 pq_fn_avg_over_time(struct pq_fcall *c)
 {
-	struct pq_range_it it;
-	double mean = 0, count = 0, comp = 0, v;
-	int64_t t;
+	struct seg_it it = {range_of(c), 0};
+	struct seg s;
+	double mean = 0, count = 0, comp = 0;
 
-	pq_range_it_init(&it, range_of(c));
-	while (pq_range_it_next(&it, &t, &v)) {
-		count++;
-		if (isinf(mean)) {
-			if (isinf(v) && (mean > 0) == (v > 0))
-				continue;
-			if (!isinf(v) && !isnan(v))
-				continue;
+	/* A run at a time: the run's value once, and the rest of a run
+	   counted in one step once the mean has reached it. */
+	while (seg_next(&it, &s)) {
+		for (uint32_t k = 0; k < s.n; k++) {
+			count++;
+			if (isinf(mean)) {
+				if (isinf(s.v) && (mean > 0) == (s.v > 0))
+					continue;
+				if (!isinf(s.v) && !isnan(s.v))
+					continue;
+			} else if (mean_settled(mean, comp, s.v)) {
+				count += s.n - k - 1;
+				break;
+			}
+			pq_kahan_add(s.v / count - mean / count, &mean, &comp);
 		}
-		pq_kahan_add(v / count - mean / count, &mean, &comp);
 	}
 	return result(c, isinf(mean) ? mean : mean + comp);
 }

@@ -207,11 +207,12 @@ run_end(const struct pq_stored *s, const struct pq_run *r)
 	return r->t + (int64_t)(r->n - 1) * s->step;
 }
 
-bool
-pq_stored_instant(const struct pq_stored *s, int64_t ref, int64_t lookback,
+/* The latest sample of s at or before ref, in run i (the last run
+ * starting at or before ref), if within lookback and not a marker. */
+static bool
+instant_in(const struct pq_stored *s, long i, int64_t ref, int64_t lookback,
     int64_t *t, double *v)
 {
-	long i = run_at_or_before(s, ref);
 	const struct pq_run *r;
 	int64_t k;
 
@@ -226,6 +227,13 @@ pq_stored_instant(const struct pq_stored *s, int64_t ref, int64_t lookback,
 		return false;
 	*v = r->v;
 	return true;
+}
+
+bool
+pq_stored_instant(const struct pq_stored *s, int64_t ref, int64_t lookback,
+    int64_t *t, double *v)
+{
+	return instant_in(s, run_at_or_before(s, ref), ref, lookback, t, v);
 }
 
 /* The first run with a sample at or after t (s->nruns when none). */
@@ -272,36 +280,60 @@ pq_stored_range(const struct pq_stored *s, int64_t mint, int64_t maxt,
 	    mint, maxt, out);
 }
 
+/* The last run starting at or before t, from cursor c's last one. */
+static long
+last_run_at(const struct pq_stored *s, int64_t t, struct pq_cursor *c)
+{
+	long last, n = (long)s->nruns;
+
+	if (!c->set || t < c->maxt)
+		return run_at_or_before(s, t);
+	/* Runs up to the cursor's start at or before its older time. */
+	for (last = c->last; last + 1 < n && s->runs[last + 1].t <= t; last++)
+		;
+	return last;
+}
+
 void
 pq_stored_range_at(const struct pq_stored *s, int64_t mint, int64_t maxt,
     struct pq_cursor *c, struct pq_range *out)
 {
-	long first, last, n = (long)s->nruns;
+	long first, last = last_run_at(s, maxt, c), n = (long)s->nruns;
 
-	if (c->first == 0 || mint < c->mint || maxt < c->maxt ||
-	    (long)c->first - 1 >= (long)c->nruns) {
+	if (!c->set || mint < c->mint || c->first >= (long)c->nruns) {
 		/* Back in time, or no place yet: search.  (A first run past
-		   the runs there were may have been the last run since
+		   the runs there were may have been the last run, since
 		   grown into the window: searched again too.) */
 		first = run_ending_at_or_after(s, mint);
-		last = run_at_or_before(s, maxt);
 	} else {
-		/* Forward: runs before first ended before the old mint (all
-		   but the last run are complete), runs up to last start at
-		   or before the old maxt. */
-		first = (long)c->first - 1;
-		while (first < n && run_end(s, &s->runs[first]) < mint)
-			first++;
-		last = (long)c->last - 1;
-		while (last + 1 < n && s->runs[last + 1].t <= maxt)
-			last++;
+		/* Forward: the runs before first ended before the older
+		   mint (all but the last run are complete). */
+		for (first = c->first; first < n &&
+		    run_end(s, &s->runs[first]) < mint; first++)
+			;
 	}
+	c->set = true;
 	c->mint = mint;
 	c->maxt = maxt;
-	c->first = (size_t)first + 1;
-	c->last = (size_t)(last + 1);
+	c->first = first;
+	c->last = last;
 	c->nruns = s->nruns;
 	fill_range(s, first, maxt < mint ? -1 : last, mint, maxt, out);
+}
+
+bool
+pq_stored_instant_at(const struct pq_stored *s, int64_t ref,
+    int64_t lookback, struct pq_cursor *c, int64_t *t, double *v)
+{
+	long i = last_run_at(s, ref, c);
+
+	/* An instant's cursor holds no first run: a range's must not
+	   follow it (storage.h). */
+	c->set = true;
+	c->maxt = ref;
+	c->last = i;
+	c->nruns = s->nruns;
+	return instant_in(s, i, ref, lookback, t, v);
 }
 
 /* The sample bounds [from, to) of run i of rg. */

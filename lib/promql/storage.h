@@ -133,18 +133,28 @@ void pq_stored_range(const struct pq_stored *s, int64_t mint, int64_t maxt,
  * yet.
  */
 struct pq_cursor {
-	int64_t mint, maxt;	/* the last range */
-	size_t first, last;	/* its first and last run, plus one (0: none) */
+	bool set;		/* false: no place yet */
+	int64_t mint, maxt;	/* the last range (an instant: maxt) */
+	long first, last;	/* its first run (nruns: none) and last run
+				   (-1: none) */
 	size_t nruns;		/* the series' runs then */
 };
 
 /*
  * pq_stored_range_at: pq_stored_range, from and then to cursor c (which
- * must have been used with s alone).  The same result, whatever c holds;
- * O(1) amortized when ranges move forward and the series only grows.
+ * must have been used with s alone, and only with this function).  The
+ * same result, whatever c holds; O(1) amortized when ranges move forward
+ * and the series only grows.
  */
 void pq_stored_range_at(const struct pq_stored *s, int64_t mint, int64_t maxt,
     struct pq_cursor *c, struct pq_range *out);
+
+/*
+ * pq_stored_instant_at: pq_stored_instant, from and then to cursor c
+ * (used with s alone, and only with this function), as above.
+ */
+bool pq_stored_instant_at(const struct pq_stored *s, int64_t ref,
+    int64_t lookback, struct pq_cursor *c, int64_t *t, double *v);
 
 /* Iterating a range's samples, markers left out. */
 struct pq_range_it {
