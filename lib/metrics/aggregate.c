@@ -29,6 +29,8 @@ struct agg {
 	struct hmap series_map;		/* key -> index */
 	struct agg_series **series;
 	size_t nseries, capseries;
+	bool *changed_mark;		/* per series: in changed[] */
+	size_t *changed, nchanged;	/* capseries each, as series */
 	struct hmap open_map;		/* key -> index in opens */
 	struct open_run *opens;
 	size_t nopens, capopens, nlive;
@@ -87,6 +89,8 @@ agg_free(struct agg *a)
 	for (i = 0; i < a->nseries; i++)
 		free_series(a->series[i]);
 	free(a->series);
+	free(a->changed_mark);
+	free(a->changed);
 	if (a->labels != NULL)
 		for (i = 0; i < a->cfg.nlabels; i++)
 			free(a->labels[i]);
@@ -304,11 +308,22 @@ new_series(struct agg *a, size_t **slot, size_t *index, struct perr *e)
 	const char *key;
 
 	if (a->nseries == a->capseries) {
-		a->capseries = a->capseries ? a->capseries * 2 : 64;
-		grown = realloc(a->series, a->capseries * sizeof(*grown));
-		if (grown == NULL)
+		size_t cap = a->capseries ? a->capseries * 2 : 64;
+		bool *mark;
+		size_t *changed;
+
+		if ((grown = realloc(a->series, cap * sizeof(*grown))) == NULL)
 			return perr_set(e, PERR_NOMEM, "out of memory");
 		a->series = grown;
+		if ((mark = realloc(a->changed_mark, cap * sizeof(*mark))) ==
+		    NULL)
+			return perr_set(e, PERR_NOMEM, "out of memory");
+		a->changed_mark = mark;
+		if ((changed = realloc(a->changed, cap * sizeof(*changed))) ==
+		    NULL)
+			return perr_set(e, PERR_NOMEM, "out of memory");
+		a->changed = changed;
+		a->capseries = cap;
 	}
 	key = hmap_key_of(&a->series_map, a->key.p, a->key.len);
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
@@ -318,8 +333,34 @@ new_series(struct agg *a, size_t **slot, size_t *index, struct perr *e)
 	}
 	**slot = a->nseries;
 	*index = a->nseries;
+	a->changed_mark[a->nseries] = false;
 	a->series[a->nseries++] = s;
 	return 0;
+}
+
+/* Series i is about to change: list it in changed[] (once). */
+static void
+mark_changed(struct agg *a, size_t i)
+{
+	if (a->changed_mark[i])
+		return;
+	a->changed_mark[i] = true;
+	a->changed[a->nchanged++] = i;
+}
+
+void
+agg_changed(const struct agg *a, const size_t **changed, size_t *n)
+{
+	*changed = a->changed;
+	*n = a->nchanged;
+}
+
+void
+agg_changed_clear(struct agg *a)
+{
+	for (size_t i = 0; i < a->nchanged; i++)
+		a->changed_mark[a->changed[i]] = false;
+	a->nchanged = 0;
 }
 
 /* Find or make the series for these names; *index receives it. */
@@ -330,16 +371,23 @@ series_for(struct agg *a, const char *workflow, const char *step,
 	size_t *slot;
 	bool found;
 
+	int rc;
+
 	if (build_key(a, workflow, step, l, n) != 0)
 		return perr_set(e, PERR_NOMEM, "out of memory");
-	if (hmap_find(&a->series_map, a->key.p, a->key.len, index))
+	if (hmap_find(&a->series_map, a->key.p, a->key.len, index)) {
+		/* Every caller changes the series it asks for. */
+		mark_changed(a, *index);
 		return 0;
+	}
 	if (a->cfg.max_series > 0 && a->nseries >= a->cfg.max_series)
 		return explain_limit(a, e);
 	if (hmap_upsert(&a->series_map, a->key.p, a->key.len, &slot,
 	    &found) != 0)
 		return perr_set(e, PERR_NOMEM, "out of memory");
-	return new_series(a, &slot, index, e);
+	if ((rc = new_series(a, &slot, index, e)) == 0)
+		mark_changed(a, *index);
+	return rc;
 }
 
 /* --- applying events to a series --- */
@@ -569,6 +617,7 @@ fold_matched(struct agg *a, const struct run *r, struct open_run *o,
 	int rc;
 
 	close_open(a, o);
+	mark_changed(a, series);
 	if (r->nlabels > 0 && (rc = series_for(a, r->workflow, r->step,
 	    r->labels, r->nlabels, &series, e)) != 0)
 		return rc;

@@ -148,6 +148,17 @@ const struct agg_series *agg_series_at(const struct agg *a, size_t index);
 void agg_busiest_label(const struct agg *a, char *name, size_t size,
     size_t *distinct);
 
+/*
+ * agg_changed: the series whose state (struct agg_series) folds changed
+ * since the last agg_changed_clear (or since the aggregate was made), each
+ * once, in (*changed)[0..*n), valid until the next fold.  What the open
+ * runs mean at a time (agg_live_at) is not part of it.  For a caller that
+ * renders again only what changed (promrun-rules replays a journal a
+ * scrape at a time).
+ */
+void agg_changed(const struct agg *a, const size_t **changed, size_t *n);
+void agg_changed_clear(struct agg *a);
+
 /* The bucket bounds in use (nbuckets of them, +Inf not included). */
 const double *agg_buckets(const struct agg *a, size_t *nbuckets);
 

@@ -36,6 +36,7 @@ struct row {
 	bool has_run, has_success, has_start, has_duration;
 	double run_time, success_time, start_time, duration_time, duration;
 	uint64_t in_progress;
+	size_t series, nseries;		/* its first series, how many */
 };
 
 /* A family's lines lie in formatter.text, in the order they were made. */
@@ -65,6 +66,7 @@ struct formatter {
 	int value_of[RUN_STATUS_COUNT];		/* each status's index in
 						   values, -1 when not shown */
 	char le[RENDER_LE_MAX][32];		/* bucket bounds as "le" */
+	size_t row_series, row_nseries;		/* the row being written */
 	struct perr *e;
 };
 
@@ -339,7 +341,9 @@ build_rows(struct formatter *fm, const struct schema_family *fam,
 	for (i = 0; i < agg_nseries(fm->a) && rc == 0; i++) {
 		const struct agg_series *s = agg_series_at(fm->a, i);
 
-		if ((fam->scope == SCOPE_STEP) != (s->step != NULL))
+		if ((fam->scope == SCOPE_STEP) != (s->step != NULL) ||
+		    (fm->f->want_series != NULL &&
+		    !fm->f->want_series(fm->f->ctx, i)))
 			continue;
 		n = row_labels(fam, s, &users, l, &status_at);
 		instance = instance_of(fam, &instances, s, &scratch);
@@ -354,6 +358,7 @@ build_rows(struct formatter *fm, const struct schema_family *fam,
 				rc = PERR_NOMEM;
 				break;
 			}
+			r->series = i;
 			/* instance points into a map freed below: keep a copy. */
 			if (fam->per_workflow_name) {
 				r->instance_at = rs->names.len + 1;
@@ -364,6 +369,7 @@ build_rows(struct formatter *fm, const struct schema_family *fam,
 				}
 			}
 		}
+		rs->v[*slot].nseries++;
 		rc = accumulate(fm, &rs->v[*slot], s, &fm->live[i]);
 	}
 	/* Turn instance offsets into pointers now that names stopped growing. */
@@ -408,7 +414,8 @@ sample(struct formatter *fm, struct buf *b, const char *name,
 {
 	fm->samples++;
 	if (fm->f->on_sample != NULL)
-		return fm->f->on_sample(fm->f->ctx, name, l, n, value);
+		return fm->f->on_sample(fm->f->ctx, name, l, n, value,
+		    fm->row_series, fm->row_nseries);
 	return expfmt_write_sample(b, name, l, n, value) ? PERR_NOMEM : 0;
 }
 
@@ -740,8 +747,12 @@ write_family(struct formatter *fm, const struct schema_family *fam)
 			if (rc != 0)
 				break;
 		}
+		fm->row_series = order[i]->series;
+		fm->row_nseries = order[i]->nseries;
 		rc = write_row(fm, fam, out->name, order[i], &fm->text);
 	}
+	fm->row_series = SIZE_MAX;
+	fm->row_nseries = 0;
 	if (rc == 0 && current != NULL)
 		drop_if_empty(fm, before);
 	free(order);
@@ -887,6 +898,7 @@ render_format(const struct agg *a, const struct render_format *f,
 	fm.a = a;
 	fm.f = f;
 	fm.e = e;
+	fm.row_series = SIZE_MAX;
 	buf_init(&fm.text, (size_t)1 << 31);
 	fm.buckets = agg_buckets(a, &fm.nbuckets);
 	if (prepare(&fm) != 0)
@@ -903,7 +915,8 @@ render_format(const struct agg *a, const struct render_format *f,
 		rc = fam->scope == SCOPE_SELF ? write_self(&fm, fam) :
 		    write_family(&fm, fam);
 	}
-	if (rc == 0 && f->max_series > 0 && fm.samples > f->max_series)
+	if (rc == 0 && f->max_series > 0 && f->want_series == NULL &&
+	    fm.samples > f->max_series)
 		rc = too_many(&fm);
 	if (rc == PERR_NOMEM)
 		nomem(&fm);

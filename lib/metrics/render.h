@@ -35,13 +35,20 @@
  * render_sample_fn: one sample, for callers that want the samples rather
  * than text (promrun-rules replays a journal as scrapes): the family's
  * full name, the sample's name (with _bucket, _sum, _count), its labels
- * and value.  Returns 0, or an error code that stops the render.
+ * and value, and the row it belongs to: series, the aggregate index of the
+ * row's first series, and nseries, how many series the row adds up
+ * (SIZE_MAX and 0 for promrun's own families).  Returns 0, or an error
+ * code that stops the render.
  */
 typedef int (*render_sample_fn)(void *ctx, const char *name,
-    const struct expfmt_label *labels, size_t nlabels, double value);
+    const struct expfmt_label *labels, size_t nlabels, double value,
+    size_t series, size_t nseries);
 
 /* render_want_fn: whether family name is wanted (false: skipped whole). */
 typedef bool (*render_want_fn)(void *ctx, const char *family);
+
+/* render_want_series_fn: whether the series at index is rendered. */
+typedef bool (*render_want_series_fn)(void *ctx, size_t index);
 
 struct render_format {
 	const struct schema_preset *preset;
@@ -57,6 +64,13 @@ struct render_format {
 	   whose names depend on the workflow, prpc's, are always made). */
 	render_sample_fn on_sample;
 	render_want_fn want;
+	/* want_series, when set, leaves out the series it refuses: rows are
+	   made of the wanted series alone (a caller that renders part of the
+	   series must want every series of the rows it wants), and the
+	   series limit is not checked.  promrun's own families are made
+	   whatever it says.  For a caller that renders again only what
+	   changed (promrun-rules' replay). */
+	render_want_series_fn want_series;
 	void *ctx;
 };
 

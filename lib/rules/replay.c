@@ -21,6 +21,27 @@ struct pending {
 #define WINDOW 256
 #define STOP (-1)		/* a scan callback's "enough" */
 
+/*
+ * What a series of the aggregate rendered at its last render (or, for the
+ * last owner, promrun's own families): its samples' slots in render order.
+ * The renderer writes a series' samples in the same order every time and
+ * only adds samples, so a render that gives an owner as many samples as
+ * the last maps them to the same slots, with no lookups.
+ */
+struct owner {
+	size_t *slot;
+	size_t n, cap;
+	size_t got;			/* samples of the render under way */
+	bool dirty;			/* rendered at this scrape */
+};
+
+/* A series of the store that renders make, with its latest value. */
+struct slot {
+	size_t store;			/* SIZE_MAX: a metric not wanted */
+	double v;
+	bool present;			/* in its owner's latest render */
+};
+
 struct replay {
 	const struct replay_opts *o;
 	struct pq_store *st;
@@ -30,14 +51,23 @@ struct replay {
 	const struct schema_preset *preset;
 	const char *ns;
 	int64_t next, scrape, to;	/* the next scrape time */
-	/* The samples of one render, and the store series of each: the
-	   renderer writes them in the same order every time, and only adds
-	   series, so a render with as many samples as the last maps to the
-	   same series and needs no lookups. */
-	double *vals;
-	size_t *idx;
-	size_t n, cap, prev_n;
+	/* A scrape renders only the series that changed since the last one
+	   (folded into, or what their open runs mean changed), and stores
+	   every slot's latest value: the rows of the others would render
+	   the same.  All are rendered when series were added (the labels of
+	   every row may change) and while a row adds up several series. */
+	struct owner *owners;		/* nowners - 1 series, then self */
+	size_t nowners;
+	struct slot *slots;		/* [0]: every sample not wanted */
+	size_t nslots, capslots;
+	size_t *slot_of;		/* store index -> slot + 1 (0: none) */
+	size_t capslot_of;
+	struct agg_live *live, *prev_live;
+	size_t known;			/* series at the last whole render
+					   (SIZE_MAX: none yet) */
+	bool merged;			/* a row adds up several series */
 	bool slow;			/* look every sample's series up */
+	bool mismatch;			/* an owner's samples changed */
 	struct pq_arena scratch;
 	struct pq_lbuilder lb;
 	/* Records in time order: a min-heap on (time, file order). */
@@ -195,34 +225,111 @@ series_of(struct replay *R, const char *name, const struct expfmt_label *l,
 	return pq_store_series(R->st, ls, idx, R->e);
 }
 
+/* A new slot for store series store (SIZE_MAX: not stored). */
 static int
-on_sample(void *ctx, const char *name, const struct expfmt_label *l,
-    size_t nl, double value)
+new_slot(struct replay *R, size_t store, size_t *out)
 {
-	struct replay *R = ctx;
-
-	if (R->n == R->cap) {
-		size_t cap = R->cap ? R->cap * 2 : 256;
-		double *v = realloc(R->vals, cap * sizeof(*v));
-		size_t *ix;
+	if (R->nslots == R->capslots) {
+		size_t cap = R->capslots ? R->capslots * 2 : 256;
+		struct slot *v = realloc(R->slots, cap * sizeof(*v));
 
 		if (v == NULL)
 			return perr_set(R->e, PERR_NOMEM, "out of memory");
-		R->vals = v;
-		if ((ix = realloc(R->idx, cap * sizeof(*ix))) == NULL)
-			return perr_set(R->e, PERR_NOMEM, "out of memory");
-		R->idx = ix;
-		R->cap = cap;
+		R->slots = v;
+		R->capslots = cap;
 	}
-	R->vals[R->n] = value;
-	if (R->slow) {
-		if (!want_name(R->o, name))
-			R->idx[R->n] = SIZE_MAX;
-		else if (series_of(R, name, l, nl, &R->idx[R->n]) != 0)
-			return R->e->code;
-	}
-	R->n++;
+	R->slots[R->nslots].store = store;
+	R->slots[R->nslots].present = false;
+	R->slots[R->nslots].v = 0;
+	*out = R->nslots++;
 	return 0;
+}
+
+/* The slot of a sample, looked up by its labels (made when new). */
+static int
+slot_of_sample(struct replay *R, const char *name, const struct expfmt_label *l,
+    size_t nl, size_t *out)
+{
+	size_t store, *grown;
+	int rc;
+
+	if (!want_name(R->o, name)) {
+		*out = 0;
+		return 0;
+	}
+	if ((rc = series_of(R, name, l, nl, &store)) != 0)
+		return rc;
+	if (store >= R->capslot_of) {
+		size_t cap = R->capslot_of ? R->capslot_of : 256;
+
+		while (cap <= store)
+			cap *= 2;
+		if ((grown = realloc(R->slot_of, cap * sizeof(*grown))) == NULL)
+			return perr_set(R->e, PERR_NOMEM, "out of memory");
+		memset(grown + R->capslot_of, 0, (cap - R->capslot_of) *
+		    sizeof(*grown));
+		R->slot_of = grown;
+		R->capslot_of = cap;
+	}
+	if (R->slot_of[store] == 0) {
+		if ((rc = new_slot(R, store, out)) != 0)
+			return rc;
+		R->slot_of[store] = *out + 1;
+	}
+	*out = R->slot_of[store] - 1;
+	return 0;
+}
+
+static int
+owner_add(struct replay *R, struct owner *o, size_t slot)
+{
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		size_t *v = realloc(o->slot, cap * sizeof(*v));
+
+		if (v == NULL)
+			return perr_set(R->e, PERR_NOMEM, "out of memory");
+		o->slot = v;
+		o->cap = cap;
+	}
+	o->slot[o->n++] = slot;
+	return 0;
+}
+
+static int
+on_sample(void *ctx, const char *name, const struct expfmt_label *l,
+    size_t nl, double value, size_t series, size_t nseries)
+{
+	struct replay *R = ctx;
+	struct owner *o = &R->owners[series < R->nowners - 1 ? series :
+	    R->nowners - 1];
+	size_t slot = 0;
+	int rc;
+
+	if (nseries > 1)
+		R->merged = true;
+	if (R->slow) {
+		if ((rc = slot_of_sample(R, name, l, nl, &slot)) != 0 ||
+		    (rc = owner_add(R, o, slot)) != 0)
+			return rc;
+	} else if (o->got < o->n) {
+		slot = o->slot[o->got];
+	} else {
+		R->mismatch = true;
+		return 0;
+	}
+	o->got++;
+	R->slots[slot].v = value;
+	R->slots[slot].present = true;
+	return 0;
+}
+
+static bool
+want_series(void *ctx, size_t index)
+{
+	const struct replay *R = ctx;
+
+	return R->owners[index].dirty;
 }
 
 static int
@@ -234,8 +341,9 @@ sink(void *ctx, const char *text, size_t len)
 	return 0;
 }
 
+/* Render the dirty owners at t (all of them when whole). */
 static int
-render_at(struct replay *R, int64_t t)
+render_at(struct replay *R, int64_t t, bool whole)
 {
 	struct render_format f;
 	size_t nsamples;
@@ -248,34 +356,109 @@ render_at(struct replay *R, int64_t t)
 	f.max_series = R->o->render->max_series;
 	f.on_sample = on_sample;
 	f.want = want_family;
+	f.want_series = whole ? NULL : want_series;
 	f.ctx = R;
-	R->n = 0;
+	for (size_t i = 0; i < R->nowners; i++)
+		R->owners[i].got = 0;
+	R->mismatch = false;
 	pq_arena_reset(&R->scratch);
 	rc = render_format(R->agg, &f, sink, NULL, &nsamples, R->e);
 	R->rs->renders++;
 	return rc;
 }
 
+/* Owners for the aggregate's n series and self; the new ones dirty. */
+static int
+grow_owners(struct replay *R, size_t n)
+{
+	struct owner *o, self;
+	struct agg_live *l;
+
+	if (n + 1 <= R->nowners)
+		return 0;
+	if ((o = realloc(R->owners, (n + 1) * sizeof(*o))) == NULL)
+		return perr_set(R->e, PERR_NOMEM, "out of memory");
+	R->owners = o;
+	memset(&self, 0, sizeof(self));
+	if (R->nowners > 0)
+		self = o[R->nowners - 1];
+	memset(o + (R->nowners > 0 ? R->nowners - 1 : 0), 0, (n + 1 -
+	    (R->nowners > 0 ? R->nowners - 1 : 0)) * sizeof(*o));
+	o[n] = self;
+	R->nowners = n + 1;
+	if ((l = realloc(R->live, (n + 1) * sizeof(*l))) == NULL)
+		return perr_set(R->e, PERR_NOMEM, "out of memory");
+	R->live = l;
+	if ((l = realloc(R->prev_live, (n + 1) * sizeof(*l))) == NULL)
+		return perr_set(R->e, PERR_NOMEM, "out of memory");
+	R->prev_live = l;
+	return 0;
+}
+
+/* Which series to render at t: the changed ones, or all. */
+static int
+mark_dirty(struct replay *R, int64_t t, bool *whole)
+{
+	size_t n = agg_nseries(R->agg), nch;
+	const size_t *changed;
+	int rc;
+
+	if ((rc = grow_owners(R, n)) != 0)
+		return rc;
+	agg_live_at(R->agg, (double)t / 1000, R->live);
+	*whole = R->merged || n != R->known;
+	for (size_t i = 0; i < n; i++)
+		R->owners[i].dirty = *whole || memcmp(&R->live[i],
+		    &R->prev_live[i], sizeof(R->live[i])) != 0;
+	agg_changed(R->agg, &changed, &nch);
+	for (size_t i = 0; i < nch; i++)
+		R->owners[changed[i]].dirty = true;
+	agg_changed_clear(R->agg);
+	R->owners[n].dirty = true;	/* self: always made */
+	memcpy(R->prev_live, R->live, n * sizeof(R->live[0]));
+	return 0;
+}
+
 static int
 scrape(struct replay *R, int64_t t)
 {
 	struct perr ae;
+	bool whole;
 	int rc;
 
-	R->slow = false;
-	if ((rc = render_at(R, t)) != 0)
+	if ((rc = mark_dirty(R, t, &whole)) != 0)
 		return rc;
-	if (R->n != R->prev_n) {
-		/* New series: render again, looking each one up. */
+	R->slow = false;
+	if ((rc = render_at(R, t, whole)) != 0)
+		return rc;
+	for (size_t i = 0; i < R->nowners; i++)
+		if (R->owners[i].dirty && R->owners[i].got != R->owners[i].n)
+			R->mismatch = true;
+	if (R->mismatch) {
+		/* Samples came or went: render again, looking each one up
+		   (every owner's, when the render is whole: a row's first
+		   series may have changed). */
+		for (size_t i = 0; i < R->nowners; i++) {
+			struct owner *o = &R->owners[i];
+
+			if (!o->dirty)
+				continue;
+			for (size_t k = 0; k < o->n; k++)
+				R->slots[o->slot[k]].present = false;
+			o->n = 0;
+		}
 		R->slow = true;
-		if ((rc = render_at(R, t)) != 0)
+		if ((rc = render_at(R, t, whole)) != 0)
 			return rc;
-		R->prev_n = R->n;
 	}
-	for (size_t i = 0; i < R->n; i++) {
-		if (R->idx[i] == SIZE_MAX)
+	if (whole)
+		R->known = agg_nseries(R->agg);
+	for (size_t i = 1; i < R->nslots; i++) {
+		const struct slot *sl = &R->slots[i];
+
+		if (!sl->present || sl->store == SIZE_MAX)
 			continue;
-		rc = pq_store_append(R->st, R->idx[i], t, R->vals[i], &ae);
+		rc = pq_store_append(R->st, sl->store, t, sl->v, &ae);
 		if (rc == PERR_NOMEM)
 			return perr_set(R->e, rc, "out of memory");
 		R->rs->samples++;
@@ -364,6 +547,7 @@ replay_journal(const char *path, const struct replay_opts *o,
 	struct journal_stats js;
 	struct agg_config cfg;
 	struct replay R;
+	size_t slot;
 	int rc;
 
 	memset(rs, 0, sizeof(*rs));
@@ -372,7 +556,7 @@ replay_journal(const char *path, const struct replay_opts *o,
 	R.st = st;
 	R.rs = rs;
 	R.e = e;
-	R.prev_n = SIZE_MAX;
+	R.known = SIZE_MAX;
 	R.scrape = o->scrape_ms > 0 ? o->scrape_ms : 60000;
 	R.to = o->to_ms;
 	/* The first multiple of the interval at or after from. */
@@ -401,6 +585,10 @@ replay_journal(const char *path, const struct replay_opts *o,
 	cfg.max_series = rset->max_series;
 	if ((rc = agg_new(&R.agg, &cfg, e)) != 0)
 		return rc;
+	if ((rc = new_slot(&R, SIZE_MAX, &slot)) != 0) {
+		agg_free(R.agg);
+		return rc;
+	}
 	pq_lb_init(&R.lb, &R.scratch);
 	memset(&cb, 0, sizeof(cb));
 	cb.record = on_record;
@@ -424,7 +612,12 @@ replay_journal(const char *path, const struct replay_opts *o,
 	agg_free(R.agg);
 	pq_lb_free(&R.lb);
 	pq_arena_free(&R.scratch);
-	free(R.vals);
-	free(R.idx);
+	for (size_t i = 0; i < R.nowners; i++)
+		free(R.owners[i].slot);
+	free(R.owners);
+	free(R.slots);
+	free(R.slot_of);
+	free(R.live);
+	free(R.prev_live);
 	return rc;
 }
