@@ -2560,7 +2560,8 @@ pq_query_range(struct pq_query *q, const struct pq_store *st,
 		}
 	}
 	for (size_t i = 0; i < nb && rc == 0; i++) {
-		struct pq_range rg = {b[i].runs, b[i].n, step, 0, 1};
+		struct pq_range rg = {b[i].runs, b[i].n, step, 0, 1, false, false,
+		    0};
 
 		rc = mat_push(&ev, &out->mat, b[i].ls, &rg);
 	}

@@ -719,20 +719,30 @@ extrapolated_rate(struct pq_fcall *c, bool counter, bool rate)
 	    avg, threshold, interval, to_zero, factor;
 	bool first = true;
 
-	/* First, last and the counter's resets, a run at a time. */
 	value = 0;
-	while (seg_next(&it, &s)) {
-		if (first) {
-			t0 = s.t0;
-			v0 = s.v;
-			first = false;
-		} else if (counter && s.v < prev) {
-			value += prev;
+	if (rg->summarized && rg->rising) {
+		/* No resets, no markers: the first and last samples and the
+		   count say it all, whatever the runs between. */
+		n = (size_t)rg->count;
+		t0 = rg->r[0].t + (int64_t)rg->skip * rg->step;
+		v0 = rg->r[0].v;
+		t1 = rg->r[rg->nr - 1].t + (int64_t)(rg->keep - 1) * rg->step;
+		v1 = rg->r[rg->nr - 1].v;
+	} else {
+		/* First, last and the counter's resets, a run at a time. */
+		while (seg_next(&it, &s)) {
+			if (first) {
+				t0 = s.t0;
+				v0 = s.v;
+				first = false;
+			} else if (counter && s.v < prev) {
+				value += prev;
+			}
+			prev = s.v;
+			t1 = seg_last_t(rg, &s);
+			v1 = s.v;
+			n += s.n;
 		}
-		prev = s.v;
-		t1 = seg_last_t(rg, &s);
-		v1 = s.v;
-		n += s.n;
 	}
 	if (n < 2)
 		return 0;

@@ -2,6 +2,7 @@
 #include "promql/storage.h"
 #include "common/buf.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -294,31 +295,96 @@ last_run_at(const struct pq_stored *s, int64_t t, struct pq_cursor *c)
 	return last;
 }
 
+/* The samples run i counts in a range's summary (markers count none). */
+static uint64_t
+run_samples(const struct pq_stored *s, long i)
+{
+	return pq_is_stale(s->runs[i].v) ? 0 : s->runs[i].n;
+}
+
+/* Whether run i's value is not at least run i - 1's (NaN and markers
+ * compare false). */
+static uint64_t
+falls(const struct pq_stored *s, long i)
+{
+	return !(s->runs[i - 1].v <= s->runs[i].v);
+}
+
+/* The cursor's sums over runs first..last, counted afresh. */
+static void
+recount(const struct pq_stored *s, struct pq_cursor *c)
+{
+	c->inner = c->falls = 0;
+	for (long i = c->first + 1; i <= c->last; i++) {
+		c->falls += falls(s, i);
+		if (i < c->last)
+			c->inner += run_samples(s, i);
+	}
+}
+
+/* The summary of the range c holds, filled as out. */
+static void
+summarize(const struct pq_stored *s, const struct pq_cursor *c,
+    struct pq_range *out)
+{
+	long f = c->first, l = c->last;
+
+	out->summarized = true;
+	out->count = 0;
+	out->rising = false;
+	if (out->nr == 0)
+		return;
+	if (f == l) {
+		if (!pq_is_stale(s->runs[f].v) && out->keep > out->skip)
+			out->count = out->keep - out->skip;
+		out->rising = out->count > 0 && !isnan(s->runs[f].v);
+		return;
+	}
+	out->count = (run_samples(s, f) > 0 ? s->runs[f].n - out->skip : 0) +
+	    c->inner + (run_samples(s, l) > 0 ? out->keep : 0);
+	out->rising = c->falls == 0;
+}
+
 void
 pq_stored_range_at(const struct pq_stored *s, int64_t mint, int64_t maxt,
     struct pq_cursor *c, struct pq_range *out)
 {
-	long first, last = last_run_at(s, maxt, c), n = (long)s->nruns;
+	long n = (long)s->nruns;
 
-	if (!c->set || mint < c->mint || c->first >= (long)c->nruns) {
+	if (!c->set || mint < c->mint || maxt < c->maxt ||
+	    c->first >= (long)c->nruns) {
 		/* Back in time, or no place yet: search.  (A first run past
 		   the runs there were may have been the last run, since
 		   grown into the window: searched again too.) */
-		first = run_ending_at_or_after(s, mint);
+		c->first = run_ending_at_or_after(s, mint);
+		c->last = run_at_or_before(s, maxt);
+		recount(s, c);
 	} else {
-		/* Forward: the runs before first ended before the older
-		   mint (all but the last run are complete). */
-		for (first = c->first; first < n &&
-		    run_end(s, &s->runs[first]) < mint; first++)
-			;
+		/* Forward, a run at a time, the sums kept: runs up to last
+		   start at or before the older maxt, and the runs before
+		   first ended before the older mint (all but the last run
+		   are complete). */
+		while (c->last + 1 < n && s->runs[c->last + 1].t <= maxt) {
+			if (c->first < c->last + 1)
+				c->falls += falls(s, c->last + 1);
+			if (c->first < c->last)
+				c->inner += run_samples(s, c->last);
+			c->last++;
+		}
+		while (c->first < n && run_end(s, &s->runs[c->first]) < mint) {
+			if (c->first + 1 <= c->last)
+				c->falls -= falls(s, c->first + 1);
+			if (c->first + 1 < c->last)
+				c->inner -= run_samples(s, c->first + 1);
+			c->first++;
+		}
 	}
 	c->set = true;
 	c->mint = mint;
 	c->maxt = maxt;
-	c->first = first;
-	c->last = last;
 	c->nruns = s->nruns;
-	fill_range(s, first, maxt < mint ? -1 : last, mint, maxt, out);
+	fill_range(s, c->first, maxt < mint ? -1 : c->last, mint, maxt, out);
+	summarize(s, c, out);
 }
 
 bool
@@ -379,6 +445,9 @@ pq_range_count(const struct pq_range *rg)
 {
 	size_t n = 0;
 	uint32_t from, to;
+
+	if (rg->summarized)
+		return (size_t)rg->count;
 
 	for (size_t i = 0; i < rg->nr; i++) {
 		if (pq_is_stale(rg->r[i].v))

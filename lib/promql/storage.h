@@ -111,6 +111,12 @@ struct pq_range {
 	size_t nr;
 	int64_t step;
 	uint32_t skip, keep;
+	/* Known when summarized (a range found through a cursor): count,
+	   its samples (markers left out), and rising, whether it holds
+	   samples and its values never fall from one run to the next, with
+	   no marker or NaN among them (a counter that did not reset). */
+	bool summarized, rising;
+	uint64_t count;
 };
 
 /*
@@ -138,13 +144,19 @@ struct pq_cursor {
 	long first, last;	/* its first run (nruns: none) and last run
 				   (-1: none) */
 	size_t nruns;		/* the series' runs then */
+	/* Kept as the range moves, for its summary: the samples of the runs
+	   between first and last (complete runs, which never change), and
+	   the runs from first + 1 to last whose value is not at least the
+	   one before (a fall, a marker, a NaN). */
+	uint64_t inner;
+	uint64_t falls;
 };
 
 /*
  * pq_stored_range_at: pq_stored_range, from and then to cursor c (which
- * must have been used with s alone, and only with this function).  The
- * same result, whatever c holds; O(1) amortized when ranges move forward
- * and the series only grows.
+ * must have been used with s alone, and only with this function), with
+ * the range summarized.  The same result, whatever c holds; O(1)
+ * amortized when ranges move forward and the series only grows.
  */
 void pq_stored_range_at(const struct pq_stored *s, int64_t mint, int64_t maxt,
     struct pq_cursor *c, struct pq_range *out);

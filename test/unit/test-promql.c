@@ -478,6 +478,107 @@ test_store(void)
 	pq_store_free(&st);
 }
 
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t
+rnd(uint64_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state % n;
+}
+
+/* Whether a range's values rise run to run (no fall, marker or NaN), by
+ * walking it, and its samples: what a summary must say. */
+static bool
+walk_rising(const struct pq_range *rg, size_t *count)
+{
+	struct pq_range plain = *rg;
+	bool first = true, rising = true;
+	double prev = 0;
+
+	plain.summarized = false;
+	*count = pq_range_count(&plain);
+	for (size_t i = 0; i < rg->nr; i++) {
+		uint32_t from = i == 0 ? rg->skip : 0;
+		uint32_t to = i + 1 == rg->nr ? rg->keep : rg->r[i].n;
+
+		if (isnan(rg->r[i].v) || (!first && !(prev <= rg->r[i].v)))
+			rising = false;
+		if (to > from || i > 0)
+			first = false;
+		prev = rg->r[i].v;
+	}
+	return rising && *count > 0;
+}
+
+/* Cursors find what a search finds, windows moving forward and back while
+ * the series grows, with the same counts; a summary's rising is right. */
+static void
+test_cursors(void)
+{
+	struct pq_store st;
+	struct pq_arena a = {NULL, 0};
+	struct pq_lbuilder lb;
+	struct pq_range want, got;
+	struct pq_cursor rc, ic;
+	struct perr e;
+	size_t idx, count, bad = 0, rising = 0;
+	int64_t t = 0, at = 0, range, wt = 0, gt = 0;
+	double v = 1, wv = 0, gv = 0;
+
+	for (int trial = 0; trial < 40; trial++) {
+		pq_store_init(&st);
+		pq_lb_init(&lb, &a);
+		pq_lb_set(&lb, "__name__", 8, "x", 1);
+		CHECK(pq_store_series(&st, pq_lb_finish(&lb), &idx, &e) == 0);
+		memset(&rc, 0, sizeof(rc));
+		memset(&ic, 0, sizeof(ic));
+		t = at = 0;
+		range = (int64_t)(1 + rnd(20)) * 60000 + (int64_t)rnd(3) * 7000;
+		for (int k = 0; k < 600; k++) {
+			/* A sample: mostly the same or one more, sometimes a
+			   reset, a NaN, a marker, or a gap. */
+			switch (rnd(12)) {
+			case 0: v = 0; break;
+			case 1: v = NAN; break;
+			case 2: v = pq_stale_nan(); break;
+			case 3: case 4: v = isnan(v) ? 1 : v + 1; break;
+			default: if (isnan(v)) v = 2; break;
+			}
+			t += 60000 * (int64_t)(rnd(10) == 0 ? 3 : 1);
+			(void)pq_store_append(&st, idx, t, v, &e);
+			/* A window or two ending around now, or back. */
+			for (int w = 0; w < 2; w++) {
+				at = rnd(15) == 0 ? (int64_t)rnd((uint64_t)t + 1) :
+				    at + (int64_t)rnd(3) * 30000;
+				pq_stored_range(&st.s[idx], at - range, at, &want);
+				pq_stored_range_at(&st.s[idx], at - range, at, &rc,
+				    &got);
+				if (got.nr != want.nr || (want.nr > 0 &&
+				    (got.r != want.r || got.skip != want.skip ||
+				    got.keep != want.keep)) || !got.summarized)
+					bad++;
+				if (walk_rising(&got, &count) != got.rising ||
+				    count != got.count)
+					bad++;
+				rising += got.rising;
+				if (pq_stored_instant(&st.s[idx], at, 300000, &wt,
+				    &wv) != pq_stored_instant_at(&st.s[idx], at,
+				    300000, &ic, &gt, &gv) || wt != gt ||
+				    !pq_same_value(wv, gv))
+					bad++;
+			}
+		}
+		pq_lb_free(&lb);
+		pq_store_free(&st);
+	}
+	CHECK(bad == 0);
+	CHECK(rising > 1000);	/* the fast path was taken, and checked */
+	pq_arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -494,5 +595,6 @@ main(void)
 	test_regex_match();
 	test_series_notation();
 	test_store();
+	test_cursors();
 	return check_done("test-promql");
 }
