@@ -46,7 +46,43 @@ struct node_cache {
 	   check for duplicates: the same again pass it again. */
 	const struct pq_lset **u_ls;
 	size_t u_n, u_cap;
+	/* A binary operation's matches (which samples pair up, with what
+	   result labels), which depend on its operands' label sets alone:
+	   kept while the operands hold the same stable label sets in the
+	   same order. */
+	struct matches *mt;
 };
+
+/*
+ * The matches of a binary operation between vectors l and r (eval.c's
+ * set_operation and vector_binop): for each sample of the side the
+ * operation goes through (l, or r when group_right), the sample of the
+ * other side it pairs with (SIZE_MAX: none), or whether it is taken (and,
+ * or, unless; for or, r's samples follow l's), the result's labels, and
+ * the class of samples whose results would clash (the first of them).
+ */
+struct matches {
+	const struct pq_lset **l, **r;	/* the operands' label sets */
+	size_t nl, nr;
+	size_t *pair;			/* per l, or per l then r for or */
+	size_t *clash;
+	const struct pq_lset **out;
+	size_t cap;
+	bool valid;			/* l and r stable, the rest made */
+};
+
+static void
+matches_free(struct matches *m)
+{
+	if (m == NULL)
+		return;
+	free(m->l);
+	free(m->r);
+	free(m->pair);
+	free(m->clash);
+	free(m->out);
+	free(m);
+}
 
 struct pq_query {
 	const struct pq_node *root;
@@ -673,6 +709,7 @@ pq_query_free(struct pq_query *q)
 		free(c->m_group);
 		free(c->m_out);
 		free(c->u_ls);
+		matches_free(c->mt);
 	}
 	free(q->c);
 	hmap_free(&q->by_node);
@@ -1006,6 +1043,15 @@ check_unique(struct pq_ev *ev, const struct pq_vector *v)
 dup:
 	return perr_set(ev->e, PERR_INVALID, "vector cannot contain metrics "
 	    "with the same labelset");
+}
+
+static bool
+all_stable(const struct pq_vector *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (!v->v[i].ls->stable)
+			return false;
+	return true;
 }
 
 /* check_unique for node n's result v, which needs no check when its
@@ -1342,16 +1388,115 @@ signatures(struct pq_ev *ev, const struct pq_node *n,
 	return 0;
 }
 
+/* Whether mt holds the matches of l and r (their stable label sets). */
+static bool
+matches_hold(const struct matches *mt, const struct pq_vector *l,
+    const struct pq_vector *r)
+{
+	if (mt == NULL || !mt->valid || mt->nl != l->n || mt->nr != r->n)
+		return false;
+	for (size_t i = 0; i < l->n; i++)
+		if (mt->l[i] != l->v[i].ls)
+			return false;
+	for (size_t i = 0; i < r->n; i++)
+		if (mt->r[i] != r->v[i].ls)
+			return false;
+	return true;
+}
+
+/*
+ * Room for the matches of l and r in node n's cache (made when missing),
+ * their label sets noted; NULL (no memo, not an error) when the cache
+ * cannot have them.  Not valid until the caller fills and marks it.
+ */
+static struct matches *
+matches_for(struct pq_ev *ev, const struct pq_node *n,
+    const struct pq_vector *l, const struct pq_vector *r)
+{
+	struct node_cache *c = cache_of(ev->q, n);
+	struct matches *mt;
+	size_t need = l->n + r->n + 1;
+	void *p;
+
+	if (c == NULL)
+		return NULL;
+	if (c->mt == NULL && (c->mt = calloc(1, sizeof(*c->mt))) == NULL)
+		return NULL;
+	mt = c->mt;
+	mt->valid = false;
+	if (!all_stable(l) || !all_stable(r))
+		return NULL;
+	if (need > mt->cap) {
+		if ((p = realloc(mt->l, need * sizeof(*mt->l))) == NULL)
+			return NULL;
+		mt->l = p;
+		if ((p = realloc(mt->r, need * sizeof(*mt->r))) == NULL)
+			return NULL;
+		mt->r = p;
+		if ((p = realloc(mt->pair, need * sizeof(*mt->pair))) == NULL)
+			return NULL;
+		mt->pair = p;
+		if ((p = realloc(mt->clash, need * sizeof(*mt->clash))) == NULL)
+			return NULL;
+		mt->clash = p;
+		if ((p = realloc(mt->out, need * sizeof(*mt->out))) == NULL)
+			return NULL;
+		mt->out = p;
+		mt->cap = need;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		mt->l[i] = l->v[i].ls;
+	for (size_t i = 0; i < r->n; i++)
+		mt->r[i] = r->v[i].ls;
+	mt->nl = l->n;
+	mt->nr = r->n;
+	return mt;
+}
+
+/* The samples and, or or unless takes from l (then r, for or): take[]. */
 static int
-set_operation(struct pq_ev *ev, const struct pq_node *n,
+set_matches(struct pq_ev *ev, const struct pq_node *n,
     const struct pq_vector *l, const struct pq_vector *r,
-    const struct pq_label_name *names, struct pq_value *out)
+    const struct pq_label_name *names, size_t *take)
 {
 	struct ktab sigs;
 	struct pq_str *ls, *rs;
 	struct kslot *slot;
 	bool found;
 	int rc;
+
+	if ((rc = signatures(ev, n, names, l, &ls)) != 0 ||
+	    (rc = signatures(ev, n, names, r, &rs)) != 0 ||
+	    (rc = ktab_init(ev, &sigs, l->n + r->n)) != 0)
+		return rc;
+	/* or: the left side's signatures; and, unless: the right side's. */
+	for (size_t i = 0; i < (n->op == PQ_T_LOR ? l->n : r->n); i++) {
+		struct pq_str *sg = n->op == PQ_T_LOR ? &ls[i] : &rs[i];
+
+		slot = ktab_slot(&sigs, sg->p, sg->len, &found);
+		if (!found)
+			ktab_claim(slot, sg->p, sg->len, i);
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		ktab_slot(&sigs, ls[i].p, ls[i].len, &found);
+		take[i] = n->op == PQ_T_LOR || (n->op == PQ_T_LAND) == found;
+	}
+	for (size_t i = 0; n->op == PQ_T_LOR && i < r->n; i++) {
+		ktab_slot(&sigs, rs[i].p, rs[i].len, &found);
+		take[l->n + i] = !found;
+	}
+	return 0;
+}
+
+static int
+set_operation(struct pq_ev *ev, const struct pq_node *n,
+    const struct pq_vector *l, const struct pq_vector *r,
+    const struct pq_label_name *names, struct pq_value *out)
+{
+	struct node_cache *c;
+	struct matches *mt;
+	size_t *take;
+	int rc = 0;
 
 	out->type = PQ_TYPE_VECTOR;
 	switch (n->op) {
@@ -1371,30 +1516,28 @@ set_operation(struct pq_ev *ev, const struct pq_node *n,
 			return check_unique_at(ev, n, &out->vec);
 		}
 	}
-	if ((rc = signatures(ev, n, names, l, &ls)) != 0 ||
-	    (rc = signatures(ev, n, names, r, &rs)) != 0 ||
-	    (rc = ktab_init(ev, &sigs, l->n + r->n)) != 0)
-		return rc;
-	/* or: the left side's signatures; and, unless: the right side's. */
-	for (size_t i = 0; i < (n->op == PQ_T_LOR ? l->n : r->n); i++) {
-		struct pq_str *s = n->op == PQ_T_LOR ? &ls[i] : &rs[i];
-
-		slot = ktab_slot(&sigs, s->p, s->len, &found);
-		if (!found)
-			ktab_claim(slot, s->p, s->len, i);
+	/* Which samples are taken depends on labels alone: kept. */
+	if ((c = cache_of(ev->q, n)) != NULL && matches_hold(c->mt, l, r)) {
+		take = c->mt->pair;
+	} else {
+		mt = matches_for(ev, n, l, r);
+		take = mt != NULL ? mt->pair : pq_arena_alloc(ev->a,
+		    (l->n + r->n + 1) * sizeof(*take));
+		if (take == NULL)
+			return pq_ev_nomem(ev);
+		if ((rc = set_matches(ev, n, l, r, names, take)) != 0)
+			return rc;
+		if (mt != NULL)
+			mt->valid = true;
 	}
-	for (size_t i = 0; i < l->n && rc == 0; i++) {
-		ktab_slot(&sigs, ls[i].p, ls[i].len, &found);
-		if (n->op == PQ_T_LOR || (n->op == PQ_T_LAND) == found)
+	for (size_t i = 0; i < l->n && rc == 0; i++)
+		if (take[i])
 			rc = pq_ev_push(ev, &out->vec, l->v[i].ls, l->v[i].t,
 			    l->v[i].v);
-	}
-	for (size_t i = 0; n->op == PQ_T_LOR && i < r->n && rc == 0; i++) {
-		ktab_slot(&sigs, rs[i].p, rs[i].len, &found);
-		if (!found)
+	for (size_t i = 0; n->op == PQ_T_LOR && i < r->n && rc == 0; i++)
+		if (take[l->n + i])
 			rc = pq_ev_push(ev, &out->vec, r->v[i].ls, r->v[i].t,
 			    r->v[i].v);
-	}
 	return rc != 0 ? rc : check_unique_at(ev, n, &out->vec);
 }
 
@@ -1459,29 +1602,28 @@ result_metric(struct pq_ev *ev, const struct pq_node *n,
 	return pq_lb_finish(&ev->lb);
 }
 
+/*
+ * The matches of vector operation n between l (the side it goes through:
+ * rhs for group_right) and r: for each sample of l its partner in r
+ * (pair, SIZE_MAX: none), their result's labels (res) and the first
+ * sample of l whose result would clash with it (clash); labels kept
+ * (stable) when keep.  Two samples of r that match the same way are an
+ * error.
+ */
 static int
-vector_binop(struct pq_ev *ev, const struct pq_node *n, int64_t t,
-    const struct pq_vector *lhs, const struct pq_vector *rhs,
-    const struct pq_label_name *names, struct pq_value *out)
+binop_matches(struct pq_ev *ev, const struct pq_node *n,
+    const struct pq_vector *l, const struct pq_vector *r,
+    const struct pq_label_name *names, size_t *pair, size_t *clash,
+    const struct pq_lset **res, bool keep)
 {
 	struct pq_label_name *incl;
-	struct ktab right, matched, inserted;
-	const struct pq_vector *l = lhs, *r = rhs;
-	struct pq_str *lsig, *rsig;
+	struct ktab right, classes;
+	struct pq_str *lsig, *rsig, key;
 	const struct pq_lset *m;
 	struct kslot *slot;
-	size_t ri;
-	double vl, vr, v;
-	bool found, keep;
-	int rc = 0;
+	bool found;
+	int rc;
 
-	out->type = PQ_TYPE_VECTOR;
-	if (lhs->n == 0 || rhs->n == 0)
-		return 0;
-	if (n->card == PQ_CARD_ONE_TO_MANY) {
-		l = rhs;
-		r = lhs;
-	}
 	incl = pq_arena_alloc(ev->a, (n->include.n + 1) * sizeof(*incl));
 	if (incl == NULL)
 		return pq_ev_nomem(ev);
@@ -1489,8 +1631,7 @@ vector_binop(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 	if ((rc = signatures(ev, n, names, l, &lsig)) != 0 ||
 	    (rc = signatures(ev, n, names, r, &rsig)) != 0 ||
 	    (rc = ktab_init(ev, &right, r->n)) != 0 ||
-	    (rc = ktab_init(ev, &matched, l->n)) != 0 ||
-	    (rc = ktab_init(ev, &inserted, l->n)) != 0)
+	    (rc = ktab_init(ev, &classes, l->n)) != 0)
 		return rc;
 	/* The right side is the "one" side: a signature twice is an error. */
 	for (size_t i = 0; i < r->n; i++) {
@@ -1502,9 +1643,90 @@ vector_binop(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		slot = ktab_slot(&right, lsig[i].p, lsig[i].len, &found);
-		if (!found)
+		if (!found) {
+			pair[i] = SIZE_MAX;
 			continue;
-		ri = slot->v;
+		}
+		pair[i] = slot->v;
+		m = result_metric(ev, n, names, incl, l->v[i].ls,
+		    r->v[pair[i]].ls);
+		if (m != NULL && n->return_bool)
+			m = pq_ev_drop_name(ev, m);
+		if (m != NULL && keep)
+			m = keep_lset(ev->q, m, NULL);
+		if ((res[i] = m) == NULL)
+			return pq_ev_nomem(ev);
+		/* Results clash on the same signature (one-to-one), or on
+		   the same signature and labels (group_left/right). */
+		key = lsig[i];
+		if (n->card != PQ_CARD_ONE_TO_ONE) {
+			buf_reset(&ev->key);
+			if (buf_add(&ev->key, lsig[i].p, lsig[i].len) != 0 ||
+			    pq_lset_key_all(&ev->key, m) != 0 ||
+			    (key.p = pq_arena_strdup(ev->a, ev->key.p,
+			    ev->key.len)) == NULL)
+				return pq_ev_nomem(ev);
+			key.len = ev->key.len;
+		}
+		slot = ktab_slot(&classes, key.p, key.len, &found);
+		if (!found)
+			ktab_claim(slot, key.p, key.len, i);
+		clash[i] = slot->v;
+	}
+	return 0;
+}
+
+static int
+vector_binop(struct pq_ev *ev, const struct pq_node *n, int64_t t,
+    const struct pq_vector *lhs, const struct pq_vector *rhs,
+    const struct pq_label_name *names, struct pq_value *out)
+{
+	const struct pq_vector *l = lhs, *r = rhs;
+	const struct pq_lset **res;
+	struct node_cache *c;
+	struct matches *mt;
+	size_t ri, *pair, *clash;
+	double vl, vr, v;
+	bool keep, *taken;
+	int rc = 0;
+
+	out->type = PQ_TYPE_VECTOR;
+	if (lhs->n == 0 || rhs->n == 0)
+		return 0;
+	if (n->card == PQ_CARD_ONE_TO_MANY) {
+		l = rhs;
+		r = lhs;
+	}
+	/* Which samples pair up depends on labels alone: kept. */
+	if ((c = cache_of(ev->q, n)) != NULL && matches_hold(c->mt, l, r)) {
+		pair = c->mt->pair;
+		clash = c->mt->clash;
+		res = c->mt->out;
+	} else {
+		if ((mt = matches_for(ev, n, l, r)) != NULL) {
+			pair = mt->pair;
+			clash = mt->clash;
+			res = mt->out;
+		} else {
+			pair = pq_arena_take(ev->a, (l->n + 1) * sizeof(*pair));
+			clash = pq_arena_take(ev->a, (l->n + 1) *
+			    sizeof(*clash));
+			res = pq_arena_take(ev->a, (l->n + 1) * sizeof(*res));
+			if (pair == NULL || clash == NULL || res == NULL)
+				return pq_ev_nomem(ev);
+		}
+		if ((rc = binop_matches(ev, n, l, r, names, pair, clash, res,
+		    mt != NULL)) != 0)
+			return rc;
+		if (mt != NULL)
+			mt->valid = true;
+	}
+	if ((taken = pq_arena_alloc(ev->a, l->n + 1)) == NULL ||
+	    (rc = pq_ev_reserve(ev, &out->vec, l->n)) != 0)
+		return pq_ev_nomem(ev);
+	for (size_t i = 0; i < l->n; i++) {
+		if ((ri = pair[i]) == SIZE_MAX)
+			continue;
 		vl = l->v[i].v;
 		vr = r->v[ri].v;
 		if (n->card == PQ_CARD_ONE_TO_MANY) {
@@ -1516,39 +1738,15 @@ vector_binop(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 			v = keep ? 1 : 0;
 		else if (!keep)
 			continue;
-		m = result_metric(ev, n, names, incl, l->v[i].ls, r->v[ri].ls);
-		if (m != NULL && n->return_bool)
-			m = pq_ev_drop_name(ev, m);
-		if (m == NULL)
-			return pq_ev_nomem(ev);
-		slot = ktab_slot(&matched, lsig[i].p, lsig[i].len, &found);
-		if (!found)
-			ktab_claim(slot, lsig[i].p, lsig[i].len, i);
-		if (n->card == PQ_CARD_ONE_TO_ONE) {
-			if (found)
-				return perr_set(ev->e, PERR_INVALID, "multiple "
-				    "matches for labels: many-to-one matching "
-				    "must be explicit (group_left/group_right)");
-		} else {
-			/* The result's labels must be new for this group. */
-			const char *k;
-
-			buf_reset(&ev->key);
-			if (buf_add(&ev->key, lsig[i].p, lsig[i].len) != 0 ||
-			    pq_lset_key_all(&ev->key, m) != 0)
-				return pq_ev_nomem(ev);
-			slot = ktab_slot(&inserted, ev->key.p, ev->key.len,
-			    &found);
-			if (found)
-				return perr_set(ev->e, PERR_INVALID, "multiple "
-				    "matches for labels: grouping labels must "
-				    "ensure unique matches");
-			if ((k = pq_arena_strdup(ev->a, ev->key.p,
-			    ev->key.len)) == NULL)
-				return pq_ev_nomem(ev);
-			ktab_claim(slot, k, ev->key.len, i);
-		}
-		if ((rc = pq_ev_push(ev, &out->vec, m, t, v)) != 0)
+		if (taken[clash[i]])
+			return perr_set(ev->e, PERR_INVALID, n->card ==
+			    PQ_CARD_ONE_TO_ONE ? "multiple matches for labels: "
+			    "many-to-one matching must be explicit "
+			    "(group_left/group_right)" : "multiple matches for "
+			    "labels: grouping labels must ensure unique "
+			    "matches");
+		taken[clash[i]] = true;
+		if ((rc = pq_ev_push(ev, &out->vec, res[i], t, v)) != 0)
 			return rc;
 	}
 	return check_unique_at(ev, n, &out->vec);
@@ -1921,14 +2119,6 @@ keeps_groups(enum pq_tok op)
 	}
 }
 
-static bool
-all_stable(const struct pq_vector *v)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (!v->v[i].ls->stable)
-			return false;
-	return true;
-}
 
 /* Whether v's samples have the label sets the memo was made for. */
 static bool

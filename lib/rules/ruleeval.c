@@ -56,6 +56,11 @@ re_engine_free(struct re_engine *en)
 			free(r->alerts);
 			hmap_free(&r->written);
 			free(r->error);
+			free(r->w_ls);
+			free(r->w_idx);
+			pq_arena_free(&r->rec_arena);
+			free(r->rec_in);
+			free(r->rec_out);
 		}
 		free(gr->rules);
 	}
@@ -113,6 +118,37 @@ re_engine_add(struct re_engine *en, const struct rule_file *rf,
 
 /* --- writing results --- */
 
+/* Room for n entries in each of *a and *b (capacity *cap). */
+static int
+grow2(void **a, void **b, size_t size_a, size_t size_b, size_t n,
+    size_t *cap)
+{
+	void *p;
+
+	if (n <= *cap)
+		return 0;
+	if ((p = realloc(*a, n * size_a)) == NULL)
+		return PERR_NOMEM;
+	*a = p;
+	if ((p = realloc(*b, n * size_b)) == NULL)
+		return PERR_NOMEM;
+	*b = p;
+	*cap = n;
+	return 0;
+}
+
+/* Whether v holds the stable label sets r wrote last time, in order. */
+static bool
+same_writes(const struct re_rule *r, const struct pq_vector *v)
+{
+	if (!r->w_valid || r->w_n != v->n)
+		return false;
+	for (size_t i = 0; i < v->n; i++)
+		if (r->w_ls[i] != v->v[i].ls)
+			return false;
+	return true;
+}
+
 /* Write the rule's samples to the store and mark the vanished stale. */
 static int
 write_series(struct re_engine *en, struct re_rule *r,
@@ -121,11 +157,26 @@ write_series(struct re_engine *en, struct re_rule *r,
 	struct hmap now = HMAP_INIT;
 	struct buf key = BUF_INIT(1 << 24);
 	struct perr ae;
-	size_t idx, *slot;
-	bool found;
+	size_t idx, *slot, i;
+	bool found, keep;
 	int rc = 0;
 
-	for (size_t i = 0; i < v->n && rc == 0; i++) {
+	if (same_writes(r, v)) {
+		/* The same series as last time: none vanished. */
+		for (i = 0; i < v->n; i++)
+			if (pq_store_append(en->st, r->w_idx[i], t, v->v[i].v,
+			    &ae) != 0)
+				break;
+		if (i == v->n)
+			return 0;
+		/* A sample refused: the way below tells which (those
+		   written again are the same at the same time: nothing). */
+	}
+	keep = grow2((void **)&r->w_ls, (void **)&r->w_idx, sizeof(*r->w_ls),
+	    sizeof(*r->w_idx), v->n + 1, &r->w_cap) == 0;
+	r->w_valid = false;
+	for (i = 0; i < v->n && rc == 0; i++) {
+		keep = keep && v->v[i].ls->stable;
 		buf_reset(&key);
 		if (pq_lset_key_all(&key, v->v[i].ls) != 0) {
 			rc = perr_set(e, PERR_NOMEM, "out of memory");
@@ -133,6 +184,10 @@ write_series(struct re_engine *en, struct re_rule *r,
 		}
 		if ((rc = pq_store_series(en->st, v->v[i].ls, &idx, e)) != 0)
 			break;
+		if (keep) {
+			r->w_ls[i] = v->v[i].ls;
+			r->w_idx[i] = idx;
+		}
 		if (pq_store_append(en->st, idx, t, v->v[i].v, &ae) != 0) {
 			/* Prometheus discards the sample; the rule fails. */
 			if (ae.code == PERR_NOMEM) {
@@ -141,6 +196,7 @@ write_series(struct re_engine *en, struct re_rule *r,
 			}
 			free(r->error);
 			r->error = strdup(ae.msg);
+			keep = false;
 			continue;
 		}
 		if (hmap_upsert(&now, key.p, key.len, &slot, &found) != 0) {
@@ -159,10 +215,57 @@ write_series(struct re_engine *en, struct re_rule *r,
 	buf_free(&key);
 	hmap_free(&r->written);
 	r->written = now;
+	if (rc == 0 && keep) {
+		r->w_n = v->n;
+		r->w_valid = true;
+	}
 	return rc;
 }
 
 /* --- recording rules --- */
+
+/*
+ * A recording rule's memo: before labelling (inputs true), note v's label
+ * sets, if all stable; after (false), keep the labelled ones, stable, in
+ * the rule's arena, and put them in v.  The arena starts over with each
+ * memo, so what was written from the last one is forgotten too.
+ */
+static int
+keep_recorded(struct re_rule *r, struct pq_vector *v, bool inputs)
+{
+	const struct pq_lset *ls;
+	size_t i;
+
+	if (inputs) {
+		r->rec_valid = false;
+		r->rec_n = SIZE_MAX;	/* no memo to make */
+		for (i = 0; i < v->n; i++)
+			if (!v->v[i].ls->stable)
+				return 0;
+		if (grow2((void **)&r->rec_in, (void **)&r->rec_out,
+		    sizeof(*r->rec_in), sizeof(*r->rec_out), v->n + 1,
+		    &r->rec_cap) != 0)
+			return PERR_NOMEM;
+		for (i = 0; i < v->n; i++)
+			r->rec_in[i] = v->v[i].ls;
+		r->rec_n = v->n;
+		return 0;
+	}
+	if (r->rec_n != v->n)
+		return 0;	/* the inputs were not all stable */
+	/* What was written from the old memo's label sets is forgotten
+	   with them. */
+	r->w_valid = false;
+	pq_arena_free(&r->rec_arena);
+	for (i = 0; i < v->n; i++) {
+		if ((ls = pq_lset_copy_stable(&r->rec_arena, v->v[i].ls)) ==
+		    NULL)
+			return PERR_NOMEM;
+		r->rec_out[i] = v->v[i].ls = ls;
+	}
+	r->rec_valid = true;
+	return 0;
+}
 
 static int
 eval_recording(struct re_engine *en, const struct re_group *g,
@@ -176,6 +279,22 @@ eval_recording(struct re_engine *en, const struct re_group *g,
 	bool found;
 	int rc = 0;
 
+	if (r->rec_valid && r->rec_n == v->n) {
+		size_t i;
+
+		for (i = 0; i < v->n && r->rec_in[i] == v->v[i].ls; i++)
+			;
+		if (i == v->n) {
+			/* The labels made last time, checked already. */
+			for (i = 0; i < v->n; i++) {
+				v->v[i].ls = r->rec_out[i];
+				v->v[i].t = t;
+			}
+			goto limit;
+		}
+	}
+	if ((rc = keep_recorded(r, v, true)) != 0)
+		return perr_set(e, rc, "out of memory");
 	pq_lb_init(&lb, &en->scratch);
 	for (size_t i = 0; i < v->n; i++) {
 		pq_lb_reset(&lb, v->v[i].ls);
@@ -201,6 +320,11 @@ eval_recording(struct re_engine *en, const struct re_group *g,
 			goto out;
 		}
 	}
+	if ((rc = keep_recorded(r, v, false)) != 0) {
+		rc = perr_set(e, rc, "out of memory");
+		goto out;
+	}
+limit:
 	if (g->g->limit > 0 && v->n > (size_t)g->g->limit) {
 		char msg[128];
 
@@ -357,6 +481,15 @@ done:
 	return rc;
 }
 
+/* Free one of r's alerts: its series' label sets go, and with them what
+ * r remembers writing. */
+static void
+drop_alert(struct re_rule *r, struct re_alert *a)
+{
+	r->w_valid = false;
+	alert_free(a);
+}
+
 static ssize_t
 find_alert(const struct re_rule *r, const struct re_alert *a)
 {
@@ -381,15 +514,18 @@ transition(struct re_engine *en, const struct re_group *g,
  * keeps its raw text here). */
 static int
 alert_sample(struct re_engine *en, const struct re_rule *r,
-    const struct re_alert *a, bool for_state, int64_t t, struct pq_vector *v,
+    struct re_alert *a, bool for_state, int64_t t, struct pq_vector *v,
     struct perr *e)
 {
 	const struct rule *ru = r->r;
 	struct pq_lbuilder lb;
-	const struct pq_lset *ls;
+	const struct pq_lset *ls, **kept = for_state ? &a->for_state_ls :
+	    &a->series_ls[a->state];
 	const char *state = alert_state_name(a->state);
 	int rc;
 
+	if (*kept != NULL)
+		goto push;
 	pq_lb_init(&lb, &en->scratch);
 	for (size_t k = 0; k < ru->nlabels; k++)
 		pq_lb_set(&lb, ru->labels[k].name.s, ru->labels[k].name.len,
@@ -404,9 +540,12 @@ alert_sample(struct re_engine *en, const struct re_rule *r,
 		pq_lb_set(&lb, "alertstate", 10, state, strlen(state));
 	ls = pq_lb_finish(&lb);
 	pq_lb_free(&lb);
-	if (ls == NULL)
+	/* Kept with the alert, stable: the same at every evaluation. */
+	if (ls == NULL || (*kept = pq_lset_copy_stable(&a->arena, ls)) ==
+	    NULL)
 		return perr_set(e, PERR_NOMEM, "out of memory");
-	rc = pq_vector_push(&en->scratch, v, ls, t, for_state ?
+push:
+	rc = pq_vector_push(&en->scratch, v, *kept, t, for_state ?
 	    floor((double)a->active_at / 1000) : 1);
 	return rc != 0 ? perr_set(e, PERR_NOMEM, "out of memory") : 0;
 }
@@ -462,7 +601,7 @@ eval_alerting(struct re_engine *en, const struct re_group *g,
 			continue;
 		}
 		if (k >= 0) {
-			alert_free(r->alerts[k]);
+			drop_alert(r, r->alerts[k]);
 			r->alerts[k] = fresh[i];
 		} else {
 			if (r->nalerts == r->capalerts) {
@@ -505,7 +644,7 @@ eval_alerting(struct re_engine *en, const struct re_group *g,
 					a->state = ALERT_INACTIVE;
 					transition(en, g, r, a, from, t);
 				}
-				alert_free(a);
+				drop_alert(r, a);
 				r->alerts[i] = r->alerts[--r->nalerts];
 				continue;
 			}
@@ -538,7 +677,7 @@ eval_alerting(struct re_engine *en, const struct re_group *g,
 		char msg[128];
 
 		for (size_t i = 0; i < r->nalerts; i++)
-			alert_free(r->alerts[i]);
+			drop_alert(r, r->alerts[i]);
 		r->nalerts = 0;
 		snprintf(msg, sizeof(msg), "exceeded limit of %lld with %zu "
 		    "alerts", (long long)g->g->limit, active);

@@ -55,6 +55,9 @@ struct re_alert {
 	double value;
 	char *key;			/* its labels' identity, for lookups */
 	size_t keylen;
+	/* Its ALERTS series' labels (per state) and ALERTS_FOR_STATE's,
+	   made once, stable while the alert lives (in its arena). */
+	const struct pq_lset *series_ls[3], *for_state_ls;
 };
 
 struct re_rule {
@@ -68,6 +71,18 @@ struct re_rule {
 					   evaluation: key -> store index */
 	char *error;			/* the last evaluation's, or NULL */
 	uint64_t evaluations;
+	/* What the last evaluation wrote, when its label sets were stable
+	   (labels.h): written again in one step while the next writes the
+	   same label sets in the same order (none vanished, no lookups). */
+	const struct pq_lset **w_ls;
+	size_t *w_idx, w_n, w_cap;
+	bool w_valid;
+	/* A recording rule's labelled samples for stable input label sets,
+	   reused while its result has the same label sets in order. */
+	struct pq_arena rec_arena;
+	const struct pq_lset **rec_in, **rec_out;
+	size_t rec_n, rec_cap;
+	bool rec_valid;
 };
 
 struct re_group {
