@@ -1009,6 +1009,8 @@ agg_fold_run(struct agg *a, const struct run *r, struct perr *e)
 
 	if ((rc = fold_user_record(a, r, e)) == 0)
 		a->records_ok++;
+	if (rc == 0 && has_foreign_label(r))
+		a->records_foreign++;
 	return rc;
 }
 

@@ -804,7 +804,8 @@ formatter_free(struct formatter *fm)
 		free(fm->fams[i].name);
 	free(fm->fams);
 	buf_free(&fm->text);
-	free((void *)fm->live);
+	if (fm->live != fm->f->live)
+		free((void *)fm->live);
 }
 
 static int
@@ -903,10 +904,15 @@ render_format(const struct agg *a, const struct render_format *f,
 	fm.buckets = agg_buckets(a, &fm.nbuckets);
 	if (prepare(&fm) != 0)
 		return perr_set(e, PERR_NOMEM, "out of memory while rendering");
-	if ((live = calloc(agg_nseries(a) + 1, sizeof(*live))) == NULL)
-		return perr_set(e, PERR_NOMEM, "out of memory while rendering");
-	agg_live_at(a, f->now, live);
-	fm.live = live;
+	if (f->live != NULL) {
+		fm.live = f->live;
+	} else {
+		if ((live = calloc(agg_nseries(a) + 1, sizeof(*live))) == NULL)
+			return perr_set(e, PERR_NOMEM,
+			    "out of memory while rendering");
+		agg_live_at(a, f->now, live);
+		fm.live = live;
+	}
 	for (i = 0; i < f->preset->nfamilies && rc == 0; i++) {
 		const struct schema_family *fam = &f->preset->families[i];
 

@@ -71,6 +71,9 @@ struct render_format {
 	   whatever it says.  For a caller that renders again only what
 	   changed (promrun-rules' replay). */
 	render_want_series_fn want_series;
+	/* What the open runs mean at now, agg_live_at's for the aggregate
+	   (NULL: worked out), for a caller that has it already. */
+	const struct agg_live *live;
 	void *ctx;
 };
 

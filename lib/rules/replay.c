@@ -10,13 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * A record held until the scrape at or after its time: decoded once, as
+ * its time is read (agg_fold_run folds it then), or, when it does not
+ * decode, its payload (agg_fold counts it corrupt).
+ */
+struct held {
+	struct run run;
+	bool decoded;
+	size_t len, cap;		/* payload bytes, and room */
+	char payload[];
+};
+
 /* A record waiting for the scrape at or after its time. */
 struct pending {
 	double t;
 	uint64_t seq;			/* file order, for equal times */
-	char *payload;
-	size_t len;
+	struct held *h;
 };
+
+#define SPARES 64		/* records' memory kept for the next ones */
 
 #define WINDOW 256
 #define STOP (-1)		/* a scan callback's "enough" */
@@ -73,6 +86,8 @@ struct replay {
 	/* Records in time order: a min-heap on (time, file order). */
 	struct pending *heap;
 	size_t nheap, capheap;
+	struct held *spare[SPARES];
+	size_t nspare;
 	uint64_t seq;
 	/* The watermark: the least time of the last WINDOW records read (a
 	   monotonic queue of their times), so one record dated in the future
@@ -89,8 +104,45 @@ before(const struct pending *a, const struct pending *b)
 	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
 }
 
+/* Memory for a record of len bytes, its payload copied in. */
+static struct held *
+hold(struct replay *R, const char *payload, size_t len)
+{
+	struct held *h = NULL;
+
+	for (size_t i = R->nspare; i-- > 0;)
+		if (R->spare[i]->cap > len) {
+			h = R->spare[i];
+			R->spare[i] = R->spare[--R->nspare];
+			break;
+		}
+	if (h == NULL) {
+		size_t cap = len < 256 ? 256 : len + 1;
+
+		if ((h = malloc(sizeof(*h) + cap)) == NULL) {
+			perr_set(R->e, PERR_NOMEM, "out of memory");
+			return NULL;
+		}
+		h->cap = cap;
+	}
+	memcpy(h->payload, payload, len);
+	h->payload[len] = '\0';
+	h->len = len;
+	h->decoded = false;
+	return h;
+}
+
+static void
+release(struct replay *R, struct held *h)
+{
+	if (R->nspare < SPARES)
+		R->spare[R->nspare++] = h;
+	else
+		free(h);
+}
+
 static int
-heap_push(struct replay *R, double t, const char *payload, size_t len)
+heap_push(struct replay *R, double t, struct held *held)
 {
 	struct pending p, tmp;
 	size_t i, parent;
@@ -99,16 +151,14 @@ heap_push(struct replay *R, double t, const char *payload, size_t len)
 		size_t cap = R->capheap ? R->capheap * 2 : 256;
 		struct pending *h = realloc(R->heap, cap * sizeof(*h));
 
-		if (h == NULL)
+		if (h == NULL) {
+			release(R, held);
 			return perr_set(R->e, PERR_NOMEM, "out of memory");
+		}
 		R->heap = h;
 		R->capheap = cap;
 	}
-	if ((p.payload = malloc(len + 1)) == NULL)
-		return perr_set(R->e, PERR_NOMEM, "out of memory");
-	memcpy(p.payload, payload, len);
-	p.payload[len] = '\0';
-	p.len = len;
+	p.h = held;
 	p.t = t;
 	p.seq = R->seq++;
 	i = R->nheap++;
@@ -146,14 +196,15 @@ heap_pop(struct replay *R)
 	return top;
 }
 
-/* Fold one record (consumed). */
+/* Fold one record (its memory released). */
 static int
-fold(struct replay *R, struct pending *p)
+fold(struct replay *R, struct held *h)
 {
 	struct perr fe;
-	int rc = agg_fold(R->agg, p->payload, p->len, &fe);
+	int rc = h->decoded ? agg_fold_run(R->agg, &h->run, &fe) :
+	    agg_fold(R->agg, h->payload, h->len, &fe);
 
-	free(p->payload);
+	release(R, h);
 	if (rc == PERR_NOMEM || rc == PERR_FAILED) {
 		*R->e = fe;
 		return rc;
@@ -171,7 +222,7 @@ fold_until(struct replay *R, int64_t t)
 
 	while (R->nheap > 0 && R->heap[0].t * 1000 <= (double)t) {
 		p = heap_pop(R);
-		if ((rc = fold(R, &p)) != 0)
+		if ((rc = fold(R, p.h)) != 0)
 			return rc;
 	}
 	return 0;
@@ -357,6 +408,7 @@ render_at(struct replay *R, int64_t t, bool whole)
 	f.on_sample = on_sample;
 	f.want = want_family;
 	f.want_series = whole ? NULL : want_series;
+	f.live = R->live;		/* mark_dirty's, at t */
 	f.ctx = R;
 	for (size_t i = 0; i < R->nowners; i++)
 		R->owners[i].got = 0;
@@ -467,21 +519,86 @@ scrape(struct replay *R, int64_t t)
 	return 0;
 }
 
+/* The "time=" field's value after the record's event word, or NULL;
+ * *n receives its length. */
+static const char *
+time_field(const char *payload, size_t len, size_t *n)
+{
+	const char *p = memchr(payload, ' ', len), *v;
+
+	if (p == NULL || (size_t)(payload + len - p) < 7 ||
+	    memcmp(p, " time=", 6) != 0)
+		return NULL;
+	for (v = p += 6; p < payload + len && *p != ' '; p++)
+		;
+	*n = (size_t)(p - v);
+	return v;
+}
+
 /* The record's time: the "time=" field after its event word. */
 static bool
 record_time(const char *payload, size_t len, double *t)
 {
-	const char *p = memchr(payload, ' ', len);
+	const char *v;
 	char tmp[64], *end;
 	size_t n = 0;
 
-	if (p == NULL || (size_t)(payload + len - p) < 7 ||
-	    memcmp(p, " time=", 6) != 0)
+	if ((v = time_field(payload, len, &n)) == NULL)
 		return false;
-	for (p += 6; p < payload + len && *p != ' ' && n + 1 < sizeof(tmp); p++)
-		tmp[n++] = *p;
+	if (n > sizeof(tmp) - 1)
+		n = sizeof(tmp) - 1;
+	memcpy(tmp, v, n);
 	tmp[n] = '\0';
 	return n > 0 && text_parse_double(tmp, &end, t);
+}
+
+/* Whether a time field is plain digits and a point, short: record_time
+ * reads it as the decoder does (the same text, parsed the same way). */
+static bool
+plain_time(const char *v, size_t n)
+{
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((v[i] < '0' || v[i] > '9') && v[i] != '.')
+			return false;
+	return true;
+}
+
+/*
+ * The record held, decoded, and its time, read once: the decoder's when
+ * the field is plain (the same value record_time would read), else
+ * record_time's.  NULL with *h and no error when the record has no time
+ * to wait for (folded at once, as meta and snapshot records are).
+ */
+static int
+take_record(struct replay *R, const char *payload, size_t len,
+    struct held **h, double *t)
+{
+	struct perr de;
+	const char *v;
+	size_t n;
+
+	*h = NULL;
+	if ((v = time_field(payload, len, &n)) == NULL)
+		return 0;
+	if ((*h = hold(R, payload, len)) == NULL)
+		return PERR_NOMEM;
+	(*h)->decoded = run_decode((*h)->payload, len, &(*h)->run, &de) == 0;
+	if ((*h)->decoded && plain_time(v, n)) {
+		*t = (*h)->run.time;
+		return 0;
+	}
+	if (!(*h)->decoded) {
+		/* The decoder wrote into it: the record as it was. */
+		memcpy((*h)->payload, payload, len);
+		(*h)->payload[len] = '\0';
+	}
+	if (!record_time(payload, len, t)) {
+		release(R, *h);
+		*h = NULL;
+	}
+	return 0;
 }
 
 /*
@@ -494,20 +611,18 @@ static int
 on_record(void *ctx, char *payload, size_t len, uint64_t offset)
 {
 	struct replay *R = ctx;
-	struct pending p;
-	double t;
+	struct held *h;
+	double t = 0;
 	int rc;
 
 	(void)offset;
-	if (!record_time(payload, len, &t)) {
+	if ((rc = take_record(R, payload, len, &h, &t)) != 0)
+		return rc;
+	if (h == NULL) {
 		/* Not a run record (meta, snapshot): fold it now. */
-		p.payload = malloc(len + 1);
-		if (p.payload == NULL)
-			return perr_set(R->e, PERR_NOMEM, "out of memory");
-		memcpy(p.payload, payload, len);
-		p.payload[len] = '\0';
-		p.len = len;
-		return fold(R, &p);
+		if ((h = hold(R, payload, len)) == NULL)
+			return PERR_NOMEM;
+		return fold(R, h);
 	}
 	/* Drop the times that leave the window or can no longer be the
 	   least, then add this one. */
@@ -521,21 +636,27 @@ on_record(void *ctx, char *payload, size_t len, uint64_t offset)
 	R->winseq[(R->whead + R->wn) % WINDOW] = R->seq;
 	R->wn++;
 	/* Past the last scrape: the rest of the journal cannot count. */
-	if (R->next > R->to)
+	if (R->next > R->to) {
+		release(R, h);
 		return STOP;
+	}
 	while (R->next <= R->to && (double)R->next < R->win[R->whead] * 1000) {
 		if ((rc = fold_until(R, R->next)) != 0 ||
-		    (rc = scrape(R, R->next)) != 0)
+		    (rc = scrape(R, R->next)) != 0) {
+			release(R, h);
 			return rc;
+		}
 		R->next += R->scrape;
 	}
 	if (R->rs->first_time == 0 || t < R->rs->first_time)
 		R->rs->first_time = t;
 	if (t > R->rs->last_time)
 		R->rs->last_time = t;
-	if (t * 1000 > (double)R->to + 1000)
+	if (t * 1000 > (double)R->to + 1000) {
+		release(R, h);
 		return 0;	/* after every scrape */
-	return heap_push(R, t, payload, len);
+	}
+	return heap_push(R, t, h);
 }
 
 int
@@ -603,11 +724,10 @@ replay_journal(const char *path, const struct replay_opts *o,
 			if ((rc = fold_until(&R, R.next)) == 0)
 				rc = scrape(&R, R.next);
 	}
-	while (R.nheap > 0) {
-		struct pending p = heap_pop(&R);
-
-		free(p.payload);
-	}
+	while (R.nheap > 0)
+		free(heap_pop(&R).h);
+	while (R.nspare > 0)
+		free(R.spare[--R.nspare]);
 	free(R.heap);
 	agg_free(R.agg);
 	pq_lb_free(&R.lb);
