@@ -42,6 +42,16 @@ struct node_cache {
 	const struct pq_lset **m_out;	/* each group's label set, kept */
 	size_t m_nin, m_nout, m_cap;
 	bool m_valid;
+	/* An aggregation of a range function of one metric's series, done
+	   in one pass (fused_aggregate): each selected series' group and
+	   each group's labels (kept), for the selector's series of store
+	   f_st at generation f_gen. */
+	uint32_t *f_group;
+	const struct pq_lset **f_labels;
+	size_t f_ngroups;
+	const struct pq_store *f_st;
+	uint64_t f_gen;
+	bool f_valid;
 	/* The stable label sets of the node's last result that passed the
 	   check for duplicates: the same again pass it again. */
 	const struct pq_lset **u_ls;
@@ -710,6 +720,8 @@ pq_query_free(struct pq_query *q)
 		free(c->m_out);
 		free(c->u_ls);
 		matches_free(c->mt);
+		free(c->f_group);
+		free(c->f_labels);
 	}
 	free(q->c);
 	hmap_free(&q->by_node);
@@ -2245,6 +2257,12 @@ memo_groups(struct pq_ev *ev, const struct pq_node *n,
 	return 0;
 }
 
+static int groups_out(struct pq_ev *ev, const struct pq_node *n,
+    struct group *g, size_t ng, double q, int64_t t, struct pq_value *out);
+static const struct pq_node *fusable(const struct pq_node *n);
+static int fused_aggregate(struct pq_ev *ev, const struct pq_node *n,
+    const struct pq_node *call, int64_t t, struct pq_value *out);
+
 static int
 eval_aggregate(struct pq_ev *ev, const struct pq_node *n, int64_t t,
     struct pq_value *out)
@@ -2262,6 +2280,8 @@ eval_aggregate(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 	memset(&param, 0, sizeof(param));
 	memset(&in, 0, sizeof(in));
 	out->type = PQ_TYPE_VECTOR;
+	if (c != NULL && fusable(n) != NULL)
+		return fused_aggregate(ev, n, fusable(n), t, out);
 	if (n->param != NULL && (rc = eval_node(ev, n->param, t, &param)) != 0)
 		return rc;
 	if ((rc = eval_node(ev, n->expr, t, &in)) != 0)
@@ -2311,7 +2331,19 @@ eval_aggregate(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 		rc = make_groups(ev, n, names, nn, &in, &param, k, g, &ng,
 		    c != NULL && keeps_groups(n->op) && all_stable(&in.vec) ?
 		    c : NULL);
-	if (rc == 0 && (rc = pq_ev_reserve(ev, &out->vec, ng)) != 0)
+	if (rc != 0)
+		return rc;
+	return groups_out(ev, n, g, ng, q, t, out);
+}
+
+/* The aggregation's result: one sample per group, in their order. */
+static int
+groups_out(struct pq_ev *ev, const struct pq_node *n, struct group *g,
+    size_t ng, double q, int64_t t, struct pq_value *out)
+{
+	int rc;
+
+	if ((rc = pq_ev_reserve(ev, &out->vec, ng)) != 0)
 		return rc;
 	for (size_t i = 0; i < ng && rc == 0; i++) {
 		double v = g[i].value;
@@ -2347,6 +2379,164 @@ eval_aggregate(struct pq_ev *ev, const struct pq_node *n, int64_t t,
 		rc = pq_ev_push(ev, &out->vec, g[i].ls, t, v);
 	}
 	return rc;
+}
+
+/*
+ * The range function call an aggregation n adds up, when it can be done in
+ * one pass over the selected series (fused_aggregate): an aggregation
+ * whose groups depend on labels alone, of a function of one range of one
+ * metric's series that cannot fail (absent_over_time aside).  NULL else.
+ */
+static bool fixed_name(const struct pq_node *n);
+
+static const struct pq_node *
+fusable(const struct pq_node *n)
+{
+	const struct pq_node *call = unparen(n->expr), *arg;
+
+	if (!keeps_groups(n->op) || call->kind != PQ_CALL ||
+	    call->func->nargs != 1 || call->func->variadic != 0 ||
+	    call->func->args[0] != PQ_TYPE_MATRIX ||
+	    strcmp(call->func->name, "absent_over_time") == 0)
+		return NULL;
+	arg = unparen(call->args[0]);
+	if (arg->kind != PQ_MATRIX_SELECTOR || !fixed_name(arg->expr))
+		return NULL;
+	return call;
+}
+
+/* Each of the selected series' group, kept in c for this generation. */
+static int
+fused_groups(struct pq_ev *ev, const struct pq_node *n,
+    const struct pq_node *call, struct node_cache *c, const size_t *idx,
+    size_t count)
+{
+	bool keep_name = strcmp(call->func->name, "last_over_time") == 0;
+	struct pq_label_name *names;
+	const struct pq_lset *ls;
+	struct ktab index;
+	struct kslot *slot;
+	size_t nn = n->grouping.n, ng = 0;
+	bool found;
+	void *p;
+	int rc;
+
+	c->f_valid = false;
+	if ((p = realloc(c->f_group, (count + 1) * sizeof(*c->f_group))) ==
+	    NULL)
+		return pq_ev_nomem(ev);
+	c->f_group = p;
+	if ((p = realloc(c->f_labels, (count + 1) * sizeof(*c->f_labels))) ==
+	    NULL)
+		return pq_ev_nomem(ev);
+	c->f_labels = p;
+	if ((names = pq_arena_alloc(ev->a, (nn + 1) * sizeof(*names))) ==
+	    NULL || (rc = ktab_init(ev, &index, count)) != 0)
+		return pq_ev_nomem(ev);
+	names_of(&n->grouping, names);
+	for (size_t i = 0; i < count; i++) {
+		ls = ev->st->s[idx[i]].ls;
+		if (!keep_name && (ls = pq_ev_drop_name(ev, ls)) == NULL)
+			return pq_ev_nomem(ev);
+		if ((rc = group_key(ev, n, names, nn, ls, &ev->key)) != 0)
+			return rc;
+		slot = ktab_slot(&index, ev->key.p, ev->key.len, &found);
+		if (!found) {
+			const char *key = pq_arena_strdup(ev->a, ev->key.p,
+			    ev->key.len);
+
+			if (key == NULL)
+				return pq_ev_nomem(ev);
+			ktab_claim(slot, key, ev->key.len, ng);
+			ls = n->without || nn > 0 ? group_labels(ev, n, names,
+			    nn, ls) : &pq_lset_empty;
+			if (ls == NULL || (c->f_labels[ng++] = keep_lset(ev->q,
+			    ls, NULL)) == NULL)
+				return pq_ev_nomem(ev);
+		}
+		c->f_group[i] = (uint32_t)slot->v;
+	}
+	c->f_ngroups = ng;
+	c->f_st = ev->st;
+	c->f_gen = ev->st->generation;
+	c->f_valid = true;
+	return 0;
+}
+
+/*
+ * aggregation(function(metric{...}[range])) in one pass: each selected
+ * series' window (its cursor), the function, and its group, without the
+ * range vector and the vector between.  The same samples counted, the
+ * same function calls in the same order, the groups in the same order of
+ * first appearance: the same result as the three steps.
+ */
+static int
+fused_aggregate(struct pq_ev *ev, const struct pq_node *n,
+    const struct pq_node *call, int64_t t, struct pq_value *out)
+{
+	const struct pq_node *sel = unparen(call->args[0]), *vs = sel->expr;
+	struct node_cache *c = cache_of(ev->q, n);
+	struct pq_fcall *fc;
+	struct pq_series series;
+	struct pq_sample smp;
+	struct pq_cursor *cur;
+	struct group *g;
+	const size_t *idx;
+	size_t count, ng = 0, np, *pos;
+	int64_t maxt, mint;
+	int rc;
+
+	maxt = ref_time(ev, vs, t);
+	mint = maxt - sel->range_ms;
+	if ((rc = select_series(ev, vs, &idx, &count, &cur)) != 0)
+		return rc;
+	if ((!c->f_valid || c->f_st != ev->st || c->f_gen !=
+	    ev->st->generation) && (rc = fused_groups(ev, n, call, c, idx,
+	    count)) != 0)
+		return rc;
+	fc = pq_arena_alloc(ev->a, sizeof(*fc));
+	g = pq_arena_alloc(ev->a, (c->f_ngroups + 1) * sizeof(*g));
+	pos = pq_arena_take(ev->a, (c->f_ngroups + 1) * sizeof(*pos));
+	if (fc == NULL || g == NULL || pos == NULL)
+		return pq_ev_nomem(ev);
+	memset(pos, 0xff, (c->f_ngroups + 1) * sizeof(*pos));
+	fc->ev = ev;
+	fc->node = call;
+	fc->t = t;
+	fc->nargs = call->nargs;
+	fc->mint = mint;
+	fc->maxt = maxt;
+	fc->series = &series;
+	for (size_t i = 0; i < count; i++) {
+		const struct pq_stored *s = &ev->st->s[idx[i]];
+		size_t gi = c->f_group[i];
+
+		pq_stored_range_at(s, mint, maxt > ev->st->horizon ?
+		    ev->st->horizon : maxt, &cur[i], &series.rg);
+		if ((np = pq_range_count(&series.rg)) == 0)
+			continue;
+		if ((rc = budget(ev, np)) != 0)
+			return rc;
+		series.ls = s->ls;
+		fc->has_result = false;
+		if ((rc = call->func->impl(fc)) != 0)
+			return rc;
+		if (!fc->has_result)
+			continue;
+		smp.ls = s->ls;
+		smp.t = t;
+		smp.v = fc->result;
+		if (pos[gi] != SIZE_MAX) {
+			rc = aggregate_into(ev, n->op, &g[pos[gi]], &smp, 0);
+		} else {
+			pos[gi] = ng;
+			g[ng].ls = c->f_labels[gi];
+			rc = group_init(ev, n->op, &g[ng++], &smp);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return groups_out(ev, n, g, ng, 0, t, out);
 }
 
 /* --- function calls --- */
