@@ -570,13 +570,17 @@ int
 run_field_next(char **cursor, char **key, char **value)
 {
 	char *p = *cursor, *c, *eq = NULL;
+	bool escaped = false;
 
 	if (p == NULL)
 		return 0;
-	/* One pass for both the '=' and the end of the field. */
-	for (c = p; *c != ' ' && *c != '\0'; c++)
+	/* One pass for the '=', an escape after it, and the field's end. */
+	for (c = p; *c != ' ' && *c != '\0'; c++) {
 		if (*c == '=' && eq == NULL)
 			eq = c;
+		else if (*c == '%' && eq != NULL)
+			escaped = true;
+	}
 	*cursor = *c == ' ' ? c + 1 : NULL;
 	*c = '\0';
 	if (eq == NULL || eq == p)
@@ -584,7 +588,8 @@ run_field_next(char **cursor, char **key, char **value)
 	*eq = '\0';
 	*key = p;
 	*value = eq + 1;
-	return unescape(eq + 1) ? 1 : -1;
+	/* Most values have no escapes: nothing to look at again. */
+	return !escaped || unescape(eq + 1) ? 1 : -1;
 }
 
 char *
