@@ -747,6 +747,10 @@ extrapolated_rate(struct pq_fcall *c, bool counter, bool rate)
 	if (n < 2)
 		return 0;
 	value += v1 - v0;
+	/* Nothing counted (+0): the factor below is finite and positive (the
+	   samples lie in the range, t1 > t0), so the result is +0 anyway. */
+	if (value == 0 && !signbit(value) && (!rate || c->maxt > c->mint))
+		return result(c, value);
 	to_start = (double)(t0 - c->mint) / 1000;
 	to_end = (double)(c->maxt - t1) / 1000;
 	sampled = (double)(t1 - t0) / 1000;
