@@ -249,21 +249,24 @@ run_ending_at_or_after(const struct pq_stored *s, int64_t t)
 }
 
 /* The range of runs first..last of s, clipped to [mint, maxt]. */
-static void
+static inline void
 fill_range(const struct pq_stored *s, long first, long last, int64_t mint,
     int64_t maxt, struct pq_range *out)
 {
 	const struct pq_run *r;
 	int64_t k;
 
-	memset(out, 0, sizeof(*out));
+	out->r = NULL;
+	out->nr = 0;
 	out->step = s->step;
+	out->skip = out->keep = 0;
+	out->summarized = out->rising = false;
+	out->count = 0;
 	if (maxt < mint || last < 0 || first > last)
 		return;
 	r = &s->runs[first];
 	out->r = r;
 	out->nr = (size_t)(last - first + 1);
-	out->skip = 0;
 	if (r->t < mint)
 		out->skip = (uint32_t)((mint - r->t + s->step - 1) / s->step);
 	r = &s->runs[last];
