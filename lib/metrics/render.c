@@ -216,17 +216,18 @@ newer(bool *has, double *slot, double t)
 	}
 }
 
-/* Fold series s (and what its open runs mean now) into row r. */
+/* Fold series s (and what its open runs mean now) into row r; the
+ * histograms only for a family that writes them (hists). */
 static int
 accumulate(struct formatter *fm, struct row *r, const struct agg_series *s,
-    const struct agg_live *live)
+    const struct agg_live *live, bool hists)
 {
 	int st;
 
 	for (st = 1; st < RUN_STATUS_COUNT; st++) {
 		r->runs[st] += s->runs[st];
 		r->late[st] += s->late[st];
-		if (merge_hist(fm, &r->hist[st], &s->hist[st]) != 0)
+		if (hists && merge_hist(fm, &r->hist[st], &s->hist[st]) != 0)
 			return PERR_NOMEM;
 	}
 	r->runs[RUN_LOST] += live->lost;
@@ -370,7 +371,8 @@ build_rows(struct formatter *fm, const struct schema_family *fam,
 			}
 		}
 		rs->v[*slot].nseries++;
-		rc = accumulate(fm, &rs->v[*slot], s, &fm->live[i]);
+		rc = accumulate(fm, &rs->v[*slot], s, &fm->live[i],
+		    fam->value == SV_DURATION);
 	}
 	/* Turn instance offsets into pointers now that names stopped growing. */
 	for (i = 0; i < rs->n; i++)
