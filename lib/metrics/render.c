@@ -67,6 +67,10 @@ struct formatter {
 						   values, -1 when not shown */
 	char le[RENDER_LE_MAX][32];		/* bucket bounds as "le" */
 	size_t row_series, row_nseries;		/* the row being written */
+	/* The user label names of workflow [0] and step [1] series, once
+	   a family of that scope asked for them. */
+	struct user_names users[2];
+	bool have_users[2];
 	struct perr *e;
 };
 
@@ -143,17 +147,24 @@ row_labels(const struct schema_family *fam, const struct agg_series *s,
 	return n;
 }
 
-static void
-collect_user_names(const struct agg *a, enum schema_scope scope,
-    struct user_names *u)
+/* The user label names of the series of a scope, worked out once per
+ * render (every family of the scope has the same). */
+static const struct user_names *
+collect_user_names(struct formatter *fm, enum schema_scope scope)
 {
+	const struct agg *a = fm->a;
+	bool step = scope == SCOPE_STEP;
+	struct user_names *u = &fm->users[step];
 	size_t i, k, j;
 
+	if (fm->have_users[step])
+		return u;
+	fm->have_users[step] = true;
 	u->n = 0;
 	for (i = 0; i < agg_nseries(a); i++) {
 		const struct agg_series *s = agg_series_at(a, i);
 
-		if ((scope == SCOPE_STEP) != (s->step != NULL))
+		if (step != (s->step != NULL))
 			continue;
 		for (k = 0; k < s->nlabels; k++) {
 			for (j = 0; j < u->n; j++)
@@ -171,6 +182,7 @@ collect_user_names(const struct agg *a, enum schema_scope scope,
 			u->names[k] = u->names[k - 1];
 			u->names[k - 1] = t;
 		}
+	return u;
 }
 
 static int
@@ -331,14 +343,14 @@ build_rows(struct formatter *fm, const struct schema_family *fam,
 	struct expfmt_label l[MAX_ROW_LABELS];
 	struct buf key = BUF_INIT(1 << 20), scratch = BUF_INIT(1 << 16);
 	struct hmap instances = HMAP_INIT;
-	struct user_names users;
+	const struct user_names *users;
 	size_t i, n, status_at, *slot;
 	const char *instance;
 	struct row *r;
 	bool found;
 	int rc = 0;
 
-	collect_user_names(fm->a, fam->scope, &users);
+	users = collect_user_names(fm, fam->scope);
 	for (i = 0; i < agg_nseries(fm->a) && rc == 0; i++) {
 		const struct agg_series *s = agg_series_at(fm->a, i);
 
@@ -346,7 +358,7 @@ build_rows(struct formatter *fm, const struct schema_family *fam,
 		    (fm->f->want_series != NULL &&
 		    !fm->f->want_series(fm->f->ctx, i)))
 			continue;
-		n = row_labels(fam, s, &users, l, &status_at);
+		n = row_labels(fam, s, users, l, &status_at);
 		instance = instance_of(fam, &instances, s, &scratch);
 		if (instance == NULL || row_key(&key, instance, l, n) != 0 ||
 		    hmap_upsert(&rs->map, key.p, key.len, &slot, &found) != 0) {
