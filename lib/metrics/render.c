@@ -25,6 +25,7 @@ struct row {
 	const char *instance;		/* prpc: the family's name prefix */
 	size_t instance_at;		/* its offset in rows.names, plus one */
 	struct expfmt_label *labels;	/* without status and le */
+	size_t labels_at;		/* their offset in rows.labels */
 	size_t nlabels;
 	size_t status_at;		/* where "status" goes among labels */
 	uint64_t runs[RUN_STATUS_COUNT];
@@ -276,6 +277,8 @@ struct rows {
 	size_t n, cap;
 	struct hmap map;
 	struct buf names;		/* prpc instance names */
+	struct expfmt_label *labels;	/* every row's, one after another */
+	size_t nlabels, caplabels;
 };
 
 static void
@@ -285,11 +288,11 @@ rows_free(struct rows *rs)
 	int st;
 
 	for (i = 0; i < rs->n; i++) {
-		free(rs->v[i].labels);
 		for (st = 0; st < RUN_STATUS_COUNT; st++)
 			free(rs->v[i].hist[st].buckets);
 	}
 	free(rs->v);
+	free(rs->labels);
 	hmap_free(&rs->map);
 	buf_free(&rs->names);
 }
@@ -298,7 +301,9 @@ static int
 new_row(struct rows *rs, const char *instance, const struct expfmt_label *l,
     size_t n, size_t status_at, struct row **out)
 {
+	struct expfmt_label *labels;
 	struct row *grown, *r;
+	size_t cap;
 
 	if (rs->n == rs->cap) {
 		rs->cap = rs->cap ? rs->cap * 2 : 64;
@@ -306,11 +311,23 @@ new_row(struct rows *rs, const char *instance, const struct expfmt_label *l,
 			return PERR_NOMEM;
 		rs->v = grown;
 	}
+	if (rs->nlabels + n > rs->caplabels) {
+		for (cap = rs->caplabels ? rs->caplabels : 256;
+		    cap < rs->nlabels + n; cap *= 2)
+			;
+		if ((labels = realloc(rs->labels, cap * sizeof(*labels))) ==
+		    NULL)
+			return PERR_NOMEM;
+		rs->labels = labels;
+		rs->caplabels = cap;
+	}
 	r = &rs->v[rs->n];
 	memset(r, 0, sizeof(*r));
-	if ((r->labels = calloc(n + 1, sizeof(*r->labels))) == NULL)
-		return PERR_NOMEM;
-	memcpy(r->labels, l, n * sizeof(*l));
+	/* The pool may move while rows are added: an offset until then. */
+	if (n > 0)
+		memcpy(rs->labels + rs->nlabels, l, n * sizeof(*l));
+	r->labels_at = rs->nlabels;
+	rs->nlabels += n;
 	r->nlabels = n;
 	r->status_at = status_at;
 	r->instance = instance;
@@ -386,10 +403,14 @@ build_rows(struct formatter *fm, const struct schema_family *fam,
 		rc = accumulate(fm, &rs->v[*slot], s, &fm->live[i],
 		    fam->value == SV_DURATION);
 	}
-	/* Turn instance offsets into pointers now that names stopped growing. */
-	for (i = 0; i < rs->n; i++)
+	/* Turn instance and label offsets into pointers now that names and
+	   labels stopped growing. */
+	for (i = 0; i < rs->n; i++) {
 		rs->v[i].instance = rs->v[i].instance_at == 0 ? "" :
 		    rs->names.p + rs->v[i].instance_at - 1;
+		rs->v[i].labels = rs->labels != NULL ?
+		    rs->labels + rs->v[i].labels_at : NULL;
+	}
 	hmap_free(&instances);
 	buf_free(&key);
 	buf_free(&scratch);
