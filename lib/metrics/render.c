@@ -770,7 +770,9 @@ write_family(struct formatter *fm, const struct schema_family *fam)
 		rc = PERR_NOMEM;
 	for (i = 0; rc == 0 && i < rs.n; i++)
 		order[i] = &rs.v[i];
-	if (rc == 0 && rs.n > 1)	/* qsort(NULL, 0, ...) is undefined */
+	/* (qsort(NULL, 0, ...) is undefined.) */
+	if (rc == 0 && rs.n > 1 && !(fm->f->unsorted &&
+	    fm->f->on_sample != NULL && !fam->per_workflow_name))
 		qsort(order, rs.n, sizeof(*order), compare_row_pointers);
 	for (i = 0; i < rs.n && rc == 0; i++) {
 		if (current == NULL || strcmp(current, order[i]->instance) != 0) {

@@ -64,6 +64,11 @@ struct render_format {
 	   whose names depend on the workflow, prpc's, are always made). */
 	render_sample_fn on_sample;
 	render_want_fn want;
+	/* unsorted, with on_sample: a family's rows come in the order of
+	   their first series instead of sorted by their labels (prpc's
+	   families named per workflow are sorted still), for a caller that
+	   takes samples by the row they belong to, not by their order. */
+	bool unsorted;
 	/* want_series, when set, leaves out the series it refuses: rows are
 	   made of the wanted series alone (a caller that renders part of the
 	   series must want every series of the rows it wants), and the

@@ -406,6 +406,7 @@ render_at(struct replay *R, int64_t t, bool whole)
 	f.now = (double)t / 1000;
 	f.max_series = R->o->render->max_series;
 	f.on_sample = on_sample;
+	f.unsorted = true;		/* samples go by owner, not order */
 	f.want = want_family;
 	f.want_series = whole ? NULL : want_series;
 	f.live = R->live;		/* mark_dirty's, at t */
