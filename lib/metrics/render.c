@@ -454,21 +454,27 @@ sample(struct formatter *fm, struct buf *b, const char *name,
 	return expfmt_write_sample(b, name, l, n, value) ? PERR_NOMEM : 0;
 }
 
-/* Whether the caller wants family fam (render_format.want). */
+/* Whether the caller wants family fam, the preset's i-th
+ * (render_format.want, remembered in want_memo). */
 static bool
-wanted(struct formatter *fm, const struct schema_family *fam)
+wanted(struct formatter *fm, const struct schema_family *fam, size_t i)
 {
 	struct buf name = BUF_INIT(4096);
+	signed char *memo = fm->f->want_memo;
 	bool want;
 
 	if (fam->scope == SCOPE_SELF && fm->f->no_self)
 		return false;
 	if (fm->f->want == NULL || fam->per_workflow_name)
 		return true;
+	if (memo != NULL && memo[i] != 0)
+		return memo[i] > 0;
 	if (schema_family_name(fm->f->preset, fm->f->ns, fam, NULL, &name) != 0)
 		return true;
 	want = fm->f->want(fm->f->ctx, buf_str(&name));
 	buf_free(&name);
+	if (memo != NULL)
+		memo[i] = want ? 1 : -1;
 	return want;
 }
 
@@ -953,7 +959,7 @@ render_format(const struct agg *a, const struct render_format *f,
 	for (i = 0; i < f->preset->nfamilies && rc == 0; i++) {
 		const struct schema_family *fam = &f->preset->families[i];
 
-		if (!wanted(&fm, fam))
+		if (!wanted(&fm, fam, i))
 			continue;
 		rc = fam->scope == SCOPE_SELF ? write_self(&fm, fam) :
 		    write_family(&fm, fam);

@@ -64,6 +64,11 @@ struct render_format {
 	   whose names depend on the workflow, prpc's, are always made). */
 	render_sample_fn on_sample;
 	render_want_fn want;
+	/* want_memo, when set, keeps want's answers between renders: one
+	   entry per family of the preset, zeroed before the first render
+	   (0: not asked yet, 1: wanted, -1: not), so that a caller that
+	   renders again and again asks once per family. */
+	signed char *want_memo;
 	/* unsorted, with on_sample: a family's rows come in the order of
 	   their first series instead of sorted by their labels (prpc's
 	   families named per workflow are sorted still), for a caller that

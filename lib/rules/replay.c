@@ -62,6 +62,7 @@ struct replay {
 	struct perr *e;
 	struct agg *agg;
 	const struct schema_preset *preset;
+	signed char *want_memo;		/* render_format's, per family */
 	const char *ns;
 	int64_t next, scrape, to;	/* the next scrape time */
 	/* A scrape renders only the series that changed since the last one
@@ -408,6 +409,7 @@ render_at(struct replay *R, int64_t t, bool whole)
 	f.on_sample = on_sample;
 	f.unsorted = true;		/* samples go by owner, not order */
 	f.want = want_family;
+	f.want_memo = R->want_memo;
 	f.want_series = whole ? NULL : want_series;
 	f.live = R->live;		/* mark_dirty's, at t */
 	f.ctx = R;
@@ -707,9 +709,11 @@ replay_journal(const char *path, const struct replay_opts *o,
 	cfg.max_series = rset->max_series;
 	if ((rc = agg_new(&R.agg, &cfg, e)) != 0)
 		return rc;
-	if ((rc = new_slot(&R, SIZE_MAX, &slot)) != 0) {
+	if ((rc = new_slot(&R, SIZE_MAX, &slot)) != 0 ||
+	    (R.want_memo = calloc(R.preset->nfamilies + 1, 1)) == NULL) {
 		agg_free(R.agg);
-		return rc;
+		free(R.slots);
+		return rc != 0 ? rc : perr_set(e, PERR_NOMEM, "out of memory");
 	}
 	pq_lb_init(&R.lb, &R.scratch);
 	memset(&cb, 0, sizeof(cb));
@@ -737,6 +741,7 @@ replay_journal(const char *path, const struct replay_opts *o,
 		free(R.owners[i].slot);
 	free(R.owners);
 	free(R.slots);
+	free(R.want_memo);
 	free(R.slot_of);
 	free(R.live);
 	free(R.prev_live);
