@@ -6,31 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STALE_BITS 0x7ff0000000000002ull
-
 double
 pq_stale_nan(void)
 {
-	uint64_t bits = STALE_BITS;
+	uint64_t bits = PQ_STALE_BITS;
 	double v;
 
 	memcpy(&v, &bits, sizeof(v));
 	return v;
-}
-
-bool
-pq_same_value(double v, double w)
-{
-	return memcmp(&v, &w, sizeof(v)) == 0;
-}
-
-bool
-pq_is_stale(double v)
-{
-	uint64_t bits;
-
-	memcpy(&bits, &v, sizeof(bits));
-	return bits == STALE_BITS;
 }
 
 void

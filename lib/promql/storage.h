@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/err.h"
 #include "common/hmap.h"
@@ -30,15 +31,33 @@
 #include "promql/labels.h"
 
 #define PQ_STORE_SERIES_MAX (16u * 1024 * 1024)
+#define PQ_STALE_BITS 0x7ff0000000000002ull
 
 /* pq_stale_nan: Prometheus's staleness marker value. */
 double pq_stale_nan(void);
 
-/* pq_is_stale: v is the staleness marker (bit for bit). */
-bool pq_is_stale(double v);
+/* pq_is_stale: v is the staleness marker (bit for bit).  Inline: the
+ * evaluator asks for every run it reads. */
+static inline bool
+pq_is_stale(double v)
+{
+	uint64_t bits;
 
-/* pq_same_value: v and w are the same bits (NaN equals the same NaN). */
-bool pq_same_value(double v, double w);
+	memcpy(&bits, &v, sizeof(bits));
+	return bits == PQ_STALE_BITS;
+}
+
+/* pq_same_value: v and w are the same bits (NaN equals the same NaN).
+ * Inline, as pq_is_stale. */
+static inline bool
+pq_same_value(double v, double w)
+{
+	uint64_t x, y;
+
+	memcpy(&x, &v, sizeof(x));
+	memcpy(&y, &w, sizeof(y));
+	return x == y;
+}
 
 struct pq_run {
 	int64_t t;		/* the first sample's time, in milliseconds */
