@@ -521,20 +521,6 @@ pq_go_int64(double v)
 	return (int64_t)v;
 }
 
-void
-pq_kahan_add(double inc, double *sum, double *c)
-{
-	double t = *sum + inc;
-
-	/* Using fabs is faster than the branch on their magnitudes Go's
-	   code takes; both pick the same compensation. */
-	if (fabs(*sum) >= fabs(inc))
-		*c += (*sum - t) + inc;
-	else
-		*c += (inc - t) + *sum;
-	*sum = t;
-}
-
 /* --- the query and its caches --- */
 
 static struct node_cache *
