@@ -353,6 +353,30 @@ instance_of(const struct schema_family *fam, struct hmap *names,
 	return hmap_key_of(names, scratch->p, scratch->len);
 }
 
+/* The index of the row with labels l (rs->n, not found: a new one),
+ * looked up by its labels unless the caller vouches that each series
+ * makes its own row. */
+static int
+find_row(struct formatter *fm, struct rows *rs, const char *instance,
+    const struct expfmt_label *l, size_t n, struct buf *key, size_t *row,
+    bool *found)
+{
+	size_t *slot;
+
+	if (fm->f->singletons && fm->f->want_series != NULL) {
+		*row = rs->n;
+		*found = false;
+		return 0;
+	}
+	if (row_key(key, instance, l, n) != 0 ||
+	    hmap_upsert(&rs->map, key->p, key->len, &slot, found) != 0)
+		return PERR_NOMEM;
+	if (!*found)
+		*slot = rs->n;
+	*row = *slot;
+	return 0;
+}
+
 static int
 build_rows(struct formatter *fm, const struct schema_family *fam,
     struct rows *rs)
@@ -361,7 +385,7 @@ build_rows(struct formatter *fm, const struct schema_family *fam,
 	struct buf key = BUF_INIT(1 << 20), scratch = BUF_INIT(1 << 16);
 	struct hmap instances = HMAP_INIT;
 	const struct user_names *users;
-	size_t i, n, status_at, *slot;
+	size_t i, n, status_at, at;
 	const char *instance;
 	struct row *r;
 	bool found;
@@ -377,13 +401,12 @@ build_rows(struct formatter *fm, const struct schema_family *fam,
 			continue;
 		n = row_labels(fam, s, users, l, &status_at);
 		instance = instance_of(fam, &instances, s, &scratch);
-		if (instance == NULL || row_key(&key, instance, l, n) != 0 ||
-		    hmap_upsert(&rs->map, key.p, key.len, &slot, &found) != 0) {
+		if (instance == NULL || find_row(fm, rs, instance, l, n, &key,
+		    &at, &found) != 0) {
 			rc = PERR_NOMEM;
 			break;
 		}
 		if (!found) {
-			*slot = rs->n;
 			if (new_row(rs, instance, l, n, status_at, &r) != 0) {
 				rc = PERR_NOMEM;
 				break;
@@ -399,8 +422,9 @@ build_rows(struct formatter *fm, const struct schema_family *fam,
 				}
 			}
 		}
-		rs->v[*slot].nseries++;
-		rc = accumulate(fm, &rs->v[*slot], s, &fm->live[i],
+		if (++rs->v[at].nseries > 1 && fm->f->merged != NULL)
+			*fm->f->merged = true;
+		rc = accumulate(fm, &rs->v[at], s, &fm->live[i],
 		    fam->value == SV_DURATION);
 	}
 	/* Turn instance and label offsets into pointers now that names and

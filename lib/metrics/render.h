@@ -81,6 +81,14 @@ struct render_format {
 	   whatever it says.  For a caller that renders again only what
 	   changed (promrun-rules' replay). */
 	render_want_series_fn want_series;
+	/* singletons, with want_series: the caller vouches that no two of
+	   the series it wants share a row (a whole render before set no
+	   *merged, and no series came since), so each makes its own row,
+	   not looked up by its labels. */
+	bool singletons;
+	/* merged, when set, is set to true when a row of a family made adds
+	   up several series (left alone otherwise), samples or not. */
+	bool *merged;
 	/* What the open runs mean at now, agg_live_at's for the aggregate
 	   (NULL: worked out), for a caller that has it already. */
 	const struct agg_live *live;

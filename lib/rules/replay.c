@@ -411,6 +411,10 @@ render_at(struct replay *R, int64_t t, bool whole)
 	f.want = want_family;
 	f.want_memo = R->want_memo;
 	f.want_series = whole ? NULL : want_series;
+	/* Not whole: no row added up several series at the whole renders,
+	   all of which set merged, and no series came since. */
+	f.singletons = !whole;
+	f.merged = &R->merged;
 	f.live = R->live;		/* mark_dirty's, at t */
 	f.ctx = R;
 	for (size_t i = 0; i < R->nowners; i++)
