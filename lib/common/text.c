@@ -1,6 +1,8 @@
 /* text.c - UTF-8 and Prometheus name checks (see text.h). */
 #include "common/text.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +111,58 @@ name_list_next(const char *list, size_t *pos, char *item, size_t size)
 	return len;
 }
 
+#if LDBL_MANT_DIG >= 64
+/* Whether long double holds 64 bits here: not when an emulator (valgrind)
+ * computes it as a double.  Worked out once. */
+static bool
+wide_long_double(void)
+{
+	static int wide = -1;
+	/* volatile: made at run time, as the compiler cannot know. */
+	volatile unsigned long long odd = (1ull << 53) + 1;
+	volatile long double a, b;
+
+	if (wide < 0) {
+		a = (long double)odd;
+		b = (long double)(odd - 1);
+		wide = a != b;
+	}
+	return wide > 0;
+}
+
+/*
+ * m / 10^f, rounded as strtod rounds, for m < 10^19 (f <= 19): both are
+ * exact in a long double of 64 bits or more, so the quotient is rounded
+ * once there, and rounding that to a double again gives the correctly
+ * rounded result unless it fell exactly halfway between two doubles
+ * (a midpoint holds 54 bits: a long double holds it exactly, so every
+ * other quotient lies on the same side of each midpoint as the true
+ * value).  False: halfway, or no such long double; leave it to strtod.
+ */
+static bool
+wide_quotient(unsigned long long m, int f, double *out)
+{
+	static const long double pow10[] = {1e0L, 1e1L, 1e2L, 1e3L, 1e4L,
+	    1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L, 1e11L, 1e12L, 1e13L, 1e14L,
+	    1e15L, 1e16L, 1e17L, 1e18L, 1e19L};
+	long double q, mid;
+	double d, next;
+
+	if (!wide_long_double())
+		return false;
+	q = (long double)m / pow10[f];
+	d = (double)q;
+	if ((long double)d != q) {
+		next = nextafter(d, (long double)d < q ? INFINITY : -INFINITY);
+		mid = ((long double)d + (long double)next) / 2;
+		if (mid == q)
+			return false;
+	}
+	*out = d;
+	return true;
+}
+#endif
+
 bool
 text_parse_double(const char *s, char **end, double *out)
 {
@@ -125,7 +179,7 @@ text_parse_double(const char *s, char **end, double *out)
 		}
 		if (*p < '0' || *p > '9')
 			break;
-		if (++digits > 15)
+		if (++digits > 19)
 			goto slow;
 		m = m * 10 + (unsigned long long)(*p - '0');
 		if (frac >= 0)
@@ -134,9 +188,17 @@ text_parse_double(const char *s, char **end, double *out)
 	/* An exponent, a sign, "inf" or "nan": leave them to strtod. */
 	if (digits == 0 || *p == 'e' || *p == 'E')
 		goto slow;
-	*out = (double)m / pow10[frac > 0 ? frac : 0];
-	*end = (char *)p;
-	return true;
+	if (digits <= 15) {
+		*out = (double)m / pow10[frac > 0 ? frac : 0];
+		*end = (char *)p;
+		return true;
+	}
+#if LDBL_MANT_DIG >= 64
+	if (wide_quotient(m, frac > 0 ? frac : 0, out)) {
+		*end = (char *)p;
+		return true;
+	}
+#endif
 slow:
 	*out = strtod(s, end);
 	return *end != s;

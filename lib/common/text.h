@@ -35,8 +35,10 @@ size_t name_list_next(const char *list, size_t *pos, char *item, size_t size);
  * text_parse_double: strtod for the numbers promrun writes itself, with a
  * fast exact path for plain decimals of up to 15 digits (an integer divided
  * by a power of ten, both exact, is one correctly rounded division, which
- * is what strtod returns).  *end is set as strtod sets it.  Returns false
- * when no number was read.
+ * is what strtod returns), and of up to 19 where long double has 64 bits
+ * (the division made there, then rounded to a double: strtod's result
+ * unless the quotient lies halfway between two doubles, left to strtod).
+ * *end is set as strtod sets it.  Returns false when no number was read.
  */
 bool text_parse_double(const char *s, char **end, double *out);
 

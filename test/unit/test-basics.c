@@ -258,10 +258,16 @@ test_parse_double(void)
 	    "1795428135.050319", "0.1", "0.30000000000000004", ".5", "5.",
 	    "123456789012345", "1234567890123456", "0.000000000000001",
 	    "1e-05", "3.602879701896397e+16", "-2.5", "+Inf", "NaN",
-	    "999999999999999.9"};
-	size_t i;
+	    "999999999999999.9", "1700000006.2199998", "1795428135.0503190",
+	    "9999999999999999999", "0.1234567890123456789",
+	    /* halfway between two doubles, and just off it */
+	    "9007199254740993", "9007199254740993.0", "900719925474099.30",
+	    "9007199254740993.1", "18014398509481986", "0.90071992547409935",
+	    "99999999999999999999"};
+	unsigned long long x = 88172645463325252ull, y;
+	size_t i, j, k, n, point;
 	double fast, slow;
-	char *e1, *e2;
+	char *e1, *e2, text[32];
 
 	/* Whatever the path, the result is strtod's, bit for bit. */
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -270,6 +276,25 @@ test_parse_double(void)
 		CHECK(e1 == e2);
 		CHECK(memcmp(&fast, &slow, sizeof(fast)) == 0 ||
 		    (fast != fast && slow != slow));
+	}
+	/* Decimals of 16 to 19 digits, the point anywhere (xorshift). */
+	for (i = 0; i < 100000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		n = 16 + x % 4;
+		point = (x >> 8) % (n + 1);
+		for (k = 0, j = 0, y = x; k < n; k++, y /= 10) {
+			if (k == point)
+				text[j++] = '.';
+			text[j++] = (char)('0' + y % 10);
+		}
+		if (point == n)
+			text[j++] = '.';
+		text[j] = '\0';
+		CHECK(text_parse_double(text, &e1, &fast));
+		slow = strtod(text, &e2);
+		CHECK(e1 == e2 && memcmp(&fast, &slow, sizeof(fast)) == 0);
 	}
 	CHECK(!text_parse_double("x", &e1, &fast));
 	CHECK(text_parse_double("12,34", &e1, &fast) && *e1 == ',' &&
