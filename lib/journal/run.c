@@ -574,13 +574,13 @@ run_field_next(char **cursor, char **key, char **value)
 
 	if (p == NULL)
 		return 0;
-	/* One pass for the '=', an escape after it, and the field's end. */
-	for (c = p; *c != ' ' && *c != '\0'; c++) {
-		if (*c == '=' && eq == NULL)
-			eq = c;
-		else if (*c == '%' && eq != NULL)
-			escaped = true;
-	}
+	/* One pass: the key up to the '=', then the value up to the
+	   field's end, noting an escape in it. */
+	for (c = p; *c != '=' && *c != ' ' && *c != '\0'; c++)
+		;
+	if (*c == '=')
+		for (eq = c++; *c != ' ' && *c != '\0'; c++)
+			escaped |= *c == '%';
 	*cursor = *c == ' ' ? c + 1 : NULL;
 	*c = '\0';
 	if (eq == NULL || eq == p)
