@@ -30,7 +30,8 @@ struct row {
 	size_t status_at;		/* where "status" goes among labels */
 	uint64_t runs[RUN_STATUS_COUNT];
 	uint64_t late[RUN_STATUS_COUNT];
-	struct agg_hist hist[RUN_STATUS_COUNT];
+	struct agg_hist *hist;		/* RUN_STATUS_COUNT of them, for a
+					   duration family only (else NULL) */
 	bool has_outcome;
 	double outcome_time;
 	bool outcome_success;
@@ -237,6 +238,9 @@ accumulate(struct formatter *fm, struct row *r, const struct agg_series *s,
 {
 	int st;
 
+	if (hists && r->hist == NULL &&
+	    (r->hist = calloc(RUN_STATUS_COUNT, sizeof(*r->hist))) == NULL)
+		return PERR_NOMEM;
 	for (st = 1; st < RUN_STATUS_COUNT; st++) {
 		r->runs[st] += s->runs[st];
 		r->late[st] += s->late[st];
@@ -288,8 +292,11 @@ rows_free(struct rows *rs)
 	int st;
 
 	for (i = 0; i < rs->n; i++) {
+		if (rs->v[i].hist == NULL)
+			continue;
 		for (st = 0; st < RUN_STATUS_COUNT; st++)
 			free(rs->v[i].hist[st].buckets);
+		free(rs->v[i].hist);
 	}
 	free(rs->v);
 	free(rs->labels);
@@ -648,7 +655,8 @@ write_hist(struct formatter *fm, const struct schema_family *fam,
 
 	for (i = 0; i < nv && rc == 0; i++) {
 		memset(&merged, 0, sizeof(merged));
-		for (st = 1; st < RUN_STATUS_COUNT && rc == 0; st++)
+		for (st = 1; st < RUN_STATUS_COUNT && rc == 0 &&
+		    r->hist != NULL; st++)
 			if (!by_status || fm->value_of[st] == (int)i)
 				rc = merge_hist(fm, &merged, &r->hist[st]);
 		if (rc == 0 && merged.count > 0)
