@@ -12,7 +12,9 @@
 
 #define SCOPE_WORKFLOW_BYTE 'w'
 #define SCOPE_STEP_BYTE 's'
-#define REBUILD_SLACK 4096	/* dead open runs tolerated before a rebuild */
+#define REBUILD_SLACK 64	/* dead open runs tolerated beyond the live ones
+				   before a rebuild: each scrape of a replay
+				   reads them all (agg_live_at) */
 
 struct open_run {
 	size_t series;
