@@ -67,7 +67,8 @@ struct formatter {
 	size_t nvalues;
 	int value_of[RUN_STATUS_COUNT];		/* each status's index in
 						   values, -1 when not shown */
-	char le[RENDER_LE_MAX][32];		/* bucket bounds as "le" */
+	char le[RENDER_LE_MAX][32];		/* bucket bounds as "le", */
+	bool have_le;				/* once a histogram needs them */
 	size_t row_series, row_nseries;		/* the row being written */
 	/* The user label names of workflow [0] and step [1] series, once
 	   a family of that scope asked for them. */
@@ -611,6 +612,28 @@ write_counts(struct formatter *fm, const struct schema_family *fam,
 	return 0;
 }
 
+/* The bucket bounds as "le" texts, made at the first histogram written
+ * (prepare checked that they fit). */
+static int
+le_texts(struct formatter *fm)
+{
+	struct buf le = BUF_INIT(sizeof(fm->le[0]) - 1);
+	size_t i;
+
+	if (fm->have_le)
+		return 0;
+	for (i = 0; i <= fm->nbuckets; i++) {
+		buf_reset(&le);
+		if (i < fm->nbuckets ? buf_add_double(&le, fm->buckets[i]) :
+		    buf_adds(&le, "+Inf"))
+			return PERR_NOMEM;
+		memcpy(fm->le[i], buf_str(&le), le.len + 1);
+	}
+	buf_free(&le);
+	fm->have_le = true;
+	return 0;
+}
+
 static int
 write_one_hist(struct formatter *fm, const char *name, const struct row *r,
     const char *status, const struct agg_hist *h, struct buf *b)
@@ -621,7 +644,8 @@ write_one_hist(struct formatter *fm, const char *name, const struct row *r,
 	size_t i, n;
 	int rc = 0;
 
-	if (buf_adds(&metric, name) || buf_adds(&metric, "_bucket"))
+	if (le_texts(fm) != 0 || buf_adds(&metric, name) ||
+	    buf_adds(&metric, "_bucket"))
 		rc = PERR_NOMEM;
 	for (i = 0; i <= fm->nbuckets && rc == 0; i++) {
 		cumulative += h->buckets[i];
@@ -931,12 +955,12 @@ emit_sorted(struct formatter *fm, render_sink sink, void *ctx)
 	return rc;
 }
 
-/* What every row of every family uses: status values, "le" texts. */
+/* What every row of every family uses: status values; room for the
+ * "le" texts (le_texts). */
 static int
 prepare(struct formatter *fm)
 {
-	struct buf le = BUF_INIT(sizeof(fm->le[0]) - 1);
-	size_t i, k;
+	size_t k;
 	int st;
 
 	fm->nvalues = status_values(fm->f->preset, fm->values);
@@ -950,14 +974,6 @@ prepare(struct formatter *fm)
 	}
 	if (fm->nbuckets + 1 > RENDER_LE_MAX)
 		return PERR_NOMEM;
-	for (i = 0; i <= fm->nbuckets; i++) {
-		buf_reset(&le);
-		if (i < fm->nbuckets ? buf_add_double(&le, fm->buckets[i]) :
-		    buf_adds(&le, "+Inf"))
-			return PERR_NOMEM;
-		memcpy(fm->le[i], buf_str(&le), le.len + 1);
-	}
-	buf_free(&le);
 	return 0;
 }
 
