@@ -789,11 +789,11 @@ start_family(struct formatter *fm, const struct schema_family *fam,
 		rc = schema_family_name(fm->f->preset, fm->f->ns, fam, NULL,
 		    &name);
 	if (rc == 0)
-		rc = help_text(fam->help, instance, &help);
-	if (rc == 0)
 		rc = add_family(fm, buf_str(&name), out);
-	if (rc == 0)
-		rc = expfmt_write_header(&fm->text, buf_str(&name),
+	/* Samples handed to on_sample make no text: no header either. */
+	if (rc == 0 && fm->f->on_sample == NULL)
+		rc = help_text(fam->help, instance, &help) ||
+		    expfmt_write_header(&fm->text, buf_str(&name),
 		    buf_str(&help), fam->type);
 	buf_free(&name);
 	buf_free(&help);
@@ -939,6 +939,7 @@ mark_ends(struct formatter *fm)
 static int
 emit_sorted(struct formatter *fm, render_sink sink, void *ctx)
 {
+	const char *text = fm->text.p != NULL ? fm->text.p : "";
 	size_t i = 0, from, to;
 	int rc = 0;
 
@@ -950,7 +951,7 @@ emit_sorted(struct formatter *fm, render_sink sink, void *ctx)
 		to = fm->fams[i].end;
 		while (++i < fm->nfams && fm->fams[i].start == to)
 			to = fm->fams[i].end;
-		rc = sink(ctx, fm->text.p + from, to - from);
+		rc = sink(ctx, text + from, to - from);
 	}
 	return rc;
 }
