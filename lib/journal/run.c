@@ -522,42 +522,52 @@ once(unsigned *seen, unsigned bit)
 	return true;
 }
 
+/* Whether key, of n bytes, is name (len bytes), or starts with it
+ * (prefix): memcmp on known lengths, no strcmp call per field. */
+static bool
+is_key(const char *key, size_t n, const char *name, size_t len, bool prefix)
+{
+	return (prefix ? n >= len : n == len) && memcmp(key, name, len) == 0;
+}
+
 static bool
 decode_field(struct run *r, char *key, char *value, unsigned *seen,
     struct perr *e)
 {
+	/* run_field_next's key ends where the value starts. */
+	size_t n = (size_t)(value - key - 1);
 	double v;
 
 	/* The first byte picks the field: this runs once per field read. */
 	switch (key[0]) {
 	case 'l':
-		if (strncmp(key, "label.", 6) == 0)
+		if (is_key(key, n, "label.", 6, true))
 			return add_label(r, key + 6, value, false, e) == 0;
 		return false;
 	case 't':
-		return strcmp(key, "time") == 0 && once(seen, SEEN_TIME) &&
-		    decode_double(value, &r->time);
+		return is_key(key, n, "time", 4, false) &&
+		    once(seen, SEEN_TIME) && decode_double(value, &r->time);
 	case 'w':
-		return strcmp(key, "workflow") == 0 &&
+		return is_key(key, n, "workflow", 8, false) &&
 		    once(seen, SEEN_WORKFLOW) && (r->workflow = value, true);
 	case 's':
-		if (strcmp(key, "status") == 0)
+		if (is_key(key, n, "status", 6, false))
 			return once(seen, SEEN_STATUS) &&
 			    decode_status(value, &r->status);
-		return strcmp(key, "step") == 0 && once(seen, SEEN_STEP) &&
-		    (r->step = value, true);
+		return is_key(key, n, "step", 4, false) &&
+		    once(seen, SEEN_STEP) && (r->step = value, true);
 	case 'r':
-		return strcmp(key, "run_id") == 0 && once(seen, SEEN_RUN_ID) &&
-		    (r->run_id = value, true);
+		return is_key(key, n, "run_id", 6, false) &&
+		    once(seen, SEEN_RUN_ID) && (r->run_id = value, true);
 	case 'd':
-		return strcmp(key, "duration") == 0 &&
+		return is_key(key, n, "duration", 8, false) &&
 		    once(seen, SEEN_DURATION) &&
 		    decode_double(value, &r->duration) &&
 		    (r->has_duration = true);
 	case 'e':
-		if (strcmp(key, "exit_code") != 0 || !once(seen, SEEN_EXIT) ||
-		    !decode_double(value, &v) || v != floor(v) || v < 0 ||
-		    v > 255)
+		if (!is_key(key, n, "exit_code", 9, false) ||
+		    !once(seen, SEEN_EXIT) || !decode_double(value, &v) ||
+		    v != floor(v) || v < 0 || v > 255)
 			return false;
 		r->exit_code = (int)v;
 		return true;
