@@ -68,7 +68,7 @@ struct formatter {
 	int value_of[RUN_STATUS_COUNT];		/* each status's index in
 						   values, -1 when not shown */
 	char le[RENDER_LE_MAX][32];		/* bucket bounds as "le", */
-	bool have_le;				/* once a histogram needs them */
+	bool have_le;				/* made for a histogram */
 	size_t row_series, row_nseries;		/* the row being written */
 	/* The user label names of workflow [0] and step [1] series, once
 	   a family of that scope asked for them. */
