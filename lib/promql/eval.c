@@ -2450,11 +2450,55 @@ fused_groups(struct pq_ev *ev, const struct pq_node *n,
 }
 
 /*
+ * The function of call over series s's window (fc's: t, mint, maxt;
+ * series, fc's series, receives the range),
+ * read up to end (maxt, or the store's horizon before it), into s->memo:
+ * kept there, so that another selector of the same series (the same rule
+ * or the next one, at the same time) finds it made; worked out otherwise.
+ * The window's samples count towards the limit either way.
+ */
+static int
+range_result(struct pq_ev *ev, const struct pq_node *call,
+    struct pq_fcall *fc, struct pq_series *series, struct pq_stored *s,
+    struct pq_cursor *cur, int64_t end)
+{
+	struct pq_range_memo *m = &s->memo;
+	int rc;
+
+	if (m->fn != call->func || m->t != fc->t || m->mint != fc->mint ||
+	    m->maxt != fc->maxt || m->end != end || m->last_t != s->last_t) {
+		m->fn = NULL;
+		pq_stored_range_at(s, fc->mint, end, cur, &series->rg);
+		m->samples = pq_range_count(&series->rg);
+		m->has = false;
+		if (m->samples > 0) {
+			if ((rc = budget(ev, m->samples)) != 0)
+				return rc;
+			series->ls = s->ls;
+			fc->has_result = false;
+			if ((rc = call->func->impl(fc)) != 0)
+				return rc;
+			m->has = fc->has_result;
+			m->v = fc->result;
+		}
+		m->fn = call->func;
+		m->t = fc->t;
+		m->mint = fc->mint;
+		m->maxt = fc->maxt;
+		m->end = end;
+		m->last_t = s->last_t;
+		return 0;
+	}
+	return m->samples > 0 ? budget(ev, m->samples) : 0;
+}
+
+/*
  * aggregation(function(metric{...}[range])) in one pass: each selected
  * series' window (its cursor), the function, and its group, without the
  * range vector and the vector between.  The same samples counted, the
- * same function calls in the same order, the groups in the same order of
- * first appearance: the same result as the three steps.
+ * same function results (made in the same order, or kept from a selector
+ * of the same series and window), the groups in the same order of first
+ * appearance: the same result as the three steps.
  */
 static int
 fused_aggregate(struct pq_ev *ev, const struct pq_node *n,
@@ -2468,8 +2512,8 @@ fused_aggregate(struct pq_ev *ev, const struct pq_node *n,
 	struct pq_cursor *cur;
 	struct group *g;
 	const size_t *idx;
-	size_t count, ng = 0, np, *pos;
-	int64_t maxt, mint;
+	size_t count, ng = 0, *pos;
+	int64_t maxt, mint, end;
 	int rc;
 
 	maxt = ref_time(ev, vs, t);
@@ -2493,25 +2537,20 @@ fused_aggregate(struct pq_ev *ev, const struct pq_node *n,
 	fc->mint = mint;
 	fc->maxt = maxt;
 	fc->series = &series;
+	series.ls = NULL;
+	end = maxt > ev->st->horizon ? ev->st->horizon : maxt;
 	for (size_t i = 0; i < count; i++) {
-		const struct pq_stored *s = &ev->st->s[idx[i]];
+		struct pq_stored *s = &ev->st->s[idx[i]];
 		size_t gi = c->f_group[i];
 
-		pq_stored_range_at(s, mint, maxt > ev->st->horizon ?
-		    ev->st->horizon : maxt, &cur[i], &series.rg);
-		if ((np = pq_range_count(&series.rg)) == 0)
-			continue;
-		if ((rc = budget(ev, np)) != 0)
+		if ((rc = range_result(ev, call, fc, &series, s, &cur[i],
+		    end)) != 0)
 			return rc;
-		series.ls = s->ls;
-		fc->has_result = false;
-		if ((rc = call->func->impl(fc)) != 0)
-			return rc;
-		if (!fc->has_result)
+		if (!s->memo.has)
 			continue;
 		smp.ls = s->ls;
 		smp.t = t;
-		smp.v = fc->result;
+		smp.v = s->memo.v;
 		if (pos[gi] != SIZE_MAX) {
 			rc = aggregate_into(ev, n->op, &g[pos[gi]], &smp, 0);
 		} else {

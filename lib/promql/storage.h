@@ -65,6 +65,22 @@ struct pq_run {
 	uint32_t n;		/* samples, at least 1 */
 };
 
+/*
+ * What a range function (of one argument) gave for a series' window: the
+ * evaluator's, kept so that another rule asking the same of the same
+ * series at the same time does not work it out again.  It holds while
+ * the key matches: the function, the evaluation time, the window (and
+ * where reading it stopped: the horizon may cut it), and the series'
+ * latest sample (every append moves it).  Zeroed: nothing kept.
+ */
+struct pq_range_memo {
+	const void *fn;
+	int64_t t, mint, maxt, end, last_t;
+	uint64_t samples;	/* the window's, for the sample limit */
+	double v;
+	bool has;		/* the function gave v (else no result) */
+};
+
 struct pq_stored {
 	const struct pq_lset *ls;	/* in the store's arena, stable */
 	struct pq_run *runs;
@@ -72,6 +88,9 @@ struct pq_stored {
 	int64_t step;		/* spacing within runs; 0 until fixed */
 	int64_t last_t;		/* the latest sample's time */
 	size_t next_by_name;	/* next series of the same __name__ + 1; 0 */
+	struct pq_range_memo memo;	/* the evaluator's (writes it through
+					   a const store: one evaluation
+					   at a time per store) */
 };
 
 struct pq_store {
