@@ -84,9 +84,14 @@ struct replay {
 	bool mismatch;			/* an owner's samples changed */
 	struct pq_arena scratch;
 	struct pq_lbuilder lb;
-	/* Records in time order: a min-heap on (time, file order). */
+	/* Records in time order: those read in time order in a queue, the
+	   others (finishes written ahead, records written late) in a
+	   min-heap, both on (time, file order); the least of the two heads
+	   comes first. */
 	struct pending *heap;
 	size_t nheap, capheap;
+	struct pending *queue;
+	size_t qhead, nqueue, capqueue;	/* [qhead, nqueue) waiting */
 	struct held *spare[SPARES];
 	size_t nspare;
 	uint64_t seq;
@@ -142,12 +147,51 @@ release(struct replay *R, struct held *h)
 		free(h);
 }
 
+/* Add p behind the queue's last record (not before it); false: no room. */
+static bool
+queue_push(struct replay *R, const struct pending *p)
+{
+	struct pending *q;
+	size_t cap;
+
+	if (R->qhead > 0 && R->nqueue == R->capqueue) {
+		/* Reuse the room of the records already taken. */
+		memmove(R->queue, R->queue + R->qhead, (R->nqueue - R->qhead) *
+		    sizeof(*q));
+		R->nqueue -= R->qhead;
+		R->qhead = 0;
+	}
+	if (R->nqueue == R->capqueue) {
+		cap = R->capqueue ? R->capqueue * 2 : 256;
+		if ((q = realloc(R->queue, cap * sizeof(*q))) == NULL)
+			return false;
+		R->queue = q;
+		R->capqueue = cap;
+	}
+	R->queue[R->nqueue++] = *p;
+	return true;
+}
+
 static int
 heap_push(struct replay *R, double t, struct held *held)
 {
 	struct pending p, tmp;
 	size_t i, parent;
 
+	p.h = held;
+	p.t = t;
+	p.seq = R->seq++;
+	/* In time order (its file order is the latest) and due by the
+	   scrape after next: the queue keeps it.  (A finish written ahead
+	   of its time would hold back the records after it.) */
+	if ((R->qhead == R->nqueue || R->queue[R->nqueue - 1].t <= t) &&
+	    t * 1000 <= (double)(R->next + R->scrape)) {
+		if (!queue_push(R, &p)) {
+			release(R, held);
+			return perr_set(R->e, PERR_NOMEM, "out of memory");
+		}
+		return 0;
+	}
 	if (R->nheap == R->capheap) {
 		size_t cap = R->capheap ? R->capheap * 2 : 256;
 		struct pending *h = realloc(R->heap, cap * sizeof(*h));
@@ -159,9 +203,6 @@ heap_push(struct replay *R, double t, struct held *held)
 		R->heap = h;
 		R->capheap = cap;
 	}
-	p.h = held;
-	p.t = t;
-	p.seq = R->seq++;
 	i = R->nheap++;
 	R->heap[i] = p;
 	while (i > 0 && before(&R->heap[i], &R->heap[parent = (i - 1) / 2])) {
@@ -214,15 +255,52 @@ fold(struct replay *R, struct held *h)
 	return 0;
 }
 
+/* The first waiting record (the queue's head or the heap's top), taken
+ * out; false when none waits. */
+static bool
+take_first(struct replay *R, struct pending *p)
+{
+	bool queued = R->qhead < R->nqueue;
+
+	if (queued && (R->nheap == 0 ||
+	    before(&R->queue[R->qhead], &R->heap[0]))) {
+		*p = R->queue[R->qhead++];
+		if (R->qhead == R->nqueue)
+			R->qhead = R->nqueue = 0;
+		return true;
+	}
+	if (R->nheap == 0)
+		return false;
+	*p = heap_pop(R);
+	return true;
+}
+
+/* The time of the first waiting record; false when none waits. */
+static bool
+first_time(const struct replay *R, double *t)
+{
+	bool queued = R->qhead < R->nqueue;
+
+	if (!queued && R->nheap == 0)
+		return false;
+	if (queued && (R->nheap == 0 ||
+	    before(&R->queue[R->qhead], &R->heap[0])))
+		*t = R->queue[R->qhead].t;
+	else
+		*t = R->heap[0].t;
+	return true;
+}
+
 /* Fold the waiting records up to time t (ms). */
 static int
 fold_until(struct replay *R, int64_t t)
 {
 	struct pending p;
+	double first;
 	int rc;
 
-	while (R->nheap > 0 && R->heap[0].t * 1000 <= (double)t) {
-		p = heap_pop(R);
+	while (first_time(R, &first) && first * 1000 <= (double)t) {
+		take_first(R, &p);
 		if ((rc = fold(R, p.h)) != 0)
 			return rc;
 	}
@@ -735,6 +813,9 @@ replay_journal(const char *path, const struct replay_opts *o,
 	}
 	while (R.nheap > 0)
 		free(heap_pop(&R).h);
+	for (; R.qhead < R.nqueue; R.qhead++)
+		free(R.queue[R.qhead].h);
+	free(R.queue);
 	while (R.nspare > 0)
 		free(R.spare[--R.nspare]);
 	free(R.heap);
