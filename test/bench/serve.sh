@@ -23,6 +23,7 @@ set -eu
 : "${PROMRUN_BUILD:?run through make bench}"
 SERVE="$PROMRUN_BUILD/promrun-serve"
 PY=/usr/bin/python3
+. "$(dirname "$0")/lib/bench.sh"
 N=${BENCH_POSTS:-20000}
 C=16
 dir=$(mktemp -d "${TMPDIR:-/tmp}/serve-bench.XXXXXX")
@@ -33,21 +34,6 @@ cleanup() {
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
-
-free_port() {
-	"$PY" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_up URL: until it answers (at most 20 s).
-wait_up() {
-	i=0
-	until curl -s -o /dev/null "$1"; do
-		i=$((i + 1))
-		[ "$i" -lt 200 ] || { echo "nothing answers at $1" >&2; exit 1; }
-		sleep 0.1
-	done
-}
 
 # start_serve NAME [ARG...]: promrun-serve with data in $dir/NAME; sets
 # SERVE_URL and SERVE_PID.
