@@ -46,6 +46,8 @@ struct family_out {
 					   all are made) */
 };
 
+struct grouping;
+
 struct formatter {
 	const struct agg *a;
 	const struct render_format *f;
@@ -65,6 +67,9 @@ struct formatter {
 	int value_of[RUN_STATUS_COUNT];		/* each status's index in
 						   values, -1 when not shown */
 	char le[RENDER_LE_MAX][32];		/* bucket bounds as "le" */
+	struct grouping *kept;			/* the last family's rows, for
+						   the next family grouped the
+						   same way */
 	struct perr *e;
 };
 
@@ -323,25 +328,24 @@ instance_of(const struct schema_family *fam, struct hmap *names,
 
 static int
 build_rows(struct formatter *fm, const struct schema_family *fam,
-    struct rows *rs)
+    struct user_names *users, struct rows *rs)
 {
 	struct expfmt_label l[MAX_ROW_LABELS];
 	struct buf key = BUF_INIT(1 << 20), scratch = BUF_INIT(1 << 16);
 	struct hmap instances = HMAP_INIT;
-	struct user_names users;
 	size_t i, n, status_at, *slot;
 	const char *instance;
 	struct row *r;
 	bool found;
 	int rc = 0;
 
-	collect_user_names(fm->a, fam->scope, &users);
+	collect_user_names(fm->a, fam->scope, users);
 	for (i = 0; i < agg_nseries(fm->a) && rc == 0; i++) {
 		const struct agg_series *s = agg_series_at(fm->a, i);
 
 		if ((fam->scope == SCOPE_STEP) != (s->step != NULL))
 			continue;
-		n = row_labels(fam, s, &users, l, &status_at);
+		n = row_labels(fam, s, users, l, &status_at);
 		instance = instance_of(fam, &instances, s, &scratch);
 		if (instance == NULL || row_key(&key, instance, l, n) != 0 ||
 		    hmap_upsert(&rs->map, key.p, key.len, &slot, &found) != 0) {
@@ -709,43 +713,143 @@ drop_if_empty(struct formatter *fm, size_t samples_before)
 	free(last->name);
 }
 
+/*
+ * The rows of a family, sorted: built once for all the families that group
+ * series the same way (native's nine families of a scope share them), as
+ * rows do not depend on the value a family shows.
+ */
+struct grouping {
+	const struct schema_family *fam;	/* the family they were made for */
+	struct user_names users;		/* of the families' scope */
+	struct rows rs;
+	struct row **order;
+};
+
+static void
+grouping_free(struct grouping *g)
+{
+	if (g == NULL)
+		return;
+	free(g->order);
+	rows_free(&g->rs);
+	free(g);
+}
+
+/* The label of f at or after *i that is not the status; NULL at the end. */
+static const struct schema_label *
+next_row_label(const struct schema_family *f, size_t *i)
+{
+	for (; *i < SCHEMA_MAX_LABELS && f->labels[*i].source != SRC_END;
+	    (*i)++)
+		if (f->labels[*i].source != SRC_STATUS)
+			return &f->labels[(*i)++];
+	return NULL;
+}
+
+/* The same labels from the same places, whether or not with a status. */
+static bool
+same_rows(const struct schema_family *a, const struct schema_family *b)
+{
+	const struct schema_label *x, *y;
+	size_t i = 0, k = 0;
+
+	if (a->scope != b->scope || a->per_workflow_name != b->per_workflow_name)
+		return false;
+	do {
+		x = next_row_label(a, &i);
+		y = next_row_label(b, &k);
+		if ((x == NULL) != (y == NULL))
+			return false;
+		if (x != NULL && (x->source != y->source ||
+		    (x->name == NULL) != (y->name == NULL) ||
+		    (x->name != NULL && strcmp(x->name, y->name) != 0)))
+			return false;
+	} while (x != NULL);
+	return true;
+}
+
+static int
+build_grouping(struct formatter *fm, const struct schema_family *fam,
+    struct grouping **out)
+{
+	struct grouping *g;
+	size_t i;
+	int rc;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return PERR_NOMEM;
+	g->fam = fam;
+	buf_init(&g->rs.names, (size_t)1 << 30);
+	rc = build_rows(fm, fam, &g->users, &g->rs);
+	/* Rows are large: sort pointers to them. */
+	if (rc == 0 && g->rs.n > 0 &&
+	    (g->order = malloc(g->rs.n * sizeof(*g->order))) == NULL)
+		rc = PERR_NOMEM;
+	for (i = 0; rc == 0 && i < g->rs.n; i++)
+		g->order[i] = &g->rs.v[i];
+	if (rc == 0 && g->rs.n > 1)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(g->order, g->rs.n, sizeof(*g->order),
+		    compare_row_pointers);
+	if (rc != 0) {
+		grouping_free(g);
+		return rc;
+	}
+	*out = g;
+	return 0;
+}
+
+/*
+ * Where "status" goes among the labels of fam's rows (0 without one), as
+ * row_labels counts: one label per source, every user label for
+ * SRC_USER_ALL.
+ */
+static size_t
+status_slot(const struct schema_family *fam, const struct grouping *g)
+{
+	size_t at = 0, i;
+
+	for (i = 0; i < SCHEMA_MAX_LABELS && fam->labels[i].source != SRC_END;
+	    i++) {
+		if (fam->labels[i].source == SRC_STATUS)
+			return at < MAX_ROW_LABELS ? at : MAX_ROW_LABELS;
+		at += fam->labels[i].source == SRC_USER_ALL ? g->users.n : 1;
+	}
+	return 0;
+}
+
 static int
 write_family(struct formatter *fm, const struct schema_family *fam)
 {
-	struct rows rs;
 	struct family_out *out = NULL;
-	struct row **order = NULL;
+	struct grouping *g;
 	const char *current = NULL;
-	size_t i, before = fm->samples;
-	int rc;
+	size_t i, before = fm->samples, status_at;
+	int rc = 0;
 
-	memset(&rs, 0, sizeof(rs));
-	buf_init(&rs.names, (size_t)1 << 30);
-	rc = build_rows(fm, fam, &rs);
-	/* Rows are large: sort pointers to them. */
-	if (rc == 0 && rs.n > 0 &&
-	    (order = malloc(rs.n * sizeof(*order))) == NULL)
-		rc = PERR_NOMEM;
-	for (i = 0; rc == 0 && i < rs.n; i++)
-		order[i] = &rs.v[i];
-	if (rc == 0 && rs.n > 1)	/* qsort(NULL, 0, ...) is undefined */
-		qsort(order, rs.n, sizeof(*order), compare_row_pointers);
-	for (i = 0; i < rs.n && rc == 0; i++) {
-		if (current == NULL || strcmp(current, order[i]->instance) != 0) {
+	if (fm->kept == NULL || !same_rows(fm->kept->fam, fam)) {
+		grouping_free(fm->kept);
+		fm->kept = NULL;
+		if ((rc = build_grouping(fm, fam, &fm->kept)) != 0)
+			return rc;
+	}
+	g = fm->kept;
+	status_at = status_slot(fam, g);
+	for (i = 0; i < g->rs.n; i++)
+		g->rs.v[i].status_at = status_at;
+	for (i = 0; i < g->rs.n && rc == 0; i++) {
+		if (current == NULL || strcmp(current, g->order[i]->instance) != 0) {
 			if (current != NULL)
 				drop_if_empty(fm, before);
-			current = order[i]->instance;
+			current = g->order[i]->instance;
 			before = fm->samples;
 			rc = start_family(fm, fam, current, &out);
 			if (rc != 0)
 				break;
 		}
-		rc = write_row(fm, fam, out->name, order[i], &fm->text);
+		rc = write_row(fm, fam, out->name, g->order[i], &fm->text);
 	}
 	if (rc == 0 && current != NULL)
 		drop_if_empty(fm, before);
-	free(order);
-	rows_free(&rs);
 	return rc;
 }
 
@@ -794,6 +898,7 @@ formatter_free(struct formatter *fm)
 	free(fm->fams);
 	buf_free(&fm->text);
 	free((void *)fm->live);
+	grouping_free(fm->kept);
 }
 
 static int
