@@ -36,6 +36,11 @@ struct row {
 	bool has_run, has_success, has_start, has_duration;
 	double run_time, success_time, start_time, duration_time, duration;
 	uint64_t in_progress;
+	/* The labels as text, 'a="x",b="y"', made once for all the families
+	   the row serves (make_row_texts), split where the status goes. */
+	const char *text;
+	size_t text_at;			/* its offset in grouping.text */
+	size_t text_len, text_split;
 };
 
 /* A family's lines lie in formatter.text, in the order they were made. */
@@ -47,6 +52,12 @@ struct family_out {
 };
 
 struct grouping;
+
+/* 'status="success"' or 'le="0.5"': a label made into text once a render. */
+struct piece {
+	char text[64];
+	size_t len;
+};
 
 struct formatter {
 	const struct agg *a;
@@ -67,6 +78,8 @@ struct formatter {
 	int value_of[RUN_STATUS_COUNT];		/* each status's index in
 						   values, -1 when not shown */
 	char le[RENDER_LE_MAX][32];		/* bucket bounds as "le" */
+	struct piece status_piece[RUN_STATUS_COUNT];	/* per value */
+	struct piece le_piece[RENDER_LE_MAX];
 	struct grouping *kept;			/* the last family's rows, for
 						   the next family grouped the
 						   same way */
@@ -456,6 +469,77 @@ full_labels(const struct row *r, const char *status, const char *le,
 	return n;
 }
 
+/*
+ * A row's sample as text: what expfmt_write_sample writes for the row's
+ * labels with status and le put in, joined from the row's text and the
+ * pieces, each made once.
+ */
+static int
+put_row_line(struct buf *b, const char *name, const struct row *r,
+    const struct piece *status, const struct piece *le, double value)
+{
+	const char *part[4];
+	size_t len[4], n = 0, i, room, name_len = strlen(name);
+	char *p;
+
+	if (r->text_split > 0) {
+		part[n] = r->text;
+		len[n++] = r->text_split;
+	}
+	if (status != NULL) {
+		part[n] = status->text;
+		len[n++] = status->len;
+	}
+	if (r->text_len > r->text_split) {
+		part[n] = r->text + r->text_split;
+		len[n++] = r->text_len - r->text_split;
+	}
+	if (le != NULL) {
+		part[n] = le->text;
+		len[n++] = le->len;
+	}
+	/* The name, "{" and "," before each part, "}". */
+	room = name_len + (n > 0 ? n + 1 : 0);
+	for (i = 0; i < n; i++)
+		room += len[i];
+	if (buf_extend(b, room, &p) != 0)
+		return PERR_NOMEM;
+	memcpy(p, name, name_len);
+	p += name_len;
+	for (i = 0; i < n; i++) {
+		*p++ = i == 0 ? '{' : ',';
+		memcpy(p, part[i], len[i]);
+		p += len[i];
+	}
+	if (n > 0)
+		*p = '}';
+	if (buf_addc(b, ' ') || buf_add_double(b, value) || buf_addc(b, '\n'))
+		return PERR_NOMEM;
+	return 0;
+}
+
+/*
+ * A sample of row r: its labels with the status value of index status and
+ * the bucket bound of index le put in (-1: none).
+ */
+static int
+row_sample(struct formatter *fm, struct buf *b, const char *name,
+    const struct row *r, int status, int le, double value)
+{
+	struct expfmt_label l[MAX_ROW_LABELS + 2];
+	size_t n;
+
+	if (fm->f->on_sample == NULL) {
+		fm->samples++;
+		return put_row_line(b, name, r, status >= 0 ?
+		    &fm->status_piece[status] : NULL, le >= 0 ?
+		    &fm->le_piece[le] : NULL, value);
+	}
+	n = full_labels(r, status >= 0 ? fm->values[status] : NULL,
+	    le >= 0 ? fm->le[le] : NULL, l);
+	return sample(fm, b, name, l, n, value);
+}
+
 /* The preset's distinct status values, in its order or sorted. */
 static size_t
 status_values(const struct schema_preset *p, const char **values)
@@ -519,9 +603,8 @@ write_counts(struct formatter *fm, const struct schema_family *fam,
     const char *name, const struct row *r, const uint64_t *counts,
     struct buf *b)
 {
-	struct expfmt_label l[MAX_ROW_LABELS + 2];
 	bool by_status = has_status_label(fam);
-	size_t nv = by_status ? fm->nvalues : 1, i, n;
+	size_t nv = by_status ? fm->nvalues : 1, i;
 	uint64_t total;
 
 	for (i = 0; i < nv; i++) {
@@ -529,8 +612,8 @@ write_counts(struct formatter *fm, const struct schema_family *fam,
 		/* Late finishes are rare: only the outcomes that happened. */
 		if (fam->value == SV_LATE_FINISHES && total == 0)
 			continue;
-		n = full_labels(r, by_status ? fm->values[i] : NULL, NULL, l);
-		if (sample(fm, b, name, l, n, (double)total) != 0)
+		if (row_sample(fm, b, name, r, by_status ? (int)i : -1, -1,
+		    (double)total) != 0)
 			return PERR_NOMEM;
 	}
 	return 0;
@@ -538,31 +621,28 @@ write_counts(struct formatter *fm, const struct schema_family *fam,
 
 static int
 write_one_hist(struct formatter *fm, const char *name, const struct row *r,
-    const char *status, const struct agg_hist *h, struct buf *b)
+    int status, const struct agg_hist *h, struct buf *b)
 {
-	struct expfmt_label l[MAX_ROW_LABELS + 2];
 	struct buf metric = BUF_INIT(4096);
 	uint64_t cumulative = 0;
-	size_t i, n;
+	size_t i;
 	int rc = 0;
 
 	if (buf_adds(&metric, name) || buf_adds(&metric, "_bucket"))
 		rc = PERR_NOMEM;
 	for (i = 0; i <= fm->nbuckets && rc == 0; i++) {
 		cumulative += h->buckets[i];
-		n = full_labels(r, status, fm->le[i], l);
-		if (rc == 0)
-			rc = sample(fm, b, buf_str(&metric), l, n,
-			    (double)cumulative);
+		rc = row_sample(fm, b, buf_str(&metric), r, status, (int)i,
+		    (double)cumulative);
 	}
-	n = full_labels(r, status, NULL, l);
 	buf_reset(&metric);
 	if (rc == 0 && (buf_adds(&metric, name) || buf_adds(&metric, "_sum") ||
-	    sample(fm, b, buf_str(&metric), l, n, h->sum)))
+	    row_sample(fm, b, buf_str(&metric), r, status, -1, h->sum)))
 		rc = PERR_NOMEM;
 	buf_reset(&metric);
 	if (rc == 0 && (buf_adds(&metric, name) || buf_adds(&metric, "_count") ||
-	    sample(fm, b, buf_str(&metric), l, n, (double)h->count)))
+	    row_sample(fm, b, buf_str(&metric), r, status, -1,
+	    (double)h->count)))
 		rc = PERR_NOMEM;
 	buf_free(&metric);
 	return rc;
@@ -585,7 +665,7 @@ write_hist(struct formatter *fm, const struct schema_family *fam,
 				rc = merge_hist(fm, &merged, &r->hist[st]);
 		if (rc == 0 && merged.count > 0)
 			rc = write_one_hist(fm, name, r,
-			    by_status ? fm->values[i] : NULL, &merged, b);
+			    by_status ? (int)i : -1, &merged, b);
 		free(merged.buckets);
 	}
 	return rc;
@@ -595,13 +675,9 @@ static int
 write_gauge(struct formatter *fm, const char *name, const struct row *r,
     bool has, double value, struct buf *b)
 {
-	struct expfmt_label l[MAX_ROW_LABELS + 2];
-	size_t n;
-
 	if (!has)
 		return 0;
-	n = full_labels(r, NULL, NULL, l);
-	return sample(fm, b, name, l, n, value);
+	return row_sample(fm, b, name, r, -1, -1, value);
 }
 
 static int
@@ -723,6 +799,9 @@ struct grouping {
 	struct user_names users;		/* of the families' scope */
 	struct rows rs;
 	struct row **order;
+	struct buf text;			/* the rows' texts */
+	bool has_text;
+	size_t text_status_at;			/* where they were split */
 };
 
 static void
@@ -730,6 +809,7 @@ grouping_free(struct grouping *g)
 {
 	if (g == NULL)
 		return;
+	buf_free(&g->text);
 	free(g->order);
 	rows_free(&g->rs);
 	free(g);
@@ -780,6 +860,7 @@ build_grouping(struct formatter *fm, const struct schema_family *fam,
 		return PERR_NOMEM;
 	g->fam = fam;
 	buf_init(&g->rs.names, (size_t)1 << 30);
+	buf_init(&g->text, (size_t)1 << 31);
 	rc = build_rows(fm, fam, &g->users, &g->rs);
 	/* Rows are large: sort pointers to them. */
 	if (rc == 0 && g->rs.n > 0 &&
@@ -817,6 +898,38 @@ status_slot(const struct schema_family *fam, const struct grouping *g)
 	return 0;
 }
 
+/*
+ * Each row's labels as text, split where the status goes: made once for
+ * every sample of every family the rows serve (again only for a family
+ * whose status goes elsewhere), in expfmt's own escaping.
+ */
+static int
+make_row_texts(struct grouping *g, size_t status_at)
+{
+	struct row *r;
+	size_t i, split;
+
+	buf_reset(&g->text);
+	for (i = 0; i < g->rs.n; i++) {
+		r = &g->rs.v[i];
+		split = status_at < r->nlabels ? status_at : r->nlabels;
+		r->text_at = g->text.len;
+		if (expfmt_write_label_pairs(&g->text, r->labels, split) != 0)
+			return PERR_NOMEM;
+		r->text_split = g->text.len - r->text_at;
+		if (expfmt_write_label_pairs(&g->text, r->labels + split,
+		    r->nlabels - split) != 0)
+			return PERR_NOMEM;
+		r->text_len = g->text.len - r->text_at;
+	}
+	/* Pointers only now that the text stopped growing. */
+	for (i = 0; i < g->rs.n; i++)
+		g->rs.v[i].text = buf_str(&g->text) + g->rs.v[i].text_at;
+	g->has_text = true;
+	g->text_status_at = status_at;
+	return 0;
+}
+
 static int
 write_family(struct formatter *fm, const struct schema_family *fam)
 {
@@ -836,6 +949,11 @@ write_family(struct formatter *fm, const struct schema_family *fam)
 	status_at = status_slot(fam, g);
 	for (i = 0; i < g->rs.n; i++)
 		g->rs.v[i].status_at = status_at;
+	/* Without a status the split does not matter: keep the texts. */
+	if (fm->f->on_sample == NULL && (!g->has_text ||
+	    (has_status_label(fam) && g->text_status_at != status_at)) &&
+	    (rc = make_row_texts(g, status_at)) != 0)
+		return rc;
 	for (i = 0; i < g->rs.n && rc == 0; i++) {
 		if (current == NULL || strcmp(current, g->order[i]->instance) != 0) {
 			if (current != NULL)
@@ -949,6 +1067,21 @@ emit_sorted(struct formatter *fm, render_sink sink, void *ctx)
 	return rc;
 }
 
+/* name="value" as text, in expfmt's escaping. */
+static int
+make_piece(const char *name, const char *value, struct piece *out)
+{
+	struct expfmt_label l = {name, value};
+	struct buf b = BUF_INIT(sizeof(out->text) - 1);
+
+	if (expfmt_write_label_pairs(&b, &l, 1) != 0)
+		return PERR_NOMEM;
+	memcpy(out->text, buf_str(&b), b.len + 1);
+	out->len = b.len;
+	buf_free(&b);
+	return 0;
+}
+
 /* What every row of every family uses: status values, "le" texts. */
 static int
 prepare(struct formatter *fm)
@@ -974,8 +1107,14 @@ prepare(struct formatter *fm)
 		    buf_adds(&le, "+Inf"))
 			return PERR_NOMEM;
 		memcpy(fm->le[i], buf_str(&le), le.len + 1);
+		if (make_piece("le", fm->le[i], &fm->le_piece[i]) != 0)
+			return PERR_NOMEM;
 	}
 	buf_free(&le);
+	for (i = 0; i < fm->nvalues; i++)
+		if (make_piece("status", fm->values[i],
+		    &fm->status_piece[i]) != 0)
+			return PERR_NOMEM;
 	return 0;
 }
 
