@@ -65,10 +65,12 @@ struct formatter {
 	const struct agg_live *live;
 	size_t nbuckets;
 	const double *buckets;
-	struct buf text;		/* every family's lines, one after another:
+	struct buf *text;		/* every family's lines, one after another:
 					   one buffer, not one per family, so
 					   they are neither copied together nor
-					   grown one by one */
+					   grown one by one; the caller's
+					   scratch, or own */
+	struct buf own;
 	struct family_out *fams;
 	size_t nfams, capfams;
 	size_t samples;
@@ -733,7 +735,7 @@ add_family(struct formatter *fm, const char *name, struct family_out **out)
 	f = &fm->fams[fm->nfams];
 	if ((f->name = strdup(name)) == NULL)
 		return PERR_NOMEM;
-	f->start = fm->text.len;
+	f->start = fm->text->len;
 	fm->nfams++;
 	*out = f;
 	return 0;
@@ -769,7 +771,7 @@ start_family(struct formatter *fm, const struct schema_family *fam,
 	if (rc == 0)
 		rc = add_family(fm, buf_str(&name), out);
 	if (rc == 0)
-		rc = expfmt_write_header(&fm->text, buf_str(&name),
+		rc = expfmt_write_header(fm->text, buf_str(&name),
 		    buf_str(&help), fam->type);
 	buf_free(&name);
 	buf_free(&help);
@@ -785,7 +787,7 @@ drop_if_empty(struct formatter *fm, size_t samples_before)
 	if (fm->nfams == 0 || fm->samples != samples_before)
 		return;
 	last = &fm->fams[--fm->nfams];
-	buf_truncate(&fm->text, last->start);
+	buf_truncate(fm->text, last->start);
 	free(last->name);
 }
 
@@ -964,7 +966,7 @@ write_family(struct formatter *fm, const struct schema_family *fam)
 			if (rc != 0)
 				break;
 		}
-		rc = write_row(fm, fam, out->name, g->order[i], &fm->text);
+		rc = write_row(fm, fam, out->name, g->order[i], fm->text);
 	}
 	if (rc == 0 && current != NULL)
 		drop_if_empty(fm, before);
@@ -984,18 +986,18 @@ write_self(struct formatter *fm, const struct schema_family *fam)
 	case SV_BUILD_INFO:
 		l[1].name = "version";
 		l[1].value = PROMRUN_VERSION;
-		return sample(fm, &fm->text, out->name, l, 2, 1);
+		return sample(fm, fm->text, out->name, l, 2, 1);
 	case SV_RECORDS:
 		l[1].name = "result";
 		l[1].value = "corrupt";
-		if (sample(fm, &fm->text, out->name, l, 2,
+		if (sample(fm, fm->text, out->name, l, 2,
 		    (double)agg_records_corrupt(fm->a)))
 			return PERR_NOMEM;
 		l[1].value = "ok";
-		return sample(fm, &fm->text, out->name, l, 2,
+		return sample(fm, fm->text, out->name, l, 2,
 		    (double)agg_records_ok(fm->a));
 	default:
-		return sample(fm, &fm->text, out->name, l, 1, fm->f->now);
+		return sample(fm, fm->text, out->name, l, 1, fm->f->now);
 	}
 }
 
@@ -1014,7 +1016,7 @@ formatter_free(struct formatter *fm)
 	for (i = 0; i < fm->nfams; i++)
 		free(fm->fams[i].name);
 	free(fm->fams);
-	buf_free(&fm->text);
+	buf_free(&fm->own);
 	free((void *)fm->live);
 	grouping_free(fm->kept);
 }
@@ -1041,7 +1043,7 @@ mark_ends(struct formatter *fm)
 
 	for (i = 0; i < fm->nfams; i++)
 		fm->fams[i].end = i + 1 < fm->nfams ? fm->fams[i + 1].start :
-		    fm->text.len;
+		    fm->text->len;
 }
 
 /*
@@ -1062,7 +1064,7 @@ emit_sorted(struct formatter *fm, render_sink sink, void *ctx)
 		to = fm->fams[i].end;
 		while (++i < fm->nfams && fm->fams[i].start == to)
 			to = fm->fams[i].end;
-		rc = sink(ctx, fm->text.p + from, to - from);
+		rc = sink(ctx, fm->text->p + from, to - from);
 	}
 	return rc;
 }
@@ -1131,7 +1133,9 @@ render_format(const struct agg *a, const struct render_format *f,
 	fm.a = a;
 	fm.f = f;
 	fm.e = e;
-	buf_init(&fm.text, (size_t)1 << 31);
+	buf_init(&fm.own, (size_t)1 << 31);
+	fm.text = f->scratch != NULL ? f->scratch : &fm.own;
+	buf_reset(fm.text);
 	fm.buckets = agg_buckets(a, &fm.nbuckets);
 	if (prepare(&fm) != 0)
 		return perr_set(e, PERR_NOMEM, "out of memory while rendering");
