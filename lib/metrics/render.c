@@ -395,6 +395,16 @@ build_rows(struct formatter *fm, const struct schema_family *fam,
 	return rc;
 }
 
+/*
+ * strcmp, skipped for the same string: label names and the instance ""
+ * are shared by every row, so the sort compares mostly values.
+ */
+static int
+compare_text(const char *a, const char *b)
+{
+	return a == b ? 0 : strcmp(a, b);
+}
+
 static int
 compare_rows(const void *x, const void *y)
 {
@@ -402,11 +412,13 @@ compare_rows(const void *x, const void *y)
 	size_t i;
 	int c;
 
-	if ((c = strcmp(a->instance, b->instance)) != 0)
+	if ((c = compare_text(a->instance, b->instance)) != 0)
 		return c;
 	for (i = 0; i < a->nlabels && i < b->nlabels; i++) {
-		if ((c = strcmp(a->labels[i].name, b->labels[i].name)) != 0 ||
-		    (c = strcmp(a->labels[i].value, b->labels[i].value)) != 0)
+		if ((c = compare_text(a->labels[i].name,
+		    b->labels[i].name)) != 0 ||
+		    (c = compare_text(a->labels[i].value,
+		    b->labels[i].value)) != 0)
 			return c;
 	}
 	return a->nlabels < b->nlabels ? -1 : a->nlabels > b->nlabels;
@@ -957,7 +969,8 @@ write_family(struct formatter *fm, const struct schema_family *fam)
 	    (rc = make_row_texts(g, status_at)) != 0)
 		return rc;
 	for (i = 0; i < g->rs.n && rc == 0; i++) {
-		if (current == NULL || strcmp(current, g->order[i]->instance) != 0) {
+		if (current == NULL ||
+		    compare_text(current, g->order[i]->instance) != 0) {
 			if (current != NULL)
 				drop_if_empty(fm, before);
 			current = g->order[i]->instance;
