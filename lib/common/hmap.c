@@ -71,7 +71,7 @@ probe(const struct hmap *m, uint64_t hash, const void *key, size_t len)
 	for (;;) {
 		s = &m->slots[i];
 		if (s->key == NULL || (s->hash == hash && s->len == len &&
-		    memcmp(s->key, key, len) == 0))
+		    (len == 0 || memcmp(s->key, key, len) == 0)))
 			return s;
 		i = (i + 1) & (m->cap - 1);
 	}
@@ -193,7 +193,9 @@ store_key(struct hmap *m, const void *key, size_t len)
 		m->chunks = c;
 	}
 	p = c->data + c->used;
-	memcpy(p, key, len);
+	/* An empty key may come as NULL (an unused buffer's): no memcpy. */
+	if (len > 0)
+		memcpy(p, key, len);
 	p[len] = '\0';
 	c->used += len + 1;
 	return p;
