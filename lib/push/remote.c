@@ -1,8 +1,8 @@
 /* remote.c - remote write 1.0 (see remote.h). */
 #include "push/remote.h"
 #include "push/pb.h"
+#include "push/snappyapi.h"
 
-#include <snappy-c.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -166,11 +166,15 @@ remote_metadata(struct buf *req, const struct series_family *f)
 int
 remote_snappy(const char *in, size_t len, struct buf *out, struct perr *e)
 {
-	size_t room = snappy_max_compressed_length(len);
+	const struct snappyapi *snappy;
+	size_t room;
 	char *space;
 	int rc;
 
 	buf_reset(out);
+	if ((rc = snappyapi_load(&snappy, e)) != 0)
+		return rc;
+	room = snappy->max_compressed_length(len);
 	if (room > out->max) {
 		buf_free(out);
 		return perr_set(e, PERR_LIMIT, "a request of %zu bytes is too "
@@ -184,7 +188,7 @@ remote_snappy(const char *in, size_t len, struct buf *out, struct perr *e)
 	if ((space = malloc(room)) == NULL)
 		return perr_set(e, PERR_NOMEM, "out of memory compressing a "
 		    "request of %zu bytes", len);
-	if (snappy_compress(in, len, space, &room) != SNAPPY_OK) {
+	if (snappy->compress(in, len, space, &room) != SNAPPY_OK) {
 		free(space);
 		return perr_set(e, PERR_NOMEM, "snappy could not compress a "
 		    "request of %zu bytes", len);

@@ -51,8 +51,9 @@ int remote_metadata(struct buf *req, const struct series_family *f);
 
 /*
  * remote_snappy: compress in[0..len) into out as one snappy block (the
- * format remote write requires, not the framed one).  out is cleared
- * first.  Returns 0, PERR_LIMIT or PERR_NOMEM.
+ * format remote write requires, not the framed one), with libsnappy
+ * loaded on the first call (snappyapi.h).  out is cleared first.  Returns
+ * 0, PERR_LIMIT, PERR_NOMEM, or snappyapi_load's PERR_IO.
  */
 int remote_snappy(const char *in, size_t len, struct buf *out,
     struct perr *e);
