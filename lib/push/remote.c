@@ -320,7 +320,7 @@ add_stale(struct sender *s, const struct push_state *st, long long t)
 /* The state's new file, written beside the old one by a thread. */
 struct state_job {
 	struct push_state *st;
-	const struct series_set *set;
+	struct series_set *set;
 	const struct state_rec *recs;
 	struct buf *done;	/* the last request, compressed already */
 	int rc;
@@ -333,8 +333,13 @@ write_state(void *arg)
 	struct state_job *j = arg;
 
 	j->rc = state_write(j->st, j->set, j->recs, &j->e);
-	/* Freed here too: off the way from the answer to the exit. */
+	/*
+	 * Freed here too, the set (the input, its series and keys: most of
+	 * what the push mapped) included: off the way from the answer to
+	 * the exit, while the receiver works.
+	 */
 	buf_free(j->done);
+	series_set_free(j->set);
 	return 0;
 }
 
@@ -345,8 +350,8 @@ write_state(void *arg)
  * in place only when every request was accepted, else removed.
  */
 static int
-send_last(struct sender *s, struct push_state *st,
-    const struct series_set *set, const struct state_rec *recs)
+send_last(struct sender *s, struct push_state *st, struct series_set *set,
+    const struct state_rec *recs)
 {
 	struct state_job job = {st, set, recs, &s->req, 0, {PERR_OK, 0, ""}};
 	bool threaded, any;
@@ -394,7 +399,7 @@ reserve_request(struct sender *s, const struct series_set *set)
 }
 
 int
-remote_push(struct push_client *c, const struct series_set *set,
+remote_push(struct push_client *c, struct series_set *set,
     struct push_state *st, long long t, size_t max_request,
     struct remote_result *res, struct perr *e)
 {
@@ -438,5 +443,6 @@ remote_push(struct push_client *c, const struct series_set *set,
 	buf_free(&s.req);
 	buf_free(&s.z);
 	buf_free(&s.meta);
+	series_set_free(set);
 	return rc;
 }
