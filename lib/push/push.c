@@ -648,7 +648,8 @@ protocol_headers(struct push_client *c)
 }
 
 /*
- * What needs libcurl, in the order of the checks: the libraries loaded,
+ * What needs libcurl, in the order of the checks: the libraries loaded
+ * (libsnappy for remote write's requests and the endpoints' state files),
  * the handle made, the URL checked, the credentials read, the headers set.
  */
 static int
@@ -659,7 +660,7 @@ set_up(struct push_client *c, struct perr *e)
 	int rc;
 
 	if ((rc = curlapi_load(&api, e)) != 0 ||
-	    (c->o.protocol == PUSH_REMOTE_WRITE &&
+	    (c->o.protocol != PUSH_GATEWAY &&
 	    (rc = snappyapi_load(&snappy, e)) != 0) ||
 	    (rc = transfer_open(&c->t, api, &c->to, e)) != 0 ||
 	    (rc = check_url(c, c->o.url != NULL ? c->o.url : PUSH_DEFAULT_URL,

@@ -224,7 +224,7 @@ int push_client_new(struct push_client **out, const struct push_options *o,
  * while the client is made: push_client_begin checks o's values (timeout,
  * retries, method, tenant, --gzip, the TLS files) and returns their
  * errors at once; the rest (libcurl loaded, and libsnappy for remote
- * write, with dlopen; the handle set up; the URL and the credentials
+ * write and OTLP, with dlopen; the handle set up; the URL and the credentials
  * checked) is done by a thread, or before it returns where none can be
  * started.  push_client_end waits for that, and returns its error (in e)
  * when it failed, else rc: the outcome of the caller's work meanwhile,
