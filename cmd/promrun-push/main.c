@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "push/endpoint.h"
 #include "push/push.h"
 #include "push/remote.h"
@@ -282,6 +283,7 @@ main(int argc, char **argv)
 	char *deflt[1];
 	int rc;
 
+	mem_short_lived();
 	parse_options(argc, argv, &o);
 	if ((rc = config_load(&c, o.config, &e)) == 0 &&
 	    (rc = merge(&o, &c, &g, &e)) == 0 &&
