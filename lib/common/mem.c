@@ -39,3 +39,11 @@ mem_short_lived(void)
 	(void)mallopt(M_ARENA_MAX, 1);
 #endif
 }
+
+void
+mem_give_back(void)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_ARENA_MAX)
+	(void)malloc_trim(0);
+#endif
+}

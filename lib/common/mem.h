@@ -36,4 +36,11 @@ void mem_prefault(void *p, size_t size);
  */
 void mem_short_lived(void);
 
+/*
+ * mem_give_back: after mem_short_lived, hand the memory freed so far back
+ * to the kernel (glibc's malloc_trim), from a thread that has time while
+ * another waits, so that the exit has less to take down.
+ */
+void mem_give_back(void);
+
 #endif

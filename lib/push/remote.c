@@ -2,6 +2,7 @@
 #include "push/remote.h"
 #include "push/pb.h"
 #include "push/snappyapi.h"
+#include "common/mem.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -338,6 +339,7 @@ write_state(void *arg)
 	 * while the receiver works.
 	 */
 	series_set_free(j->set);
+	mem_give_back();
 	return 0;
 }
 
