@@ -220,7 +220,8 @@ sort_labels(struct expfmt_label *l, size_t n)
 
 	for (i = 1; i < n; i++) {
 		t = l[i];
-		for (j = i; j > 0 && strcmp(l[j - 1].name, t.name) > 0; j--)
+		for (j = i; j > 0 && expfmt_name_cmp(l[j - 1].name, t.name) > 0;
+		    j--)
 			l[j] = l[j - 1];
 		l[j] = t;
 	}
@@ -258,7 +259,7 @@ gather_labels(struct series_adder *a, const struct expfmt_sample *smp,
 			    "[a-zA-Z_][a-zA-Z0-9_]*, not starting with __",
 			    a->what, smp->line, perr_quote(out[i].name, q1),
 			    smp->name);
-		if (i == 0 || strcmp(out[i - 1].name, out[i].name) != 0)
+		if (i == 0 || expfmt_name_cmp(out[i - 1].name, out[i].name) != 0)
 			continue;
 		if (strcmp(out[i - 1].value, out[i].value) != 0)
 			return perr_set(&a->err, PERR_INVALID, "%s:%u: %s would "
