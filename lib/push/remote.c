@@ -307,8 +307,8 @@ add_stale(struct sender *s, const struct push_state *st, long long t)
 		rc = series_set_parse_keys(&gone, keys.p, keys.len, st->path,
 		    s->e);
 	for (i = 0; rc == 0 && i < gone.nseries; i++) {
-		prev = state_lookup_hashed(st, gone.hashes[i],
-		    gone.series[i].key, gone.series[i].key_len);
+		prev = state_lookup(st, gone.series[i].key,
+		    gone.series[i].key_len);
 		ts = prev != NULL && prev->ts >= t ? prev->ts + 1 : t;
 		if ((rc = add(s, &gone.series[i], stale_nan(), ts)) == 0)
 			s->res.stale++;

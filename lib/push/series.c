@@ -45,7 +45,6 @@ series_set_free(struct series_set *s)
 	}
 	free(s->families);
 	free(s->series);
-	free(s->hashes);
 	hmap_free(&s->keys);
 	hmap_free(&s->family_index);
 	series_set_init(s);
@@ -123,13 +122,15 @@ static int
 key_all(struct series_set *s)
 {
 	size_t i, *slot;
+	uint64_t hash;
 	bool found;
 
 	if (s->keyed < s->nseries &&
 	    hmap_reserve(&s->keys, s->keys.count + s->nseries - s->keyed) != 0)
 		return PERR_NOMEM;
 	for (i = s->keyed; i < s->nseries; i++) {
-		if (hmap_upsert_hashed(&s->keys, s->hashes[i], s->series[i].key,
+		hash = hmap_hash(s->series[i].key, s->series[i].key_len);
+		if (hmap_upsert_hashed(&s->keys, hash, s->series[i].key,
 		    s->series[i].key_len, &slot, &found, NULL) != 0)
 			return PERR_NOMEM;
 		if (!found)
@@ -144,14 +145,6 @@ series_find(struct series_set *s, const char *key, size_t len,
     size_t *index)
 {
 	return key_all(s) == 0 && hmap_find(&s->keys, key, len, index);
-}
-
-bool
-series_find_hashed(struct series_set *s, uint64_t hash, const char *key,
-    size_t len, size_t *index)
-{
-	return key_all(s) == 0 && hmap_find_hashed(&s->keys, hash, key, len,
-	    index);
 }
 
 /* Keep the first problem (already in a->err) and add nothing more. */
@@ -283,7 +276,6 @@ static int
 grow_series(struct series_set *s, size_t want)
 {
 	struct series *grown;
-	uint64_t *hashes;
 	size_t cap = s->cap_series ? 2 * s->cap_series : 1024;
 
 	if (cap < want)
@@ -292,9 +284,6 @@ grow_series(struct series_set *s, size_t want)
 	if ((grown = realloc(s->series, cap * sizeof(*grown))) == NULL)
 		return PERR_NOMEM;
 	s->series = grown;
-	if ((hashes = realloc(s->hashes, cap * sizeof(*hashes))) == NULL)
-		return PERR_NOMEM;
-	s->hashes = hashes;
 	s->cap_series = cap;
 	return 0;
 }
@@ -324,7 +313,7 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	struct series *out;
 	const char *key;
 	size_t n = 0, *slot, fam;
-	uint64_t hash;
+	uint64_t hash = 0;
 	bool found;
 	int rc;
 
@@ -363,10 +352,15 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	if (series_write_key(&a->key, smp->name, tmp, n) != 0)
 		return hold(a, perr_set(&a->err, PERR_LIMIT, "%s:%u: series "
 		    "too long", a->what, smp->line));
-	/* Its slot on the way from memory while the series is put together. */
-	hash = hmap_hash(a->key.p, a->key.len);
-	if (!a->unkeyed)
+	/*
+	 * Hashed only to go into the map (a first text's keys are hashed
+	 * when they do: key_all), its slot on the way from memory while the
+	 * series is put together.
+	 */
+	if (!a->unkeyed) {
+		hash = hmap_hash(a->key.p, a->key.len);
 		hmap_prefetch(&s->keys, hash);
+	}
 	if ((s->nseries == s->cap_series && grow_series(s, 0) != 0) ||
 	    (fam = family_of(a, smp->family)) == SIZE_MAX ||
 	    (labels = alloc(s, (n ? n : 1) * sizeof(*labels))) == NULL)
@@ -400,9 +394,9 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	out->key = key;
 	out->key_len = a->key.len;
 	out->line = smp->line;
-	s->hashes[s->nseries++] = hash;
 	if (!a->unkeyed)
-		s->keyed = s->nseries;
+		s->keyed = s->nseries + 1;
+	s->nseries++;
 	note_special(a, smp->name, smp->value);
 	return 0;
 }

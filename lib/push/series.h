@@ -59,7 +59,6 @@ struct series_set {
 	struct series_family *families;
 	size_t nfamilies;
 	struct series *series;
-	uint64_t *hashes;	/* hmap_hash of each series' key, kept */
 	size_t nseries;
 	double start_time;	/* SERIES_START_METRIC's value, or NaN */
 	struct series_chunk *chunks;	/* strings and label arrays */
@@ -100,10 +99,6 @@ int series_set_parse_keys(struct series_set *s, const char *keys, size_t len,
  */
 bool series_find(struct series_set *s, const char *key, size_t len,
     size_t *index);
-
-/* series_find_hashed: series_find for a key whose hmap_hash is known. */
-bool series_find_hashed(struct series_set *s, uint64_t hash,
-    const char *key, size_t len, size_t *index);
 
 /*
  * Series from a parse the caller runs: series_adder_begin; expfmt_parse

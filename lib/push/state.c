@@ -48,12 +48,11 @@ state_file_name(struct buf *out, const char *protocol, const char *url,
 }
 
 const struct state_rec *
-state_lookup_hashed(const struct push_state *st, uint64_t hash,
-    const char *key, size_t len)
+state_lookup(const struct push_state *st, const char *key, size_t len)
 {
 	size_t i;
 
-	return st->indexed && hmap_find_hashed(&st->index, hash, key, len, &i) ?
+	return st->indexed && hmap_find(&st->index, key, len, &i) ?
 	    &st->entries[i].rec : NULL;
 }
 
@@ -583,8 +582,8 @@ state_match(struct push_state *st, const struct series_set *set,
 		/* Out of step: every entry hashed (and checked) once. */
 		if (!st->indexed && (rc = index_entries(st, st->n, e)) != 0)
 			return rc;
-		if (hmap_find_hashed(&st->index, set->hashes[i],
-		    set->series[i].key, set->series[i].key_len, &j)) {
+		if (hmap_find(&st->index, set->series[i].key,
+		    set->series[i].key_len, &j)) {
 			st->entries[j].seen = true;
 			prev[i] = &st->entries[j].rec;
 		}

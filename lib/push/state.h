@@ -140,12 +140,12 @@ int state_match(struct push_state *st, const struct series_set *set,
     const struct state_rec **prev, struct perr *e);
 
 /*
- * state_lookup_hashed: after state_match, the record of the key (its
- * hmap_hash given), or NULL.  Only entries state_match did not see need
- * it (state_vanished's keys, read back).
+ * state_lookup: after state_match, the record of key[0..len), or NULL.
+ * Only entries state_match did not see need it (state_vanished's keys,
+ * read back).
  */
-const struct state_rec *state_lookup_hashed(const struct push_state *st,
-    uint64_t hash, const char *key, size_t len);
+const struct state_rec *state_lookup(const struct push_state *st,
+    const char *key, size_t len);
 
 /*
  * state_vanished: append, one per line, the keys of the entries
