@@ -105,14 +105,6 @@ keep_text(struct series_set *s, char *text)
 	return 0;
 }
 
-int
-series_write_key(struct buf *b, const char *name,
-    const struct expfmt_label *labels, size_t n)
-{
-	/* The exposition writer's sample line, less its value. */
-	return expfmt_write_series(b, name, labels, n);
-}
-
 /*
  * Every series' key into the map (those of a first text went in only if
  * its series could be told apart no other way, see add_sample).  Keys put
@@ -204,19 +196,29 @@ remote_label_name(const char *name)
 	return label_name_valid(name) && strncmp(name, "__", 2) != 0;
 }
 
-/* Insertion sort by name: a sample has a handful of labels. */
+/*
+ * Insertion sort by name, each label's lengths (lens[2i], lens[2i + 1])
+ * moved with it: a sample has a handful of labels.
+ */
 static void
-sort_labels(struct expfmt_label *l, size_t n)
+sort_labels(struct expfmt_label *l, size_t *lens, size_t n)
 {
 	struct expfmt_label t;
-	size_t i, j;
+	size_t i, j, nl, vl;
 
 	for (i = 1; i < n; i++) {
 		t = l[i];
+		nl = lens[2 * i];
+		vl = lens[2 * i + 1];
 		for (j = i; j > 0 && expfmt_name_cmp(l[j - 1].name, t.name) > 0;
-		    j--)
+		    j--) {
 			l[j] = l[j - 1];
+			lens[2 * j] = lens[2 * j - 2];
+			lens[2 * j + 1] = lens[2 * j - 1];
+		}
 		l[j] = t;
+		lens[2 * j] = nl;
+		lens[2 * j + 1] = vl;
 	}
 }
 
@@ -231,20 +233,27 @@ value_of(const struct expfmt_label *l, size_t n, const char *name)
 	return "";
 }
 
-/* The sample's labels and the group's, sorted, checked, duplicates merged. */
+/*
+ * The sample's labels and the group's, sorted, checked, duplicates merged,
+ * with their lengths in lens (as sort_labels).
+ */
 static int
 gather_labels(struct series_adder *a, const struct expfmt_sample *smp,
-    struct expfmt_label *out, size_t *n)
+    struct expfmt_label *out, size_t *lens, size_t *n)
 {
 	char q1[PERR_QUOTE_MAX], q2[PERR_QUOTE_MAX];
 	size_t i, k = 0;
 
 	for (i = 0; i < smp->nlabels; i++)
-		if (smp->labels[i].value[0] != '\0')
+		if (smp->labels[i].value[0] != '\0') {
+			lens[2 * k] = smp->lens[2 * i];
+			lens[2 * k + 1] = smp->lens[2 * i + 1];
 			out[k++] = smp->labels[i];
+		}
 	memcpy(out + k, a->group, a->ngroup * sizeof(*out));
+	memcpy(lens + 2 * k, a->group_lens, 2 * a->ngroup * sizeof(*lens));
 	k += a->ngroup;
-	sort_labels(out, k);
+	sort_labels(out, lens, k);
 	for (i = 0; i < k; i++) {
 		if (a->check_names && !remote_label_name(out[i].name))
 			return perr_set(&a->err, PERR_INVALID, "%s:%u: label "
@@ -264,6 +273,8 @@ gather_labels(struct series_adder *a, const struct expfmt_sample *smp,
 			    out[i].name), q1), perr_quote(value_of(a->group,
 			    a->ngroup, out[i].name), q2));
 		memmove(&out[i], &out[i + 1], (k - i - 1) * sizeof(*out));
+		memmove(&lens[2 * i], &lens[2 * i + 2], 2 * (k - i - 1) *
+		    sizeof(*lens));
 		k--;
 		i--;
 		a->merged = true;
@@ -308,6 +319,7 @@ static int
 add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 {
 	struct expfmt_label tmp[SERIES_MAX_LABELS], *labels;
+	size_t lens[2 * SERIES_MAX_LABELS];
 	char q[PERR_QUOTE_MAX], *copy;
 	struct series_set *s = a->s;
 	struct series *out;
@@ -335,7 +347,7 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 		    "name %s is not one remote write accepts: use "
 		    "[a-zA-Z_:][a-zA-Z0-9_:]*", a->what, smp->line,
 		    perr_quote(smp->name, q)));
-	if ((rc = gather_labels(a, smp, tmp, &n)) != 0)
+	if ((rc = gather_labels(a, smp, tmp, lens, &n)) != 0)
 		return hold(a, rc);
 	/*
 	 * A sample with a label of the group's (same value: merged) can be
@@ -349,7 +361,12 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 			return nomem(a);
 	}
 	buf_reset(&a->key);
-	if (series_write_key(&a->key, smp->name, tmp, n) != 0)
+	/*
+	 * The key: the exposition writer's sample line less its value, from
+	 * the lengths the parse measured.
+	 */
+	if (expfmt_write_series_lens(&a->key, smp->name, smp->name_len, tmp,
+	    lens, n, smp->escaped || a->group_escape) != 0)
 		return hold(a, perr_set(&a->err, PERR_LIMIT, "%s:%u: series "
 		    "too long", a->what, smp->line));
 	/*
@@ -466,6 +483,11 @@ series_adder_begin(struct series_adder *a, struct series_set *s,
 		 * might not have been through it. */
 		if (!remote_label_name(a->group[i].name))
 			a->check_names = true;
+		a->group_lens[2 * i] = strlen(a->group[i].name);
+		a->group_lens[2 * i + 1] = strlen(a->group[i].value);
+		if (a->group[i].value[strcspn(a->group[i].value, "\\\"\n")] !=
+		    '\0')
+			a->group_escape = true;
 	}
 	return 0;
 }

@@ -114,7 +114,9 @@ struct series_adder {
 	const char *what;	/* the text's name, in messages */
 	double now, render_time;
 	struct expfmt_label group[PUSH_MAX_GROUPING + 1];	/* job first */
+	size_t group_lens[2 * (PUSH_MAX_GROUPING + 1)];	/* their strlens */
 	size_t ngroup;
+	bool group_escape;	/* a group value has a byte a key escapes */
 	size_t first;		/* the text's first series */
 	bool check_names;	/* a group name the parser did not vouch for */
 	bool sized;		/* the set's room made for the text */
@@ -151,12 +153,5 @@ int series_adder_end(struct series_adder *a, char *text, struct perr *e);
 
 /* series_set_free: release everything; the set is empty after. */
 void series_set_free(struct series_set *s);
-
-/*
- * series_write_key: append name{l1="v1",...} (values escaped as in the
- * exposition format; no braces without labels) to b.  buf.h's errors.
- */
-int series_write_key(struct buf *b, const char *name,
-    const struct expfmt_label *labels, size_t n);
 
 #endif
