@@ -121,6 +121,8 @@ endpoint_push(struct push_client *c, const struct endpoint_options *o,
 	if (named)
 		ahead = state_read_ahead(o->state_dir, buf_str(&name),
 		    buf_str(&dest));
+	/* Only now, the thread started: libcurl is loaded meanwhile. */
+	push_client_go(c);
 	/* The client is made while the inputs are read (push_client_begin). */
 	rc = push_client_end(c, load(o, paths, n, dir, g, now, &set, e), e);
 	if (rc != 0)

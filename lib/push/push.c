@@ -433,7 +433,10 @@ struct push_client {
 	char *secret;		/* password or token; cleared before free */
 	struct buf url, gz, desc;
 	thrd_t maker;		/* set_up's thread, */
-	bool making;		/* until joined */
+	bool making;		/* until joined; */
+	mtx_t gate_lock;	/* it waits for the gate to open */
+	cnd_t gate;
+	bool gate_open;
 	int made;		/* set_up's outcome, and its message: */
 	struct perr made_err;
 };
@@ -676,8 +679,41 @@ make(void *arg)
 {
 	struct push_client *c = arg;
 
+	mtx_lock(&c->gate_lock);
+	while (!c->gate_open)
+		cnd_wait(&c->gate, &c->gate_lock);
+	mtx_unlock(&c->gate_lock);
 	c->made = set_up(c, &c->made_err);
 	return 0;
+}
+
+/* make's thread, with its gate; false when none could be started. */
+static bool
+start_maker(struct push_client *c)
+{
+	if (mtx_init(&c->gate_lock, mtx_plain) != thrd_success)
+		return false;
+	if (cnd_init(&c->gate) != thrd_success) {
+		mtx_destroy(&c->gate_lock);
+		return false;
+	}
+	if (thrd_create(&c->maker, make, c) != thrd_success) {
+		cnd_destroy(&c->gate);
+		mtx_destroy(&c->gate_lock);
+		return false;
+	}
+	return true;
+}
+
+void
+push_client_go(struct push_client *c)
+{
+	if (!c->making)
+		return;
+	mtx_lock(&c->gate_lock);
+	c->gate_open = true;
+	cnd_signal(&c->gate);
+	mtx_unlock(&c->gate_lock);
 }
 
 int
@@ -700,11 +736,16 @@ push_client_begin(struct push_client **out, const struct push_options *o,
 	buf_init(&c->url, 64 << 10);
 	buf_init(&c->gz, PUSH_MAX_INPUT + (PUSH_MAX_INPUT >> 6) + 4096);
 	buf_init(&c->desc, 64 << 10);
-	/* Where no thread can be started, the caller waits for it here. */
-	if (thrd_create(&c->maker, make, c) == thrd_success)
+	/*
+	 * No thread starts while dlopen loads (glibc's loader lock): the
+	 * endpoints start theirs before the gate opens (push_client_go).
+	 * Where no thread can be started, the caller waits for it here.
+	 */
+	c->gate_open = o->protocol == PUSH_GATEWAY;
+	if (start_maker(c))
 		c->making = true;
 	else
-		(void)make(c);
+		c->made = set_up(c, &c->made_err);
 	*out = c;
 	return 0;
 }
@@ -713,8 +754,11 @@ int
 push_client_end(struct push_client *c, int rc, struct perr *e)
 {
 	if (c->making) {
+		push_client_go(c);
 		(void)thrd_join(c->maker, NULL);
 		c->making = false;
+		cnd_destroy(&c->gate);
+		mtx_destroy(&c->gate_lock);
 	}
 	if (c->made == 0)
 		return rc;

@@ -240,6 +240,15 @@ int push_client_begin(struct push_client **out, const struct push_options *o,
 int push_client_end(struct push_client *c, int rc, struct perr *e);
 
 /*
+ * push_client_go: for remote write and OTLP, the thread push_client_begin
+ * started waits for this (or push_client_end) before it loads anything:
+ * while dlopen loads, glibc lets no other thread start, and the endpoint
+ * starts its own first (the state read ahead).  For the Pushgateway it
+ * starts at once.  Safe to call more than once, and on any client.
+ */
+void push_client_go(struct push_client *c);
+
+/*
  * push_send: send body[0..len) (ignored for DELETE) to group g, retrying as
  * described above; one connection is reused across calls.  Returns 0 when
  * the gateway answered 200 or 202; PERR_IO when it could not be reached
