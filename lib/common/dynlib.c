@@ -17,7 +17,13 @@ load(struct dynlib *d, struct perr *e)
 	size_t i;
 	int rc;
 
-	if ((lib = dlopen(d->soname, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	/*
+	 * Lazily: of the thousands of functions the library and its own
+	 * (the C++ runtime, Kerberos, nghttp2...) import, a run calls a few
+	 * hundred.  Those linked with -z now (libcurl, OpenSSL) bind theirs
+	 * at once all the same.
+	 */
+	if ((lib = dlopen(d->soname, RTLD_LAZY | RTLD_LOCAL)) == NULL) {
 		why = dlerror();
 		return perr_set(e, PERR_IO, "cannot load %s: %s (install %s)",
 		    d->what, why != NULL ? why : d->soname, d->package);

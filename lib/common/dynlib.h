@@ -49,8 +49,9 @@ struct dynlib {
 	    PTHREAD_MUTEX_INITIALIZER, false, 0, {PERR_OK, 0, ""}}
 
 /*
- * dynlib_get: on the first call, dlopen d's library (every symbol bound
- * now, none made global) and store the address of each of its functions
+ * dynlib_get: on the first call, dlopen d's library (its functions bound
+ * when first called, except in libraries linked to bind at once; none
+ * made global) and store the address of each of its functions
  * in its table; later calls, from any thread, wait for that one and give
  * its outcome.  The library stays loaded until the program exits.
  * Returns 0; PERR_IO "cannot load WHAT: REASON (install PACKAGE)" when
