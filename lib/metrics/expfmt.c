@@ -712,6 +712,38 @@ check_label_name(struct parser *p, const char *name, size_t len, size_t n)
 }
 
 /*
+ * The bytes of a label value: 0 ends a run of plain ones (NUL, '"', '\\'),
+ * 0x80 is one of a multi-byte character (a UTF-8 check needed), 1 any
+ * other.  A table: every byte of every value is looked at.
+ */
+static const unsigned char value_byte[256] = {
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+};
+
+/*
  * Read "value" (after the opening quote) in place, its length in *len; *s
  * ends past the quote.  An escape is noted in p->escaped.
  */
@@ -719,18 +751,21 @@ static int
 read_label_value(struct parser *p, char **s, const char **value,
     size_t *len)
 {
-	char *r = *s, *w = *s;
+	char *r = *s, *w = *s, *run;
 	unsigned char high = 0;
 
 	*value = w;
-	for (; *r != '"'; r++) {
+	for (;;) {
+		/* Plain bytes stay put until an escape has shortened the value. */
+		for (run = r; value_byte[(unsigned char)*r] != 0; r++)
+			high |= value_byte[(unsigned char)*r];
+		if (w != run)
+			memmove(w, run, (size_t)(r - run));
+		w += r - run;
+		if (*r == '"')
+			break;
 		if (*r == '\0')
 			return fail(p, "label value has no closing quote");
-		if (*r != '\\') {
-			high |= (unsigned char)*r;
-			*w++ = *r;
-			continue;
-		}
 		p->escaped = true;
 		r++;
 		if (*r == '"' || *r == '\\')
@@ -741,6 +776,7 @@ read_label_value(struct parser *p, char **s, const char **value,
 			return fail(p, "invalid escape sequence \"\\%c\" in a label "
 			    "value: only \\\\, \\\" and \\n are accepted",
 			    *r ? *r : ' ');
+		r++;
 	}
 	*w = '\0';
 	*len = (size_t)(w - *value);
