@@ -884,7 +884,11 @@ static const struct key keys[] = {
 /* --- reading the file --- */
 
 /* The sections keys[] names, each of which may appear once. */
-static const char *const sections[] = {"journal", "render", "push", "serve"};
+static const char *const sections[] = {"journal", "render", "push", "record",
+    "serve"};
+/* What the messages list as known, sections[] and [org NAME]. */
+#define KNOWN_SECTIONS "[journal], [render], [push], [record], [serve] and " \
+    "[org NAME]"
 
 #define ORG_KEYS 2	/* the "org" keys of keys[], the last ones */
 
@@ -962,18 +966,31 @@ header_section(const char *text, bool *is_header)
 	return i;
 }
 
-/* A "[org NAME]" header: each organization's may appear once. */
+/*
+ * A header that names none of sections[]: an "[org NAME]" header, each
+ * organization's at most once, or an unknown section, refused at its
+ * header (so that one without keys is not silently ignored).
+ */
 static void
-org_header(struct loader *l, const char *text)
+other_header(struct loader *l, const char *text)
 {
-	char name[SERVE_ORG_NAME_MAX + 2];
+	char name[SERVE_ORG_NAME_MAX + 2], q[PERR_QUOTE_MAX];
 	const char *p, *end;
 	size_t i, n;
 
 	while (isspace((unsigned char)*text))
 		text++;
-	if (strncmp(text, "[org", 4) != 0 || !isspace((unsigned char)text[4]))
+	if (strncmp(text, "[org", 4) != 0 ||
+	    !isspace((unsigned char)text[4])) {
+		end = strchr(text, ']');
+		n = (size_t)(end - text - 1) < sizeof(name) - 1 ?
+		    (size_t)(end - text - 1) : sizeof(name) - 1;
+		memcpy(name, text + 1, n);
+		name[n] = '\0';
+		note(l, l->line, PERR_INVALID, "unknown section [%s]: known are "
+		    KNOWN_SECTIONS, perr_quote(name, q));
 		return;
+	}
 	for (p = text + 4; isspace((unsigned char)*p); p++)
 		;
 	if ((end = strchr(p, ']')) == NULL)
@@ -1026,8 +1043,8 @@ classify(struct loader *l, const char *line)
 		return;
 	l->after_key = false;
 	if (i == NELEM(sections)) {
-		org_header(l, text);
-		return;		/* unknown: refused with its first key */
+		other_header(l, text);
+		return;
 	}
 	if (l->section_line[i] != 0)
 		note(l, l->line, PERR_INVALID, "[%s] appears again (first on "
@@ -1147,8 +1164,7 @@ handle(void *user, const char *section, const char *name, const char *value)
 		    perr_quote(name, qn));
 	if (!section_known)
 		return note(l, l->line, PERR_INVALID, "unknown section [%s]: "
-		    "known are [journal], [render], [push], [serve] and "
-		    "[org NAME]", perr_quote(section, qs));
+		    "known are " KNOWN_SECTIONS, perr_quote(section, qs));
 	return note(l, l->line, PERR_INVALID, "unknown key %s in [%s]",
 	    perr_quote(name, qn), section);
 }

@@ -163,7 +163,12 @@ refused() {
 	printf '[journal]\nfsync = always\npaht = /tmp/x\n' >"$CONF"
 	refused "$CONF:3: unknown key \"paht\" in [journal]" -w w -s ok
 	printf '\n[jornal]\npath = /tmp/x\n' >"$CONF"
+	refused "$CONF:2: unknown section [\"jornal\"]: known are [journal], [render], [push], [record], [serve] and [org NAME]" -w w -s ok
+	# refused at its header, even with no key under it
+	printf '[journal]\nfsync = always\n[jornal]\n' >"$CONF"
 	refused "$CONF:3: unknown section [\"jornal\"]" -w w -s ok
+	printf '[record]\ntimeout = 5\n[record]\n' >"$CONF"
+	refused "$CONF:3: [record] appears again (first on line 1)" -w w -s ok
 }
 
 @test "a bad value in the config names the file, line, value and what is accepted" {

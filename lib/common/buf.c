@@ -1,5 +1,6 @@
 /* buf.c - the capped growable buffer (see buf.h). */
 #include "common/buf.h"
+#include "common/dtoa.h"
 #include "common/err.h"
 #include "common/mem.h"
 
@@ -172,68 +173,48 @@ add_integer(struct buf *b, double v)
 	return add_unsigned(b, (unsigned long long)fabs(v), v < 0);
 }
 
+/* v is an integer that add_integer writes exactly. */
+static bool
+small_integer(double v)
+{
+	return v == floor(v) && fabs(v) < 9007199254740992.0;
+}
+
 int
 buf_add_double(struct buf *b, double v)
 {
-	char tmp[40];
-	int prec;
+	char tmp[DTOA_FORM_MAX];
+	struct dtoa d;
 
 	if (isnan(v))
 		return buf_adds(b, "NaN");
 	if (isinf(v))
 		return buf_adds(b, v > 0 ? "+Inf" : "-Inf");
 	/* Integers are the common case (counters, buckets): no exponent. */
-	if (v == floor(v) && fabs(v) < 9007199254740992.0)
+	if (small_integer(v))
 		return add_integer(b, v == 0 ? 0 : v);
 	/*
-	 * When 15 significant digits read back exactly, "%.15g" (which drops
-	 * trailing zeros) is already the shortest form: a shorter one would
-	 * lie on the 15-digit grid too.  Otherwise 16 or 17 digits do.
+	 * The shortest digits, written as "%.Pg" would write them, P being
+	 * 15 or, when more digits are needed, their number (the form this
+	 * function has always had: it used to try "%.15g", "%.16g" and
+	 * "%.17g" until strtod read one back).
 	 */
-	for (prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-		if (strtod(tmp, NULL) == v)
-			break;
-	}
-	return buf_adds(b, tmp);
+	dtoa_shortest(v, &d);
+	if (d.exp < -4 || d.exp >= (d.ndigits > 15 ? d.ndigits : 15))
+		return buf_add(b, tmp, dtoa_exponent_form(&d, 'e', tmp));
+	return buf_add(b, tmp, dtoa_plain_form(&d, tmp));
 }
 
 int
 buf_add_decimal(struct buf *b, double v)
 {
-	struct buf g = BUF_INIT(64);
-	const char *p, *e;
-	long point, i, ndigits = 0;
-	char digits[24];
-	int rc;
+	char tmp[DTOA_FORM_MAX];
+	struct dtoa d;
 
-	if ((rc = buf_add_double(&g, v)) != 0 ||
-	    (e = strchr(buf_str(&g), 'e')) == NULL) {
-		rc = rc != 0 ? rc : buf_adds(b, buf_str(&g));
-		buf_free(&g);
-		return rc;
-	}
-	/* "-d.ddde-XX": the digits, and where the point goes among them. */
-	p = buf_str(&g);
-	if (*p == '-' && (rc = buf_addc(b, *p++)) != 0)
-		goto out;
-	for (; p < e && ndigits < (long)sizeof(digits); p++)
-		if (*p != '.')
-			digits[ndigits++] = *p;
-	point = strtol(e + 1, NULL, 10) + 1;
-	if (point <= 0)
-		rc = buf_adds(b, "0.");
-	for (i = point; rc == 0 && i < 0; i++)
-		rc = buf_addc(b, '0');
-	for (i = 0; rc == 0 && (i < ndigits || i < point); i++) {
-		if (i == point && point > 0)
-			rc = buf_addc(b, '.');
-		if (rc == 0)
-			rc = buf_addc(b, i < ndigits ? digits[i] : '0');
-	}
-out:
-	buf_free(&g);
-	return rc;
+	if (!isfinite(v) || small_integer(v))
+		return buf_add_double(b, v);
+	dtoa_shortest(v, &d);
+	return buf_add(b, tmp, dtoa_plain_form(&d, tmp));
 }
 
 const char *

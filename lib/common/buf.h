@@ -49,9 +49,11 @@ int buf_extend(struct buf *b, size_t len, char **space);
 
 /*
  * buf_add_double: v in the shortest decimal form that reads back as the same
- * double: integral values below 2^53 without exponent or point ("42"),
- * others as the shortest "%g" that round-trips ("0.25", "1e-05"), and the
- * exposition format's "+Inf", "-Inf" and "NaN".
+ * double (common/dtoa.h): integral values below 2^53 without exponent or
+ * point ("42"), others as "%.Pg" writes the shortest digits, P being 15 or
+ * their number when more ("0.25", "1e-05", "1763891234.5",
+ * "3.602879701896397e+16"), and the exposition format's "+Inf", "-Inf"
+ * and "NaN".  No printf, no strtod.
  */
 int buf_add_double(struct buf *b, double v);
 

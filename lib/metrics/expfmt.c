@@ -71,25 +71,37 @@ expfmt_write_header(struct buf *b, const char *name, const char *help,
 	return buf_addc(b, '\n');
 }
 
-/* The series part, one append per piece: exact at the buffer's cap. */
-static int
-write_series_pieces(struct buf *b, const char *name,
-    const struct expfmt_label *labels, size_t nlabels)
+int
+expfmt_write_label_pairs(struct buf *b, const struct expfmt_label *labels,
+    size_t nlabels)
 {
 	size_t i;
 	int rc;
 
-	if ((rc = buf_adds(b, name)) != 0)
-		return rc;
 	for (i = 0; i < nlabels; i++) {
-		if ((rc = buf_addc(b, i == 0 ? '{' : ',')) != 0 ||
+		if ((i > 0 && (rc = buf_addc(b, ',')) != 0) ||
 		    (rc = buf_adds(b, labels[i].name)) != 0 ||
 		    (rc = buf_add(b, "=\"", 2)) != 0 ||
 		    (rc = expfmt_write_label_value(b, labels[i].value)) != 0 ||
 		    (rc = buf_addc(b, '"')) != 0)
 			return rc;
 	}
-	return nlabels > 0 ? buf_addc(b, '}') : 0;
+	return 0;
+}
+
+/* The series part, one append per piece: exact at the buffer's cap. */
+static int
+write_series_pieces(struct buf *b, const char *name,
+    const struct expfmt_label *labels, size_t nlabels)
+{
+	int rc;
+
+	if ((rc = buf_adds(b, name)) != 0 || nlabels == 0)
+		return rc;
+	if ((rc = buf_addc(b, '{')) != 0 ||
+	    (rc = expfmt_write_label_pairs(b, labels, nlabels)) != 0)
+		return rc;
+	return buf_addc(b, '}');
 }
 
 /* s[0..len), its bytes escaped for a label value, at p; the end. */

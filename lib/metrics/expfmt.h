@@ -84,6 +84,14 @@ int expfmt_write_header(struct buf *b, const char *name, const char *help,
 int expfmt_write_label_value(struct buf *b, const char *v);
 
 /*
+ * expfmt_write_label_pairs: 'l1="v1",l2="v2"', the labels between a
+ * series' braces, escaped, in the order given (nothing for none), for a
+ * writer that puts series together from pieces made once.  buf.h's errors.
+ */
+int expfmt_write_label_pairs(struct buf *b, const struct expfmt_label *labels,
+    size_t nlabels);
+
+/*
  * expfmt_write_series: "name{l1="v1",...}", a sample line without its
  * value: the series' identity.  The braces are left out when nlabels is 0.
  * Labels are written in the order given.  buf.h's errors.

@@ -36,6 +36,11 @@ struct row {
 	bool has_run, has_success, has_start, has_duration;
 	double run_time, success_time, start_time, duration_time, duration;
 	uint64_t in_progress;
+	/* The labels as text, 'a="x",b="y"', made once for all the families
+	   the row serves (make_row_texts), split where the status goes. */
+	const char *text;
+	size_t text_at;			/* its offset in grouping.text */
+	size_t text_len, text_split;
 };
 
 /* A family's lines lie in formatter.text, in the order they were made. */
@@ -46,16 +51,26 @@ struct family_out {
 					   all are made) */
 };
 
+struct grouping;
+
+/* 'status="success"' or 'le="0.5"': a label made into text once a render. */
+struct piece {
+	char text[64];
+	size_t len;
+};
+
 struct formatter {
 	const struct agg *a;
 	const struct render_format *f;
 	const struct agg_live *live;
 	size_t nbuckets;
 	const double *buckets;
-	struct buf text;		/* every family's lines, one after another:
+	struct buf *text;		/* every family's lines, one after another:
 					   one buffer, not one per family, so
 					   they are neither copied together nor
-					   grown one by one */
+					   grown one by one; the caller's
+					   scratch, or own */
+	struct buf own;
 	struct family_out *fams;
 	size_t nfams, capfams;
 	size_t samples;
@@ -65,6 +80,11 @@ struct formatter {
 	int value_of[RUN_STATUS_COUNT];		/* each status's index in
 						   values, -1 when not shown */
 	char le[RENDER_LE_MAX][32];		/* bucket bounds as "le" */
+	struct piece status_piece[RUN_STATUS_COUNT];	/* per value */
+	struct piece le_piece[RENDER_LE_MAX];
+	struct grouping *kept;			/* the last family's rows, for
+						   the next family grouped the
+						   same way */
 	struct perr *e;
 };
 
@@ -323,25 +343,24 @@ instance_of(const struct schema_family *fam, struct hmap *names,
 
 static int
 build_rows(struct formatter *fm, const struct schema_family *fam,
-    struct rows *rs)
+    struct user_names *users, struct rows *rs)
 {
 	struct expfmt_label l[MAX_ROW_LABELS];
 	struct buf key = BUF_INIT(1 << 20), scratch = BUF_INIT(1 << 16);
 	struct hmap instances = HMAP_INIT;
-	struct user_names users;
 	size_t i, n, status_at, *slot;
 	const char *instance;
 	struct row *r;
 	bool found;
 	int rc = 0;
 
-	collect_user_names(fm->a, fam->scope, &users);
+	collect_user_names(fm->a, fam->scope, users);
 	for (i = 0; i < agg_nseries(fm->a) && rc == 0; i++) {
 		const struct agg_series *s = agg_series_at(fm->a, i);
 
 		if ((fam->scope == SCOPE_STEP) != (s->step != NULL))
 			continue;
-		n = row_labels(fam, s, &users, l, &status_at);
+		n = row_labels(fam, s, users, l, &status_at);
 		instance = instance_of(fam, &instances, s, &scratch);
 		if (instance == NULL || row_key(&key, instance, l, n) != 0 ||
 		    hmap_upsert(&rs->map, key.p, key.len, &slot, &found) != 0) {
@@ -376,6 +395,16 @@ build_rows(struct formatter *fm, const struct schema_family *fam,
 	return rc;
 }
 
+/*
+ * strcmp, skipped for the same string: label names and the instance ""
+ * are shared by every row, so the sort compares mostly values.
+ */
+static int
+compare_text(const char *a, const char *b)
+{
+	return a == b ? 0 : strcmp(a, b);
+}
+
 static int
 compare_rows(const void *x, const void *y)
 {
@@ -383,11 +412,13 @@ compare_rows(const void *x, const void *y)
 	size_t i;
 	int c;
 
-	if ((c = strcmp(a->instance, b->instance)) != 0)
+	if ((c = compare_text(a->instance, b->instance)) != 0)
 		return c;
 	for (i = 0; i < a->nlabels && i < b->nlabels; i++) {
-		if ((c = strcmp(a->labels[i].name, b->labels[i].name)) != 0 ||
-		    (c = strcmp(a->labels[i].value, b->labels[i].value)) != 0)
+		if ((c = compare_text(a->labels[i].name,
+		    b->labels[i].name)) != 0 ||
+		    (c = compare_text(a->labels[i].value,
+		    b->labels[i].value)) != 0)
 			return c;
 	}
 	return a->nlabels < b->nlabels ? -1 : a->nlabels > b->nlabels;
@@ -450,6 +481,77 @@ full_labels(const struct row *r, const char *status, const char *le,
 		out[n++].value = le;
 	}
 	return n;
+}
+
+/*
+ * A row's sample as text: what expfmt_write_sample writes for the row's
+ * labels with status and le put in, joined from the row's text and the
+ * pieces, each made once.
+ */
+static int
+put_row_line(struct buf *b, const char *name, const struct row *r,
+    const struct piece *status, const struct piece *le, double value)
+{
+	const char *part[4];
+	size_t len[4], n = 0, i, room, name_len = strlen(name);
+	char *p;
+
+	if (r->text_split > 0) {
+		part[n] = r->text;
+		len[n++] = r->text_split;
+	}
+	if (status != NULL) {
+		part[n] = status->text;
+		len[n++] = status->len;
+	}
+	if (r->text_len > r->text_split) {
+		part[n] = r->text + r->text_split;
+		len[n++] = r->text_len - r->text_split;
+	}
+	if (le != NULL) {
+		part[n] = le->text;
+		len[n++] = le->len;
+	}
+	/* The name, "{" and "," before each part, "}". */
+	room = name_len + (n > 0 ? n + 1 : 0);
+	for (i = 0; i < n; i++)
+		room += len[i];
+	if (buf_extend(b, room, &p) != 0)
+		return PERR_NOMEM;
+	memcpy(p, name, name_len);
+	p += name_len;
+	for (i = 0; i < n; i++) {
+		*p++ = i == 0 ? '{' : ',';
+		memcpy(p, part[i], len[i]);
+		p += len[i];
+	}
+	if (n > 0)
+		*p = '}';
+	if (buf_addc(b, ' ') || buf_add_double(b, value) || buf_addc(b, '\n'))
+		return PERR_NOMEM;
+	return 0;
+}
+
+/*
+ * A sample of row r: its labels with the status value of index status and
+ * the bucket bound of index le put in (-1: none).
+ */
+static int
+row_sample(struct formatter *fm, struct buf *b, const char *name,
+    const struct row *r, int status, int le, double value)
+{
+	struct expfmt_label l[MAX_ROW_LABELS + 2];
+	size_t n;
+
+	if (fm->f->on_sample == NULL) {
+		fm->samples++;
+		return put_row_line(b, name, r, status >= 0 ?
+		    &fm->status_piece[status] : NULL, le >= 0 ?
+		    &fm->le_piece[le] : NULL, value);
+	}
+	n = full_labels(r, status >= 0 ? fm->values[status] : NULL,
+	    le >= 0 ? fm->le[le] : NULL, l);
+	return sample(fm, b, name, l, n, value);
 }
 
 /* The preset's distinct status values, in its order or sorted. */
@@ -515,9 +617,8 @@ write_counts(struct formatter *fm, const struct schema_family *fam,
     const char *name, const struct row *r, const uint64_t *counts,
     struct buf *b)
 {
-	struct expfmt_label l[MAX_ROW_LABELS + 2];
 	bool by_status = has_status_label(fam);
-	size_t nv = by_status ? fm->nvalues : 1, i, n;
+	size_t nv = by_status ? fm->nvalues : 1, i;
 	uint64_t total;
 
 	for (i = 0; i < nv; i++) {
@@ -525,8 +626,8 @@ write_counts(struct formatter *fm, const struct schema_family *fam,
 		/* Late finishes are rare: only the outcomes that happened. */
 		if (fam->value == SV_LATE_FINISHES && total == 0)
 			continue;
-		n = full_labels(r, by_status ? fm->values[i] : NULL, NULL, l);
-		if (sample(fm, b, name, l, n, (double)total) != 0)
+		if (row_sample(fm, b, name, r, by_status ? (int)i : -1, -1,
+		    (double)total) != 0)
 			return PERR_NOMEM;
 	}
 	return 0;
@@ -534,31 +635,28 @@ write_counts(struct formatter *fm, const struct schema_family *fam,
 
 static int
 write_one_hist(struct formatter *fm, const char *name, const struct row *r,
-    const char *status, const struct agg_hist *h, struct buf *b)
+    int status, const struct agg_hist *h, struct buf *b)
 {
-	struct expfmt_label l[MAX_ROW_LABELS + 2];
 	struct buf metric = BUF_INIT(4096);
 	uint64_t cumulative = 0;
-	size_t i, n;
+	size_t i;
 	int rc = 0;
 
 	if (buf_adds(&metric, name) || buf_adds(&metric, "_bucket"))
 		rc = PERR_NOMEM;
 	for (i = 0; i <= fm->nbuckets && rc == 0; i++) {
 		cumulative += h->buckets[i];
-		n = full_labels(r, status, fm->le[i], l);
-		if (rc == 0)
-			rc = sample(fm, b, buf_str(&metric), l, n,
-			    (double)cumulative);
+		rc = row_sample(fm, b, buf_str(&metric), r, status, (int)i,
+		    (double)cumulative);
 	}
-	n = full_labels(r, status, NULL, l);
 	buf_reset(&metric);
 	if (rc == 0 && (buf_adds(&metric, name) || buf_adds(&metric, "_sum") ||
-	    sample(fm, b, buf_str(&metric), l, n, h->sum)))
+	    row_sample(fm, b, buf_str(&metric), r, status, -1, h->sum)))
 		rc = PERR_NOMEM;
 	buf_reset(&metric);
 	if (rc == 0 && (buf_adds(&metric, name) || buf_adds(&metric, "_count") ||
-	    sample(fm, b, buf_str(&metric), l, n, (double)h->count)))
+	    row_sample(fm, b, buf_str(&metric), r, status, -1,
+	    (double)h->count)))
 		rc = PERR_NOMEM;
 	buf_free(&metric);
 	return rc;
@@ -581,7 +679,7 @@ write_hist(struct formatter *fm, const struct schema_family *fam,
 				rc = merge_hist(fm, &merged, &r->hist[st]);
 		if (rc == 0 && merged.count > 0)
 			rc = write_one_hist(fm, name, r,
-			    by_status ? fm->values[i] : NULL, &merged, b);
+			    by_status ? (int)i : -1, &merged, b);
 		free(merged.buckets);
 	}
 	return rc;
@@ -591,13 +689,9 @@ static int
 write_gauge(struct formatter *fm, const char *name, const struct row *r,
     bool has, double value, struct buf *b)
 {
-	struct expfmt_label l[MAX_ROW_LABELS + 2];
-	size_t n;
-
 	if (!has)
 		return 0;
-	n = full_labels(r, NULL, NULL, l);
-	return sample(fm, b, name, l, n, value);
+	return row_sample(fm, b, name, r, -1, -1, value);
 }
 
 static int
@@ -653,7 +747,7 @@ add_family(struct formatter *fm, const char *name, struct family_out **out)
 	f = &fm->fams[fm->nfams];
 	if ((f->name = strdup(name)) == NULL)
 		return PERR_NOMEM;
-	f->start = fm->text.len;
+	f->start = fm->text->len;
 	fm->nfams++;
 	*out = f;
 	return 0;
@@ -689,7 +783,7 @@ start_family(struct formatter *fm, const struct schema_family *fam,
 	if (rc == 0)
 		rc = add_family(fm, buf_str(&name), out);
 	if (rc == 0)
-		rc = expfmt_write_header(&fm->text, buf_str(&name),
+		rc = expfmt_write_header(fm->text, buf_str(&name),
 		    buf_str(&help), fam->type);
 	buf_free(&name);
 	buf_free(&help);
@@ -705,47 +799,190 @@ drop_if_empty(struct formatter *fm, size_t samples_before)
 	if (fm->nfams == 0 || fm->samples != samples_before)
 		return;
 	last = &fm->fams[--fm->nfams];
-	buf_truncate(&fm->text, last->start);
+	buf_truncate(fm->text, last->start);
 	free(last->name);
+}
+
+/*
+ * The rows of a family, sorted: built once for all the families that group
+ * series the same way (native's nine families of a scope share them), as
+ * rows do not depend on the value a family shows.
+ */
+struct grouping {
+	const struct schema_family *fam;	/* the family they were made for */
+	struct user_names users;		/* of the families' scope */
+	struct rows rs;
+	struct row **order;
+	struct buf text;			/* the rows' texts */
+	bool has_text;
+	size_t text_status_at;			/* where they were split */
+};
+
+static void
+grouping_free(struct grouping *g)
+{
+	if (g == NULL)
+		return;
+	buf_free(&g->text);
+	free(g->order);
+	rows_free(&g->rs);
+	free(g);
+}
+
+/* The label of f at or after *i that is not the status; NULL at the end. */
+static const struct schema_label *
+next_row_label(const struct schema_family *f, size_t *i)
+{
+	for (; *i < SCHEMA_MAX_LABELS && f->labels[*i].source != SRC_END;
+	    (*i)++)
+		if (f->labels[*i].source != SRC_STATUS)
+			return &f->labels[(*i)++];
+	return NULL;
+}
+
+/* The same labels from the same places, whether or not with a status. */
+static bool
+same_rows(const struct schema_family *a, const struct schema_family *b)
+{
+	const struct schema_label *x, *y;
+	size_t i = 0, k = 0;
+
+	if (a->scope != b->scope || a->per_workflow_name != b->per_workflow_name)
+		return false;
+	do {
+		x = next_row_label(a, &i);
+		y = next_row_label(b, &k);
+		if ((x == NULL) != (y == NULL))
+			return false;
+		if (x != NULL && (x->source != y->source ||
+		    (x->name == NULL) != (y->name == NULL) ||
+		    (x->name != NULL && strcmp(x->name, y->name) != 0)))
+			return false;
+	} while (x != NULL);
+	return true;
+}
+
+static int
+build_grouping(struct formatter *fm, const struct schema_family *fam,
+    struct grouping **out)
+{
+	struct grouping *g;
+	size_t i;
+	int rc;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return PERR_NOMEM;
+	g->fam = fam;
+	buf_init(&g->rs.names, (size_t)1 << 30);
+	buf_init(&g->text, (size_t)1 << 31);
+	rc = build_rows(fm, fam, &g->users, &g->rs);
+	/* Rows are large: sort pointers to them. */
+	if (rc == 0 && g->rs.n > 0 &&
+	    (g->order = malloc(g->rs.n * sizeof(*g->order))) == NULL)
+		rc = PERR_NOMEM;
+	for (i = 0; rc == 0 && i < g->rs.n; i++)
+		g->order[i] = &g->rs.v[i];
+	if (rc == 0 && g->rs.n > 1)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(g->order, g->rs.n, sizeof(*g->order),
+		    compare_row_pointers);
+	if (rc != 0) {
+		grouping_free(g);
+		return rc;
+	}
+	*out = g;
+	return 0;
+}
+
+/*
+ * Where "status" goes among the labels of fam's rows (0 without one), as
+ * row_labels counts: one label per source, every user label for
+ * SRC_USER_ALL.
+ */
+static size_t
+status_slot(const struct schema_family *fam, const struct grouping *g)
+{
+	size_t at = 0, i;
+
+	for (i = 0; i < SCHEMA_MAX_LABELS && fam->labels[i].source != SRC_END;
+	    i++) {
+		if (fam->labels[i].source == SRC_STATUS)
+			return at < MAX_ROW_LABELS ? at : MAX_ROW_LABELS;
+		at += fam->labels[i].source == SRC_USER_ALL ? g->users.n : 1;
+	}
+	return 0;
+}
+
+/*
+ * Each row's labels as text, split where the status goes: made once for
+ * every sample of every family the rows serve (again only for a family
+ * whose status goes elsewhere), in expfmt's own escaping.
+ */
+static int
+make_row_texts(struct grouping *g, size_t status_at)
+{
+	struct row *r;
+	size_t i, split;
+
+	buf_reset(&g->text);
+	for (i = 0; i < g->rs.n; i++) {
+		r = &g->rs.v[i];
+		split = status_at < r->nlabels ? status_at : r->nlabels;
+		r->text_at = g->text.len;
+		if (expfmt_write_label_pairs(&g->text, r->labels, split) != 0)
+			return PERR_NOMEM;
+		r->text_split = g->text.len - r->text_at;
+		if (expfmt_write_label_pairs(&g->text, r->labels + split,
+		    r->nlabels - split) != 0)
+			return PERR_NOMEM;
+		r->text_len = g->text.len - r->text_at;
+	}
+	/* Pointers only now that the text stopped growing. */
+	for (i = 0; i < g->rs.n; i++)
+		g->rs.v[i].text = buf_str(&g->text) + g->rs.v[i].text_at;
+	g->has_text = true;
+	g->text_status_at = status_at;
+	return 0;
 }
 
 static int
 write_family(struct formatter *fm, const struct schema_family *fam)
 {
-	struct rows rs;
 	struct family_out *out = NULL;
-	struct row **order = NULL;
+	struct grouping *g;
 	const char *current = NULL;
-	size_t i, before = fm->samples;
-	int rc;
+	size_t i, before = fm->samples, status_at;
+	int rc = 0;
 
-	memset(&rs, 0, sizeof(rs));
-	buf_init(&rs.names, (size_t)1 << 30);
-	rc = build_rows(fm, fam, &rs);
-	/* Rows are large: sort pointers to them. */
-	if (rc == 0 && rs.n > 0 &&
-	    (order = malloc(rs.n * sizeof(*order))) == NULL)
-		rc = PERR_NOMEM;
-	for (i = 0; rc == 0 && i < rs.n; i++)
-		order[i] = &rs.v[i];
-	if (rc == 0 && rs.n > 1)	/* qsort(NULL, 0, ...) is undefined */
-		qsort(order, rs.n, sizeof(*order), compare_row_pointers);
-	for (i = 0; i < rs.n && rc == 0; i++) {
-		if (current == NULL || strcmp(current, order[i]->instance) != 0) {
+	if (fm->kept == NULL || !same_rows(fm->kept->fam, fam)) {
+		grouping_free(fm->kept);
+		fm->kept = NULL;
+		if ((rc = build_grouping(fm, fam, &fm->kept)) != 0)
+			return rc;
+	}
+	g = fm->kept;
+	status_at = status_slot(fam, g);
+	for (i = 0; i < g->rs.n; i++)
+		g->rs.v[i].status_at = status_at;
+	/* Without a status the split does not matter: keep the texts. */
+	if (fm->f->on_sample == NULL && (!g->has_text ||
+	    (has_status_label(fam) && g->text_status_at != status_at)) &&
+	    (rc = make_row_texts(g, status_at)) != 0)
+		return rc;
+	for (i = 0; i < g->rs.n && rc == 0; i++) {
+		if (current == NULL ||
+		    compare_text(current, g->order[i]->instance) != 0) {
 			if (current != NULL)
 				drop_if_empty(fm, before);
-			current = order[i]->instance;
+			current = g->order[i]->instance;
 			before = fm->samples;
 			rc = start_family(fm, fam, current, &out);
 			if (rc != 0)
 				break;
 		}
-		rc = write_row(fm, fam, out->name, order[i], &fm->text);
+		rc = write_row(fm, fam, out->name, g->order[i], fm->text);
 	}
 	if (rc == 0 && current != NULL)
 		drop_if_empty(fm, before);
-	free(order);
-	rows_free(&rs);
 	return rc;
 }
 
@@ -762,18 +999,18 @@ write_self(struct formatter *fm, const struct schema_family *fam)
 	case SV_BUILD_INFO:
 		l[1].name = "version";
 		l[1].value = PROMRUN_VERSION;
-		return sample(fm, &fm->text, out->name, l, 2, 1);
+		return sample(fm, fm->text, out->name, l, 2, 1);
 	case SV_RECORDS:
 		l[1].name = "result";
 		l[1].value = "corrupt";
-		if (sample(fm, &fm->text, out->name, l, 2,
+		if (sample(fm, fm->text, out->name, l, 2,
 		    (double)agg_records_corrupt(fm->a)))
 			return PERR_NOMEM;
 		l[1].value = "ok";
-		return sample(fm, &fm->text, out->name, l, 2,
+		return sample(fm, fm->text, out->name, l, 2,
 		    (double)agg_records_ok(fm->a));
 	default:
-		return sample(fm, &fm->text, out->name, l, 1, fm->f->now);
+		return sample(fm, fm->text, out->name, l, 1, fm->f->now);
 	}
 }
 
@@ -792,8 +1029,9 @@ formatter_free(struct formatter *fm)
 	for (i = 0; i < fm->nfams; i++)
 		free(fm->fams[i].name);
 	free(fm->fams);
-	buf_free(&fm->text);
+	buf_free(&fm->own);
 	free((void *)fm->live);
+	grouping_free(fm->kept);
 }
 
 static int
@@ -818,7 +1056,7 @@ mark_ends(struct formatter *fm)
 
 	for (i = 0; i < fm->nfams; i++)
 		fm->fams[i].end = i + 1 < fm->nfams ? fm->fams[i + 1].start :
-		    fm->text.len;
+		    fm->text->len;
 }
 
 /*
@@ -839,9 +1077,24 @@ emit_sorted(struct formatter *fm, render_sink sink, void *ctx)
 		to = fm->fams[i].end;
 		while (++i < fm->nfams && fm->fams[i].start == to)
 			to = fm->fams[i].end;
-		rc = sink(ctx, fm->text.p + from, to - from);
+		rc = sink(ctx, fm->text->p + from, to - from);
 	}
 	return rc;
+}
+
+/* name="value" as text, in expfmt's escaping. */
+static int
+make_piece(const char *name, const char *value, struct piece *out)
+{
+	struct expfmt_label l = {name, value};
+	struct buf b = BUF_INIT(sizeof(out->text) - 1);
+
+	if (expfmt_write_label_pairs(&b, &l, 1) != 0)
+		return PERR_NOMEM;
+	memcpy(out->text, buf_str(&b), b.len + 1);
+	out->len = b.len;
+	buf_free(&b);
+	return 0;
 }
 
 /* What every row of every family uses: status values, "le" texts. */
@@ -869,8 +1122,14 @@ prepare(struct formatter *fm)
 		    buf_adds(&le, "+Inf"))
 			return PERR_NOMEM;
 		memcpy(fm->le[i], buf_str(&le), le.len + 1);
+		if (make_piece("le", fm->le[i], &fm->le_piece[i]) != 0)
+			return PERR_NOMEM;
 	}
 	buf_free(&le);
+	for (i = 0; i < fm->nvalues; i++)
+		if (make_piece("status", fm->values[i],
+		    &fm->status_piece[i]) != 0)
+			return PERR_NOMEM;
 	return 0;
 }
 
@@ -887,7 +1146,9 @@ render_format(const struct agg *a, const struct render_format *f,
 	fm.a = a;
 	fm.f = f;
 	fm.e = e;
-	buf_init(&fm.text, (size_t)1 << 31);
+	buf_init(&fm.own, (size_t)1 << 31);
+	fm.text = f->scratch != NULL ? f->scratch : &fm.own;
+	buf_reset(fm.text);
 	fm.buckets = agg_buckets(a, &fm.nbuckets);
 	if (prepare(&fm) != 0)
 		return perr_set(e, PERR_NOMEM, "out of memory while rendering");

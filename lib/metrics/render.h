@@ -58,6 +58,12 @@ struct render_format {
 	render_sample_fn on_sample;
 	render_want_fn want;
 	void *ctx;
+	/* NULL, or a buffer the text is made in before the sink gets it
+	   (its cap limits the text, as 2 GiB does without it): emptied
+	   first, its memory kept for the caller's next render, so a server
+	   rendering again and again does not map fresh pages each time.
+	   Its contents after the call are unspecified. */
+	struct buf *scratch;
 };
 
 /*

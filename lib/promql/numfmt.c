@@ -1,5 +1,6 @@
 /* numfmt.c - Go's float formatting and parsing (see numfmt.h). */
 #include "promql/numfmt.h"
+#include "common/dtoa.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -8,69 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * The shortest decimal digits of finite v != 0 that read back as v: the
- * digits (no point, no sign) in d, their count, and the decimal exponent
- * of the first digit (v = d[0].d[1].. x 10^exp).
- */
-static int
-shortest(double v, char d[24], int *exp)
-{
-	char e[40], *p;
-	int prec, nd = 0;
-
-	for (prec = 0; prec < 17; prec++) {
-		snprintf(e, sizeof(e), "%.*e", prec, v);
-		if (strtod(e, NULL) == v)
-			break;
-	}
-	for (p = e; *p != 'e'; p++)
-		if (*p >= '0' && *p <= '9')
-			d[nd++] = *p;
-	while (nd > 1 && d[nd - 1] == '0')
-		nd--;
-	d[nd] = '\0';
-	*exp = atoi(p + 1);
-	return nd;
-}
-
-static int
-add_exp_form(struct buf *b, const char *d, int nd, int exp, char e)
-{
-	int rc;
-
-	if ((rc = buf_addc(b, d[0])) != 0)
-		return rc;
-	if (nd > 1 && ((rc = buf_addc(b, '.')) != 0 ||
-	    (rc = buf_add(b, d + 1, (size_t)nd - 1)) != 0))
-		return rc;
-	return buf_addf(b, "%c%c%02d", e, exp < 0 ? '-' : '+', abs(exp));
-}
-
-static int
-add_fixed_form(struct buf *b, const char *d, int nd, int exp)
-{
-	int rc = 0, i;
-
-	if (exp < 0) {
-		if ((rc = buf_adds(b, "0.")) != 0)
-			return rc;
-		for (i = -1; i > exp && rc == 0; i--)
-			rc = buf_addc(b, '0');
-		return rc != 0 ? rc : buf_add(b, d, (size_t)nd);
-	}
-	for (i = 0; i <= exp && rc == 0; i++)
-		rc = buf_addc(b, i < nd ? d[i] : '0');
-	if (rc == 0 && nd > exp + 1 && (rc = buf_addc(b, '.')) == 0)
-		rc = buf_add(b, d + exp + 1, (size_t)(nd - exp - 1));
-	return rc;
-}
-
 int
 pq_format_float(struct buf *b, double v, char fmt, int prec)
 {
-	char d[24], tmp[512];
-	int nd, exp, rc;
+	char tmp[DTOA_FORM_MAX > 512 ? DTOA_FORM_MAX : 512];
+	struct dtoa d;
+	size_t n;
 
 	if (isnan(v))
 		return buf_adds(b, "NaN");
@@ -90,27 +34,22 @@ pq_format_float(struct buf *b, double v, char fmt, int prec)
 		}
 		return buf_adds(b, tmp);
 	}
-	if (signbit(v) && (rc = buf_addc(b, '-')) != 0)
-		return rc;
-	if (v == 0) {
-		d[0] = '0';
-		nd = 1;
-		exp = 0;
-	} else {
-		nd = shortest(fabs(v), d, &exp);
-	}
+	dtoa_shortest(v, &d);
 	switch (fmt) {
 	case 'e':
 	case 'E':
-		return add_exp_form(b, d, nd, exp, fmt);
+		n = dtoa_exponent_form(&d, fmt, tmp);
+		break;
 	case 'f':
-		return add_fixed_form(b, d, nd, exp);
+		n = dtoa_plain_form(&d, tmp);
+		break;
 	default:
 		/* 'g' with the shortest digits switches at 1e-4 and 1e+06. */
-		if (exp < -4 || exp >= 6)
-			return add_exp_form(b, d, nd, exp, fmt == 'G' ? 'E' : 'e');
-		return add_fixed_form(b, d, nd, exp);
+		n = d.exp < -4 || d.exp >= 6 ? dtoa_exponent_form(&d,
+		    fmt == 'G' ? 'E' : 'e', tmp) : dtoa_plain_form(&d, tmp);
+		break;
 	}
+	return buf_add(b, tmp, n);
 }
 
 static bool

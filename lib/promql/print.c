@@ -2,6 +2,7 @@
 #include "promql/print.h"
 #include "promql/duration.h"
 #include "promql/func.h"
+#include "promql/numfmt.h"
 #include "promql/quote.h"
 #include "common/err.h"
 
@@ -15,56 +16,8 @@
 int
 pq_print_number(struct buf *b, double v)
 {
-	char e[40], digits[24], *p;
-	int prec, exp, nd, i;
-
-	if (isnan(v))
-		return buf_adds(b, "NaN");
-	if (isinf(v))
-		return buf_adds(b, v > 0 ? "+Inf" : "-Inf");
-	if (v == 0)
-		return buf_adds(b, signbit(v) ? "-0" : "0");
-	/* The shortest digits that read back as v. */
-	for (prec = 0; prec < 17; prec++) {
-		snprintf(e, sizeof(e), "%.*e", prec, v);
-		if (strtod(e, NULL) == v)
-			break;
-	}
-	p = e;
-	if (*p == '-') {
-		TRY(buf_addc(b, '-'));
-		p++;
-	}
-	nd = 0;
-	for (; *p != 'e'; p++)
-		if (*p != '.')
-			digits[nd++] = *p;
-	while (nd > 1 && digits[nd - 1] == '0')
-		nd--;
-	exp = atoi(p + 1);
-	/* Go's %v is 'g' with the shortest digits, which switches to the
-	 * exponent form below 1e-4 and from 1e+06 on. */
-	if (exp < -4 || exp >= 6) {
-		TRY(buf_addc(b, digits[0]));
-		if (nd > 1) {
-			TRY(buf_addc(b, '.'));
-			TRY(buf_add(b, digits + 1, (size_t)nd - 1));
-		}
-		return buf_addf(b, "e%c%02d", exp < 0 ? '-' : '+', abs(exp));
-	}
-	if (exp < 0) {
-		TRY(buf_adds(b, "0."));
-		for (i = -1; i > exp; i--)
-			TRY(buf_addc(b, '0'));
-		return buf_add(b, digits, (size_t)nd);
-	}
-	for (i = 0; i <= exp; i++)
-		TRY(buf_addc(b, i < nd ? digits[i] : '0'));
-	if (nd > exp + 1) {
-		TRY(buf_addc(b, '.'));
-		TRY(buf_add(b, digits + exp + 1, (size_t)(nd - exp - 1)));
-	}
-	return 0;
+	/* Go's %v of a float64: 'g' with the shortest digits. */
+	return pq_format_float(b, v, 'g', -1);
 }
 
 static int

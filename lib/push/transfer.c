@@ -18,8 +18,9 @@
 double
 push_backoff(unsigned attempt, double u)
 {
-	double d = PUSH_BACKOFF_BASE * ldexp(1.0, attempt > 30 ? 30 :
-	    (int)attempt);
+	/* 2^attempt by a shift: promrun-record (--server) links no libm. */
+	double d = PUSH_BACKOFF_BASE * (double)(1UL << (attempt > 30 ? 30 :
+	    attempt));
 
 	if (d > PUSH_BACKOFF_CAP)
 		d = PUSH_BACKOFF_CAP;
@@ -157,7 +158,10 @@ on_response(char *data, size_t size, size_t nmemb, void *ctx)
 static bool
 setup(struct transfer *t, const struct transfer_options *o)
 {
-	long ms = (long)ceil(o->timeout * 1000);
+	/* ceil without libm (promrun-record links none): timeout is checked
+	   to lie in (0, PUSH_MAX_TIMEOUT], so the product fits a long. */
+	double want = o->timeout * 1000;
+	long ms = (long)want + ((double)(long)want < want);
 	bool ok;
 
 	ok = SETOPT(t, CURLOPT_NOSIGNAL, 1L) &&

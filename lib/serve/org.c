@@ -32,6 +32,7 @@ org_init(struct org *o, const char *name, bool named, const char *data_dir,
 	}
 	o->named = named;
 	buf_init(&o->cache.text, (size_t)1 << 31);
+	buf_init(&o->cache.scratch, (size_t)1 << 31);
 	o->js = *js;
 	o->js.path = o->journal;
 	o->preset = p;
@@ -158,6 +159,7 @@ org_free(struct org *o)
 {
 	commit_journal_close(&o->cj);
 	buf_free(&o->cache.text);
+	buf_free(&o->cache.scratch);
 	agg_free(o->agg);
 	dedupe_free(&o->dedupe);
 	token_free(&o->write);

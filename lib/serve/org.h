@@ -52,6 +52,8 @@ struct org {
 		double until;
 		struct buf text;
 		size_t time_at, time_len;	/* time_len 0: no such line */
+		struct buf scratch;	/* where the renderer makes the text:
+					   its memory kept between renders */
 	} cache;
 	unsigned long long journal_bytes;
 	bool failing;			/* the last write failed */

@@ -198,6 +198,7 @@ render_cached(struct request *r, struct org *o, double now, struct perr *e)
 	f.now = now;
 	f.max_series = r->s->cfg->render->max_series;
 	f.no_self = strcmp(o->preset->name, "prpc") == 0 && !o->named;
+	f.scratch = &o->cache.scratch;
 	o->cache.valid = false;
 	buf_reset(&o->cache.text);	/* its memory is kept for the next */
 	if ((rc = render_format(o->agg, &f, render_into, &o->cache.text,

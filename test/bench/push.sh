@@ -14,6 +14,7 @@ set -eu
 : "${PROMRUN_BUILD:?run through make bench}"
 PUSH="$PROMRUN_BUILD/promrun-push"
 PY=/usr/bin/python3
+. "$(dirname "$0")/lib/bench.sh"
 RUNS=${BENCH_RUNS:-40}
 SERIES=10000
 dir=$(mktemp -d)
@@ -25,34 +26,15 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # 10,000 series in 5 families, as a CI textfile might hold.
-"$PY" - "$dir/series.prom" "$SERIES" <<'PY'
-import sys
-path, n = sys.argv[1], int(sys.argv[2])
-per = n // 5
-with open(path, "w") as f:
-    for fam, kind in (("bench_runs_total", "counter"), ("bench_up", "gauge"),
-                      ("bench_last_run_duration_seconds", "gauge"),
-                      ("bench_last_run_timestamp_seconds", "gauge"),
-                      ("bench_in_progress", "gauge")):
-        f.write("# HELP %s Benchmark family.\n# TYPE %s %s\n" % (fam, fam, kind))
-        for i in range(per):
-            f.write('%s{workflow="workflow-%d",repo="repo-%d",status="success"} %d.5\n'
-                    % (fam, i, i % 50, i))
-PY
+bench_series "$dir/series.prom" "$SERIES"
 
-port=$("$PY" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 url="http://127.0.0.1:$port"
 /usr/bin/prometheus-pushgateway --web.listen-address="127.0.0.1:$port" \
     --persistence.file="$dir/gateway.persist" --log.level=warn \
     >"$dir/gateway.log" 2>&1 &
 gw_pid=$!
-i=0
-until curl -s -o /dev/null "$url/-/ready"; do
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || { cat "$dir/gateway.log" >&2; exit 1; }
-	sleep 0.1
-done
+wait_up "$url/-/ready" "$dir/gateway.log"
 
 cat >"$dir/push.py" <<'PY'
 import sys

@@ -20,6 +20,7 @@ set -eu
 PUSH="$PROMRUN_BUILD/promrun-push"
 ENCODE="$PROMRUN_BUILD/test/push-encode"
 PY=/usr/bin/python3
+. "$(dirname "$0")/lib/bench.sh"
 RUNS=${BENCH_RUNS:-40}
 SERIES=10000
 dir=$(mktemp -d)
@@ -31,37 +32,17 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # 10,000 series in 5 families, as a CI textfile might hold, rendered now.
-"$PY" - "$dir/series.prom" "$SERIES" <<'PY'
-import sys, time
-path, n = sys.argv[1], int(sys.argv[2])
-per = n // 5
-with open(path, "w") as f:
-    for fam, kind in (("bench_runs_total", "counter"), ("bench_up", "gauge"),
-                      ("bench_last_run_duration_seconds", "gauge"),
-                      ("bench_last_run_timestamp_seconds", "gauge"),
-                      ("bench_in_progress", "gauge")):
-        f.write("# HELP %s Benchmark family.\n# TYPE %s %s\n" % (fam, fam, kind))
-        for i in range(per):
-            f.write('%s{workflow="workflow-%d",repo="repo-%d",status="success"} %d.5\n'
-                    % (fam, i, i % 50, i))
-    f.write("promrun_render_timestamp_seconds %.3f\n" % time.time())
-PY
+bench_series "$dir/series.prom" "$SERIES" now
 # One series fewer than promised would change the numbers: the render
 # timestamp is the 10,001st.
-port=$("$PY" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 url="http://127.0.0.1:$port/api/v1/write"
 printf 'global:\n  scrape_interval: 1m\nscrape_configs: []\n' >"$dir/prometheus.yml"
 prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
     --web.listen-address="127.0.0.1:$port" --web.enable-remote-write-receiver \
     --log.level=warn >"$dir/prometheus.log" 2>&1 &
 prom_pid=$!
-i=0
-until curl -s -o /dev/null "http://127.0.0.1:$port/-/ready"; do
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || { cat "$dir/prometheus.log" >&2; exit 1; }
-	sleep 0.1
-done
+wait_up "http://127.0.0.1:$port/-/ready" "$dir/prometheus.log"
 
 : >"$dir/empty.ini"
 t_ms=$("$PY" -c 'import sys; print(round(float(open(sys.argv[1]).read().split()[-1]) * 1000))' "$dir/series.prom")

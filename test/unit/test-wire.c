@@ -133,9 +133,46 @@ test_round_trips(void)
 	round_trip(&r, &j);
 }
 
+/*
+ * record_finish_of rounds the duration to microseconds without libm: the
+ * same as round(d * 1e6) / 1e6 on halves, near-halves, negatives, huge
+ * values and random bit patterns.
+ */
+static void
+test_duration_rounding(void)
+{
+	static const double edges[] = { 0, -0.0, 0.5e-6, 1.5e-6, 2.5e-6,
+	    -0.5e-6, -2.5e-6, 0.49999999999999994e-6, 41.2500005,
+	    1.0000005, 4503599627.3704955, 4503599627.3704965, 1e300, -1e300,
+	    1e-320, 86400.0000004999, 0x1p52 / 1e6, 0x1p53 / 1e6 };
+	struct run r, f;
+	unsigned long long x = 88172645463325252ULL;
+	size_t i, bad = 0;
+	double d;
+
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < sizeof(edges) / sizeof(edges[0]) + 200000; i++) {
+		if (i < sizeof(edges) / sizeof(edges[0])) {
+			d = edges[i];
+		} else {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			/* Durations from a microsecond to a year, and halves. */
+			d = (double)(x % 31536000000000ULL) / 1e6 +
+			    (i % 2 ? 0.5e-6 : (double)(x >> 40) / 1e12);
+		}
+		record_finish_of(&f, &r, 0, d, 0);
+		if (memcmp(&f.duration, &(double){ round(d * 1e6) / 1e6 },
+		    sizeof(double)) != 0 && ++bad < 5)
+			fprintf(stderr, "duration %.17g: got %.17g\n", d,
+			    f.duration);
+	}
+	CHECK(bad == 0);
+}
+
 int
 main(void)
 {
 	test_round_trips();
+	test_duration_rounding();
 	return check_done("test-wire");
 }
