@@ -294,6 +294,10 @@ grow_series(struct series_set *s, size_t want)
 
 	if ((grown = realloc(s->series, cap * sizeof(*grown))) == NULL)
 		return PERR_NOMEM;
+	/* Sized for a text (want), the room is about to be filled. */
+	if (want > 0)
+		mem_prefault(grown + s->cap_series, (cap - s->cap_series) *
+		    sizeof(*grown));
 	s->series = grown;
 	s->cap_series = cap;
 	return 0;
