@@ -4,6 +4,7 @@
 #include "common/atomicfile.h"
 #include "common/crc32c.h"
 #include "common/fsutil.h"
+#include "common/mem.h"
 #include "common/text.h"
 #include "journal/journal.h"
 #include "promql/quote.h"
@@ -340,6 +341,8 @@ parse_binary(struct push_state *st, const char *z, size_t len,
 		return damaged(st, "its compressed block does not read", e);
 	if ((st->text = malloc(size > 0 ? size : 1)) == NULL)
 		return perr_set(e, PERR_NOMEM, "out of memory");
+	/* Mapped in one call, not a fault a page as snappy writes it. */
+	mem_prefault(st->text, size);
 	if (snappy->uncompress(z, len, st->text, &size) != SNAPPY_OK)
 		return damaged(st, "its compressed block does not read", e);
 	return parse_records(st, st->text, size, e);
