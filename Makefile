@@ -47,6 +47,7 @@ endif
 LIBS_INIH  = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
 LIBS_YAML  = $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
 LIBS_CURL  = $(shell pkg-config --libs libcurl zlib 2>/dev/null || echo -lcurl -lz)
+LIBS_ZLIB  = $(shell pkg-config --libs zlib 2>/dev/null || echo -lz)
 LIBS_PCRE  = $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8)
 LIBS_SNAPPY = $(shell pkg-config --libs snappy 2>/dev/null || echo -lsnappy)
 LIBS_JANSSON = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
@@ -55,14 +56,17 @@ LIBS_HTTPD = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || \
 
 PROGRAMS   = promrun-record promrun-render promrun-push promrun-rules \
              promrun-serve
-# Each program links only the libraries it uses: only promrun-push links curl,
-# snappy (remote write) and jansson (OTLP's JSON), only promrun-rules reads
-# YAML and matches regular expressions (PCRE2), only promrun-serve links
-# libmicrohttpd (and jansson, for the bodies it takes); the config (and so
-# every program) needs inih.
+# Each program links only the libraries it uses: only promrun-push links zlib
+# (--gzip) and jansson (OTLP's JSON), only promrun-rules reads YAML and
+# matches regular expressions (PCRE2), only promrun-serve links libmicrohttpd
+# (and jansson, for the bodies it takes); the config (and so every program)
+# needs inih.  No program links libcurl or libsnappy: promrun-push and
+# promrun-record load them with dlopen when they send (lib/push/curlapi.h,
+# snappyapi.h), so the dynamic loader does not load them, and the 30
+# libraries libcurl brings, before main() on every run.
 LIBS_promrun-record = $(LIBS_INIH)
 LIBS_promrun-render = $(LIBS_INIH)
-LIBS_promrun-push = $(LIBS_INIH) $(LIBS_CURL) $(LIBS_SNAPPY) $(LIBS_JANSSON)
+LIBS_promrun-push = $(LIBS_INIH) $(LIBS_ZLIB) $(LIBS_JANSSON)
 LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_PCRE)
 LIBS_promrun-serve = $(LIBS_INIH) $(LIBS_HTTPD) $(LIBS_JANSSON)
 

@@ -118,7 +118,8 @@ prom_query_at() {
 	run prom_query_at "count_over_time(gone{job=\"$JOB\"}[10m])" "$t2"
 	assert_output --partial '"value":"1"'
 	# The state forgot it: a third push sends no second marker.
-	run grep -c gone state/remote-write-*.state
+	state-dump state/remote-write-*.state >dump
+	run grep -c gone dump
 	assert_output 0
 	run promrun-push -v --remote-write "$RW" m.prom
 	assert_output --partial 'sent 1 series (0 staleness markers)'
@@ -134,7 +135,8 @@ prom_query_at() {
 	run promrun-push --remote-write "$RW" old.prom
 	assert_success
 	# x=2 went one millisecond after x=1, instead of 10 minutes before it.
-	run awk '$4 ~ /^x\{/ { print $1, $3 }' state/remote-write-*.state
+	state-dump state/remote-write-*.state >dump
+	run awk '$4 ~ /^x\{/ { print $1, $3 }' dump
 	assert_output "$((now * 1000 + 1)) 4000000000000000"
 	run prom_query_at "x{job=\"$JOB\"}" "$now.001"
 	assert_output --partial '"value":"2"'
@@ -217,7 +219,8 @@ z'
 	assert_line 'X-Scope-OrgID: team-a'
 	assert_line 'User-Agent: promrun-push/0.1.0'
 	refute_line --partial 'Expect:'
-	t=$(awk '$4 ~ /^m\{/ { print $1 }' state/remote-write-*-*.state)
+	state-dump state/remote-write-*-*.state >dump
+	t=$(awk '$4 ~ /^m\{/ { print $1 }' dump)
 	run sh -c "push-encode snappy-d <'$STUB_DIR/body-1' | protoc --decode_raw"
 	assert_success
 	assert_output "1 {

@@ -154,7 +154,8 @@ exposure() {
 	assert_success
 	assert_output ''
 	[ "$(stub_requests "$BATS_TEST_TMPDIR/stub")" -eq 1 ]
-	run grep -c "instance=\"$(uname -n)\",job=\"promrun\"" "$BATS_TEST_TMPDIR"/promrun-push/remote-write-127.0.0.1_*.state
+	state-dump "$BATS_TEST_TMPDIR"/promrun-push/remote-write-127.0.0.1_*.state >"$BATS_TEST_TMPDIR/dump"
+	run grep -c "instance=\"$(uname -n)\",job=\"promrun\"" "$BATS_TEST_TMPDIR/dump"
 	assert_output "$(grep -vc '^#' "$TEXTFILE/promrun.prom")"
 }
 

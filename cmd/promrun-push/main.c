@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "push/endpoint.h"
 #include "push/push.h"
 #include "push/remote.h"
@@ -238,7 +239,8 @@ push_inputs(struct push_client *cl, struct options *o,
 	struct buf body = BUF_INIT(PUSH_MAX_INPUT);
 	int rc;
 
-	if ((rc = push_load(o->inputs, o->ninputs, g, o->ep.flags, &body, e)) == 0)
+	rc = push_load(o->inputs, o->ninputs, g, o->ep.flags, &body, e);
+	if ((rc = push_client_end(cl, rc, e)) == 0)
 		rc = push_send(cl, g, body.p, body.len, e);
 	buf_free(&body);
 	return rc;
@@ -253,8 +255,8 @@ push_dir(struct push_client *cl, const struct options *o,
 	size_t n = 0, i, refused = 0;
 	int rc;
 
-	rc = push_dir_load(o->dir, g, o->push.method != PUSH_DELETE,
-	    o->ep.flags, &t, &n, e);
+	rc = push_client_end(cl, push_dir_load(o->dir, g, o->push.method !=
+	    PUSH_DELETE, o->ep.flags, &t, &n, e), e);
 	for (i = 0; rc == 0 && i < n; i++) {
 		if ((rc = push_send(cl, &t[i].group, t[i].body.p, t[i].body.len,
 		    e)) != PERR_FAILED)
@@ -281,11 +283,12 @@ main(int argc, char **argv)
 	char *deflt[1];
 	int rc;
 
+	mem_short_lived();
 	parse_options(argc, argv, &o);
 	if ((rc = config_load(&c, o.config, &e)) == 0 &&
 	    (rc = merge(&o, &c, &g, &e)) == 0 &&
 	    (rc = pick_inputs(&o, &c, deflt, &e)) == 0 &&
-	    (rc = push_client_new(&cl, &o.push, &e)) == 0)
+	    (rc = push_client_begin(&cl, &o.push, &e)) == 0)
 		rc = o.push.protocol != PUSH_GATEWAY ? endpoint_push(cl, &o.ep,
 		    o.inputs, o.ninputs, o.dir, &g, &e) : o.dir != NULL ?
 		    push_dir(cl, &o, &g, &e) : push_inputs(cl, &o, &g, &e);

@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 void
 mem_prefault(void *p, size_t size)
@@ -23,5 +26,24 @@ mem_prefault(void *p, size_t size)
 #else
 	(void)p;
 	(void)size;
+#endif
+}
+
+void
+mem_short_lived(void)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_ARENA_MAX)
+	/* 32 MiB: the largest threshold glibc takes on 64-bit systems. */
+	(void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	(void)mallopt(M_TRIM_THRESHOLD, 1 << 30);
+	(void)mallopt(M_ARENA_MAX, 1);
+#endif
+}
+
+void
+mem_give_back(void)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_ARENA_MAX)
+	(void)malloc_trim(0);
 #endif
 }

@@ -22,4 +22,25 @@
  */
 void mem_prefault(void *p, size_t size);
 
+/*
+ * mem_short_lived: tune the C library's allocator for a program that runs
+ * for milliseconds and exits: large blocks come from the heap rather than
+ * each from a mapping of its own, memory freed stays for the allocations
+ * that follow rather than going back to the kernel (which takes all of it
+ * at the exit anyway), and threads share one arena rather than each
+ * mapping a 64 MiB heap.  Each block mapped on its own costs the mapping,
+ * a fault or a prefault per page, and an munmap that, once threads run,
+ * interrupts the other CPUs; memory reused costs none of that.  Call it
+ * first thing in main.  glibc's mallopt; elsewhere (and under the
+ * sanitizers, whose allocator is their own) nothing changes.
+ */
+void mem_short_lived(void);
+
+/*
+ * mem_give_back: after mem_short_lived, hand the memory freed so far back
+ * to the kernel (glibc's malloc_trim), from a thread that has time while
+ * another waits, so that the exit has less to take down.
+ */
+void mem_give_back(void);
+
 #endif

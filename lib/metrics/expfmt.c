@@ -128,51 +128,63 @@ put_label_value(char *p, const char *s, size_t len)
 #define LENGTHS_KEPT 16		/* labels whose lengths are kept for the write */
 
 int
-expfmt_write_series(struct buf *b, const char *name,
-    const struct expfmt_label *labels, size_t nlabels)
+expfmt_write_series_lens(struct buf *b, const char *name, size_t name_len,
+    const struct expfmt_label *labels, const size_t *lens, size_t nlabels,
+    bool escape)
 {
-	size_t room, len, lens[2 * LENGTHS_KEPT], nl, vl, i;
+	size_t room, i;
 	char *p;
 	int rc;
 
 	/*
-	 * Room for the longest it can be (every value byte escaped), then
-	 * each byte in its place: a render or a push writes one per sample.
-	 * Near the buffer's cap, the exact way, a piece at a time.
+	 * Room for the longest it can be (every value byte escaped, if any
+	 * may be), then each byte in its place: a render or a push writes
+	 * one per sample.  Near the buffer's cap, the exact way, a piece at
+	 * a time.
 	 */
-	room = strlen(name) + 2;
-	for (i = 0; i < nlabels; i++) {
-		nl = strlen(labels[i].name);
-		vl = strlen(labels[i].value);
-		if (i < LENGTHS_KEPT) {
-			lens[2 * i] = nl;
-			lens[2 * i + 1] = vl;
-		}
-		room += nl + 2 * vl + 4;
-	}
+	room = name_len + 2;
+	for (i = 0; i < nlabels; i++)
+		room += lens[2 * i] + (escape ? 2 : 1) * lens[2 * i + 1] + 4;
 	if (room > b->max - b->len)
 		return write_series_pieces(b, name, labels, nlabels);
 	if ((rc = buf_extend(b, room, &p)) != 0)
 		return rc;
-	len = strlen(name);
-	memcpy(p, name, len);
-	p += len;
+	memcpy(p, name, name_len);
+	p += name_len;
 	for (i = 0; i < nlabels; i++) {
-		nl = i < LENGTHS_KEPT ? lens[2 * i] : strlen(labels[i].name);
-		vl = i < LENGTHS_KEPT ? lens[2 * i + 1] :
-		    strlen(labels[i].value);
 		*p++ = i == 0 ? '{' : ',';
-		memcpy(p, labels[i].name, nl);
-		p += nl;
+		memcpy(p, labels[i].name, lens[2 * i]);
+		p += lens[2 * i];
 		*p++ = '=';
 		*p++ = '"';
-		p = put_label_value(p, labels[i].value, vl);
+		if (escape) {
+			p = put_label_value(p, labels[i].value, lens[2 * i + 1]);
+		} else {
+			memcpy(p, labels[i].value, lens[2 * i + 1]);
+			p += lens[2 * i + 1];
+		}
 		*p++ = '"';
 	}
 	if (nlabels > 0)
 		*p++ = '}';
 	buf_truncate(b, (size_t)(p - b->p));
 	return 0;
+}
+
+int
+expfmt_write_series(struct buf *b, const char *name,
+    const struct expfmt_label *labels, size_t nlabels)
+{
+	size_t lens[2 * LENGTHS_KEPT], i;
+
+	if (nlabels > LENGTHS_KEPT)
+		return write_series_pieces(b, name, labels, nlabels);
+	for (i = 0; i < nlabels; i++) {
+		lens[2 * i] = strlen(labels[i].name);
+		lens[2 * i + 1] = strlen(labels[i].value);
+	}
+	return expfmt_write_series_lens(b, name, strlen(name), labels, lens,
+	    nlabels, true);
 }
 
 int
@@ -214,6 +226,8 @@ struct parser {
 	size_t lens[2 * EXPFMT_MAX_LABELS];	/* of each name and value */
 	uint64_t key_hash;		/* of key, built by build_key */
 	bool key_empty;			/* a label with an empty value left out */
+	bool escaped;			/* a label value of the sample had an
+					   escape */
 };
 
 static int fail(struct parser *p, const char *fmt, ...)
@@ -253,17 +267,35 @@ skip_blanks(char *s)
 	return s;
 }
 
+/*
+ * The characters of names, by class: 1 starts a name (a letter or '_'),
+ * 2 is ':' (in metric names only), 4 a digit (not first).  A table: a
+ * name's every byte is looked at, the parser's busiest loop.
+ */
+enum { NAME_START = 1, NAME_COLON = 2, NAME_DIGIT = 4 };
+static const unsigned char name_class[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 2, 0, 0, 0, 0, 0,
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+};
+
 static bool
 is_name_start(char c, bool metric)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-	    (metric && c == ':');
+	return name_class[(unsigned char)c] & (metric ? NAME_START |
+	    NAME_COLON : NAME_START);
 }
 
 static bool
 is_name_char(char c, bool metric)
 {
-	return is_name_start(c, metric) || (c >= '0' && c <= '9');
+	return name_class[(unsigned char)c] & (metric ? NAME_START |
+	    NAME_COLON | NAME_DIGIT : NAME_START | NAME_DIGIT);
 }
 
 /* The end of the name starting at s (s itself when there is none). */
@@ -674,37 +706,79 @@ parse_comment(struct parser *p, char *s)
 
 /* --- samples --- */
 
+/* name (len bytes) against the n labels before it: lengths first. */
 static int
-check_label_name(struct parser *p, const char *name, size_t n)
+check_label_name(struct parser *p, const char *name, size_t len, size_t n)
 {
 	char q[PERR_QUOTE_MAX];
 	size_t i;
 
-	if (strncmp(name, "__", 2) == 0)
+	if (name[0] == '_' && name[1] == '_')
 		return fail(p, "label name %s is reserved: names starting with "
 		    "__ are Prometheus's", perr_quote(name, q));
 	for (i = 0; i < n; i++)
-		if (strcmp(p->labels[i].name, name) == 0)
+		if (p->lens[2 * i] == len &&
+		    memcmp(p->labels[i].name, name, len) == 0)
 			return fail(p, "label %s given twice in one sample", name);
 	return 0;
 }
 
-/* Read "value" (after the opening quote) in place; *s ends past the quote. */
+/*
+ * The bytes of a label value: 0 ends a run of plain ones (NUL, '"', '\\'),
+ * 0x80 is one of a multi-byte character (a UTF-8 check needed), 1 any
+ * other.  A table: every byte of every value is looked at.
+ */
+static const unsigned char value_byte[256] = {
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+};
+
+/*
+ * Read "value" (after the opening quote) in place, its length in *len; *s
+ * ends past the quote.  An escape is noted in p->escaped.
+ */
 static int
-read_label_value(struct parser *p, char **s, const char **value)
+read_label_value(struct parser *p, char **s, const char **value,
+    size_t *len)
 {
-	char *r = *s, *w = *s;
+	char *r = *s, *w = *s, *run;
 	unsigned char high = 0;
 
 	*value = w;
-	for (; *r != '"'; r++) {
+	for (;;) {
+		/* Plain bytes stay put until an escape has shortened the value. */
+		for (run = r; value_byte[(unsigned char)*r] != 0; r++)
+			high |= value_byte[(unsigned char)*r];
+		if (w != run)
+			memmove(w, run, (size_t)(r - run));
+		w += r - run;
+		if (*r == '"')
+			break;
 		if (*r == '\0')
 			return fail(p, "label value has no closing quote");
-		if (*r != '\\') {
-			high |= (unsigned char)*r;
-			*w++ = *r;
-			continue;
-		}
+		p->escaped = true;
 		r++;
 		if (*r == '"' || *r == '\\')
 			*w++ = *r;
@@ -714,8 +788,10 @@ read_label_value(struct parser *p, char **s, const char **value)
 			return fail(p, "invalid escape sequence \"\\%c\" in a label "
 			    "value: only \\\\, \\\" and \\n are accepted",
 			    *r ? *r : ' ');
+		r++;
 	}
 	*w = '\0';
+	*len = (size_t)(w - *value);
 	*s = r + 1;
 	/* ASCII (most values) is UTF-8: only other bytes need the check. */
 	return high & 0x80 ? check_utf8(p, "label value", *value) : 0;
@@ -746,17 +822,18 @@ parse_labels(struct parser *p, char **s, size_t *n)
 		if (*c != '"')
 			return fail(p, "expected '\"' to start the value of label %s",
 			    name);
-		if ((rc = check_label_name(p, name, *n)) != 0)
+		if ((rc = check_label_name(p, name, (size_t)(name_end - name),
+		    *n)) != 0)
 			return rc;
 		if (*n == EXPFMT_MAX_LABELS)
 			return fail(p, "more than %d labels in one sample",
 			    EXPFMT_MAX_LABELS);
 		c++;
 		p->labels[*n].name = name;
-		if ((rc = read_label_value(p, &c, &p->labels[*n].value)) != 0)
+		if ((rc = read_label_value(p, &c, &p->labels[*n].value,
+		    &p->lens[2 * *n + 1])) != 0)
 			return rc;
 		p->lens[2 * *n] = (size_t)(name_end - name);
-		p->lens[2 * *n + 1] = strlen(p->labels[*n].value);
 		(*n)++;
 		c = skip_blanks(c);
 		if (*c == ',') {
@@ -834,8 +911,8 @@ sort_labels(const struct expfmt_label *l, size_t n, size_t *order)
 	for (i = 0; i < n; i++)
 		order[i] = i;
 	for (i = 1; i < n; i++)
-		for (j = i; j > 0 &&
-		    strcmp(l[order[j - 1]].name, l[order[j]].name) > 0; j--) {
+		for (j = i; j > 0 && expfmt_name_cmp(l[order[j - 1]].name,
+		    l[order[j]].name) > 0; j--) {
 			t = order[j];
 			order[j] = order[j - 1];
 			order[j - 1] = t;
@@ -989,6 +1066,7 @@ parse_sample(struct parser *p, char *s)
 		    "[a-zA-Z_:][a-zA-Z0-9_:]* and are followed by labels or "
 		    "a value", perr_quote(s, q));
 	c = skip_blanks(name_end);
+	p->escaped = false;
 	if (*c == '{' && (rc = parse_labels(p, &c, &n)) != 0)
 		return rc;
 	*name_end = '\0';
@@ -1002,8 +1080,11 @@ parse_sample(struct parser *p, char *s)
 		return rc;
 	f->has_samples = true;
 	smp.name = s;
+	smp.name_len = (size_t)(name_end - s);
 	smp.family = &f->pub;
 	smp.labels = p->labels;
+	smp.lens = p->lens;
+	smp.escaped = p->escaped;
 	smp.nlabels = n;
 	smp.line = p->line;
 	smp.lines = p->lines;

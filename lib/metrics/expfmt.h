@@ -36,6 +36,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -57,6 +58,18 @@ struct expfmt_label {
 	const char *name;
 	const char *value;
 };
+
+/*
+ * expfmt_name_cmp: the sign of strcmp(a, b) for names: the names of a
+ * sample's labels mostly differ at their first byte, compared here before
+ * a call (the parser and remote write sort every sample's labels).
+ */
+static inline int
+expfmt_name_cmp(const char *a, const char *b)
+{
+	return a[0] != b[0] ? (int)(unsigned char)a[0] -
+	    (int)(unsigned char)b[0] : strcmp(a, b);
+}
 
 /* --- writer --- */
 
@@ -87,6 +100,16 @@ int expfmt_write_series(struct buf *b, const char *name,
     const struct expfmt_label *labels, size_t nlabels);
 
 /*
+ * expfmt_write_series_lens: the same, the lengths known (lens[2i] and
+ * lens[2i + 1] the strlen of labels[i]'s name and value, name_len of
+ * name), and when escape is false, no value holding a character to
+ * escape (a parsed sample's lens and escaped): the same bytes.
+ */
+int expfmt_write_series_lens(struct buf *b, const char *name,
+    size_t name_len, const struct expfmt_label *labels, const size_t *lens,
+    size_t nlabels, bool escape);
+
+/*
  * expfmt_write_sample: "name{l1="v1",...} value\n" (expfmt_write_series,
  * a blank, the value, a newline).
  */
@@ -104,8 +127,14 @@ struct expfmt_family {
 
 struct expfmt_sample {
 	const char *name;	/* as written: "x", "x_bucket", "x_count", ... */
+	size_t name_len;	/* its strlen */
 	const struct expfmt_family *family;
 	const struct expfmt_label *labels;	/* as written, le/quantile included */
+	const size_t *lens;	/* strlen of labels[i].name at 2i, of its
+				   value at 2i + 1 */
+	bool escaped;		/* a label value was written with an escape:
+				   without one, none holds a character
+				   expfmt_write_series would escape */
 	size_t nlabels;
 	double value;
 	bool has_timestamp;

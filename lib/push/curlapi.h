@@ -1,20 +1,17 @@
 /*
- * curlapi.h - the libcurl functions the push stage calls, as a table, so a
- * program can either link libcurl or load it only when it needs it.
+ * curlapi.h - the libcurl functions the push stage calls, as a table
+ * filled from libcurl loaded with dlopen (dynlib.h) when a program first
+ * needs it.
  *
- * promrun-push links libcurl (curlapi_linked).  promrun-record sends a run
- * to a receiver only with --server, and must start as fast as /bin/true
- * otherwise: a program linked with libcurl spends several milliseconds
- * more in the dynamic loader before main(), on every run (libcurl brings
- * some 30 libraries: TLS, SSH, LDAP, IDN, HTTP/2, Kerberos; PERFORMANCE.md
- * has the figures).  So it loads libcurl with
- * dlopen on the first post instead (curlapi_load), as systemd does for its
- * optional libraries, and the local path never pays for it.
- *
- * Every call in lib/push goes through a table, whichever way it was
- * filled, so there is one code path for both.  The members' types are the
- * header's own (__typeof__), so the table follows <curl/curl.h> exactly,
- * const qualifiers of later versions included.
+ * No program links libcurl: it brings some 30 libraries (TLS, SSH, LDAP,
+ * IDN, HTTP/2, Kerberos) that the dynamic loader would load and relocate
+ * before main() on every run, several milliseconds (PERFORMANCE.md has the
+ * figures).  promrun-record sends a run to a receiver only with --server,
+ * and must start as fast as /bin/true otherwise: it loads libcurl on the
+ * first post.  promrun-push always sends, but loads libcurl on a thread
+ * while it reads and checks its input (push_client_begin), rather than
+ * before it.  Debian's packages are the libraries: nothing of them is
+ * copied in.
  */
 #ifndef PROMRUN_CURLAPI_H
 #define PROMRUN_CURLAPI_H
@@ -45,18 +42,11 @@ struct curlapi {
 };
 
 /*
- * curlapi_linked: the table of the libcurl the program is linked with.
- * Only a program that links libcurl may call it (it lives in its own
- * object, curlapi_linked.c, which references libcurl's symbols).
- */
-const struct curlapi *curlapi_linked(void);
-
-/*
  * curlapi_load: load CURLAPI_SONAME with dlopen on the first call and fill
- * the table from it with dlsym; later calls return the same table.  The
- * library stays loaded until the program exits.  Returns 0 with *out set,
- * or PERR_IO naming the library and dlerror's reason (not installed, or a
- * function missing).
+ * the table from it; later calls, from any thread, return the same table
+ * (dynlib_get).  The library stays loaded until the program exits.
+ * Returns 0 with *out set, or PERR_IO naming the library and dlerror's
+ * reason (not installed, or a function missing).
  */
 int curlapi_load(const struct curlapi **out, struct perr *e);
 

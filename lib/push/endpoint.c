@@ -121,7 +121,11 @@ endpoint_push(struct push_client *c, const struct endpoint_options *o,
 	if (named)
 		ahead = state_read_ahead(o->state_dir, buf_str(&name),
 		    buf_str(&dest));
-	if ((rc = load(o, paths, n, dir, g, now, &set, e)) != 0)
+	/* Only now, the thread started: libcurl is loaded meanwhile. */
+	push_client_go(c);
+	/* The client is made while the inputs are read (push_client_begin). */
+	rc = push_client_end(c, load(o, paths, n, dir, g, now, &set, e), e);
+	if (rc != 0)
 		goto out;
 	if (!named) {
 		rc = perr_set(e, PERR_INVALID, "endpoint URL too long");

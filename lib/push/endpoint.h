@@ -40,8 +40,10 @@ struct endpoint_result {
 /*
  * endpoint_push: push the n inputs (paths; "-" is standard input) or, when
  * dir is not NULL, every textfile of dir with its textfile label, as one
- * set of series labelled with g, to the endpoint of client c.  Everything
- * is read and validated before the first request; with -v (the client's
+ * set of series labelled with g, to the endpoint of client c, which may
+ * still be being made (push_client_begin): its problems are reported
+ * before those of the inputs.  Everything is read and validated before
+ * the first request; with -v (the client's
  * log) a line says what was sent.  Returns 0; the errors
  * of the steps above (PERR_INVALID for bad input, PERR_IO and PERR_FAILED
  * for the network, PERR_CORRUPT for a damaged state file).

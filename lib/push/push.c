@@ -4,6 +4,7 @@
 #include "push/push.h"
 #include "push/curlapi.h"
 #include "push/secret.h"
+#include "push/snappyapi.h"
 #include "push/transfer.h"
 #include "metrics/expfmt.h"
 #include "common/fsutil.h"
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -425,10 +427,18 @@ enum auth { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
 struct push_client {
 	struct transfer t;	/* the handle, the answer, the retries */
 	struct push_options o;
+	struct transfer_options to;
 	char *base;		/* the gateway's URL, no trailing '/' */
 	enum auth auth;
 	char *secret;		/* password or token; cleared before free */
 	struct buf url, gz, desc;
+	thrd_t maker;		/* set_up's thread, */
+	bool making;		/* until joined; */
+	mtx_t gate_lock;	/* it waits for the gate to open */
+	cnd_t gate;
+	bool gate_open;
+	int made;		/* set_up's outcome, and its message: */
+	struct perr made_err;
 };
 
 #define SETOPT(c, opt, val) \
@@ -463,6 +473,8 @@ push_log(struct push_client *c, const char *fmt, ...)
 {
 	va_list ap;
 
+	/* The log callback is the set-up's to give. */
+	(void)push_client_end(c, 0, NULL);
 	va_start(ap, fmt);
 	transfer_vnote(&c->t, fmt, ap);
 	va_end(ap);
@@ -638,8 +650,74 @@ protocol_headers(struct push_client *c)
 	return ok && add_header(c, "Expect:");
 }
 
+/*
+ * What needs libcurl, in the order of the checks: the libraries loaded
+ * (libsnappy for remote write's requests and the endpoints' state files),
+ * the handle made, the URL checked, the credentials read, the headers set.
+ */
+static int
+set_up(struct push_client *c, struct perr *e)
+{
+	const struct snappyapi *snappy;
+	const struct curlapi *api;
+	int rc;
+
+	if ((rc = curlapi_load(&api, e)) != 0 ||
+	    (c->o.protocol != PUSH_GATEWAY &&
+	    (rc = snappyapi_load(&snappy, e)) != 0) ||
+	    (rc = transfer_open(&c->t, api, &c->to, e)) != 0 ||
+	    (rc = check_url(c, c->o.url != NULL ? c->o.url : PUSH_DEFAULT_URL,
+	    e)) != 0 || (rc = load_auth(c, &c->o, e)) != 0)
+		return rc;
+	if (!setup_auth(c) || !protocol_headers(c))
+		return perr_set(e, PERR_IO, "cannot set up libcurl");
+	return 0;
+}
+
+static int
+make(void *arg)
+{
+	struct push_client *c = arg;
+
+	mtx_lock(&c->gate_lock);
+	while (!c->gate_open)
+		cnd_wait(&c->gate, &c->gate_lock);
+	mtx_unlock(&c->gate_lock);
+	c->made = set_up(c, &c->made_err);
+	return 0;
+}
+
+/* make's thread, with its gate; false when none could be started. */
+static bool
+start_maker(struct push_client *c)
+{
+	if (mtx_init(&c->gate_lock, mtx_plain) != thrd_success)
+		return false;
+	if (cnd_init(&c->gate) != thrd_success) {
+		mtx_destroy(&c->gate_lock);
+		return false;
+	}
+	if (thrd_create(&c->maker, make, c) != thrd_success) {
+		cnd_destroy(&c->gate);
+		mtx_destroy(&c->gate_lock);
+		return false;
+	}
+	return true;
+}
+
+void
+push_client_go(struct push_client *c)
+{
+	if (!c->making)
+		return;
+	mtx_lock(&c->gate_lock);
+	c->gate_open = true;
+	cnd_signal(&c->gate);
+	mtx_unlock(&c->gate_lock);
+}
+
 int
-push_client_new(struct push_client **out, const struct push_options *o,
+push_client_begin(struct push_client **out, const struct push_options *o,
     struct perr *e)
 {
 	const struct transfer_options to = {"promrun-push/" PROMRUN_VERSION,
@@ -654,21 +732,52 @@ push_client_new(struct push_client **out, const struct push_options *o,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return perr_set(e, PERR_NOMEM, "out of memory");
 	c->o = *o;
+	c->to = to;
 	buf_init(&c->url, 64 << 10);
 	buf_init(&c->gz, PUSH_MAX_INPUT + (PUSH_MAX_INPUT >> 6) + 4096);
 	buf_init(&c->desc, 64 << 10);
-	if ((rc = transfer_open(&c->t, curlapi_linked(), &to, e)) != 0 ||
-	    (rc = check_url(c, o->url != NULL ? o->url : PUSH_DEFAULT_URL,
-	    e)) != 0 || (rc = load_auth(c, o, e)) != 0)
-		goto fail;
-	if (!setup_auth(c) || !protocol_headers(c)) {
-		rc = perr_set(e, PERR_IO, "cannot set up libcurl");
-		goto fail;
-	}
+	/*
+	 * No thread starts while dlopen loads (glibc's loader lock): the
+	 * endpoints start theirs before the gate opens (push_client_go).
+	 * Where no thread can be started, the caller waits for it here.
+	 */
+	c->gate_open = o->protocol == PUSH_GATEWAY;
+	if (start_maker(c))
+		c->making = true;
+	else
+		c->made = set_up(c, &c->made_err);
 	*out = c;
 	return 0;
-fail:
-	push_client_free(c);
+}
+
+int
+push_client_end(struct push_client *c, int rc, struct perr *e)
+{
+	if (c->making) {
+		push_client_go(c);
+		(void)thrd_join(c->maker, NULL);
+		c->making = false;
+		cnd_destroy(&c->gate);
+		mtx_destroy(&c->gate_lock);
+	}
+	if (c->made == 0)
+		return rc;
+	if (e != NULL)
+		*e = c->made_err;
+	return c->made;
+}
+
+int
+push_client_new(struct push_client **out, const struct push_options *o,
+    struct perr *e)
+{
+	int rc;
+
+	if ((rc = push_client_begin(out, o, e)) != 0 ||
+	    (rc = push_client_end(*out, 0, e)) == 0)
+		return rc;
+	push_client_free(*out);
+	*out = NULL;
 	return rc;
 }
 
@@ -677,6 +786,7 @@ push_client_free(struct push_client *c)
 {
 	if (c == NULL)
 		return;
+	(void)push_client_end(c, 0, NULL);
 	transfer_close(&c->t);
 	secret_free(c->secret);
 	free(c->base);
@@ -813,6 +923,8 @@ push_send(struct push_client *c, const struct push_group *g,
 {
 	int rc;
 
+	if ((rc = push_client_end(c, 0, e)) != 0)
+		return rc;
 	buf_reset(&c->url);
 	buf_reset(&c->desc);
 	buf_reset(&c->gz);
@@ -846,6 +958,8 @@ push_post(struct push_client *c, const char *what, const char *body,
 {
 	int rc;
 
+	if ((rc = push_client_end(c, 0, e)) != 0)
+		return rc;
 	buf_reset(&c->desc);
 	buf_reset(&c->gz);
 	if (buf_adds(&c->desc, what) != 0)

@@ -220,6 +220,35 @@ int push_client_new(struct push_client **out, const struct push_options *o,
     struct perr *e);
 
 /*
+ * push_client_new in two halves, so that the caller can read its input
+ * while the client is made: push_client_begin checks o's values (timeout,
+ * retries, method, tenant, --gzip, the TLS files) and returns their
+ * errors at once; the rest (libcurl loaded, and libsnappy for remote
+ * write and OTLP, with dlopen; the handle set up; the URL and the credentials
+ * checked) is done by a thread, or before it returns where none can be
+ * started.  push_client_end waits for that, and returns its error (in e)
+ * when it failed, else rc: the outcome of the caller's work meanwhile,
+ * whose message e holds already.  So a problem with the client is the one
+ * reported, as when the client was made first.  Call push_client_end
+ * before anything that reads c's fields; push_send, push_post and
+ * push_log call it themselves, and push_client_free waits for the thread.
+ * On success of push_client_begin, *out is to be freed with
+ * push_client_free (also when push_client_end fails).
+ */
+int push_client_begin(struct push_client **out, const struct push_options *o,
+    struct perr *e);
+int push_client_end(struct push_client *c, int rc, struct perr *e);
+
+/*
+ * push_client_go: for remote write and OTLP, the thread push_client_begin
+ * started waits for this (or push_client_end) before it loads anything:
+ * while dlopen loads, glibc lets no other thread start, and the endpoint
+ * starts its own first (the state read ahead).  For the Pushgateway it
+ * starts at once.  Safe to call more than once, and on any client.
+ */
+void push_client_go(struct push_client *c);
+
+/*
  * push_send: send body[0..len) (ignored for DELETE) to group g, retrying as
  * described above; one connection is reused across calls.  Returns 0 when
  * the gateway answered 200 or 202; PERR_IO when it could not be reached

@@ -1,8 +1,9 @@
 /* remote.c - remote write 1.0 (see remote.h). */
 #include "push/remote.h"
 #include "push/pb.h"
+#include "push/snappyapi.h"
+#include "common/mem.h"
 
-#include <snappy-c.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -100,18 +101,14 @@ measure(const struct series *s, long long ts, struct plan *pl)
 	return 0;
 }
 
-/* Every byte straight into its place at the end of req. */
-static int
-write_timeseries(struct buf *req, const struct series *s,
-    const struct plan *pl, double v, long long ts)
+/* Every byte straight into its place: p has room for pl->size. */
+static void
+write_timeseries(char *p, const struct series *s, const struct plan *pl,
+    double v, long long ts)
 {
 	bool named = false;
 	size_t i;
-	char *p;
-	int rc;
 
-	if ((rc = buf_extend(req, pl->size, &p)) != 0)
-		return rc;
 	p = pb_put_varint(pb_put_tag(p, 1, PB_LEN), pl->body);
 	/* __name__ in its place among the sorted names ('A' < '_' < 'a'). */
 	for (i = 0; i < s->nlabels; i++) {
@@ -127,7 +124,6 @@ write_timeseries(struct buf *req, const struct series *s,
 		p = put_label(p, NAME_LABEL, strlen(NAME_LABEL), s->name,
 		    pl->name);
 	(void)put_sample(p, v, ts);
-	return 0;
 }
 
 int
@@ -135,12 +131,15 @@ remote_timeseries(struct buf *req, struct buf *scratch,
     const struct series *s, double v, long long ts)
 {
 	struct plan pl;
+	char *p;
 	int rc;
 
 	(void)scratch;
-	if ((rc = measure(s, ts, &pl)) != 0)
+	if ((rc = measure(s, ts, &pl)) != 0 ||
+	    (rc = buf_extend(req, pl.size, &p)) != 0)
 		return rc;
-	return write_timeseries(req, s, &pl, v, ts);
+	write_timeseries(p, s, &pl, v, ts);
+	return 0;
 }
 
 int
@@ -166,68 +165,67 @@ remote_metadata(struct buf *req, const struct series_family *f)
 int
 remote_snappy(const char *in, size_t len, struct buf *out, struct perr *e)
 {
-	size_t room = snappy_max_compressed_length(len);
-	char *space;
+	struct snappy_stream z;
+	const char *block;
+	size_t n;
 	int rc;
 
 	buf_reset(out);
-	if (room > out->max) {
-		buf_free(out);
-		return perr_set(e, PERR_LIMIT, "a request of %zu bytes is too "
-		    "large to compress", len);
+	if ((rc = snappy_stream_begin(&z, len, e)) == 0) {
+		if (z.api->max_compressed_length(len) > out->max)
+			rc = PERR_LIMIT;
+		else if ((rc = snappy_stream_add(&z, in, len)) == 0 &&
+		    (rc = snappy_stream_end(&z, &block, &n)) == 0)
+			rc = buf_add(out, block, n);
+		if (rc != 0)
+			perr_set(e, rc, rc == PERR_LIMIT ? "a request of %zu "
+			    "bytes is too large to compress" : "out of memory "
+			    "compressing a request of %zu bytes", len);
 	}
-	/*
-	 * Snappy's bound is larger than the input, its output a tenth of it:
-	 * compressed into fresh memory, of which only the pages written are
-	 * ever mapped, then copied (buf.h would map the whole bound).
-	 */
-	if ((space = malloc(room)) == NULL)
-		return perr_set(e, PERR_NOMEM, "out of memory compressing a "
-		    "request of %zu bytes", len);
-	if (snappy_compress(in, len, space, &room) != SNAPPY_OK) {
-		free(space);
-		return perr_set(e, PERR_NOMEM, "snappy could not compress a "
-		    "request of %zu bytes", len);
-	}
-	rc = buf_add(out, space, room);
-	free(space);
-	if (rc != 0)
-		return perr_set(e, rc, rc == PERR_LIMIT ? "a request of %zu "
-		    "bytes is too large to compress" : "out of memory "
-		    "compressing a request of %zu bytes", len);
-	return 0;
+	snappy_stream_free(&z);
+	return rc;
 }
 
+/*
+ * The requests, made one at a time: each series written straight into
+ * the compressor's input (snappy_stream), which compresses it 64 KiB at a
+ * time, so a request is never held whole before compression.
+ */
 struct sender {
 	struct push_client *c;
-	struct buf req, z;
+	struct snappy_stream z;	/* the current request */
+	const char *block;	/* and, compressed, for post */
+	size_t block_len;
 	struct buf meta;	/* the metadata, for the end of the first request */
-	size_t in_req;		/* series in req */
+	size_t in_req;		/* series in the current request */
 	struct remote_result res;
 	size_t max;
 	struct perr *e;
 };
 
-/* The request built in s->req, compressed into s->z; *any: there is one. */
+/* The request written, compressed; *any: there is one. */
 static int
 pack(struct sender *s, bool *any)
 {
 	int rc;
 
-	if (!(*any = s->req.len > 0 || s->meta.len > 0))
+	if (!(*any = s->z.total > 0 || s->meta.len > 0))
 		return 0;
 	/* WriteRequest's field 3 after its field 1, in the first request. */
 	if (s->meta.len > 0) {
-		if ((rc = buf_add(&s->req, s->meta.p, s->meta.len)) != 0)
+		if ((rc = snappy_stream_add(&s->z, s->meta.p, s->meta.len)) !=
+		    0)
 			return perr_set(s->e, rc, "out of memory building a "
 			    "request");
 		buf_free(&s->meta);
 	}
-	if ((rc = remote_snappy(s->req.p, s->req.len, &s->z, s->e)) != 0)
-		return rc;
+	if ((rc = snappy_stream_end(&s->z, &s->block, &s->block_len)) != 0)
+		return perr_set(s->e, rc, rc == PERR_LIMIT ? "a request of %zu "
+		    "bytes is too large to compress" : "out of memory "
+		    "compressing a request of %zu bytes", s->z.total);
 	s->res.requests++;
-	s->res.bytes += s->req.len;
-	s->res.compressed += s->z.len;
+	s->res.bytes += s->z.total;
+	s->res.compressed += s->block_len;
 	return 0;
 }
 
@@ -240,7 +238,7 @@ post(struct sender *s)
 	snprintf(what, sizeof(what), "%zu series (request %zu)", s->in_req,
 	    s->res.requests);
 	s->in_req = 0;
-	return push_post(s->c, what, s->z.p, s->z.len, s->e);
+	return push_post(s->c, what, s->block, s->block_len, s->e);
 }
 
 static int
@@ -251,7 +249,7 @@ flush(struct sender *s)
 
 	if ((rc = pack(s, &any)) != 0 || !any || (rc = post(s)) != 0)
 		return rc;
-	buf_reset(&s->req);
+	snappy_stream_reset(&s->z);
 	return 0;
 }
 
@@ -260,18 +258,25 @@ static int
 add(struct sender *s, const struct series *ser, double v, long long ts)
 {
 	struct plan pl;
+	char *p;
 	int rc = 0;
 
 	if (measure(ser, ts, &pl) != 0 || pl.size > SCRATCH_MAX)
 		return perr_set(s->e, PERR_LIMIT, "series %.200s is too large "
 		    "to send", ser->key);
-	if (s->req.len > 0 && s->req.len + s->meta.len + pl.size > s->max)
+	if (s->z.total > 0 && s->z.total + s->meta.len + pl.size > s->max)
 		rc = flush(s);
-	if (rc == 0 && (rc = write_timeseries(&s->req, ser, &pl, v, ts)) != 0)
-		perr_set(s->e, rc, "out of memory building a request");
+	if (rc != 0)
+		return rc;
+	if ((p = snappy_stream_room(&s->z, pl.size)) == NULL)
+		return perr_set(s->e, PERR_NOMEM, "out of memory building a "
+		    "request");
+	write_timeseries(p, ser, &pl, v, ts);
+	if ((rc = snappy_stream_wrote(&s->z, pl.size)) != 0)
+		return perr_set(s->e, rc, "out of memory building a request");
 	s->in_req++;
 	s->res.series++;
-	return rc;
+	return 0;
 }
 
 static double
@@ -302,8 +307,8 @@ add_stale(struct sender *s, const struct push_state *st, long long t)
 		rc = series_set_parse_keys(&gone, keys.p, keys.len, st->path,
 		    s->e);
 	for (i = 0; rc == 0 && i < gone.nseries; i++) {
-		prev = state_lookup_hashed(st, gone.hashes[i],
-		    gone.series[i].key, gone.series[i].key_len);
+		prev = state_lookup(st, gone.series[i].key,
+		    gone.series[i].key_len);
 		ts = prev != NULL && prev->ts >= t ? prev->ts + 1 : t;
 		if ((rc = add(s, &gone.series[i], stale_nan(), ts)) == 0)
 			s->res.stale++;
@@ -316,9 +321,8 @@ add_stale(struct sender *s, const struct push_state *st, long long t)
 /* The state's new file, written beside the old one by a thread. */
 struct state_job {
 	struct push_state *st;
-	const struct series_set *set;
+	struct series_set *set;
 	const struct state_rec *recs;
-	struct buf *done;	/* the last request, compressed already */
 	int rc;
 	struct perr e;
 };
@@ -329,8 +333,13 @@ write_state(void *arg)
 	struct state_job *j = arg;
 
 	j->rc = state_write(j->st, j->set, j->recs, &j->e);
-	/* Freed here too: off the way from the answer to the exit. */
-	buf_free(j->done);
+	/*
+	 * The set freed here too (the input, its series and keys: most of
+	 * what the push mapped): off the way from the answer to the exit,
+	 * while the receiver works.
+	 */
+	series_set_free(j->set);
+	mem_give_back();
 	return 0;
 }
 
@@ -341,10 +350,10 @@ write_state(void *arg)
  * in place only when every request was accepted, else removed.
  */
 static int
-send_last(struct sender *s, struct push_state *st,
-    const struct series_set *set, const struct state_rec *recs)
+send_last(struct sender *s, struct push_state *st, struct series_set *set,
+    const struct state_rec *recs)
 {
-	struct state_job job = {st, set, recs, &s->req, 0, {PERR_OK, 0, ""}};
+	struct state_job job = {st, set, recs, 0, {PERR_OK, 0, ""}};
 	bool threaded, any;
 	thrd_t writer;
 	int rc;
@@ -354,7 +363,6 @@ send_last(struct sender *s, struct push_state *st,
 	if (!(threaded = thrd_create(&writer, write_state, &job) ==
 	    thrd_success))
 		(void)write_state(&job);
-	/* s->req is the writer's now. */
 	if (any)
 		rc = post(s);
 	if (threaded)
@@ -371,11 +379,10 @@ send_last(struct sender *s, struct push_state *st,
 }
 
 /*
- * Room for the first request made at once (buf.h maps the pages it grows
- * by, and doubling would map up to twice what is written): its size told
- * from the series' keys, which are about as long as their TimeSeries
- * (a label's quotes and separators against its tags and lengths), plus
- * __name__ and the sample.
+ * Room for the first request's compressed block made at once: a tenth or
+ * so of its size, told from the series' keys, which are about as long as
+ * their TimeSeries (a label's quotes and separators against its tags and
+ * lengths), plus __name__ and the sample; and a piece's bound.
  */
 static void
 reserve_request(struct sender *s, const struct series_set *set)
@@ -386,30 +393,35 @@ reserve_request(struct sender *s, const struct series_set *set)
 		size += set->series[i].key_len + 2 * set->series[i].nlabels +
 		    40;
 	/* A hint: failing, it leaves the buffer empty, as it is. */
-	(void)buf_reserve(&s->req, size < s->max ? size : s->max);
+	(void)buf_reserve(&s->z.out, (size < s->max ? size : s->max) / 8 +
+	    SNAPPY_PIECE + SNAPPY_PIECE / 6 + 64);
 }
 
 int
-remote_push(struct push_client *c, const struct series_set *set,
+remote_push(struct push_client *c, struct series_set *set,
     struct push_state *st, long long t, size_t max_request,
     struct remote_result *res, struct perr *e)
 {
-	struct sender s = {c, BUF_INIT(2 * max_request + SCRATCH_MAX),
-	    BUF_INIT(3 * max_request + SCRATCH_MAX),
-	    BUF_INIT(max_request), 0, {0, 0, 0, 0, 0}, max_request, e};
+	struct sender s;
 	const struct state_rec **prev;
 	struct state_rec *recs;
 	size_t i;
 	int rc = 0;
 
+	memset(&s, 0, sizeof(s));
+	s.c = c;
+	buf_init(&s.meta, max_request);
+	s.max = max_request;
+	s.e = e;
 	recs = calloc(set->nseries ? set->nseries : 1, sizeof(*recs));
 	prev = calloc(set->nseries ? set->nseries : 1, sizeof(*prev));
-	if (recs == NULL || prev == NULL) {
-		free(recs);
-		free(prev);
-		return perr_set(e, PERR_NOMEM, "out of memory");
-	}
-	rc = state_match(st, set, prev, e);
+	if (recs == NULL || prev == NULL)
+		rc = perr_set(e, PERR_NOMEM, "out of memory");
+	if (rc == 0)
+		rc = state_match(st, set, prev, e);
+	/* A request: the series that fit, one past them, the metadata. */
+	if (rc == 0)
+		rc = snappy_stream_begin(&s.z, 2 * max_request + SCRATCH_MAX, e);
 	for (i = 0; rc == 0 && i < set->nfamilies; i++)
 		if ((rc = remote_metadata(&s.meta, &set->families[i])) != 0)
 			perr_set(e, rc, "the families' metadata are larger "
@@ -431,8 +443,8 @@ remote_push(struct push_client *c, const struct series_set *set,
 		*res = s.res;
 	free(recs);
 	free(prev);
-	buf_free(&s.req);
-	buf_free(&s.z);
+	snappy_stream_free(&s.z);
 	buf_free(&s.meta);
+	series_set_free(set);
 	return rc;
 }

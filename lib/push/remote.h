@@ -51,8 +51,9 @@ int remote_metadata(struct buf *req, const struct series_family *f);
 
 /*
  * remote_snappy: compress in[0..len) into out as one snappy block (the
- * format remote write requires, not the framed one).  out is cleared
- * first.  Returns 0, PERR_LIMIT or PERR_NOMEM.
+ * format remote write requires, not the framed one), with libsnappy
+ * loaded on the first call (snappyapi.h).  out is cleared first.  Returns
+ * 0, PERR_LIMIT, PERR_NOMEM, or snappyapi_load's PERR_IO.
  */
 int remote_snappy(const char *in, size_t len, struct buf *out,
     struct perr *e);
@@ -73,10 +74,12 @@ struct remote_result {
  * (milliseconds: now) or one millisecond after its last sample; in requests of at most max_request
  * bytes (REMOTE_MAX_REQUEST; one series is never split), the families'
  * metadata at the end of the first.  When every request was accepted, st is
- * committed (state_commit); otherwise it is left as it was.  Returns 0,
- * push_post's errors, or state_commit's.  res may be NULL.
+ * committed (state_commit); otherwise it is left as it was.  set is freed
+ * (series_set_free) by the time it returns, while the last request is out
+ * where it can be.  Returns 0, push_post's errors, or state_commit's.  res
+ * may be NULL.
  */
-int remote_push(struct push_client *c, const struct series_set *set,
+int remote_push(struct push_client *c, struct series_set *set,
     struct push_state *st, long long t, size_t max_request,
     struct remote_result *res, struct perr *e);
 

@@ -45,7 +45,6 @@ series_set_free(struct series_set *s)
 	}
 	free(s->families);
 	free(s->series);
-	free(s->hashes);
 	hmap_free(&s->keys);
 	hmap_free(&s->family_index);
 	series_set_init(s);
@@ -106,14 +105,6 @@ keep_text(struct series_set *s, char *text)
 	return 0;
 }
 
-int
-series_write_key(struct buf *b, const char *name,
-    const struct expfmt_label *labels, size_t n)
-{
-	/* The exposition writer's sample line, less its value. */
-	return expfmt_write_series(b, name, labels, n);
-}
-
 /*
  * Every series' key into the map (those of a first text went in only if
  * its series could be told apart no other way, see add_sample).  Keys put
@@ -123,13 +114,15 @@ static int
 key_all(struct series_set *s)
 {
 	size_t i, *slot;
+	uint64_t hash;
 	bool found;
 
 	if (s->keyed < s->nseries &&
 	    hmap_reserve(&s->keys, s->keys.count + s->nseries - s->keyed) != 0)
 		return PERR_NOMEM;
 	for (i = s->keyed; i < s->nseries; i++) {
-		if (hmap_upsert_hashed(&s->keys, s->hashes[i], s->series[i].key,
+		hash = hmap_hash(s->series[i].key, s->series[i].key_len);
+		if (hmap_upsert_hashed(&s->keys, hash, s->series[i].key,
 		    s->series[i].key_len, &slot, &found, NULL) != 0)
 			return PERR_NOMEM;
 		if (!found)
@@ -144,14 +137,6 @@ series_find(struct series_set *s, const char *key, size_t len,
     size_t *index)
 {
 	return key_all(s) == 0 && hmap_find(&s->keys, key, len, index);
-}
-
-bool
-series_find_hashed(struct series_set *s, uint64_t hash, const char *key,
-    size_t len, size_t *index)
-{
-	return key_all(s) == 0 && hmap_find_hashed(&s->keys, hash, key, len,
-	    index);
 }
 
 /* Keep the first problem (already in a->err) and add nothing more. */
@@ -211,18 +196,29 @@ remote_label_name(const char *name)
 	return label_name_valid(name) && strncmp(name, "__", 2) != 0;
 }
 
-/* Insertion sort by name: a sample has a handful of labels. */
+/*
+ * Insertion sort by name, each label's lengths (lens[2i], lens[2i + 1])
+ * moved with it: a sample has a handful of labels.
+ */
 static void
-sort_labels(struct expfmt_label *l, size_t n)
+sort_labels(struct expfmt_label *l, size_t *lens, size_t n)
 {
 	struct expfmt_label t;
-	size_t i, j;
+	size_t i, j, nl, vl;
 
 	for (i = 1; i < n; i++) {
 		t = l[i];
-		for (j = i; j > 0 && strcmp(l[j - 1].name, t.name) > 0; j--)
+		nl = lens[2 * i];
+		vl = lens[2 * i + 1];
+		for (j = i; j > 0 && expfmt_name_cmp(l[j - 1].name, t.name) > 0;
+		    j--) {
 			l[j] = l[j - 1];
+			lens[2 * j] = lens[2 * j - 2];
+			lens[2 * j + 1] = lens[2 * j - 1];
+		}
 		l[j] = t;
+		lens[2 * j] = nl;
+		lens[2 * j + 1] = vl;
 	}
 }
 
@@ -237,20 +233,27 @@ value_of(const struct expfmt_label *l, size_t n, const char *name)
 	return "";
 }
 
-/* The sample's labels and the group's, sorted, checked, duplicates merged. */
+/*
+ * The sample's labels and the group's, sorted, checked, duplicates merged,
+ * with their lengths in lens (as sort_labels).
+ */
 static int
 gather_labels(struct series_adder *a, const struct expfmt_sample *smp,
-    struct expfmt_label *out, size_t *n)
+    struct expfmt_label *out, size_t *lens, size_t *n)
 {
 	char q1[PERR_QUOTE_MAX], q2[PERR_QUOTE_MAX];
 	size_t i, k = 0;
 
 	for (i = 0; i < smp->nlabels; i++)
-		if (smp->labels[i].value[0] != '\0')
+		if (smp->labels[i].value[0] != '\0') {
+			lens[2 * k] = smp->lens[2 * i];
+			lens[2 * k + 1] = smp->lens[2 * i + 1];
 			out[k++] = smp->labels[i];
+		}
 	memcpy(out + k, a->group, a->ngroup * sizeof(*out));
+	memcpy(lens + 2 * k, a->group_lens, 2 * a->ngroup * sizeof(*lens));
 	k += a->ngroup;
-	sort_labels(out, k);
+	sort_labels(out, lens, k);
 	for (i = 0; i < k; i++) {
 		if (a->check_names && !remote_label_name(out[i].name))
 			return perr_set(&a->err, PERR_INVALID, "%s:%u: label "
@@ -258,7 +261,7 @@ gather_labels(struct series_adder *a, const struct expfmt_sample *smp,
 			    "[a-zA-Z_][a-zA-Z0-9_]*, not starting with __",
 			    a->what, smp->line, perr_quote(out[i].name, q1),
 			    smp->name);
-		if (i == 0 || strcmp(out[i - 1].name, out[i].name) != 0)
+		if (i == 0 || expfmt_name_cmp(out[i - 1].name, out[i].name) != 0)
 			continue;
 		if (strcmp(out[i - 1].value, out[i].value) != 0)
 			return perr_set(&a->err, PERR_INVALID, "%s:%u: %s would "
@@ -270,6 +273,8 @@ gather_labels(struct series_adder *a, const struct expfmt_sample *smp,
 			    out[i].name), q1), perr_quote(value_of(a->group,
 			    a->ngroup, out[i].name), q2));
 		memmove(&out[i], &out[i + 1], (k - i - 1) * sizeof(*out));
+		memmove(&lens[2 * i], &lens[2 * i + 2], 2 * (k - i - 1) *
+		    sizeof(*lens));
 		k--;
 		i--;
 		a->merged = true;
@@ -282,7 +287,6 @@ static int
 grow_series(struct series_set *s, size_t want)
 {
 	struct series *grown;
-	uint64_t *hashes;
 	size_t cap = s->cap_series ? 2 * s->cap_series : 1024;
 
 	if (cap < want)
@@ -290,10 +294,11 @@ grow_series(struct series_set *s, size_t want)
 
 	if ((grown = realloc(s->series, cap * sizeof(*grown))) == NULL)
 		return PERR_NOMEM;
+	/* Sized for a text (want), the room is about to be filled. */
+	if (want > 0)
+		mem_prefault(grown + s->cap_series, (cap - s->cap_series) *
+		    sizeof(*grown));
 	s->series = grown;
-	if ((hashes = realloc(s->hashes, cap * sizeof(*hashes))) == NULL)
-		return PERR_NOMEM;
-	s->hashes = hashes;
 	s->cap_series = cap;
 	return 0;
 }
@@ -318,12 +323,13 @@ static int
 add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 {
 	struct expfmt_label tmp[SERIES_MAX_LABELS], *labels;
+	size_t lens[2 * SERIES_MAX_LABELS];
 	char q[PERR_QUOTE_MAX], *copy;
 	struct series_set *s = a->s;
 	struct series *out;
 	const char *key;
 	size_t n = 0, *slot, fam;
-	uint64_t hash;
+	uint64_t hash = 0;
 	bool found;
 	int rc;
 
@@ -345,7 +351,7 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 		    "name %s is not one remote write accepts: use "
 		    "[a-zA-Z_:][a-zA-Z0-9_:]*", a->what, smp->line,
 		    perr_quote(smp->name, q)));
-	if ((rc = gather_labels(a, smp, tmp, &n)) != 0)
+	if ((rc = gather_labels(a, smp, tmp, lens, &n)) != 0)
 		return hold(a, rc);
 	/*
 	 * A sample with a label of the group's (same value: merged) can be
@@ -359,13 +365,23 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 			return nomem(a);
 	}
 	buf_reset(&a->key);
-	if (series_write_key(&a->key, smp->name, tmp, n) != 0)
+	/*
+	 * The key: the exposition writer's sample line less its value, from
+	 * the lengths the parse measured.
+	 */
+	if (expfmt_write_series_lens(&a->key, smp->name, smp->name_len, tmp,
+	    lens, n, smp->escaped || a->group_escape) != 0)
 		return hold(a, perr_set(&a->err, PERR_LIMIT, "%s:%u: series "
 		    "too long", a->what, smp->line));
-	/* Its slot on the way from memory while the series is put together. */
-	hash = hmap_hash(a->key.p, a->key.len);
-	if (!a->unkeyed)
+	/*
+	 * Hashed only to go into the map (a first text's keys are hashed
+	 * when they do: key_all), its slot on the way from memory while the
+	 * series is put together.
+	 */
+	if (!a->unkeyed) {
+		hash = hmap_hash(a->key.p, a->key.len);
 		hmap_prefetch(&s->keys, hash);
+	}
 	if ((s->nseries == s->cap_series && grow_series(s, 0) != 0) ||
 	    (fam = family_of(a, smp->family)) == SIZE_MAX ||
 	    (labels = alloc(s, (n ? n : 1) * sizeof(*labels))) == NULL)
@@ -399,9 +415,9 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	out->key = key;
 	out->key_len = a->key.len;
 	out->line = smp->line;
-	s->hashes[s->nseries++] = hash;
 	if (!a->unkeyed)
-		s->keyed = s->nseries;
+		s->keyed = s->nseries + 1;
+	s->nseries++;
 	note_special(a, smp->name, smp->value);
 	return 0;
 }
@@ -471,6 +487,11 @@ series_adder_begin(struct series_adder *a, struct series_set *s,
 		 * might not have been through it. */
 		if (!remote_label_name(a->group[i].name))
 			a->check_names = true;
+		a->group_lens[2 * i] = strlen(a->group[i].name);
+		a->group_lens[2 * i + 1] = strlen(a->group[i].value);
+		if (a->group[i].value[strcspn(a->group[i].value, "\\\"\n")] !=
+		    '\0')
+			a->group_escape = true;
 	}
 	return 0;
 }

@@ -59,7 +59,6 @@ struct series_set {
 	struct series_family *families;
 	size_t nfamilies;
 	struct series *series;
-	uint64_t *hashes;	/* hmap_hash of each series' key, kept */
 	size_t nseries;
 	double start_time;	/* SERIES_START_METRIC's value, or NaN */
 	struct series_chunk *chunks;	/* strings and label arrays */
@@ -101,10 +100,6 @@ int series_set_parse_keys(struct series_set *s, const char *keys, size_t len,
 bool series_find(struct series_set *s, const char *key, size_t len,
     size_t *index);
 
-/* series_find_hashed: series_find for a key whose hmap_hash is known. */
-bool series_find_hashed(struct series_set *s, uint64_t hash,
-    const char *key, size_t len, size_t *index);
-
 /*
  * Series from a parse the caller runs: series_adder_begin; expfmt_parse
  * with series_adder_handler(a) (or calling its sample function from a
@@ -119,7 +114,9 @@ struct series_adder {
 	const char *what;	/* the text's name, in messages */
 	double now, render_time;
 	struct expfmt_label group[PUSH_MAX_GROUPING + 1];	/* job first */
+	size_t group_lens[2 * (PUSH_MAX_GROUPING + 1)];	/* their strlens */
 	size_t ngroup;
+	bool group_escape;	/* a group value has a byte a key escapes */
 	size_t first;		/* the text's first series */
 	bool check_names;	/* a group name the parser did not vouch for */
 	bool sized;		/* the set's room made for the text */
@@ -156,12 +153,5 @@ int series_adder_end(struct series_adder *a, char *text, struct perr *e);
 
 /* series_set_free: release everything; the set is empty after. */
 void series_set_free(struct series_set *s);
-
-/*
- * series_write_key: append name{l1="v1",...} (values escaped as in the
- * exposition format; no braces without labels) to b.  buf.h's errors.
- */
-int series_write_key(struct buf *b, const char *name,
-    const struct expfmt_label *labels, size_t n);
 
 #endif

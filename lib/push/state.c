@@ -4,9 +4,11 @@
 #include "common/atomicfile.h"
 #include "common/crc32c.h"
 #include "common/fsutil.h"
+#include "common/mem.h"
 #include "common/text.h"
 #include "journal/journal.h"
 #include "promql/quote.h"
+#include "push/snappyapi.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +20,9 @@
 #include <threads.h>
 #include <unistd.h>
 
-#define MAGIC "promrun-push-state 1 "
+#define MAGIC_TEXT "promrun-push-state 1 "
+#define MAGIC "promrun-push-state 2 "
+#define REC_BYTES 24		/* a record's TS, START and VALUE */
 
 int
 state_file_name(struct buf *out, const char *protocol, const char *url,
@@ -45,12 +49,11 @@ state_file_name(struct buf *out, const char *protocol, const char *url,
 }
 
 const struct state_rec *
-state_lookup_hashed(const struct push_state *st, uint64_t hash,
-    const char *key, size_t len)
+state_lookup(const struct push_state *st, const char *key, size_t len)
 {
 	size_t i;
 
-	return st->indexed && hmap_find_hashed(&st->index, hash, key, len, &i) ?
+	return st->indexed && hmap_find(&st->index, key, len, &i) ?
 	    &st->entries[i].rec : NULL;
 }
 
@@ -64,13 +67,34 @@ state_next_ts(const struct state_rec *prev, long long t, double v)
 	return prev->ts + 1;
 }
 
+/* A fault of the file, at a line of version 1 or a record of version 2. */
 static int
-corrupt(struct push_state *st, unsigned line, const char *why,
+corrupt(struct push_state *st, unsigned at, const char *why,
     struct perr *e)
 {
+	if (st->binary)
+		return perr_set(e, PERR_CORRUPT, "%s: record %u: %s: remove the "
+		    "file to start afresh (the next push then sends no "
+		    "staleness markers)", st->path, at, why);
 	return perr_set(e, PERR_CORRUPT, "%s:%u: %s: remove the file to start "
 	    "afresh (the next push then sends no staleness markers)",
-	    st->path, line, why);
+	    st->path, at, why);
+}
+
+/* A fault of a version 2 file as a whole (its checksum, its compression). */
+static int
+damaged(struct push_state *st, const char *why, struct perr *e)
+{
+	return perr_set(e, PERR_CORRUPT, "%s: damaged (%s): remove the file to "
+	    "start afresh (the next push then sends no staleness markers)",
+	    st->path, why);
+}
+
+/* Where entry i is, in messages: its line (version 1) or record. */
+static unsigned
+place_of(const struct push_state *st, size_t i)
+{
+	return (unsigned)i + (st->binary ? 1 : 2);
 }
 
 /*
@@ -90,7 +114,7 @@ index_entries(struct push_state *st, size_t n, struct perr *e)
 		    st->entries[i].key_len, &slot, &found) != 0)
 			return perr_set(e, PERR_NOMEM, "out of memory");
 		if (found)
-			return corrupt(st, (unsigned)i + 2, "a series given "
+			return corrupt(st, place_of(st, i), "a series given "
 			    "twice", e);
 		*slot = i;
 	}
@@ -161,9 +185,9 @@ parse_line(struct push_state *st, char *line, size_t len, unsigned n,
 }
 
 /*
- * The entries, each pointing into the text the state keeps.  A fault at a
- * line is named unless a series given twice comes before it: the first
- * fault in the file, as when every line was checked in turn.
+ * Version 1's entries, each pointing into the text the state keeps.  A
+ * fault at a line is named unless a series given twice comes before it:
+ * the first fault in the file, as when every line was checked in turn.
  */
 static int
 parse_entries(struct push_state *st, char *text, size_t len,
@@ -184,8 +208,9 @@ parse_entries(struct push_state *st, char *text, size_t len,
 		}
 		*nl = '\0';
 		if (++n == 1) {
-			if (strncmp(line, MAGIC, strlen(MAGIC)) != 0 ||
-			    strcmp(line + strlen(MAGIC), st->destination) != 0)
+			if (strncmp(line, MAGIC_TEXT, strlen(MAGIC_TEXT)) != 0 ||
+			    strcmp(line + strlen(MAGIC_TEXT), st->destination) !=
+			    0)
 				rc = corrupt(st, n, "not the state of this "
 				    "destination", e);
 			continue;
@@ -201,10 +226,148 @@ parse_entries(struct push_state *st, char *text, size_t len,
 	return rc;
 }
 
+/* Little-endian, spelled out so that compilers make one load or store. */
+static uint32_t
+get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+get_le64(const unsigned char *p)
+{
+	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+static void
+put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static void
+put_le64(unsigned char *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/*
+ * Version 2's body: COUNT, then per series TS, START, VALUE and its key
+ * with a NUL (state.h); the entries point into it.  A series given twice
+ * before a fault is the file's first fault, as in version 1.
+ */
+static int
+parse_records(struct push_state *st, char *body, size_t len,
+    struct perr *e)
+{
+	const unsigned char *p = (const unsigned char *)body;
+	size_t at = 8, count, i, room;
+	struct state_entry *en;
+	uint64_t bits;
+	char *nul;
+	int rc = 0, dup;
+
+	if (len < 8 || (count = get_le64(p)) > (len - 8) / (REC_BYTES + 2))
+		return damaged(st, "its count does not match its records", e);
+	if (count > 0 && (st->entries = malloc(count * sizeof(*st->entries))) ==
+	    NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	for (i = 0; i < count; i++) {
+		room = len - at;
+		if (room < REC_BYTES + 2 || (nul = memchr(body + at + REC_BYTES,
+		    '\0', room - REC_BYTES)) == NULL) {
+			rc = corrupt(st, (unsigned)i + 1, "cut short", e);
+			break;
+		}
+		en = &st->entries[st->n];
+		en->rec.ts = (long long)get_le64(p + at);
+		en->rec.start = (long long)get_le64(p + at + 8);
+		bits = get_le64(p + at + 16);
+		memcpy(&en->rec.value, &bits, sizeof(bits));
+		en->key = body + at + REC_BYTES;
+		en->key_len = (size_t)(nul - en->key);
+		en->seen = false;
+		if (en->key_len == 0) {
+			rc = corrupt(st, (unsigned)i + 1, "no series key", e);
+			break;
+		}
+		st->n++;
+		at += REC_BYTES + en->key_len + 1;
+	}
+	if (rc == 0 && at != len)
+		rc = damaged(st, "bytes after its last record", e);
+	if (rc == PERR_CORRUPT && st->n > 1 &&
+	    (dup = index_entries(st, st->n, e)) != 0)
+		return dup;
+	return rc;
+}
+
+/*
+ * Version 2 after its first line: the snappy block, checked against its
+ * CRC-32C, uncompressed into the body st keeps.
+ */
+static int
+parse_binary(struct push_state *st, const char *z, size_t len,
+    struct perr *e)
+{
+	const struct snappyapi *snappy;
+	size_t size;
+	int rc;
+
+	st->binary = true;
+	if (len < 4)
+		return damaged(st, "cut short", e);
+	len -= 4;
+	if (crc32c(0, z, len) != get_le32((const unsigned char *)z + len))
+		return damaged(st, "its checksum does not match", e);
+	if ((rc = snappyapi_load(&snappy, e)) != 0)
+		return rc;
+	if (snappy->uncompressed_length(z, len, &size) != SNAPPY_OK ||
+	    size > STATE_MAX_FILE)
+		return damaged(st, "its compressed block does not read", e);
+	if ((st->text = malloc(size > 0 ? size : 1)) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	/* Mapped in one call, not a fault a page as snappy writes it. */
+	mem_prefault(st->text, size);
+	if (snappy->uncompress(z, len, st->text, &size) != SNAPPY_OK)
+		return damaged(st, "its compressed block does not read", e);
+	return parse_records(st, st->text, size, e);
+}
+
+/*
+ * The file (len bytes, NUL-terminated, malloc'd) read into st, which keeps
+ * what its entries point into: the file itself (version 1) or its body
+ * (version 2, the file then freed).
+ */
+static int
+parse_file(struct push_state *st, char *file, size_t len, struct perr *e)
+{
+	size_t magic = strlen(MAGIC), dest = strlen(st->destination);
+	int rc;
+
+	if (len > magic + dest && memcmp(file, MAGIC, magic) == 0 &&
+	    memcmp(file + magic, st->destination, dest) == 0 &&
+	    file[magic + dest] == '\n') {
+		rc = parse_binary(st, file + magic + dest + 1,
+		    len - magic - dest - 1, e);
+		free(file);
+		return rc;
+	}
+	/* Version 1 (or another destination's file: its first line says). */
+	st->text = file;
+	return parse_entries(st, file, len, e);
+}
+
 static int
 load(struct push_state *st, struct perr *e)
 {
 	struct buf text = BUF_INIT(STATE_MAX_FILE);
+	size_t len;
 	int fd, rc;
 
 	if ((fd = fs_open(st->path, O_RDONLY | O_CLOEXEC, 0)) < 0)
@@ -220,9 +383,8 @@ load(struct push_state *st, struct perr *e)
 		buf_free(&text);
 		return rc;
 	}
-	/* Kept: the entries' keys point into it. */
-	st->text = text.p;
-	return parse_entries(st, text.p, text.len, e);
+	len = text.len;
+	return parse_file(st, buf_take(&text), len, e);
 }
 
 /* The state read ahead: a push_state of its own, filled by a thread. */
@@ -248,8 +410,7 @@ read_ahead(void *arg)
 	if (fstat(fd, &a->file) == 0 && fs_read_all(fd, &text) == 0 &&
 	    text.p != NULL) {
 		len = text.len;
-		a->st.text = buf_take(&text);
-		a->rc = parse_entries(&a->st, a->st.text, len, NULL);
+		a->rc = parse_file(&a->st, buf_take(&text), len, NULL);
 	}
 	close(fd);
 	buf_free(&text);
@@ -323,6 +484,7 @@ take_ahead(struct push_state *st, struct state_ahead *a)
 	st->text = a->st.text;
 	st->entries = a->st.entries;
 	st->n = a->st.n;
+	st->binary = a->st.binary;
 	a->st.text = NULL;
 	a->st.entries = NULL;
 	return true;
@@ -414,8 +576,8 @@ state_match(struct push_state *st, const struct series_set *set,
 		/* Out of step: every entry hashed (and checked) once. */
 		if (!st->indexed && (rc = index_entries(st, st->n, e)) != 0)
 			return rc;
-		if (hmap_find_hashed(&st->index, set->hashes[i],
-		    set->series[i].key, set->series[i].key_len, &j)) {
+		if (hmap_find(&st->index, set->series[i].key,
+		    set->series[i].key_len, &j)) {
 			st->entries[j].seen = true;
 			prev[i] = &st->entries[j].rec;
 		}
@@ -522,92 +684,84 @@ format_rec(char *out, const struct state_rec *r, struct numtext nums[2])
 	return len;
 }
 
-/* The state file written through a 64 KiB buffer, not gathered whole. */
+/* The new file: its block made first, written when the file is made. */
 struct state_writer {
 	struct atomicfile f;
-	size_t used;
-	int rc;
-	struct numtext nums[2];	/* format_rec's */
-	char buf[65536];
+	struct snappy_stream z;
 };
 
-static void
-flush_out(struct state_writer *w)
+/* A record: TS, START, VALUE, the key and its NUL (state.h). */
+static int
+put_record(struct snappy_stream *z, const struct state_rec *r,
+    const char *key, size_t key_len)
 {
-	if (w->rc == 0 && w->used > 0)
-		w->rc = atomicfile_add(&w->f, w->buf, w->used);
-	w->used = 0;
+	unsigned char *p;
+	uint64_t bits;
+
+	if ((p = (unsigned char *)snappy_stream_room(z, REC_BYTES + key_len +
+	    1)) == NULL)
+		return PERR_NOMEM;
+	put_le64(p, (uint64_t)r->ts);
+	put_le64(p + 8, (uint64_t)r->start);
+	memcpy(&bits, &r->value, sizeof(bits));
+	put_le64(p + 16, bits);
+	memcpy(p + REC_BYTES, key, key_len);
+	p[REC_BYTES + key_len] = '\0';
+	return snappy_stream_wrote(z, REC_BYTES + key_len + 1);
 }
 
-static void
-put(struct state_writer *w, const void *data, size_t len)
-{
-	if (len > sizeof(w->buf) - w->used)
-		flush_out(w);
-	if (w->rc == 0 && len > sizeof(w->buf))
-		w->rc = atomicfile_add(&w->f, data, len);
-	else if (w->rc == 0)
-		memcpy(w->buf + w->used, data, len);
-	if (w->rc == 0 && len <= sizeof(w->buf))
-		w->used += len;
-}
-
-/* Bytes of v in decimal, its sign included. */
+/* Bytes of the body for set's series, or SIZE_MAX past STATE_MAX_FILE. */
 static size_t
-decimal_width(long long v)
+body_size(const struct series_set *set)
 {
-	char num[24];
+	size_t total = 8, i;
 
-	return (size_t)(num + sizeof(num) - put_decimal(num + sizeof(num), v));
+	for (i = 0; i < set->nseries; i++) {
+		if (set->series[i].key_len > STATE_MAX_FILE)
+			return SIZE_MAX;
+		total += REC_BYTES + set->series[i].key_len + 1;
+		if (total > STATE_MAX_FILE)
+			return SIZE_MAX;
+	}
+	return total;
 }
 
-/* Whether the file for set's series and recs is within STATE_MAX_FILE. */
-static bool
-fits(const struct push_state *st, const struct series_set *set,
+/* The body compressed: the number of series, then their records. */
+static int
+make_block(struct snappy_stream *z, const struct series_set *set,
     const struct state_rec *recs)
 {
-	size_t header = strlen(MAGIC) + strlen(st->destination) + 1;
-	size_t total = header, i;
+	unsigned char count[8];
+	size_t i;
+	int rc;
 
-	/* The longest each line can be first: almost always within. */
-	for (i = 0; i < set->nseries && total <= STATE_MAX_FILE; i++)
-		total += STATE_REC_MAX + 1 +
-		    (set->series[i].key_len < STATE_MAX_FILE ?
-		    set->series[i].key_len : STATE_MAX_FILE);
-	if (total <= STATE_MAX_FILE)
-		return true;
-	for (i = 0, total = header; i < set->nseries && total <= STATE_MAX_FILE;
-	    i++)
-		total += decimal_width(recs[i].ts) + 1 +
-		    decimal_width(recs[i].start) + 1 + 16 + 1 +
-		    (set->series[i].key_len < STATE_MAX_FILE ?
-		    set->series[i].key_len : STATE_MAX_FILE) + 1;
-	return total <= STATE_MAX_FILE;
+	put_le64(count, set->nseries);
+	rc = snappy_stream_add(z, count, sizeof(count));
+	for (i = 0; rc == 0 && i < set->nseries; i++)
+		rc = put_record(z, &recs[i], set->series[i].key,
+		    set->series[i].key_len);
+	return rc;
 }
 
-/* One line, formatted in place when it fits the buffer. */
-static void
-put_line(struct state_writer *w, const struct state_rec *rec, const char *key,
-    size_t key_len)
+/* The file: its first line, the block, the block's CRC-32C. */
+static int
+write_file(struct state_writer *w, const struct push_state *st,
+    const char *block, size_t len)
 {
-	char *p, tmp[STATE_REC_MAX];
+	struct buf line = BUF_INIT(STATE_MAX_FILE);
+	unsigned char crc[4];
+	int rc;
 
-	if (STATE_REC_MAX + key_len + 1 > sizeof(w->buf) - w->used)
-		flush_out(w);
-	if (w->rc != 0)
-		return;
-	if (STATE_REC_MAX + key_len + 1 > sizeof(w->buf)) {
-		put(w, tmp, format_rec(tmp, rec, w->nums));
-		put(w, key, key_len);
-		put(w, "\n", 1);
-		return;
-	}
-	p = w->buf + w->used;
-	p += format_rec(p, rec, w->nums);
-	memcpy(p, key, key_len);
-	p += key_len;
-	*p++ = '\n';
-	w->used = (size_t)(p - w->buf);
+	put_le32(crc, crc32c(0, block, len));
+	if ((rc = buf_adds(&line, MAGIC)) != 0 ||
+	    (rc = buf_adds(&line, st->destination)) != 0 ||
+	    (rc = buf_addc(&line, '\n')) != 0)
+		return perr_set(w->f.e, rc, "out of memory writing %s", st->path);
+	if ((rc = atomicfile_add(&w->f, line.p, line.len)) == 0 &&
+	    (rc = atomicfile_add(&w->f, block, len)) == 0)
+		rc = atomicfile_add(&w->f, crc, sizeof(crc));
+	buf_free(&line);
+	return rc;
 }
 
 /* The file's entries and text let go (state_write, state_close). */
@@ -628,42 +782,39 @@ state_write(struct push_state *st, const struct series_set *set,
     const struct state_rec *recs, struct perr *e)
 {
 	struct state_writer *w;
-	size_t i;
+	const char *block;
+	size_t size, len;
 	int rc;
 
 	state_drop(st);
 	/* A state past the limit is refused before a file is made. */
-	if (!fits(st, set, recs))
+	if ((size = body_size(set)) == SIZE_MAX)
 		return perr_set(e, PERR_LIMIT, "the state for %s is too large",
 		    st->path);
 	if ((w = malloc(sizeof(*w))) == NULL)
-		return perr_set(e, PERR_NOMEM, "the state for %s is too large",
+		return perr_set(e, PERR_NOMEM, "out of memory writing the state "
+		    "for %s", st->path);
+	if ((rc = snappy_stream_begin(&w->z, size, e)) != 0)
+		goto fail;
+	if ((rc = make_block(&w->z, set, recs)) != 0 ||
+	    (rc = snappy_stream_end(&w->z, &block, &len)) != 0) {
+		rc = perr_set(e, rc, "out of memory writing the state for %s",
 		    st->path);
+		goto fail;
+	}
 	/*
 	 * Not synced: after a crash the old state or an empty one is read,
 	 * which costs at most one out-of-order refusal or one missed
 	 * staleness marker; an fsync would cost every push.
 	 */
 	if ((rc = atomicfile_begin(&w->f, st->path, 0600, ATOMICFILE_NO_SYNC,
-	    e)) != 0) {
-		free(w);
-		return rc;
-	}
-	w->used = 0;
-	w->rc = 0;
-	memset(w->nums, 0, sizeof(w->nums));
-	put(w, MAGIC, strlen(MAGIC));
-	put(w, st->destination, strlen(st->destination));
-	put(w, "\n", 1);
-	for (i = 0; w->rc == 0 && i < set->nseries; i++)
-		put_line(w, &recs[i], set->series[i].key,
-		    set->series[i].key_len);
-	flush_out(w);
-	if ((rc = w->rc) != 0) {
+	    e)) != 0)
+		goto fail;
+	if ((rc = write_file(w, st, block, len)) != 0) {
 		atomicfile_abort(&w->f);
-		free(w);
-		return rc;
+		goto fail;
 	}
+	snappy_stream_free(&w->z);
 	/*
 	 * The rename that puts the file in place would have the file system
 	 * allocate and start writing it (ext4 does on a replace): started
@@ -674,6 +825,10 @@ state_write(struct push_state *st, const struct series_set *set,
 	release_entries(st);
 	st->pending = w;
 	return 0;
+fail:
+	snappy_stream_free(&w->z);
+	free(w);
+	return rc;
 }
 
 int
@@ -710,6 +865,80 @@ state_commit(struct push_state *st, const struct series_set *set,
 	if ((rc = state_write(st, set, recs, e)) != 0)
 		return rc;
 	return state_put(st, e);
+}
+
+/* The destination on the first line of a state file of either version. */
+static int
+file_destination(struct push_state *st, const char *file, size_t len,
+    struct perr *e)
+{
+	const char *nl = memchr(file, '\n', len), *magic = NULL;
+
+	if (nl != NULL && strncmp(file, MAGIC, strlen(MAGIC)) == 0)
+		magic = MAGIC;
+	else if (nl != NULL && strncmp(file, MAGIC_TEXT, strlen(MAGIC_TEXT)) == 0)
+		magic = MAGIC_TEXT;
+	if (magic == NULL || nl < file + strlen(magic))
+		return corrupt(st, 1, "not a state file", e);
+	st->destination = strndup(file + strlen(magic),
+	    (size_t)(nl - file) - strlen(magic));
+	return st->destination != NULL ? 0 : perr_set(e, PERR_NOMEM, "out of "
+	    "memory");
+}
+
+int
+state_dump(const char *path, struct buf *out, struct perr *e)
+{
+	struct buf file = BUF_INIT(STATE_MAX_FILE);
+	struct numtext nums[2];
+	struct push_state st;
+	char line[STATE_REC_MAX];
+	size_t i, len;
+	int fd, rc;
+
+	memset(&st, 0, sizeof(st));
+	st.lock_fd = -1;
+	if ((st.path = strdup(path)) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
+	if ((fd = fs_open(path, O_RDONLY | O_CLOEXEC, 0)) < 0) {
+		rc = perr_sys(e, errno, "cannot read %s", path);
+		goto out;
+	}
+	rc = fs_read_all(fd, &file);
+	close(fd);
+	if (rc != 0) {
+		rc = perr_set(e, rc == PERR_IO ? PERR_IO : PERR_CORRUPT,
+		    "cannot read %s", path);
+		goto out;
+	}
+	len = file.len;
+	if (file.p == NULL) {
+		rc = corrupt(&st, 1, "not a state file", e);
+		goto out;
+	}
+	if ((rc = file_destination(&st, file.p, len, e)) != 0)
+		goto out;
+	if ((rc = parse_file(&st, buf_take(&file), len, e)) != 0)
+		goto out;
+	memset(nums, 0, sizeof(nums));
+	if ((rc = buf_adds(out, MAGIC_TEXT)) != 0 ||
+	    (rc = buf_adds(out, st.destination)) != 0 ||
+	    (rc = buf_addc(out, '\n')) != 0)
+		goto nomem;
+	for (i = 0; i < st.n; i++)
+		if ((rc = buf_add(out, line, format_rec(line,
+		    &st.entries[i].rec, nums))) != 0 ||
+		    (rc = buf_add(out, st.entries[i].key,
+		    st.entries[i].key_len)) != 0 ||
+		    (rc = buf_addc(out, '\n')) != 0)
+			goto nomem;
+	goto out;
+nomem:
+	rc = perr_set(e, rc, "out of memory");
+out:
+	buf_free(&file);
+	state_close(&st);
+	return rc;
 }
 
 void

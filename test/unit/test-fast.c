@@ -334,9 +334,38 @@ test_series_keys(void)
 }
 
 /*
+ * dir/x.state dumped as want, and read back: every series of set in its
+ * place, each record bit for bit.
+ */
+static void
+check_state_back(const char *dir, const struct series_set *set,
+    const struct state_rec *recs, const struct buf *want)
+{
+	struct buf got = BUF_INIT(1 << 20);
+	const struct state_rec *prev[5];
+	struct push_state st;
+	char path[256];
+	struct perr e;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/x.state", dir);
+	CHECK(state_dump(path, &got, &e) == 0);
+	CHECK(got.len == want->len && memcmp(got.p, want->p, got.len) == 0);
+	CHECK(state_open(&st, dir, "x.state", "dest", &e) == 0 && st.n == 5);
+	CHECK(state_match(&st, set, prev, &e) == 0);
+	for (i = 0; i < 5; i++)
+		CHECK(prev[i] != NULL && prev[i]->ts == recs[i].ts &&
+		    prev[i]->start == recs[i].start &&
+		    memcmp(&prev[i]->value, &recs[i].value, 8) == 0);
+	state_close(&st);
+	buf_free(&got);
+}
+
+/*
  * The state file as "%lld %lld %016llx KEY" lines would have it, line
- * for line (a key past the write buffer's 64 KiB included), and read back
- * to the same records.
+ * for line (a key past the writer's 64 KiB pieces included), as state_dump
+ * shows version 2, and read back to the same records; version 1's text
+ * read too.
  */
 static void
 test_state_file(void)
@@ -347,7 +376,6 @@ test_state_file(void)
 	char dir[] = "/tmp/promrun-test-state-XXXXXX", path[256];
 	struct buf text = BUF_INIT(1 << 20), want = BUF_INIT(1 << 20);
 	struct buf got = BUF_INIT(1 << 20);
-	const struct state_rec *prev[5];
 	struct series_set set;
 	struct push_state st;
 	struct perr e;
@@ -385,15 +413,39 @@ test_state_file(void)
 	CHECK(fd >= 0 && fs_read_all(fd, &got) == 0);
 	if (fd >= 0)
 		close(fd);
-	CHECK(got.len == want.len && memcmp(got.p, want.p, got.len) == 0);
-	/* Read back: every series in its place, each record bit for bit. */
-	CHECK(state_open(&st, dir, "x.state", "dest", &e) == 0 && st.n == 5);
-	CHECK(state_match(&st, &set, prev, &e) == 0);
-	for (i = 0; i < 5; i++)
-		CHECK(prev[i] != NULL && prev[i]->ts == recs[i].ts &&
-		    prev[i]->start == recs[i].start &&
-		    memcmp(&prev[i]->value, &recs[i].value, 8) == 0);
+	CHECK(got.len > 26 && memcmp(got.p, "promrun-push-state 2 dest\n", 26) ==
+	    0);
+	check_state_back(dir, &set, recs, &want);
+	/* Version 1's text is read the same, and dumped as it is. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, want.p, want.len) == (ssize_t)want.len);
+	if (fd >= 0)
+		close(fd);
+	check_state_back(dir, &set, recs, &want);
+	/* Version 2 damaged: a byte of its block changed, or cut short. */
+	CHECK(state_open(&st, dir, "x.state", "dest", &e) == 0);
+	CHECK(state_commit(&st, &set, recs, &e) == 0);
 	state_close(&st);
+	buf_reset(&got);
+	fd = open(path, O_RDWR);
+	CHECK(fd >= 0 && fs_read_all(fd, &got) == 0 && got.len > 40);
+	if (fd >= 0 && got.len > 40) {
+		got.p[30] ^= 1;
+		CHECK(pwrite(fd, got.p + 30, 1, 30) == 1);
+		CHECK(state_open(&st, dir, "x.state", "dest", &e) ==
+		    PERR_CORRUPT && strstr(e.msg, "damaged (its checksum does "
+		    "not match)") != NULL);
+		state_close(&st);
+		got.p[30] ^= 1;
+		CHECK(pwrite(fd, got.p + 30, 1, 30) == 1 &&
+		    ftruncate(fd, (off_t)got.len - 5) == 0);
+		CHECK(state_open(&st, dir, "x.state", "dest", &e) ==
+		    PERR_CORRUPT && strstr(e.msg, "damaged") != NULL);
+		state_close(&st);
+		CHECK(pwrite(fd, got.p, got.len, 0) == (ssize_t)got.len);
+	}
+	if (fd >= 0)
+		close(fd);
 	/* A new file a killed push left beside the state is removed. */
 	snprintf(path, sizeof(path), "%s/.x.state.1.0123abcd.tmp", dir);
 	fd = open(path, O_WRONLY | O_CREAT, 0600);

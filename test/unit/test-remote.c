@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <snappy-c.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@
 #include "push/pb.h"
 #include "push/remote.h"
 #include "push/series.h"
+#include "push/snappyapi.h"
 #include "push/state.h"
 
 /* b holds exactly the n bytes of want. */
@@ -135,6 +137,63 @@ test_snappy(void)
 	buf_free(&z);
 }
 
+/*
+ * A block made in 64 KiB pieces (snappy_stream) is the block libsnappy
+ * makes of the whole input, byte for byte, at every size around a piece's
+ * edges and for input written in odd parts: the requests sent are the
+ * library's own.
+ */
+static void
+test_snappy_stream(void)
+{
+	static const size_t sizes[] = {1, 100, 65535, 65536, 65537, 131072,
+	    3 * 65536 + 17};
+	struct buf in = BUF_INIT(1 << 20);
+	struct snappy_stream st;
+	const char *block;
+	size_t i, k, n, at, part, len;
+	uint64_t x = 88172645463325252ull;
+	char *want, *room;
+	bool written;
+
+	/* Series-like text, repetitive but not too: what requests hold. */
+	for (i = 0, written = true; written && in.len < 3 * 65536 + 17; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		written = buf_addf(&in, "bench_runs_total{repo=\"repo-%u\","
+		    "n=\"%u\"} %u.5\n", (unsigned)(x % 50), (unsigned)i,
+		    (unsigned)(x % 1000)) == 0;
+	}
+	CHECK(written);
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		n = sizes[k];
+		len = snappy_max_compressed_length(n);
+		want = malloc(len);
+		CHECK(want != NULL && snappy_compress(in.p, n, want, &len) ==
+		    SNAPPY_OK);
+		CHECK(snappy_stream_begin(&st, n, NULL) == 0);
+		/* In parts of 1 to 997 bytes, as series come. */
+		for (at = 0, written = true; written && at < n; at += part) {
+			part = 1 + (at * 7919) % 997;
+			if (part > n - at)
+				part = n - at;
+			if ((room = snappy_stream_room(&st, part)) == NULL)
+				written = false;
+			else
+				memcpy(room, in.p + at, part);
+			written = written && snappy_stream_wrote(&st, part) == 0;
+		}
+		CHECK(written && snappy_stream_end(&st, &block, &i) == 0);
+		CHECK(want != NULL && i == len && memcmp(block, want, len) == 0);
+		/* Past max_input: refused. */
+		CHECK(snappy_stream_room(&st, 1) == NULL);
+		snappy_stream_free(&st);
+		free(want);
+	}
+	buf_free(&in);
+}
+
 static void
 test_series(void)
 {
@@ -213,6 +272,7 @@ main(void)
 	test_pb();
 	test_messages();
 	test_snappy();
+	test_snappy_stream();
 	test_series();
 	test_state();
 	return check_done("test-remote");
