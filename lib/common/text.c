@@ -3,6 +3,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +132,22 @@ wide_long_double(void)
 }
 
 /*
+ * The double next to d > 0 (finite), above it or below: its bits plus or
+ * minus one.  Not nextafter(): promrun-record, which parses times, links
+ * no libm (see DESIGN.md, Decisions).
+ */
+static double
+next_positive(double d, bool up)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &d, sizeof(bits));
+	bits = up ? bits + 1 : bits - 1;
+	memcpy(&d, &bits, sizeof(d));
+	return d;
+}
+
+/*
  * m / 10^f, rounded as strtod rounds, for m < 10^19 (f <= 19): both are
  * exact in a long double of 64 bits or more, so the quotient is rounded
  * once there, and rounding that to a double again gives the correctly
@@ -153,7 +170,7 @@ wide_quotient(unsigned long long m, int f, double *out)
 	q = (long double)m / pow10[f];
 	d = (double)q;
 	if ((long double)d != q) {
-		next = nextafter(d, (long double)d < q ? INFINITY : -INFINITY);
+		next = next_positive(d, (long double)d < q);
 		mid = ((long double)d + (long double)next) / 2;
 		if (mid == q)
 			return false;

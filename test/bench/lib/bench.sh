@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Sourced by the benchmarks that start a peer and push to it: one free
 # port, one wait, one series file, so every bench measures the same input.
 # Needs PY (the Python with Debian's python3 packages).
