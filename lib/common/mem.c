@@ -3,11 +3,36 @@
 #include "common/mem.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+
+int
+mem_grow(void *arrayp, size_t *cap, size_t want, size_t size, size_t first)
+{
+	size_t n = *cap ? *cap : first;
+	void *p;
+
+	if (want <= *cap)
+		return 0;
+	while (n < want) {
+		if (n > SIZE_MAX / 2)
+			return -1;
+		n *= 2;
+	}
+	/* The pointer is read and written as bytes: arrayp is a T **. */
+	memcpy(&p, arrayp, sizeof(p));
+	if (size == 0 || n > SIZE_MAX / size || (p = realloc(p, n * size)) ==
+	    NULL)
+		return -1;
+	memcpy(arrayp, &p, sizeof(p));
+	*cap = n;
+	return 0;
+}
 
 void
 mem_prefault(void *p, size_t size)

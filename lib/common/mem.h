@@ -23,6 +23,18 @@
 void mem_prefault(void *p, size_t size);
 
 /*
+ * mem_grow: room for want elements in a growable array: arrayp is the
+ * address of the array's pointer (malloc'd, or NULL with *cap 0), *cap its
+ * room in elements of size bytes.  With less room, the array is realloc'd
+ * to *cap doubled (first when *cap is 0) until want fits, and the pointer
+ * and *cap updated.  Returns 0, or -1 when memory runs out or the size
+ * would not fit a size_t (the array and *cap then as they were).  One
+ * growth rule for our arrays, checked for overflow in one place.
+ */
+int mem_grow(void *arrayp, size_t *cap, size_t want, size_t size,
+    size_t first);
+
+/*
  * mem_short_lived: tune the C library's allocator for a program that runs
  * for milliseconds and exits: large blocks come from the heap rather than
  * each from a mapping of its own, memory freed stays for the allocations

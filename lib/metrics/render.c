@@ -3,6 +3,7 @@
 #include "metrics/render.h"
 #include "metrics/expfmt.h"
 #include "common/hmap.h"
+#include "common/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -319,26 +320,12 @@ static int
 new_row(struct rows *rs, const char *instance, const struct expfmt_label *l,
     size_t n, size_t status_at, struct row **out)
 {
-	struct expfmt_label *labels;
-	struct row *grown, *r;
-	size_t cap;
+	struct row *r;
 
-	if (rs->n == rs->cap) {
-		rs->cap = rs->cap ? rs->cap * 2 : 64;
-		if ((grown = realloc(rs->v, rs->cap * sizeof(*grown))) == NULL)
-			return PERR_NOMEM;
-		rs->v = grown;
-	}
-	if (rs->nlabels + n > rs->caplabels) {
-		for (cap = rs->caplabels ? rs->caplabels : 256;
-		    cap < rs->nlabels + n; cap *= 2)
-			;
-		if ((labels = realloc(rs->labels, cap * sizeof(*labels))) ==
-		    NULL)
-			return PERR_NOMEM;
-		rs->labels = labels;
-		rs->caplabels = cap;
-	}
+	if (mem_grow(&rs->v, &rs->cap, rs->n + 1, sizeof(rs->v[0]), 64) != 0 ||
+	    mem_grow(&rs->labels, &rs->caplabels, rs->nlabels + n,
+	    sizeof(rs->labels[0]), 256) != 0)
+		return PERR_NOMEM;
 	r = &rs->v[rs->n];
 	memset(r, 0, sizeof(*r));
 	/* The pool may move while rows are added: an offset until then. */

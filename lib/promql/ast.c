@@ -4,6 +4,7 @@
 #include "common/mem.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,27 @@ void *
 pq_arena_take(struct pq_arena *a, size_t size)
 {
 	return take(a, size > 0 ? size : 1, sizeof(max_align_t));
+}
+
+void *
+pq_arena_grow(struct pq_arena *a, void *p, size_t n, size_t *cap,
+    size_t size, size_t first)
+{
+	size_t c = *cap ? *cap : first;
+	void *np;
+
+	if (n < *cap)
+		return p;
+	if (*cap > 0 && c > SIZE_MAX / 2 / size)
+		return NULL;
+	if (*cap > 0)
+		c *= 2;
+	if (c > SIZE_MAX / size || (np = pq_arena_take(a, c * size)) == NULL)
+		return NULL;
+	if (n > 0)
+		memcpy(np, p, n * size);
+	*cap = c;
+	return np;
 }
 
 /* Strings are packed, unaligned, and not zeroed first: they are copied. */

@@ -174,6 +174,16 @@ void *pq_arena_alloc(struct pq_arena *a, size_t size);
 /* pq_arena_take: pq_arena_alloc without the zeroing (the caller fills it). */
 void *pq_arena_take(struct pq_arena *a, size_t size);
 
+/*
+ * pq_arena_grow: room for element n of the arena array p (*cap elements of
+ * size bytes): p itself while n < *cap, else a copy of its n elements in
+ * twice the room (first when *cap is 0), *cap updated; the old copy stays
+ * until the arena is freed.  New room is not zeroed.  NULL when memory
+ * runs out or the size would not fit a size_t (p and *cap unchanged).
+ */
+void *pq_arena_grow(struct pq_arena *a, void *p, size_t n, size_t *cap,
+    size_t size, size_t first);
+
 /* pq_arena_strdup: a NUL-terminated copy of s[0..len) in the arena, or NULL. */
 const char *pq_arena_strdup(struct pq_arena *a, const char *s, size_t len);
 

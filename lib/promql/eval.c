@@ -13,6 +13,7 @@
 #include "promql/print.h"
 #include "promql/rematch.h"
 #include "common/hmap.h"
+#include "common/mem.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -254,17 +255,11 @@ int
 pq_vector_push(struct pq_arena *a, struct pq_vector *v,
     const struct pq_lset *ls, int64_t t, double val)
 {
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 8;
-		struct pq_sample *s = pq_arena_take(a, cap * sizeof(*s));
+	struct pq_sample *s;
 
-		if (s == NULL)
-			return PERR_NOMEM;
-		if (v->n > 0)
-			memcpy(s, v->v, v->n * sizeof(*s));
-		v->v = s;
-		v->cap = cap;
-	}
+	if ((s = pq_arena_grow(a, v->v, v->n, &v->cap, sizeof(*s), 8)) == NULL)
+		return PERR_NOMEM;
+	v->v = s;
 	v->v[v->n].ls = ls;
 	v->v[v->n].t = t;
 	v->v[v->n].v = val;
@@ -302,17 +297,12 @@ static int
 mat_push(struct pq_ev *ev, struct pq_matrix *m, const struct pq_lset *ls,
     const struct pq_range *rg)
 {
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 8;
-		struct pq_series *s = pq_arena_take(ev->a, cap * sizeof(*s));
+	struct pq_series *s;
 
-		if (s == NULL)
-			return pq_ev_nomem(ev);
-		if (m->n > 0)
-			memcpy(s, m->s, m->n * sizeof(*s));
-		m->s = s;
-		m->cap = cap;
-	}
+	if ((s = pq_arena_grow(ev->a, m->s, m->n, &m->cap, sizeof(*s), 8)) ==
+	    NULL)
+		return pq_ev_nomem(ev);
+	m->s = s;
 	m->s[m->n].ls = ls;
 	m->s[m->n].rg = *rg;
 	m->n++;
@@ -541,15 +531,8 @@ cache_add(struct pq_query *q, const struct pq_node *n)
 		return NULL;
 	if (found)
 		return &q->c[*slot];
-	if (q->n == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 16;
-		struct node_cache *c = realloc(q->c, cap * sizeof(*c));
-
-		if (c == NULL)
-			return NULL;
-		q->c = c;
-		q->cap = cap;
-	}
+	if (mem_grow(&q->c, &q->cap, q->n + 1, sizeof(q->c[0]), 16) != 0)
+		return NULL;
 	memset(&q->c[q->n], 0, sizeof(q->c[0]));
 	q->c[q->n].node = n;
 	*slot = q->n;
@@ -828,7 +811,7 @@ select_series(struct pq_ev *ev, const struct pq_node *n, const size_t **idx,
 	struct node_cache *c = cache_of(ev->q, n);
 	const struct pq_store *st = ev->st;
 	const char *name = NULL;
-	size_t nlen = 0, i, next, cap = 0, *v;
+	size_t nlen = 0, i, next, cap = 0;
 	bool all = true;
 
 	if (c == NULL)
@@ -864,12 +847,9 @@ select_series(struct pq_ev *ev, const struct pq_node *n, const size_t **idx,
 				break;
 		if (k < n->nmatchers)
 			continue;
-		if (c->nidx == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((v = realloc(c->idx, cap * sizeof(*v))) == NULL)
-				return pq_ev_nomem(ev);
-			c->idx = v;
-		}
+		if (mem_grow(&c->idx, &cap, c->nidx + 1, sizeof(c->idx[0]), 16) !=
+		    0)
+			return pq_ev_nomem(ev);
 		c->idx[c->nidx++] = i;
 	}
 	sort_store = st;
@@ -1103,17 +1083,12 @@ struct building {
 static int
 add_point(struct pq_ev *ev, struct building *b, int64_t t, double v)
 {
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 8;
-		struct pq_run *r = pq_arena_alloc(ev->a, cap * sizeof(*r));
+	struct pq_run *r;
 
-		if (r == NULL)
-			return pq_ev_nomem(ev);
-		if (b->n > 0)
-			memcpy(r, b->runs, b->n * sizeof(*r));
-		b->runs = r;
-		b->cap = cap;
-	}
+	if ((r = pq_arena_grow(ev->a, b->runs, b->n, &b->cap, sizeof(*r), 8)) ==
+	    NULL)
+		return pq_ev_nomem(ev);
+	b->runs = r;
 	b->runs[b->n].t = t;
 	b->runs[b->n].v = v;
 	b->runs[b->n].n = 1;
@@ -1182,15 +1157,9 @@ subquery_inner(struct pq_ev *ev, const struct pq_node *n, int64_t ti,
 		return rc;
 	pq_arena_release(ev->a, &mark);
 	/* Grown only now: the evaluation may have added entries. */
-	if (ev->sq_n == ev->sq_cap) {
-		size_t cap = ev->sq_cap ? ev->sq_cap * 2 : 64;
-		struct pq_value *v = realloc(ev->sq_vals, cap * sizeof(*v));
-
-		if (v == NULL)
-			return pq_ev_nomem(ev);
-		ev->sq_vals = v;
-		ev->sq_cap = cap;
-	}
+	if (mem_grow(&ev->sq_vals, &ev->sq_cap, ev->sq_n + 1,
+	    sizeof(ev->sq_vals[0]), 64) != 0)
+		return pq_ev_nomem(ev);
 	if (hmap_upsert(&ev->sq_memo, &key, sizeof(key), &slot, &found) != 0)
 		return pq_ev_nomem(ev);
 	ev->sq_vals[ev->sq_n] = *out;
@@ -1850,18 +1819,7 @@ struct group {
 static void *
 room(struct pq_ev *ev, void *p, size_t n, size_t *cap, size_t size)
 {
-	size_t c;
-	void *np;
-
-	if (n < *cap)
-		return p;
-	c = *cap ? *cap * 2 : 4;
-	if ((np = pq_arena_alloc(ev->a, c * size)) == NULL)
-		return NULL;
-	if (n > 0)
-		memcpy(np, p, n * size);
-	*cap = c;
-	return np;
+	return pq_arena_grow(ev->a, p, n, cap, size, 4);
 }
 
 /* vectorByValueHeap's Less (topk): NaN first, then ascending. */

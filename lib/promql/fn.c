@@ -7,6 +7,7 @@
 #include "promql/evalint.h"
 #include "promql/numfmt.h"
 #include "promql/rematch.h"
+#include "common/mem.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -633,16 +634,9 @@ pq_fn_histogram_quantile(struct pq_fcall *c)
 		}
 		struct hgroup *h = &g[*slot];
 
-		if (h->n == h->cap) {
-			size_t cap = h->cap ? h->cap * 2 : 16;
-			struct bucket *nb = realloc(h->b, cap * sizeof(*nb));
-
-			if (nb == NULL) {
-				rc = pq_ev_nomem(c->ev);
-				break;
-			}
-			h->b = nb;
-			h->cap = cap;
+		if (mem_grow(&h->b, &h->cap, h->n + 1, sizeof(h->b[0]), 16) != 0) {
+			rc = pq_ev_nomem(c->ev);
+			break;
 		}
 		h->b[h->n].upper = upper;
 		h->b[h->n].count = v->v[i].v;

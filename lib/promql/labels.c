@@ -1,6 +1,7 @@
 /* labels.c - label sets and their builder (see labels.h). */
 #include "promql/labels.h"
 #include "promql/quote.h"
+#include "common/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -148,20 +149,10 @@ pq_lb_init(struct pq_lbuilder *lb, struct pq_arena *a)
 static bool
 grow(struct pq_lbuilder *lb, size_t want)
 {
-	struct pq_lpair *v;
-	size_t cap;
-
-	if (want <= lb->cap)
-		return true;
-	cap = lb->cap ? lb->cap * 2 : 16;
-	while (cap < want)
-		cap *= 2;
-	if ((v = realloc(lb->v, cap * sizeof(*v))) == NULL) {
+	if (mem_grow(&lb->v, &lb->cap, want, sizeof(lb->v[0]), 16) != 0) {
 		lb->nomem = true;
 		return false;
 	}
-	lb->v = v;
-	lb->cap = cap;
 	return true;
 }
 

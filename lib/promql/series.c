@@ -430,14 +430,9 @@ pq_parse_series(const char *s, size_t len, struct pq_arena *a,
 		    (total += it.count) > PQ_SERIES_VALUES_MAX)
 			return perr_set(e, PERR_LIMIT, "series values: more than "
 			    "%d values", PQ_SERIES_VALUES_MAX);
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = pq_arena_alloc(a, cap * sizeof(*nv))) == NULL)
-				return perr_set(e, PERR_NOMEM, "out of memory");
-			if (n > 0)
-				memcpy(nv, v, n * sizeof(*nv));
-			v = nv;
-		}
+		if ((nv = pq_arena_grow(a, v, n, &cap, sizeof(*nv), 16)) == NULL)
+			return perr_set(e, PERR_NOMEM, "out of memory");
+		v = nv;
 		v[n++] = it;
 	}
 	*items = v;

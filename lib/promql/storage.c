@@ -1,6 +1,7 @@
 /* storage.c - the in-memory series store (see storage.h). */
 #include "promql/storage.h"
 #include "common/buf.h"
+#include "common/mem.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -143,15 +144,8 @@ pq_store_append(struct pq_store *st, size_t index, int64_t t, double v,
 			}
 		}
 	}
-	if (s->nruns == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 4;
-		struct pq_run *r = realloc(s->runs, cap * sizeof(*r));
-
-		if (r == NULL)
-			return perr_set(e, PERR_NOMEM, "out of memory");
-		s->runs = r;
-		s->cap = cap;
-	}
+	if (mem_grow(&s->runs, &s->cap, s->nruns + 1, sizeof(s->runs[0]), 4) != 0)
+		return perr_set(e, PERR_NOMEM, "out of memory");
 	s->runs[s->nruns].t = t;
 	s->runs[s->nruns].v = v;
 	s->runs[s->nruns].n = 1;

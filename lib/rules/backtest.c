@@ -3,6 +3,7 @@
 #include "rules/backtest.h"
 #include "promql/duration.h"
 #include "promql/quote.h"
+#include "common/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,15 +23,9 @@ on_transition(void *ctx, const struct re_group *g, const struct re_rule *r,
 	for (i = 0; i < bt->nopen && bt->open_alert[i] != a; i++)
 		;
 	if (from == ALERT_INACTIVE && a->state != ALERT_INACTIVE) {
-		if (bt->n == bt->cap) {
-			size_t cap = bt->cap ? bt->cap * 2 : 64;
-			struct bt_interval *v = realloc(bt->v, cap * sizeof(*v));
-
-			if (v == NULL)
-				goto nomem;
-			bt->v = v;
-			bt->cap = cap;
-		}
+		if (mem_grow(&bt->v, &bt->cap, bt->n + 1, sizeof(bt->v[0]),
+		    64) != 0)
+			goto nomem;
 		if (bt->nopen == bt->capopen) {
 			size_t cap = bt->capopen ? bt->capopen * 2 : 64;
 			size_t *o = realloc(bt->open, cap * sizeof(*o));

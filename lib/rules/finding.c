@@ -1,10 +1,12 @@
 /* finding.c - rule-file findings and their formats (see finding.h). */
 #include "rules/finding.h"
 #include "common/err.h"
+#include "common/mem.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,17 +14,9 @@
 static int
 make_room(struct findings *f, size_t more)
 {
-	struct finding *v;
-	size_t cap = f->cap;
-
-	while (cap - f->n < more)
-		cap = cap ? cap * 2 : 16;
-	if (cap == f->cap)
-		return 0;
-	if ((v = realloc(f->v, cap * sizeof(*v))) == NULL)
+	if (more > SIZE_MAX - f->n ||
+	    mem_grow(&f->v, &f->cap, f->n + more, sizeof(f->v[0]), 16) != 0)
 		return PERR_NOMEM;
-	f->v = v;
-	f->cap = cap;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "rules/lint.h"
 #include "common/buf.h"
 #include "promql/func.h"
+#include "common/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,14 +52,8 @@ new_metric(struct lint_catalog *c, const char *name)
 	size_t *slot;
 	bool found;
 
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 32;
-
-		if ((v = realloc(c->v, cap * sizeof(*v))) == NULL)
-			return NULL;
-		c->v = v;
-		c->cap = cap;
-	}
+	if (mem_grow(&c->v, &c->cap, c->n + 1, sizeof(c->v[0]), 32) != 0)
+		return NULL;
 	if (name[0] == '*')
 		c->patterns = true;
 	else if (hmap_upsert(&c->index, name, strlen(name), &slot, &found) != 0)

@@ -5,6 +5,7 @@
 #include "metrics/aggregate.h"
 #include "metrics/render.h"
 #include "metrics/schema.h"
+#include "common/mem.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -413,15 +414,8 @@ slot_of_sample(struct replay *R, const char *name, const struct expfmt_label *l,
 static int
 owner_add(struct replay *R, struct owner *o, size_t slot)
 {
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 16;
-		size_t *v = realloc(o->slot, cap * sizeof(*v));
-
-		if (v == NULL)
-			return perr_set(R->e, PERR_NOMEM, "out of memory");
-		o->slot = v;
-		o->cap = cap;
-	}
+	if (mem_grow(&o->slot, &o->cap, o->n + 1, sizeof(o->slot[0]), 16) != 0)
+		return perr_set(R->e, PERR_NOMEM, "out of memory");
 	o->slot[o->n++] = slot;
 	return 0;
 }

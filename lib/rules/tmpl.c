@@ -16,6 +16,7 @@
 #include "promql/print.h"
 #include "promql/quote.h"
 #include "promql/rematch.h"
+#include "common/mem.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -58,17 +59,10 @@ struct lexer {
 static bool
 emit(struct lexer *l, enum it type)
 {
-	struct item *v;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-
-		if ((v = realloc(l->items, cap * sizeof(*v))) == NULL) {
-			l->nomem = true;
-			return false;
-		}
-		l->items = v;
-		l->cap = cap;
+	if (mem_grow(&l->items, &l->cap, l->n + 1, sizeof(l->items[0]),
+	    64) != 0) {
+		l->nomem = true;
+		return false;
 	}
 	l->items[l->n].type = type;
 	l->items[l->n].pos = l->start;

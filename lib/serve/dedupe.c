@@ -1,5 +1,6 @@
 /* dedupe.c - the index of runs an organization already has (see dedupe.h). */
 #include "serve/dedupe.h"
+#include "common/mem.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -43,18 +44,12 @@ int
 dedupe_add(struct dedupe *d, const struct buf *key, double time,
     uint64_t batch)
 {
-	struct dedupe_entry *grown;
 	size_t *slot;
 	bool found;
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 256;
-
-		if ((grown = realloc(d->entries, cap * sizeof(*grown))) == NULL)
-			return PERR_NOMEM;
-		d->entries = grown;
-		d->cap = cap;
-	}
+	if (mem_grow(&d->entries, &d->cap, d->n + 1, sizeof(d->entries[0]),
+	    256) != 0)
+		return PERR_NOMEM;
 	if (hmap_upsert(&d->map, key->p, key->len, &slot, &found) != 0)
 		return PERR_NOMEM;
 	if (!found)

@@ -1,5 +1,6 @@
 /* Unit tests of the foundation modules: buf, crc32c, text, clock. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "common/text.h"
 
 static const char *
@@ -314,10 +316,33 @@ test_quote(void)
 	CHECK(strstr(q, "...\"") != NULL);
 }
 
+/* mem_grow: first room, doubling to fit, nothing when it fits, overflow
+   refused with the array as it was. */
+static void
+test_grow(void)
+{
+	int *v = NULL;
+	size_t cap = 0;
+
+	CHECK(mem_grow(&v, &cap, 1, sizeof(*v), 16) == 0 && v != NULL &&
+	    cap == 16);
+	v[15] = 7;
+	CHECK(mem_grow(&v, &cap, 16, sizeof(*v), 16) == 0 && cap == 16);
+	CHECK(mem_grow(&v, &cap, 17, sizeof(*v), 16) == 0 && cap == 32 &&
+	    v[15] == 7);
+	CHECK(mem_grow(&v, &cap, 100, sizeof(*v), 16) == 0 && cap == 128 &&
+	    v[15] == 7);
+	CHECK(mem_grow(&v, &cap, SIZE_MAX / 2, sizeof(*v), 16) == -1 &&
+	    cap == 128 && v[15] == 7);
+	CHECK(mem_grow(&v, &cap, SIZE_MAX, 1, 16) == -1 && cap == 128);
+	free(v);
+}
+
 int
 main(void)
 {
 	test_buf();
+	test_grow();
 	test_crc32c();
 	test_utf8();
 	test_names();
