@@ -155,6 +155,43 @@ pq_store_append(struct pq_store *st, size_t index, int64_t t, double v,
 	return 0;
 }
 
+/* Whether m more samples of v, step apart after the one at prev, would
+ * each extend s's last run (which ends at prev). */
+static bool
+extends_last(const struct pq_stored *s, int64_t prev, int64_t step,
+    uint64_t m, double v)
+{
+	const struct pq_run *last = &s->runs[s->nruns - 1];
+
+	return s->step == step && pq_same_value(last->v, v) &&
+	    last->t + (int64_t)(last->n - 1) * step == prev &&
+	    m <= UINT32_MAX - last->n;
+}
+
+int
+pq_store_append_n(struct pq_store *st, size_t index, int64_t t,
+    int64_t step, uint64_t n, double v, struct perr *e)
+{
+	struct pq_stored *s = &st->s[index];
+	int rc;
+
+	for (uint64_t k = 0; k < n; k++) {
+		if (k > 0 && extends_last(s, t + (int64_t)(k - 1) * step, step,
+		    n - k, v)) {
+			s->runs[s->nruns - 1].n += (uint32_t)(n - k);
+			s->last_t = t + (int64_t)(n - 1) * step;
+			st->samples += n - k;
+			return 0;
+		}
+		/* The first, or one that a run does not take as is (the
+		   series' step not yet fixed, or not this one). */
+		if ((rc = pq_store_append(st, index, t + (int64_t)k * step, v,
+		    e)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 size_t
 pq_store_by_name(const struct pq_store *st, const char *name, size_t len)
 {

@@ -132,6 +132,15 @@ int pq_store_append(struct pq_store *st, size_t index, int64_t t, double v,
     struct perr *e);
 
 /*
+ * pq_store_append_n: n samples of v at t, t + step, ..., t + (n - 1) *
+ * step, with the same result as n calls of pq_store_append (the first
+ * error ends it), in O(1) when they extend one run (the series' step is
+ * step).  n == 0 adds nothing.  Returns as pq_store_append.
+ */
+int pq_store_append_n(struct pq_store *st, size_t index, int64_t t,
+    int64_t step, uint64_t n, double v, struct perr *e);
+
+/*
  * pq_store_by_name: the first series whose __name__ is name[0..len), as
  * index + 1, or 0; follow pq_stored.next_by_name for the others.
  */

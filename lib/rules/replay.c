@@ -49,11 +49,21 @@ struct owner {
 	bool dirty;			/* rendered at this scrape */
 };
 
-/* A series of the store that renders make, with its latest value. */
+/*
+ * A series of the store that renders make, with its latest value, and
+ * the samples of it not yet stored: a stretch of one value at every
+ * scrape from `from` on.  A value that does not change from one scrape
+ * to the next (most of them: only what the records of the last minute
+ * touched changes) costs nothing until it does; the stretch goes to the
+ * store as one run then.
+ */
 struct slot {
 	size_t store;			/* SIZE_MAX: a metric not wanted */
 	double v;
 	bool present;			/* in its owner's latest render */
+	bool open;			/* a stretch waits */
+	double sv;			/* its value */
+	int64_t from;			/* its first scrape */
 };
 
 struct replay {
@@ -369,9 +379,8 @@ new_slot(struct replay *R, size_t store, size_t *out)
 		R->slots = v;
 		R->capslots = cap;
 	}
+	memset(&R->slots[R->nslots], 0, sizeof(R->slots[0]));
 	R->slots[R->nslots].store = store;
-	R->slots[R->nslots].present = false;
-	R->slots[R->nslots].v = 0;
 	*out = R->nslots++;
 	return 0;
 }
@@ -550,10 +559,27 @@ mark_dirty(struct replay *R, int64_t t, bool *whole)
 	return 0;
 }
 
+/* Store slot sl's waiting stretch, its samples up to scrape `last`. */
+static int
+store_stretch(struct replay *R, struct slot *sl, int64_t last)
+{
+	struct perr ae;
+
+	if (!sl->open || sl->store == SIZE_MAX || last < sl->from)
+		return 0;
+	sl->open = false;
+	/* Only memory can fail: the scrapes come in time order, each
+	   series from one slot. */
+	if (pq_store_append_n(R->st, sl->store, sl->from, R->scrape,
+	    (uint64_t)((last - sl->from) / R->scrape + 1), sl->sv, &ae) ==
+	    PERR_NOMEM)
+		return perr_set(R->e, PERR_NOMEM, "out of memory");
+	return 0;
+}
+
 static int
 scrape(struct replay *R, int64_t t)
 {
-	struct perr ae;
 	bool whole;
 	int rc;
 
@@ -585,16 +611,36 @@ scrape(struct replay *R, int64_t t)
 	if (whole)
 		R->known = agg_nseries(R->agg);
 	for (size_t i = 1; i < R->nslots; i++) {
-		const struct slot *sl = &R->slots[i];
+		struct slot *sl = &R->slots[i];
 
-		if (!sl->present || sl->store == SIZE_MAX)
-			continue;
-		rc = pq_store_append(R->st, sl->store, t, sl->v, &ae);
-		if (rc == PERR_NOMEM)
-			return perr_set(R->e, rc, "out of memory");
-		R->rs->samples++;
+		if (sl->store == SIZE_MAX ||
+		    (sl->present && sl->open && pq_same_value(sl->v, sl->sv)))
+			goto counted;
+		/* The value changed, or the series went: the stretch up to
+		   the last scrape is stored, and one starts with this. */
+		if ((rc = store_stretch(R, sl, t - R->scrape)) != 0)
+			return rc;
+		sl->open = sl->present;
+		sl->sv = sl->v;
+		sl->from = t;
+counted:
+		if (sl->present && sl->store != SIZE_MAX)
+			R->rs->samples++;
 	}
 	R->rs->scrapes++;
+	return 0;
+}
+
+/* Store every stretch still waiting, up to the last scrape. */
+static int
+store_stretches(struct replay *R)
+{
+	int rc;
+
+	for (size_t i = 1; i < R->nslots; i++)
+		if ((rc = store_stretch(R, &R->slots[i], R->next -
+		    R->scrape)) != 0)
+			return rc;
 	return 0;
 }
 
@@ -805,6 +851,8 @@ replay_journal(const char *path, const struct replay_opts *o,
 			if ((rc = fold_until(&R, R.next)) == 0)
 				rc = scrape(&R, R.next);
 	}
+	if (rc == 0)
+		rc = store_stretches(&R);
 	while (R.nheap > 0)
 		free(heap_pop(&R).h);
 	for (; R.qhead < R.nqueue; R.qhead++)
