@@ -53,6 +53,16 @@ struct node_cache {
 	const struct pq_store *f_st;
 	uint64_t f_gen;
 	bool f_valid;
+	/* Its windows' results ahead (pq_engine_opts.ahead_ms), from the
+	   series' memos: for a_n times from a_t0, a_step apart, the window
+	   of each selected series (time-major, so that each evaluation
+	   reads one row), while the store has the same series (a_gen),
+	   horizon, and samples of the metric (a_appended). */
+	struct pq_window *a_w;
+	size_t a_n, a_cap;
+	int64_t a_t0, a_step, a_horizon;
+	const struct pq_store *a_st;
+	uint64_t a_gen, a_appended;
 	/* The stable label sets of the node's last result that passed the
 	   check for duplicates: the same again pass it again. */
 	const struct pq_lset **u_ls;
@@ -123,6 +133,8 @@ struct pq_ev {
 	int64_t lookback, sq_step;
 	uint64_t max_samples, samples;
 	int64_t start, end;
+	int64_t ahead;			/* pq_engine_opts.ahead_ms */
+	int in_subquery;		/* subqueries being evaluated */
 	int depth;
 	struct pq_lbuilder lb;
 	struct buf key, key2;
@@ -691,6 +703,7 @@ pq_query_free(struct pq_query *q)
 		matches_free(c->mt);
 		free(c->f_group);
 		free(c->f_labels);
+		free(c->a_w);
 	}
 	free(q->c);
 	hmap_free(&q->by_node);
@@ -1150,7 +1163,10 @@ subquery_inner(struct pq_ev *ev, const struct pq_node *n, int64_t ti,
 		    "or their ranges shorter)", PQ_SUBQUERY_EVALS_MAX);
 	memset(out, 0, sizeof(*out));
 	pq_arena_mark(ev->a, &mark);
-	if ((rc = eval_node(ev, n->expr, ti, out)) != 0)
+	ev->in_subquery++;
+	rc = eval_node(ev, n->expr, ti, out);
+	ev->in_subquery--;
+	if (rc != 0)
 		return rc;
 	/* Keep the value, not what making it took. */
 	if ((rc = keep_value(ev, out)) != 0)
@@ -2407,47 +2423,160 @@ fused_groups(struct pq_ev *ev, const struct pq_node *n,
 	return 0;
 }
 
+/* Windows worked out ahead at once (pq_range_memo): enough to make the
+ * steps to the next batch rare, few enough that the batch stays small. */
+#define AHEAD_WINDOWS 32
+
+/* s's memo's window for call at fc's time and window, as the memo's
+ * index, or -1. */
+static long
+memo_index(const struct pq_ev *ev, const struct pq_node *call,
+    const struct pq_fcall *fc, const struct pq_stored *s)
+{
+	const struct pq_range_memo *m = &s->memo;
+	int64_t d = fc->t - m->t0;
+
+	if (m->n == 0 || m->fn != call->func || m->lo != fc->mint - fc->t ||
+	    m->hi != fc->maxt - fc->t || m->horizon != ev->st->horizon ||
+	    m->last_t != s->last_t || d < 0 || d % m->step != 0 ||
+	    d / m->step >= (int64_t)m->n)
+		return -1;
+	return (long)(d / m->step);
+}
+
 /*
- * The function of call over series s's window (fc's: t, mint, maxt;
- * series, fc's series, receives the range),
- * read up to end (maxt, or the store's horizon before it), into s->memo:
- * kept there, so that another selector of the same series (the same rule
- * or the next one, at the same time) finds it made; worked out otherwise.
- * The window's samples count towards the limit either way.
+ * Work out the function of call over series s's windows at fc's time and
+ * the n - 1 times after it, step apart, into s->memo (series receives
+ * each range): the windows move forward through s's samples with the
+ * memo's cursor, each read up to its end or the store's horizon, each
+ * computed as the evaluation at its time would.  fc is as it was after.
  */
 static int
-range_result(struct pq_ev *ev, const struct pq_node *call,
-    struct pq_fcall *fc, struct pq_series *series, struct pq_stored *s,
-    struct pq_cursor *cur, int64_t end)
+memo_make(struct pq_ev *ev, const struct pq_node *call, struct pq_fcall *fc,
+    struct pq_series *series, struct pq_stored *s, size_t n, int64_t step)
 {
 	struct pq_range_memo *m = &s->memo;
+	int64_t t = fc->t, lo = fc->mint - t, hi = fc->maxt - t, end,
+	    h = ev->st->horizon;
+	struct pq_window *w;
+	int rc = 0;
+
+	m->n = 0;
+	if (mem_grow(&m->w, &m->cap, n, sizeof(m->w[0]), n) != 0)
+		return pq_ev_nomem(ev);
+	series->ls = s->ls;
+	for (size_t k = 0; k < n && rc == 0; k++) {
+		w = &m->w[k];
+		fc->t = t + (int64_t)k * step;
+		fc->mint = fc->t + lo;
+		fc->maxt = fc->t + hi;
+		end = fc->maxt > h ? h : fc->maxt;
+		pq_stored_range_at(s, fc->mint, end, &m->cur, &series->rg);
+		w->samples = pq_range_count(&series->rg);
+		w->has = false;
+		if (w->samples == 0)
+			continue;
+		fc->has_result = false;
+		rc = call->func->impl(fc);
+		w->has = fc->has_result;
+		w->v = fc->result;
+	}
+	fc->t = t;
+	fc->mint = t + lo;
+	fc->maxt = t + hi;
+	if (rc != 0)
+		return rc;
+	m->fn = call->func;
+	m->lo = lo;
+	m->hi = hi;
+	m->horizon = h;
+	m->last_t = s->last_t;
+	m->t0 = t;
+	m->step = step;
+	m->n = n;
+	return 0;
+}
+
+/*
+ * The function of call over series s's window at fc's time, from s's
+ * memo, made first (n windows, step apart) unless it holds it at a step
+ * of step.  *avail receives the windows it holds from that one on.
+ */
+static int
+memo_window(struct pq_ev *ev, const struct pq_node *call,
+    struct pq_fcall *fc, struct pq_series *series, struct pq_stored *s,
+    size_t n, int64_t step, const struct pq_window **out, size_t *avail)
+{
+	long k = memo_index(ev, call, fc, s);
 	int rc;
 
-	if (m->fn != call->func || m->t != fc->t || m->mint != fc->mint ||
-	    m->maxt != fc->maxt || m->end != end || m->last_t != s->last_t) {
-		m->fn = NULL;
-		pq_stored_range_at(s, fc->mint, end, cur, &series->rg);
-		m->samples = pq_range_count(&series->rg);
-		m->has = false;
-		if (m->samples > 0) {
-			if ((rc = budget(ev, m->samples)) != 0)
-				return rc;
-			series->ls = s->ls;
-			fc->has_result = false;
-			if ((rc = call->func->impl(fc)) != 0)
-				return rc;
-			m->has = fc->has_result;
-			m->v = fc->result;
-		}
-		m->fn = call->func;
-		m->t = fc->t;
-		m->mint = fc->mint;
-		m->maxt = fc->maxt;
-		m->end = end;
-		m->last_t = s->last_t;
-		return 0;
+	if (k < 0 || (n > 1 && s->memo.step != step)) {
+		if ((rc = memo_make(ev, call, fc, series, s, n, step)) != 0)
+			return rc;
+		k = 0;
 	}
-	return m->samples > 0 ? budget(ev, m->samples) : 0;
+	*out = &s->memo.w[k];
+	*avail = s->memo.n - (size_t)k;
+	return 0;
+}
+
+/* The row of c's windows ahead for time t, or NULL when c holds none. */
+static const struct pq_window *
+ahead_row(const struct pq_ev *ev, const struct node_cache *c, size_t count,
+    int64_t t, uint64_t appended)
+{
+	int64_t d = t - c->a_t0;
+
+	if (c->a_n == 0 || c->a_st != ev->st ||
+	    c->a_gen != ev->st->generation ||
+	    c->a_horizon != ev->st->horizon || c->a_appended != appended ||
+	    d < 0 || d % c->a_step != 0 || d / c->a_step >= (int64_t)c->a_n)
+		return NULL;
+	return &c->a_w[(size_t)(d / c->a_step) * count];
+}
+
+/*
+ * Fill c's windows ahead from fc's time on, step apart, for the selected
+ * series idx[0..count): each series' memo holds them (made when not), as
+ * many times as every memo holds, copied row by row.
+ */
+static int
+ahead_fill(struct pq_ev *ev, const struct pq_node *call, struct pq_fcall *fc,
+    struct pq_series *series, struct node_cache *c, const size_t *idx,
+    size_t count, int64_t step, uint64_t appended)
+{
+	const struct pq_window *w;
+	size_t n = AHEAD_WINDOWS, avail;
+	int rc;
+
+	c->a_n = 0;
+	for (size_t i = 0; i < count; i++) {
+		if ((rc = memo_window(ev, call, fc, series, &ev->st->s[idx[i]],
+		    AHEAD_WINDOWS, step, &w, &avail)) != 0)
+			return rc;
+		if (avail < n)
+			n = avail;
+	}
+	if (mem_grow(&c->a_w, &c->a_cap, n * count, sizeof(c->a_w[0]),
+	    n * count) != 0)
+		return pq_ev_nomem(ev);
+	/* The memos hold them all now: each series' own, untouched by the
+	   others'. */
+	for (size_t i = 0; i < count; i++) {
+		const struct pq_range_memo *m = &ev->st->s[idx[i]].memo;
+		size_t k = (size_t)memo_index(ev, call, fc, &ev->st->s[idx[i]]);
+
+		for (size_t j = 0; j < n; j++)
+			c->a_w[j * count + i] = m->w[k + j];
+	}
+	c->a_n = n;
+	c->a_t0 = fc->t;
+	c->a_step = step;
+	c->a_horizon = ev->st->horizon;
+	c->a_st = ev->st;
+	c->a_gen = ev->st->generation;
+	c->a_appended = appended;
+	return 0;
 }
 
 /*
@@ -2470,8 +2599,10 @@ fused_aggregate(struct pq_ev *ev, const struct pq_node *n,
 	struct pq_cursor *cur;
 	struct group *g;
 	const size_t *idx;
+	const struct pq_window *row = NULL;
 	size_t count, ng = 0, *pos;
-	int64_t maxt, mint, end;
+	int64_t maxt, mint, ahead;
+	uint64_t appended;
 	int rc;
 
 	maxt = ref_time(ev, vs, t);
@@ -2496,19 +2627,35 @@ fused_aggregate(struct pq_ev *ev, const struct pq_node *n,
 	fc->maxt = maxt;
 	fc->series = &series;
 	series.ls = NULL;
-	end = maxt > ev->st->horizon ? ev->st->horizon : maxt;
+	/* Ahead only at the caller's steps: a subquery's times, or an @
+	   time, are not those. */
+	ahead = ev->in_subquery == 0 && vs->at == PQ_AT_NONE && count > 0 ?
+	    ev->ahead : 0;
+	if (ahead > 0) {
+		appended = pq_store_name_samples(ev->st, idx[0]);
+		if ((row = ahead_row(ev, c, count, t, appended)) == NULL) {
+			if ((rc = ahead_fill(ev, call, fc, &series, c, idx,
+			    count, ahead, appended)) != 0)
+				return rc;
+			row = c->a_w;
+		}
+	}
+	/* The groups kept (keeps_groups) read values only: no sample's
+	   labels, so the series themselves are not visited with a row. */
+	smp.ls = NULL;
+	smp.t = t;
 	for (size_t i = 0; i < count; i++) {
-		struct pq_stored *s = &ev->st->s[idx[i]];
-		size_t gi = c->f_group[i];
+		size_t gi = c->f_group[i], avail;
+		const struct pq_window *w = row != NULL ? &row[i] : NULL;
 
-		if ((rc = range_result(ev, call, fc, &series, s, &cur[i],
-		    end)) != 0)
+		if (w == NULL && (rc = memo_window(ev, call, fc, &series,
+		    &ev->st->s[idx[i]], 1, 1, &w, &avail)) != 0)
 			return rc;
-		if (!s->memo.has)
+		if (w->samples > 0 && (rc = budget(ev, w->samples)) != 0)
+			return rc;
+		if (!w->has)
 			continue;
-		smp.ls = s->ls;
-		smp.t = t;
-		smp.v = s->memo.v;
+		smp.v = w->v;
 		if (pos[gi] != SIZE_MAX) {
 			rc = aggregate_into(ev, n->op, &g[pos[gi]], &smp, 0);
 		} else {
@@ -2799,6 +2946,7 @@ pq_query_exec(struct pq_query *q, const struct pq_store *st,
 	    opts->max_samples : PQ_MAX_SAMPLES_DEFAULT;
 	ev.start = start;
 	ev.end = end;
+	ev.ahead = opts != NULL && opts->ahead_ms > 0 ? opts->ahead_ms : 0;
 	pq_lb_init(&ev.lb, scratch);
 	buf_init(&ev.key, 1 << 24);
 	buf_init(&ev.key2, 1 << 24);
@@ -2861,6 +3009,7 @@ pq_query_range(struct pq_query *q, const struct pq_store *st,
 	struct hmap index = HMAP_INIT;
 	struct building *b = NULL;
 	struct buf key = BUF_INIT(1 << 24);
+	struct pq_engine_opts o;
 	struct pq_value v;
 	struct pq_ev ev;
 	size_t nb = 0, capb = 0, *slot;
@@ -2879,8 +3028,13 @@ pq_query_range(struct pq_query *q, const struct pq_store *st,
 	memset(&ev, 0, sizeof(ev));
 	ev.a = scratch;
 	ev.e = e;
+	/* Evaluated at every step: windows may be worked out ahead. */
+	memset(&o, 0, sizeof(o));
+	if (opts != NULL)
+		o = *opts;
+	o.ahead_ms = step;
 	for (int64_t t = start; t <= end && rc == 0; t += step) {
-		if ((rc = pq_query_exec(q, st, opts, t, start, end, scratch, &v,
+		if ((rc = pq_query_exec(q, st, &o, t, start, end, scratch, &v,
 		    e)) != 0)
 			break;
 		if (v.type == PQ_TYPE_SCALAR) {

@@ -55,6 +55,11 @@ struct pq_engine_opts {
 	int64_t subquery_step_ms;	/* a subquery's step when none is
 					   written; 0: one minute */
 	uint64_t max_samples;		/* 0: PQ_MAX_SAMPLES_DEFAULT */
+	/* The caller evaluates next at t + ahead_ms, and so on (a rule group
+	   at its interval, over history): the windows of range functions
+	   at those times may be worked out with t's, one after another.
+	   Results do not depend on it.  0: no. */
+	int64_t ahead_ms;
 };
 
 struct pq_sample {

@@ -27,8 +27,10 @@ pq_store_init(struct pq_store *st)
 void
 pq_store_free(struct pq_store *st)
 {
-	for (size_t i = 0; i < st->n; i++)
+	for (size_t i = 0; i < st->n; i++) {
 		free(st->s[i].runs);
+		free(st->s[i].memo.w);
+	}
 	free(st->s);
 	free(st->last_by_name);
 	hmap_free(&st->by_labels);
@@ -51,12 +53,14 @@ index_name(struct pq_store *st, size_t i)
 		return PERR_NOMEM;
 	if (!found) {
 		*slot = i + 1;
+		st->s[i].name_head = i;
 	} else {
 		/* The head's entry in last_by_name is the list's tail. */
 		size_t head = *slot - 1, tail = st->last_by_name[head];
 
 		st->s[tail].next_by_name = i + 1;
 		st->last_by_name[head] = i;
+		st->s[i].name_head = head;
 	}
 	st->last_by_name[i] = i;
 	return 0;
@@ -140,6 +144,7 @@ pq_store_append(struct pq_store *st, size_t index, int64_t t, double v,
 				last->n++;
 				s->last_t = t;
 				st->samples++;
+				st->s[s->name_head].name_samples++;
 				return 0;
 			}
 		}
@@ -152,6 +157,7 @@ pq_store_append(struct pq_store *st, size_t index, int64_t t, double v,
 	s->nruns++;
 	s->last_t = t;
 	st->samples++;
+	st->s[s->name_head].name_samples++;
 	return 0;
 }
 
@@ -181,6 +187,7 @@ pq_store_append_n(struct pq_store *st, size_t index, int64_t t,
 			s->runs[s->nruns - 1].n += (uint32_t)(n - k);
 			s->last_t = t + (int64_t)(n - 1) * step;
 			st->samples += n - k;
+			st->s[s->name_head].name_samples += n - k;
 			return 0;
 		}
 		/* The first, or one that a run does not take as is (the

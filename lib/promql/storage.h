@@ -66,19 +66,52 @@ struct pq_run {
 };
 
 /*
- * What a range function (of one argument) gave for a series' window: the
- * evaluator's, kept so that another rule asking the same of the same
- * series at the same time does not work it out again.  It holds while
- * the key matches: the function, the evaluation time, the window (and
- * where reading it stopped: the horizon may cut it), and the series'
- * latest sample (every append moves it).  Zeroed: nothing kept.
+ * A reader's place in one series: the runs of the last range it asked
+ * for.  A reader whose windows move forward (a rule evaluated minute
+ * after minute) finds the next one by stepping over the runs that enter
+ * and leave it, instead of searching the whole series.  Zeroed: no place
+ * yet.
  */
-struct pq_range_memo {
-	const void *fn;
-	int64_t t, mint, maxt, end, last_t;
+struct pq_cursor {
+	bool set;		/* false: no place yet */
+	int64_t mint, maxt;	/* the last range (an instant: maxt) */
+	long first, last;	/* its first run (nruns: none) and last run
+				   (-1: none) */
+	size_t nruns;		/* the series' runs then */
+	/* Kept as the range moves, for its summary: the samples of the runs
+	   between first and last (complete runs, which never change), and
+	   the runs from first + 1 to last whose value is not at least the
+	   one before (a fall, a marker, a NaN). */
+	uint64_t inner;
+	uint64_t falls;
+};
+
+/* One window's result, as the evaluator keeps it (pq_range_memo). */
+struct pq_window {
 	uint64_t samples;	/* the window's, for the sample limit */
 	double v;
 	bool has;		/* the function gave v (else no result) */
+};
+
+/*
+ * What a range function (of one argument) gave for a series' windows at
+ * the evaluation times t0, t0 + step, ..., t0 + (n - 1) * step: the
+ * evaluator's.  Another rule asking the same of the same series at one
+ * of these times finds it made; a rule evaluated at every step (a group
+ * at its interval) finds the windows of its next evaluations made with
+ * this one's, one after another while the series' samples were at hand.
+ * It holds while the key matches: the function, the window relative to
+ * the evaluation time ([t + lo, t + hi]), the horizon (the windows' ends
+ * are cut there), and the series' latest sample (every append moves it).
+ * Zeroed: nothing kept.  w is malloc'd; pq_store_free frees it.
+ */
+struct pq_range_memo {
+	const void *fn;
+	int64_t lo, hi, horizon, last_t;
+	int64_t t0, step;	/* step > 0 once n > 0 */
+	size_t n, cap;
+	struct pq_window *w;
+	struct pq_cursor cur;	/* where making the windows left off */
 };
 
 struct pq_stored {
@@ -88,6 +121,9 @@ struct pq_stored {
 	int64_t step;		/* spacing within runs; 0 until fixed */
 	int64_t last_t;		/* the latest sample's time */
 	size_t next_by_name;	/* next series of the same __name__ + 1; 0 */
+	size_t name_head;	/* the first series of its __name__ */
+	uint64_t name_samples;	/* in the first: samples appended to the
+				   series of the name (pq_store_name_samples) */
 	struct pq_range_memo memo;	/* the evaluator's (writes it through
 					   a const store: one evaluation
 					   at a time per store) */
@@ -148,6 +184,17 @@ size_t pq_store_by_name(const struct pq_store *st, const char *name,
     size_t len);
 
 /*
+ * pq_store_name_samples: the samples appended so far to the series whose
+ * __name__ is that of series index (an unchanged count: none of them
+ * changed).  Inline: the evaluator asks at every evaluation.
+ */
+static inline uint64_t
+pq_store_name_samples(const struct pq_store *st, size_t index)
+{
+	return st->s[st->s[index].name_head].name_samples;
+}
+
+/*
  * A stretch of a series' samples: runs r[0..nr), of which the first skips
  * its first `skip` samples and the last keeps its first `keep` samples
  * (both apply to r[0] when nr == 1).  Runs holding the staleness marker
@@ -177,27 +224,6 @@ bool pq_stored_instant(const struct pq_stored *s, int64_t ref,
 /* pq_stored_range: the samples of s in [mint, maxt] into *out. */
 void pq_stored_range(const struct pq_stored *s, int64_t mint, int64_t maxt,
     struct pq_range *out);
-
-/*
- * A reader's place in one series: the runs of the last range it asked
- * for.  A reader whose windows move forward (a rule evaluated minute
- * after minute) finds the next one by stepping over the runs that enter
- * and leave it, instead of searching the whole series.  Zeroed: no place
- * yet.
- */
-struct pq_cursor {
-	bool set;		/* false: no place yet */
-	int64_t mint, maxt;	/* the last range (an instant: maxt) */
-	long first, last;	/* its first run (nruns: none) and last run
-				   (-1: none) */
-	size_t nruns;		/* the series' runs then */
-	/* Kept as the range moves, for its summary: the samples of the runs
-	   between first and last (complete runs, which never change), and
-	   the runs from first + 1 to last whose value is not at least the
-	   one before (a fall, a marker, a NaN). */
-	uint64_t inner;
-	uint64_t falls;
-};
 
 /*
  * pq_stored_range_at: pq_stored_range, from and then to cursor c (which

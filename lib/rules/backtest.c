@@ -112,6 +112,9 @@ backtest_run(struct backtest *bt, struct pq_store *st,
 				continue;
 			step = bt->en.groups[g].g->interval_ms > 0 ?
 			    bt->en.groups[g].g->interval_ms : default_interval;
+			/* Its next evaluation is step later: windows of the
+			   next ones may be worked out with this one's. */
+			bt->en.opts.ahead_ms = step;
 			rc = re_group_eval(&bt->en, g, t, e);
 			next[g] += step;
 			bt->evaluations++;
