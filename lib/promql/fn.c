@@ -700,6 +700,21 @@ range_of(const struct pq_fcall *c)
 	return &c->series->rg;
 }
 
+/*
+ * (double)ms / 1000, as Prometheus turns a span of milliseconds into
+ * seconds: whole seconds (spans between scrapes and evaluations on the
+ * second, the usual case) without the division, as the quotient is then
+ * exact and the division would give it bit for bit.
+ */
+static inline double
+ms_to_seconds(int64_t ms)
+{
+	if (ms % 1000 == 0 && ms < (INT64_C(1) << 53) &&
+	    ms > -(INT64_C(1) << 53))
+		return (double)(ms / 1000);
+	return (double)ms / 1000;
+}
+
 /* extrapolatedRate of functions.go. */
 static int
 extrapolated_rate(struct pq_fcall *c, bool counter, bool rate)
@@ -745,9 +760,9 @@ extrapolated_rate(struct pq_fcall *c, bool counter, bool rate)
 	   samples lie in the range, t1 > t0), so the result is +0 anyway. */
 	if (value == 0 && !signbit(value) && (!rate || c->maxt > c->mint))
 		return result(c, value);
-	to_start = (double)(t0 - c->mint) / 1000;
-	to_end = (double)(c->maxt - t1) / 1000;
-	sampled = (double)(t1 - t0) / 1000;
+	to_start = ms_to_seconds(t0 - c->mint);
+	to_end = ms_to_seconds(c->maxt - t1);
+	sampled = ms_to_seconds(t1 - t0);
 	avg = sampled / (double)(n - 1);
 	if (counter && value > 0 && v0 >= 0) {
 		to_zero = sampled * (v0 / value);
@@ -761,7 +776,7 @@ extrapolated_rate(struct pq_fcall *c, bool counter, bool rate)
 	/* The factor first, then the value: the order decides the last bit. */
 	factor = interval / sampled;
 	if (rate)
-		factor /= (double)(c->maxt - c->mint) / 1000;
+		factor /= ms_to_seconds(c->maxt - c->mint);
 	return result(c, value * factor);
 }
 
