@@ -774,6 +774,55 @@ pq_node_reach(const struct pq_node *n, int64_t lookback_ms, int64_t *back_ms,
 		*back_ms = back;
 }
 
+/* Whether n (a selector or subquery) reads after its evaluation time. */
+static bool
+looks_ahead(const struct pq_node *n)
+{
+	return n->offset_ms < 0 || n->at == PQ_AT_TIME;
+}
+
+static bool
+future(const struct pq_node *n, int depth)
+{
+	if (n == NULL)
+		return false;
+	if (depth > PQ_DEPTH_MAX)
+		return true;	/* not looked at: counted in */
+	switch (n->kind) {
+	case PQ_VECTOR_SELECTOR:
+		return looks_ahead(n);
+	case PQ_SUBQUERY:
+		return looks_ahead(n) || future(n->expr, depth + 1);
+	case PQ_BINARY: {
+		const struct pq_node *b = pq_chain_first(n);
+
+		if (future(b, depth + 1))
+			return true;
+		do {
+			b = b->up;
+			if (future(b->rhs, depth + 1))
+				return true;
+		} while (b != n);
+		return false;
+	}
+	case PQ_CALL:
+		for (size_t i = 0; i < n->nargs; i++)
+			if (future(n->args[i], depth + 1))
+				return true;
+		return false;
+	case PQ_AGGREGATE:
+		return future(n->param, depth + 1) || future(n->expr, depth + 1);
+	default:
+		return future(n->expr, depth + 1);
+	}
+}
+
+bool
+pq_node_future(const struct pq_node *n)
+{
+	return future(n, 0);
+}
+
 uint64_t
 pq_query_samples(const struct pq_query *q)
 {
@@ -2427,21 +2476,42 @@ fused_groups(struct pq_ev *ev, const struct pq_node *n,
  * steps to the next batch rare, few enough that the batch stays small. */
 #define AHEAD_WINDOWS 32
 
+/*
+ * The last evaluation time whose window s's memo holds as it would be made
+ * now: every one while the series has had no sample since; else those
+ * whose windows end (or are cut by the horizon) at or before what was its
+ * latest sample then, as later samples cannot enter them.
+ */
+static int64_t
+memo_holds_until(const struct pq_range_memo *m, const struct pq_stored *s)
+{
+	if (s->last_t == m->last_t || m->horizon <= m->last_t ||
+	    (m->hi < 0 && m->last_t > INT64_MAX + m->hi))
+		return INT64_MAX;
+	return m->last_t - m->hi;
+}
+
 /* s's memo's window for call at fc's time and window, as the memo's
- * index, or -1. */
+ * index, or -1; *avail receives how many it holds from that one on. */
 static long
 memo_index(const struct pq_ev *ev, const struct pq_node *call,
-    const struct pq_fcall *fc, const struct pq_stored *s)
+    const struct pq_fcall *fc, const struct pq_stored *s, size_t *avail)
 {
 	const struct pq_range_memo *m = &s->memo;
-	int64_t d = fc->t - m->t0;
+	int64_t d = fc->t - m->t0, until, k;
 
 	if (m->n == 0 || m->fn != call->func || m->lo != fc->mint - fc->t ||
 	    m->hi != fc->maxt - fc->t || m->horizon != ev->st->horizon ||
-	    m->last_t != s->last_t || d < 0 || d % m->step != 0 ||
-	    d / m->step >= (int64_t)m->n)
+	    d < 0 || d % m->step != 0 || (k = d / m->step) >= (int64_t)m->n)
 		return -1;
-	return (long)(d / m->step);
+	until = memo_holds_until(m, s);
+	if (fc->t > until)
+		return -1;
+	*avail = m->n - (size_t)k;
+	if (until != INT64_MAX && (until - fc->t) / m->step + 1 <
+	    (int64_t)*avail)
+		*avail = (size_t)((until - fc->t) / m->step + 1);
+	return (long)k;
 }
 
 /*
@@ -2498,6 +2568,31 @@ memo_make(struct pq_ev *ev, const struct pq_node *call, struct pq_fcall *fc,
 }
 
 /*
+ * How many of n windows from fc's time on, step apart, to make at once:
+ * those that end at or before series s's latest sample (no sample to
+ * come can change them), at least one.  The windows of a series that
+ * grows at every step (a recorded one) would be made again with each
+ * sample.
+ */
+static size_t
+windows_reached(const struct pq_stored *s, const struct pq_fcall *fc,
+    size_t n, int64_t step)
+{
+	int64_t hi = fc->maxt - fc->t, until;
+
+	if (n <= 1 || (hi < 0 && s->last_t > INT64_MAX + hi))
+		return n;
+	if (hi > 0 && s->last_t < INT64_MIN + hi)
+		return 1;
+	until = s->last_t - hi;
+	if (until < fc->t)
+		return 1;
+	if ((until - fc->t) / step + 1 < (int64_t)n)
+		return (size_t)((until - fc->t) / step + 1);
+	return n;
+}
+
+/*
  * The function of call over series s's window at fc's time, from s's
  * memo, made first (n windows, step apart) unless it holds it at a step
  * of step.  *avail receives the windows it holds from that one on.
@@ -2507,16 +2602,17 @@ memo_window(struct pq_ev *ev, const struct pq_node *call,
     struct pq_fcall *fc, struct pq_series *series, struct pq_stored *s,
     size_t n, int64_t step, const struct pq_window **out, size_t *avail)
 {
-	long k = memo_index(ev, call, fc, s);
+	long k = memo_index(ev, call, fc, s, avail);
 	int rc;
 
 	if (k < 0 || (n > 1 && s->memo.step != step)) {
-		if ((rc = memo_make(ev, call, fc, series, s, n, step)) != 0)
+		if ((rc = memo_make(ev, call, fc, series, s,
+		    windows_reached(s, fc, n, step), step)) != 0)
 			return rc;
 		k = 0;
+		*avail = s->memo.n;
 	}
 	*out = &s->memo.w[k];
-	*avail = s->memo.n - (size_t)k;
 	return 0;
 }
 
@@ -2564,7 +2660,8 @@ ahead_fill(struct pq_ev *ev, const struct pq_node *call, struct pq_fcall *fc,
 	   others'. */
 	for (size_t i = 0; i < count; i++) {
 		const struct pq_range_memo *m = &ev->st->s[idx[i]].memo;
-		size_t k = (size_t)memo_index(ev, call, fc, &ev->st->s[idx[i]]);
+		size_t k = (size_t)memo_index(ev, call, fc, &ev->st->s[idx[i]],
+		    &avail);
 
 		for (size_t j = 0; j < n; j++)
 			c->a_w[j * count + i] = m->w[k + j];

@@ -129,6 +129,13 @@ void pq_node_reach(const struct pq_node *n, int64_t lookback_ms,
     int64_t *back_ms, void (*name)(void *ctx, const char *s, size_t len),
     void *ctx, bool *all);
 
+/*
+ * pq_node_future: whether evaluating n at a time t, with start() and end()
+ * t, may read samples after t: a negative offset, or an @ time, anywhere
+ * in it (counted in whether or not the time is after t).
+ */
+bool pq_node_future(const struct pq_node *n);
+
 /* pq_query_samples: samples the last pq_query_exec loaded or made. */
 uint64_t pq_query_samples(const struct pq_query *q);
 

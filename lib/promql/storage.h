@@ -101,9 +101,11 @@ struct pq_window {
  * at its interval) finds the windows of its next evaluations made with
  * this one's, one after another while the series' samples were at hand.
  * It holds while the key matches: the function, the window relative to
- * the evaluation time ([t + lo, t + hi]), the horizon (the windows' ends
- * are cut there), and the series' latest sample (every append moves it).
- * Zeroed: nothing kept.  w is malloc'd; pq_store_free frees it.
+ * the evaluation time ([t + lo, t + hi]), and the horizon (the windows'
+ * ends are cut there); and while the series' latest sample is last_t, or
+ * for the windows that end at or before last_t (samples appended come
+ * after it).  Zeroed: nothing kept.  w is malloc'd; pq_store_free frees
+ * it.
  */
 struct pq_range_memo {
 	const void *fn;
