@@ -67,7 +67,7 @@ PROGRAMS   = promrun-record promrun-render promrun-push promrun-rules \
 LIBS_promrun-record = $(LIBS_INIH)
 LIBS_promrun-render = $(LIBS_INIH)
 LIBS_promrun-push = $(LIBS_INIH) $(LIBS_ZLIB) $(LIBS_JANSSON)
-LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_PCRE)
+LIBS_promrun-rules = $(LIBS_INIH) $(LIBS_YAML) $(LIBS_PCRE) -pthread
 LIBS_promrun-serve = $(LIBS_INIH) $(LIBS_HTTPD) $(LIBS_JANSSON)
 
 LIB_SRCS   = $(wildcard lib/*.c) $(wildcard lib/*/*.c)

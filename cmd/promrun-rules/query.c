@@ -73,7 +73,31 @@ duration_ms(const char *s, const char *what, int64_t dflt)
 	return (int64_t)(d * 1000);
 }
 
-/* Replay the journal from `from` (minus what the queries look back) to `to`. */
+/* The replay of the journal from `from` (minus what the queries look
+ * back) to `to`. */
+static void
+replay_opts_for(const struct options *o, struct config *c, struct names *nm,
+    int64_t back, int64_t from, int64_t to, struct replay_opts *ro)
+{
+	struct perr e;
+
+	if (o->journal != NULL && config_set_journal_path(c, o->journal, &e))
+		fail(&e);
+	memset(ro, 0, sizeof(*ro));
+	ro->journal = &c->journal;
+	ro->render = &c->render;
+	ro->preset = o->preset;
+	ro->ns = o->ns;
+	ro->scrape_ms = duration_ms(o->scrape_interval, "--scrape-interval",
+	    60000);
+	ro->from_ms = from - back;
+	ro->to_ms = to;
+	if (!nm->all) {
+		ro->metrics = (const char *const *)nm->v;
+		ro->nmetrics = nm->n;
+	}
+}
+
 static void
 replay(const struct options *o, struct config *c, struct names *nm,
     int64_t back, int64_t from, int64_t to, struct pq_store *st)
@@ -82,21 +106,7 @@ replay(const struct options *o, struct config *c, struct names *nm,
 	struct replay_stats rs;
 	struct perr e;
 
-	if (o->journal != NULL && config_set_journal_path(c, o->journal, &e))
-		fail(&e);
-	memset(&ro, 0, sizeof(ro));
-	ro.journal = &c->journal;
-	ro.render = &c->render;
-	ro.preset = o->preset;
-	ro.ns = o->ns;
-	ro.scrape_ms = duration_ms(o->scrape_interval, "--scrape-interval",
-	    60000);
-	ro.from_ms = from - back;
-	ro.to_ms = to;
-	if (!nm->all) {
-		ro.metrics = (const char *const *)nm->v;
-		ro.nmetrics = nm->n;
-	}
+	replay_opts_for(o, c, nm, back, from, to, &ro);
 	if (replay_journal(c->journal.path, &ro, st, &rs, &e) != 0)
 		fail(&e);
 }
@@ -222,6 +232,8 @@ verb_backtest(const struct options *o)
 	struct names nm = {NULL, 0, false};
 	struct pq_store st;
 	struct rule_file *rf;
+	struct replay_opts ro;
+	struct replay_stats rs;
 	struct backtest bt;
 	struct buf b = BUF_INIT((size_t)1 << 30);
 	struct perr e;
@@ -242,10 +254,10 @@ verb_backtest(const struct options *o)
 	if (config_load(&c, o->config, &e) != 0)
 		fail(&e);
 	pq_store_init(&st);
-	replay(o, &c, &nm, back, from, to, &st);
-	if (backtest_run(&bt, &st, rf, (const char *const *)o->operands,
-	    (size_t)o->noperands, from, to, duration_ms(o->interval,
-	    "--interval", 60000), &e) != 0)
+	replay_opts_for(o, &c, &nm, back, from, to, &ro);
+	if (backtest_journal(&bt, &st, c.journal.path, &ro, &rs, rf,
+	    (const char *const *)o->operands, (size_t)o->noperands, from, to,
+	    duration_ms(o->interval, "--interval", 60000), &e) != 0)
 		fail(&e);
 	if (backtest_write(&bt, o->format, &b) != 0)
 		usage("the report is too large to print");

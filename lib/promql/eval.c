@@ -2472,10 +2472,6 @@ fused_groups(struct pq_ev *ev, const struct pq_node *n,
 	return 0;
 }
 
-/* Windows worked out ahead at once (pq_range_memo): enough to make the
- * steps to the next batch rare, few enough that the batch stays small. */
-#define AHEAD_WINDOWS 32
-
 /*
  * The last evaluation time whose window s's memo holds as it would be made
  * now: every one while the series has had no sample since; else those
@@ -2642,13 +2638,13 @@ ahead_fill(struct pq_ev *ev, const struct pq_node *call, struct pq_fcall *fc,
     size_t count, int64_t step, uint64_t appended)
 {
 	const struct pq_window *w;
-	size_t n = AHEAD_WINDOWS, avail;
+	size_t n = PQ_AHEAD_WINDOWS, avail;
 	int rc;
 
 	c->a_n = 0;
 	for (size_t i = 0; i < count; i++) {
 		if ((rc = memo_window(ev, call, fc, series, &ev->st->s[idx[i]],
-		    AHEAD_WINDOWS, step, &w, &avail)) != 0)
+		    PQ_AHEAD_WINDOWS, step, &w, &avail)) != 0)
 			return rc;
 		if (avail < n)
 			n = avail;

@@ -49,6 +49,9 @@
 #define PQ_SUBQUERY_STEPS_MAX 100000
 #define PQ_SUBQUERY_EVALS_MAX 1000000
 #define PQ_MAX_SAMPLES_DEFAULT 50000000
+/* Windows worked out at once with ahead_ms: enough to make the steps to
+ * the next batch rare, few enough that a batch stays small. */
+#define PQ_AHEAD_WINDOWS 32
 
 struct pq_engine_opts {
 	int64_t lookback_ms;		/* 0: PQ_LOOKBACK_DEFAULT_MS */
@@ -57,8 +60,9 @@ struct pq_engine_opts {
 	uint64_t max_samples;		/* 0: PQ_MAX_SAMPLES_DEFAULT */
 	/* The caller evaluates next at t + ahead_ms, and so on (a rule group
 	   at its interval, over history): the windows of range functions
-	   at those times may be worked out with t's, one after another.
-	   Results do not depend on it.  0: no. */
+	   at those times (up to PQ_AHEAD_WINDOWS of them, as far as the
+	   series' samples reach) may be worked out with t's, one after
+	   another.  Results do not depend on it.  0: no. */
 	int64_t ahead_ms;
 };
 

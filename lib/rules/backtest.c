@@ -4,6 +4,9 @@
 #include "promql/duration.h"
 #include "promql/quote.h"
 #include "common/mem.h"
+#include "promql/parse.h"
+
+#include <pthread.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -72,13 +75,12 @@ nomem:
 	bt->rc = PERR_NOMEM;
 }
 
-int
-backtest_run(struct backtest *bt, struct pq_store *st,
-    const struct rule_file *rf, const char *const *files, size_t n,
-    int64_t from, int64_t to, int64_t default_interval, struct perr *e)
+/* The engine for the rule files, its callback ours. */
+static int
+prepare(struct backtest *bt, struct pq_store *st, const struct rule_file *rf,
+    const char *const *files, size_t n, int64_t from, int64_t to,
+    struct perr *e)
 {
-	int64_t *next = NULL, t, step;
-	size_t g;
 	int rc = 0;
 
 	memset(bt, 0, sizeof(*bt));
@@ -89,33 +91,188 @@ backtest_run(struct backtest *bt, struct pq_store *st,
 	bt->en.ctx = bt;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = re_engine_add(&bt->en, &rf[i], files[i], e);
+	return rc;
+}
+
+/* --- the replay in a thread of its own --- */
+
+/*
+ * A replay (replay.h) that runs while the rules are evaluated: it stores
+ * its samples a batch at a time under the lock, and the evaluation at t
+ * waits until the samples up to t and the windows ahead of it are there
+ * (or the replay has ended).
+ */
+struct pipeline {
+	pthread_mutex_t mu;		/* the store's, and what follows */
+	pthread_cond_t cv;		/* published moved, or done */
+	int64_t published;		/* every sample up to it stored */
+	bool done;			/* the replay returned rc (e) */
+	int rc;
+	struct perr e;
+	const char *journal;
+	struct replay_opts ro;		/* the caller's, and follow */
+	struct replay_follow follow;
+	struct pq_store *st;
+	struct replay_stats *rs;
+	pthread_t thread;
+};
+
+static void
+pipeline_lock(void *ctx)
+{
+	pthread_mutex_lock(&((struct pipeline *)ctx)->mu);
+}
+
+static void
+pipeline_unlock(void *ctx)
+{
+	pthread_mutex_unlock(&((struct pipeline *)ctx)->mu);
+}
+
+/* The replay's: samples stored up to t (the lock held). */
+static void
+pipeline_published(void *ctx, int64_t t)
+{
+	struct pipeline *p = ctx;
+
+	p->published = t;
+	pthread_cond_broadcast(&p->cv);
+}
+
+static void *
+pipeline_replay(void *arg)
+{
+	struct pipeline *p = arg;
+	struct perr e;
+	int rc = replay_journal(p->journal, &p->ro, p->st, p->rs, &e);
+
+	pthread_mutex_lock(&p->mu);
+	p->done = true;
+	p->rc = rc;
 	if (rc != 0)
-		return rc;
+		p->e = e;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Start the replay's thread; nonzero: it could not start. */
+static int
+pipeline_start(struct pipeline *p, const char *journal,
+    const struct replay_opts *ro, struct pq_store *st,
+    struct replay_stats *rs)
+{
+	memset(p, 0, sizeof(*p));
+	p->published = INT64_MIN;
+	p->journal = journal;
+	p->ro = *ro;
+	p->follow.lock = pipeline_lock;
+	p->follow.unlock = pipeline_unlock;
+	p->follow.published = pipeline_published;
+	p->follow.ctx = p;
+	p->ro.follow = &p->follow;
+	p->st = st;
+	p->rs = rs;
+	if (pthread_mutex_init(&p->mu, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(&p->cv, NULL) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		return -1;
+	}
+	if (pthread_create(&p->thread, NULL, pipeline_replay, p) != 0) {
+		pthread_cond_destroy(&p->cv);
+		pthread_mutex_destroy(&p->mu);
+		return -1;
+	}
+	return 0;
+}
+
+/* Wait until the samples up to need are stored, or the replay ended;
+ * false when it failed (pipeline_end tells how). */
+static bool
+pipeline_wait(struct pipeline *p, int64_t need)
+{
+	bool ok;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->done && p->published < need)
+		pthread_cond_wait(&p->cv, &p->mu);
+	ok = !p->done || p->rc == 0;
+	pthread_mutex_unlock(&p->mu);
+	return ok;
+}
+
+/* Wait for the replay to end; its return, its error in e. */
+static int
+pipeline_end(struct pipeline *p, struct perr *e)
+{
+	pthread_join(p->thread, NULL);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	if (p->rc != 0)
+		*e = p->e;
+	return p->rc;
+}
+
+/* --- evaluation --- */
+
+/* The interval of group g: its own, or the default. */
+static int64_t
+interval_of(const struct backtest *bt, size_t g, int64_t default_interval)
+{
+	return bt->en.groups[g].g->interval_ms > 0 ?
+	    bt->en.groups[g].g->interval_ms : default_interval;
+}
+
+/*
+ * Evaluate the groups at their times from bt->from to bt->to.  With a
+ * pipeline, each time waits until the replay has stored the samples up
+ * to it and PQ_AHEAD_WINDOWS intervals after (the windows worked out
+ * ahead are whole), and each group is evaluated holding the store's
+ * lock.
+ */
+static int
+evaluate(struct backtest *bt, struct pipeline *p, int64_t default_interval,
+    struct perr *e)
+{
+	int64_t *next = NULL, t, step, ahead = 0;
+	size_t g;
+	int rc = 0;
+
 	if ((next = calloc(bt->en.ngroups + 1, sizeof(*next))) == NULL)
 		return perr_set(e, PERR_NOMEM, "out of memory");
 	for (g = 0; g < bt->en.ngroups; g++) {
-		step = bt->en.groups[g].g->interval_ms > 0 ?
-		    bt->en.groups[g].g->interval_ms : default_interval;
-		next[g] = from / step * step;
-		if (next[g] < from)
+		step = interval_of(bt, g, default_interval);
+		next[g] = bt->from / step * step;
+		if (next[g] < bt->from)
 			next[g] += step;
+		if (step > ahead)
+			ahead = step;
 	}
+	ahead *= PQ_AHEAD_WINDOWS;
 	for (;;) {
 		t = INT64_MAX;
 		for (g = 0; g < bt->en.ngroups; g++)
 			if (next[g] < t)
 				t = next[g];
-		if (t > to || t == INT64_MAX)
+		if (t > bt->to || t == INT64_MAX)
+			break;
+		/* The replay failed: pipeline_end says how. */
+		if (p != NULL && !pipeline_wait(p, t > INT64_MAX - ahead ?
+		    INT64_MAX : t + ahead))
 			break;
 		for (g = 0; g < bt->en.ngroups && rc == 0; g++) {
 			if (next[g] != t)
 				continue;
-			step = bt->en.groups[g].g->interval_ms > 0 ?
-			    bt->en.groups[g].g->interval_ms : default_interval;
+			step = interval_of(bt, g, default_interval);
 			/* Its next evaluation is step later: windows of the
 			   next ones may be worked out with this one's. */
 			bt->en.opts.ahead_ms = step;
+			if (p != NULL)
+				pthread_mutex_lock(&p->mu);
 			rc = re_group_eval(&bt->en, g, t, e);
+			if (p != NULL)
+				pthread_mutex_unlock(&p->mu);
 			next[g] += step;
 			bt->evaluations++;
 		}
@@ -125,6 +282,94 @@ backtest_run(struct backtest *bt, struct pq_store *st,
 			break;
 	}
 	free(next);
+	return rc;
+}
+
+int
+backtest_run(struct backtest *bt, struct pq_store *st,
+    const struct rule_file *rf, const char *const *files, size_t n,
+    int64_t from, int64_t to, int64_t default_interval, struct perr *e)
+{
+	int rc = prepare(bt, st, rf, files, n, from, to, e);
+
+	return rc != 0 ? rc : evaluate(bt, NULL, default_interval, e);
+}
+
+/* Whether a template may query the store (Prometheus's query function),
+ * by the word. */
+static bool
+may_query(const struct rule_pair *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strstr(v[i].value.s, "query") != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * Whether rule r gives the same results evaluated while the replay runs:
+ * its expression and templates read nothing after the evaluation time
+ * (the replay may not have stored it yet), and a recording rule writes no
+ * series the replay makes (it would meet the replay's samples in another
+ * order).
+ */
+static int
+follows(const struct rule *r, const struct replay_opts *ro, bool *ok,
+    struct perr *e)
+{
+	struct pq_expr *x;
+	size_t pos;
+	bool makes = false;
+	int rc;
+
+	*ok = false;
+	if ((rc = pq_parse(r->expr.s, r->expr.len, &x, &pos, e)) != 0)
+		return rc;
+	*ok = !pq_node_future(x->root);
+	pq_expr_free(x);
+	if (*ok && (may_query(r->labels, r->nlabels) ||
+	    may_query(r->annotations, r->nannotations)))
+		*ok = false;
+	if (*ok && !r->alerting &&
+	    (rc = replay_makes(ro, r->name.s, &makes, e)) != 0)
+		return rc;
+	*ok = *ok && !makes;
+	return 0;
+}
+
+int
+backtest_journal(struct backtest *bt, struct pq_store *st,
+    const char *journal, const struct replay_opts *ro,
+    struct replay_stats *rs, const struct rule_file *rf,
+    const char *const *files, size_t n, int64_t from, int64_t to,
+    int64_t default_interval, struct perr *e)
+{
+	struct pipeline p;
+	struct perr fe;
+	bool ok = true;
+	int rc = 0, rrc;
+
+	for (size_t i = 0; i < n && ok; i++)
+		for (size_t g = 0; g < rf[i].ngroups && ok && rc == 0; g++)
+			for (size_t k = 0; k < rf[i].groups[g].nrules && ok &&
+			    rc == 0; k++)
+				rc = follows(&rf[i].groups[g].rules[k], ro, &ok,
+				    &fe);
+	/* One after the other when the rules would notice, or a thread
+	   cannot start (a rule or the replay that fails here fails the
+	   same way there). */
+	if (rc != 0 || !ok || pipeline_start(&p, journal, ro, st, rs) != 0) {
+		if ((rc = replay_journal(journal, ro, st, rs, e)) != 0)
+			return rc;
+		return backtest_run(bt, st, rf, files, n, from, to,
+		    default_interval, e);
+	}
+	rc = prepare(bt, st, rf, files, n, from, to, e);
+	if (rc == 0)
+		rc = evaluate(bt, &p, default_interval, e);
+	/* The replay's error first, as when it runs first. */
+	if ((rrc = pipeline_end(&p, e)) != 0)
+		return rrc;
 	return rc;
 }
 

@@ -20,6 +20,7 @@
 #include "common/err.h"
 #include "promql/storage.h"
 #include "rules/finding.h"
+#include "rules/replay.h"
 #include "rules/ruleeval.h"
 #include "rules/rules.h"
 
@@ -57,6 +58,23 @@ struct backtest {
 int backtest_run(struct backtest *bt, struct pq_store *st,
     const struct rule_file *rf, const char *const *files, size_t n,
     int64_t from, int64_t to, int64_t default_interval, struct perr *e);
+
+/*
+ * backtest_journal: replay the journal at path journal under ro into st
+ * (replay_journal, stats into rs), then backtest_run as above, with the
+ * same results; but the two at once, the replay in a thread of its own,
+ * when no rule can tell the difference: its expression reads nothing
+ * after its evaluation time (pq_node_future), no template may query the
+ * store, and no recording rule writes a metric the replay makes
+ * (replay_makes).  The evaluation at a time then waits until the replay
+ * has stored the samples up to it.  Returns the replay's error (e), or
+ * backtest_run's.
+ */
+int backtest_journal(struct backtest *bt, struct pq_store *st,
+    const char *journal, const struct replay_opts *ro,
+    struct replay_stats *rs, const struct rule_file *rf,
+    const char *const *files, size_t n, int64_t from, int64_t to,
+    int64_t default_interval, struct perr *e);
 
 void backtest_free(struct backtest *bt);
 

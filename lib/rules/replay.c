@@ -66,6 +66,14 @@ struct slot {
 	int64_t from;			/* its first scrape */
 };
 
+/* A stretch of one value at every scrape, ended, to be stored. */
+struct stretch {
+	size_t store;
+	int64_t from;
+	uint64_t n;
+	double v;
+};
+
 struct replay {
 	const struct replay_opts *o;
 	struct pq_store *st;
@@ -95,6 +103,11 @@ struct replay {
 	bool mismatch;			/* an owner's samples changed */
 	struct pq_arena scratch;
 	struct pq_lbuilder lb;
+	/* Followed (replay_opts.follow): the stretches ended since the
+	   last publication, stored at the next. */
+	struct stretch *ended;
+	size_t nended, capended;
+	unsigned unpublished;		/* scrapes since then */
 	/* Records in time order: those read in time order in a queue, the
 	   others (finishes written ahead, records written late) in a
 	   min-heap, both on (time, file order); the least of the two heads
@@ -350,6 +363,7 @@ series_of(struct replay *R, const char *name, const struct expfmt_label *l,
     size_t nl, size_t *idx)
 {
 	const struct pq_lset *ls;
+	int rc;
 
 	pq_lb_reset(&R->lb, NULL);
 	pq_lb_set(&R->lb, PQ_NAME_LABEL, 8, name, strlen(name));
@@ -363,7 +377,12 @@ series_of(struct replay *R, const char *name, const struct expfmt_label *l,
 	    R->o->instance : "localhost:9100"));
 	if ((ls = pq_lb_finish(&R->lb)) == NULL)
 		return perr_set(R->e, PERR_NOMEM, "out of memory");
-	return pq_store_series(R->st, ls, idx, R->e);
+	if (R->o->follow == NULL)
+		return pq_store_series(R->st, ls, idx, R->e);
+	R->o->follow->lock(R->o->follow->ctx);
+	rc = pq_store_series(R->st, ls, idx, R->e);
+	R->o->follow->unlock(R->o->follow->ctx);
+	return rc;
 }
 
 /* A new slot for store series store (SIZE_MAX: not stored). */
@@ -559,22 +578,80 @@ mark_dirty(struct replay *R, int64_t t, bool *whole)
 	return 0;
 }
 
-/* Store slot sl's waiting stretch, its samples up to scrape `last`. */
+/* Store a stretch (followed: the store locked). */
 static int
-store_stretch(struct replay *R, struct slot *sl, int64_t last)
+store_samples(struct replay *R, const struct stretch *x)
 {
 	struct perr ae;
 
-	if (!sl->open || sl->store == SIZE_MAX || last < sl->from)
-		return 0;
-	sl->open = false;
 	/* Only memory can fail: the scrapes come in time order, each
 	   series from one slot. */
-	if (pq_store_append_n(R->st, sl->store, sl->from, R->scrape,
-	    (uint64_t)((last - sl->from) / R->scrape + 1), sl->sv, &ae) ==
-	    PERR_NOMEM)
+	if (pq_store_append_n(R->st, x->store, x->from, R->scrape, x->n, x->v,
+	    &ae) == PERR_NOMEM)
 		return perr_set(R->e, PERR_NOMEM, "out of memory");
 	return 0;
+}
+
+/* Slot sl's waiting stretch up to scrape `last` as x; false: none. */
+static bool
+stretch_of(const struct replay *R, const struct slot *sl, int64_t last,
+    struct stretch *x)
+{
+	if (!sl->open || sl->store == SIZE_MAX || last < sl->from)
+		return false;
+	x->store = sl->store;
+	x->from = sl->from;
+	x->n = (uint64_t)((last - sl->from) / R->scrape + 1);
+	x->v = sl->sv;
+	return true;
+}
+
+/* Store slot sl's waiting stretch, its samples up to scrape `last`
+ * (followed: at the next publication); it ends. */
+static int
+store_stretch(struct replay *R, struct slot *sl, int64_t last)
+{
+	struct stretch x;
+
+	if (!stretch_of(R, sl, last, &x))
+		return 0;
+	sl->open = false;
+	if (R->o->follow == NULL)
+		return store_samples(R, &x);
+	if (mem_grow(&R->ended, &R->capended, R->nended + 1,
+	    sizeof(R->ended[0]), 256) != 0)
+		return perr_set(R->e, PERR_NOMEM, "out of memory");
+	R->ended[R->nended++] = x;
+	return 0;
+}
+
+/*
+ * Hand the follower the samples up to scrape t (the last one made): the
+ * stretches ended, and those still waiting up to t (they go on from the
+ * next scrape), stored in one hold of the lock.
+ */
+static int
+publish(struct replay *R, int64_t t)
+{
+	const struct replay_follow *f = R->o->follow;
+	struct stretch x;
+	int rc = 0;
+
+	f->lock(f->ctx);
+	for (size_t i = 0; i < R->nended && rc == 0; i++)
+		rc = store_samples(R, &R->ended[i]);
+	for (size_t i = 1; i < R->nslots && rc == 0; i++) {
+		if (!stretch_of(R, &R->slots[i], t, &x))
+			continue;
+		rc = store_samples(R, &x);
+		R->slots[i].from = t + R->scrape;
+	}
+	if (rc == 0)
+		f->published(f->ctx, t);
+	f->unlock(f->ctx);
+	R->nended = 0;
+	R->unpublished = 0;
+	return rc;
 }
 
 static int
@@ -628,15 +705,20 @@ counted:
 			R->rs->samples++;
 	}
 	R->rs->scrapes++;
+	if (R->o->follow != NULL && ++R->unpublished == REPLAY_BATCH)
+		return publish(R, t);
 	return 0;
 }
 
-/* Store every stretch still waiting, up to the last scrape. */
+/* Store every stretch still waiting, up to the last scrape (followed:
+ * the last publication). */
 static int
 store_stretches(struct replay *R)
 {
 	int rc;
 
+	if (R->o->follow != NULL)
+		return publish(R, R->next - R->scrape);
 	for (size_t i = 1; i < R->nslots; i++)
 		if ((rc = store_stretch(R, &R->slots[i], R->next -
 		    R->scrape)) != 0)
@@ -784,6 +866,46 @@ on_record(void *ctx, char *payload, size_t len, uint64_t offset)
 	return heap_push(R, t, h);
 }
 
+/* The preset and namespace of a replay under o, checked. */
+static int
+preset_of(const struct replay_opts *o, const struct schema_preset **p,
+    const char **ns, struct perr *e)
+{
+	const struct render_settings *rset = o->render;
+
+	if ((*p = schema_preset_find(o->preset != NULL ? o->preset :
+	    rset->preset != NULL ? rset->preset : "native", e)) == NULL)
+		return PERR_INVALID;
+	*ns = o->ns != NULL ? o->ns : rset->namespace;
+	return schema_check_namespace(*p, *ns, e);
+}
+
+int
+replay_makes(const struct replay_opts *o, const char *name, bool *makes,
+    struct perr *e)
+{
+	const struct schema_preset *p;
+	struct schema_catalog cat;
+	const char *ns, *m;
+	size_t n = strlen(name), k;
+	int rc;
+
+	*makes = false;
+	if ((rc = preset_of(o, &p, &ns, e)) != 0 ||
+	    (rc = schema_catalog_build(p, ns, NULL, 0, &cat, e)) != 0)
+		return rc;
+	for (size_t i = 0; i < cat.count && !*makes; i++) {
+		m = cat.metrics[i].name;
+		/* "*_pipeline_run_total": made per workflow, by its end. */
+		if (m[0] == '*' && (k = strlen(m + 1)) <= n)
+			*makes = strcmp(name + n - k, m + 1) == 0;
+		else
+			*makes = strcmp(name, m) == 0;
+	}
+	schema_catalog_free(&cat);
+	return 0;
+}
+
 int
 replay_journal(const char *path, const struct replay_opts *o,
     struct pq_store *st, struct replay_stats *rs, struct perr *e)
@@ -814,11 +936,7 @@ replay_journal(const char *path, const struct replay_opts *o,
 		    "--to: at most %d (use a longer --scrape-interval)",
 		    (long long)((R.to - R.next) / R.scrape + 1),
 		    REPLAY_SCRAPES_MAX);
-	if ((R.preset = schema_preset_find(o->preset != NULL ? o->preset :
-	    rset->preset != NULL ? rset->preset : "native", e)) == NULL)
-		return PERR_INVALID;
-	R.ns = o->ns != NULL ? o->ns : rset->namespace;
-	if ((rc = schema_check_namespace(R.preset, R.ns, e)) != 0)
+	if ((rc = preset_of(o, &R.preset, &R.ns, e)) != 0)
 		return rc;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.buckets = R.preset->buckets != NULL ? R.preset->buckets :
@@ -868,6 +986,7 @@ replay_journal(const char *path, const struct replay_opts *o,
 		free(R.owners[i].slot);
 	free(R.owners);
 	free(R.slots);
+	free(R.ended);
 	free(R.want_memo);
 	free(R.slot_of);
 	free(R.live);

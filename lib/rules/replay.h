@@ -26,6 +26,7 @@
 #ifndef PROMRUN_REPLAY_H
 #define PROMRUN_REPLAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,22 @@
 #include "promql/storage.h"
 
 #define REPLAY_SCRAPES_MAX 10000000	/* scrapes of one replay */
+#define REPLAY_BATCH 64			/* scrapes between publications */
+
+/*
+ * What a replay that another thread follows while it runs calls (rules
+ * evaluated as the history comes, backtest.h): the replay changes the
+ * store only between lock(ctx) and unlock(ctx), and, still holding it,
+ * calls published(ctx, t) once the store holds every sample of the
+ * scrapes up to t: after each REPLAY_BATCH scrapes, and after the last.
+ * What it has not published yet it keeps.
+ */
+struct replay_follow {
+	void (*lock)(void *ctx);
+	void (*unlock)(void *ctx);
+	void (*published)(void *ctx, int64_t t);
+	void *ctx;
+};
 
 struct replay_opts {
 	const struct journal_settings *journal;	/* labels allowed */
@@ -45,6 +62,9 @@ struct replay_opts {
 	const char *const *metrics;		/* names wanted; NULL: all */
 	size_t nmetrics;
 	const char *job, *instance;		/* NULL: "node", "localhost:9100" */
+	const struct replay_follow *follow;	/* NULL: the store is the
+						   replay's alone until it
+						   returns */
 };
 
 struct replay_stats {
@@ -62,5 +82,14 @@ struct replay_stats {
  */
 int replay_journal(const char *path, const struct replay_opts *o,
     struct pq_store *st, struct replay_stats *rs, struct perr *e);
+
+/*
+ * replay_makes: whether a replay under o may make series called name (a
+ * metric of its preset, asked for or not; a name made per workflow, as
+ * prpc's, by its ending).  Returns 0 with *makes set; PERR_INVALID for a
+ * preset or namespace replay_journal refuses; PERR_NOMEM.
+ */
+int replay_makes(const struct replay_opts *o, const char *name, bool *makes,
+    struct perr *e);
 
 #endif

@@ -799,6 +799,39 @@ ahead_same(const char *const *exprs, size_t n, size_t *results)
 	return bad == 0;
 }
 
+/* Whether expression src reads after its evaluation time. */
+static bool
+future(const char *src)
+{
+	struct pq_expr *x = NULL;
+	struct perr e;
+	size_t pos;
+	bool f;
+
+	CHECK(pq_parse(src, strlen(src), &x, &pos, &e) == 0);
+	if (x == NULL)
+		return false;
+	f = pq_node_future(x->root);
+	pq_expr_free(x);
+	return f;
+}
+
+/* What reads ahead of the evaluation time: a negative offset or an @
+ * time, anywhere. */
+static void
+test_future(void)
+{
+	CHECK(!future("sum by (job) (rate(x[5m] offset 1m))"));
+	CHECK(!future("x @ start() + y @ end()"));
+	CHECK(!future("max_over_time(sum(x)[30m:1m] offset 5m)"));
+	CHECK(future("x offset -1m"));
+	CHECK(future("a + b + sum(x @ 1700000000)"));
+	CHECK(future("rate(x[5m] @ 100)"));
+	CHECK(future("max_over_time(x[10m:1m] offset -2m)"));
+	CHECK(future("max_over_time((y > x offset -10s)[10m:1m])"));
+	CHECK(future("label_replace(x @ 1e9, \"a\", \"b\", \"c\", \"d\")"));
+}
+
 /* The value of expr over st at t, with opts; NAN when none. */
 static double
 value_at(struct pq_query *q, const struct pq_store *st,
@@ -900,5 +933,6 @@ main(void)
 	test_append_n();
 	test_ahead();
 	test_memo_append();
+	test_future();
 	return check_done("test-promql");
 }
