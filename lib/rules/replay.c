@@ -122,6 +122,8 @@ struct replay {
 	/* The watermark: the least time of the last WINDOW records read (a
 	   monotonic queue of their times), so one record dated in the future
 	   does not end the scrapes before it. */
+	double read_t;			/* the time of the record read last
+					   (-inf: none yet) */
 	double win[WINDOW];
 	uint64_t winseq[WINDOW];
 	size_t whead, wn;
@@ -205,11 +207,15 @@ heap_push(struct replay *R, double t, struct held *held)
 	p.h = held;
 	p.t = t;
 	p.seq = R->seq++;
-	/* In time order (its file order is the latest) and due by the
-	   scrape after next: the queue keeps it.  (A finish written ahead
-	   of its time would hold back the records after it.) */
+	/* In time order (its file order is the latest), and due by the
+	   scrape after next or within a scrape interval of the record read
+	   before it (as the records of a journal written as it happens
+	   are, however far ahead of the scrapes reading runs): the queue
+	   keeps it.  (A finish written ahead of its time would hold back
+	   the records after it.) */
 	if ((R->qhead == R->nqueue || R->queue[R->nqueue - 1].t <= t) &&
-	    t * 1000 <= (double)(R->next + R->scrape)) {
+	    (t * 1000 <= (double)(R->next + R->scrape) ||
+	    (t - R->read_t) * 1000 <= (double)R->scrape)) {
 		if (!queue_push(R, &p)) {
 			release(R, held);
 			return perr_set(R->e, PERR_NOMEM, "out of memory");
@@ -238,27 +244,33 @@ heap_push(struct replay *R, double t, struct held *held)
 	return 0;
 }
 
+/*
+ * The least record, taken out.  The hole it leaves goes down to a leaf by
+ * the lesser child (one comparison a level), and the last record comes
+ * up into it from there: it came from the bottom and mostly belongs near
+ * it, so this costs about half the comparisons of sifting it down from
+ * the top.  Keys are distinct (file order), so the order taken out is
+ * the same either way.
+ */
 static struct pending
 heap_pop(struct replay *R)
 {
-	struct pending top = R->heap[0], tmp;
-	size_t i = 0, l, m;
+	struct pending top = R->heap[0], last = R->heap[--R->nheap];
+	size_t i = 0, c, n = R->nheap;
 
-	R->heap[0] = R->heap[--R->nheap];
-	for (;;) {
-		l = 2 * i + 1;
-		m = i;
-		if (l < R->nheap && before(&R->heap[l], &R->heap[m]))
-			m = l;
-		if (l + 1 < R->nheap && before(&R->heap[l + 1], &R->heap[m]))
-			m = l + 1;
-		if (m == i)
-			break;
-		tmp = R->heap[i];
-		R->heap[i] = R->heap[m];
-		R->heap[m] = tmp;
-		i = m;
+	if (n == 0)
+		return top;
+	while ((c = 2 * i + 1) < n) {
+		if (c + 1 < n && before(&R->heap[c + 1], &R->heap[c]))
+			c++;
+		R->heap[i] = R->heap[c];
+		i = c;
 	}
+	while (i > 0 && before(&last, &R->heap[(i - 1) / 2])) {
+		R->heap[i] = R->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	R->heap[i] = last;
 	return top;
 }
 
@@ -863,7 +875,9 @@ on_record(void *ctx, char *payload, size_t len, uint64_t offset)
 		release(R, h);
 		return 0;	/* after every scrape */
 	}
-	return heap_push(R, t, h);
+	rc = heap_push(R, t, h);
+	R->read_t = t;
+	return rc;
 }
 
 /* The preset and namespace of a replay under o, checked. */
@@ -925,6 +939,7 @@ replay_journal(const char *path, const struct replay_opts *o,
 	R.rs = rs;
 	R.e = e;
 	R.known = SIZE_MAX;
+	R.read_t = -INFINITY;
 	R.scrape = o->scrape_ms > 0 ? o->scrape_ms : 60000;
 	R.to = o->to_ms;
 	/* The first multiple of the interval at or after from. */
