@@ -1,5 +1,5 @@
 /* backtest.c - rule groups over history, with alert intervals (see backtest.h). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE			/* sched_getaffinity, CPU_COUNT */
 #include "rules/backtest.h"
 #include "promql/duration.h"
 #include "promql/quote.h"
@@ -7,6 +7,7 @@
 #include "promql/parse.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,19 @@ pipeline_replay(void *arg)
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
+}
+
+/* Whether the process may run on two CPUs: on one, the replay and the
+ * evaluation would take turns, each evicting the other's data from the
+ * caches, slower than one after the other. */
+static bool
+two_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return true;
+	return CPU_COUNT(&set) >= 2;
 }
 
 /* Start the replay's thread; nonzero: it could not start. */
@@ -355,10 +369,11 @@ backtest_journal(struct backtest *bt, struct pq_store *st,
 			    rc == 0; k++)
 				rc = follows(&rf[i].groups[g].rules[k], ro, &ok,
 				    &fe);
-	/* One after the other when the rules would notice, or a thread
-	   cannot start (a rule or the replay that fails here fails the
-	   same way there). */
-	if (rc != 0 || !ok || pipeline_start(&p, journal, ro, st, rs) != 0) {
+	/* One after the other when the rules would notice, on one CPU, or
+	   when a thread cannot start (a rule or the replay that fails here
+	   fails the same way there). */
+	if (rc != 0 || !ok || !two_cpus() ||
+	    pipeline_start(&p, journal, ro, st, rs) != 0) {
 		if ((rc = replay_journal(journal, ro, st, rs, e)) != 0)
 			return rc;
 		return backtest_run(bt, st, rf, files, n, from, to,

@@ -63,7 +63,8 @@ int backtest_run(struct backtest *bt, struct pq_store *st,
  * backtest_journal: replay the journal at path journal under ro into st
  * (replay_journal, stats into rs), then backtest_run as above, with the
  * same results; but the two at once, the replay in a thread of its own,
- * when no rule can tell the difference: its expression reads nothing
+ * when the process may run on two CPUs and no rule can tell the
+ * difference: its expression reads nothing
  * after its evaluation time (pq_node_future), no template may query the
  * store, and no recording rule writes a metric the replay makes
  * (replay_makes).  The evaluation at a time then waits until the replay
