@@ -93,6 +93,9 @@ struct formatter {
 						   the next family grouped the
 						   same way */
 	size_t row_series, row_nseries;		/* the row being written */
+	/* render_series_values: the values go here, not to on_sample. */
+	double *vals;
+	size_t nvals, capvals;
 	struct perr *e;
 	/* Last, and not zeroed (FORMATTER_ZEROED): 13 KiB that most renders
 	   (every partial render of a replay) never use. */
@@ -607,6 +610,12 @@ row_sample(struct formatter *fm, struct buf *b, const char *name,
 	struct expfmt_label l[MAX_ROW_LABELS + 2];
 	size_t n;
 
+	if (fm->vals != NULL) {
+		if (fm->nvals < fm->capvals)
+			fm->vals[fm->nvals] = value;
+		fm->nvals++;
+		return 0;
+	}
 	if (fm->f->on_sample == NULL) {
 		fm->samples++;
 		return put_row_line(b, name, r, status >= 0 ?
@@ -663,17 +672,20 @@ has_status_label(const struct schema_family *fam)
 	return false;
 }
 
-/* The sum of counts over the statuses shown as value index v (all: -1). */
-static uint64_t
-total_of(const struct formatter *fm, const uint64_t *counts, int v)
+/* The sums of counts over the statuses shown as each value (by_status),
+ * or over all of them (false: total[0]), in one pass. */
+static void
+totals_of(const struct formatter *fm, const uint64_t *counts, bool by_status,
+    uint64_t *total)
 {
-	uint64_t total = 0;
 	int st;
 
+	memset(total, 0, RUN_STATUS_COUNT * sizeof(*total));
 	for (st = 1; st < RUN_STATUS_COUNT; st++)
-		if (v < 0 || fm->value_of[st] == v)
-			total += counts[st];
-	return total;
+		if (!by_status)
+			total[0] += counts[st];
+		else if (fm->value_of[st] >= 0)
+			total[fm->value_of[st]] += counts[st];
 }
 
 static int
@@ -683,15 +695,15 @@ write_counts(struct formatter *fm, const struct schema_family *fam,
 {
 	bool by_status = has_status_label(fam);
 	size_t nv = by_status ? fm->nvalues : 1, i;
-	uint64_t total;
+	uint64_t total[RUN_STATUS_COUNT];
 
+	totals_of(fm, counts, by_status, total);
 	for (i = 0; i < nv; i++) {
-		total = total_of(fm, counts, by_status ? (int)i : -1);
 		/* Late finishes are rare: only the outcomes that happened. */
-		if (fam->value == SV_LATE_FINISHES && total == 0)
+		if (fam->value == SV_LATE_FINISHES && total[i] == 0)
 			continue;
 		if (row_sample(fm, b, name, r, by_status ? (int)i : -1, -1,
-		    (double)total) != 0)
+		    (double)total[i]) != 0)
 			return PERR_NOMEM;
 	}
 	return 0;
@@ -747,8 +759,9 @@ write_one_hist(struct formatter *fm, const char *name, const struct row *r,
 	size_t i;
 	int rc = 0;
 
-	if (le_texts(fm) != 0 || buf_adds(&metric, name) ||
-	    buf_adds(&metric, "_bucket"))
+	/* Values alone need no bound texts. */
+	if ((fm->vals == NULL && le_texts(fm) != 0) ||
+	    buf_adds(&metric, name) || buf_adds(&metric, "_bucket"))
 		rc = PERR_NOMEM;
 	for (i = 0; i <= fm->nbuckets && rc == 0; i++) {
 		cumulative += h->buckets[i];
@@ -1202,17 +1215,30 @@ emit_sorted(struct formatter *fm, render_sink sink, void *ctx)
 static int
 prepare(struct formatter *fm)
 {
+	struct render_statuses *kept = fm->f->statuses;
 	size_t k;
 	int st;
 
-	fm->nvalues = status_values(fm->f->preset, fm->values);
-	for (st = 0; st < RUN_STATUS_COUNT; st++) {
-		const char *v = fm->f->preset->status_names[st];
+	if (kept != NULL && kept->preset == fm->f->preset) {
+		fm->nvalues = kept->n;
+		memcpy(fm->values, kept->values, sizeof(fm->values));
+		memcpy(fm->value_of, kept->value_of, sizeof(fm->value_of));
+	} else {
+		fm->nvalues = status_values(fm->f->preset, fm->values);
+		for (st = 0; st < RUN_STATUS_COUNT; st++) {
+			const char *v = fm->f->preset->status_names[st];
 
-		fm->value_of[st] = -1;
-		for (k = 0; st > 0 && v != NULL && k < fm->nvalues; k++)
-			if (strcmp(fm->values[k], v) == 0)
-				fm->value_of[st] = (int)k;
+			fm->value_of[st] = -1;
+			for (k = 0; st > 0 && v != NULL && k < fm->nvalues; k++)
+				if (strcmp(fm->values[k], v) == 0)
+					fm->value_of[st] = (int)k;
+		}
+	}
+	if (kept != NULL && kept->preset != fm->f->preset) {
+		kept->preset = fm->f->preset;
+		kept->n = fm->nvalues;
+		memcpy(kept->values, fm->values, sizeof(kept->values));
+		memcpy(kept->value_of, fm->value_of, sizeof(kept->value_of));
 	}
 	if (fm->nbuckets + 1 > RENDER_LE_MAX)
 		return PERR_NOMEM;
@@ -1221,6 +1247,96 @@ prepare(struct formatter *fm)
 		    &fm->status_piece[k]) != 0)
 			return PERR_NOMEM;
 	return 0;
+}
+
+/* Rows merge histograms only for a render that shows one (rows serve
+ * every family grouped the same way). */
+static void
+need_hists(struct formatter *fm)
+{
+	const struct schema_preset *p = fm->f->preset;
+
+	for (size_t i = 0; i < p->nfamilies; i++)
+		if (p->families[i].value == SV_DURATION &&
+		    wanted(fm, &p->families[i], i))
+			fm->need_hists = true;
+}
+
+/* The families made for series of each scope (workflows, steps), in the
+ * preset's order: those wanted, promrun's own left out. */
+struct made {
+	const struct schema_family *fam[2][SCHEMA_MAX_FAMILIES];
+	size_t n[2];
+};
+
+static void
+families_made(struct formatter *fm, struct made *m)
+{
+	const struct schema_preset *p = fm->f->preset;
+
+	m->n[0] = m->n[1] = 0;
+	for (size_t i = 0; i < p->nfamilies; i++) {
+		const struct schema_family *fam = &p->families[i];
+		int step = fam->scope == SCOPE_STEP;
+
+		if (fam->scope != SCOPE_SELF && m->n[step] <
+		    SCHEMA_MAX_FAMILIES && wanted(fm, fam, i))
+			m->fam[step][m->n[step]++] = fam;
+	}
+}
+
+/* The values of series s's row, alone: every family made of its scope
+ * in the preset's order, as write_family writes them. */
+static int
+series_values(struct formatter *fm, const struct made *m, size_t index,
+    const struct agg_series *s)
+{
+	int step = s->step != NULL, rc, st;
+	struct row r;
+
+	memset(&r, 0, sizeof(r));
+	r.series = index;
+	r.nseries = 1;
+	rc = accumulate(fm, &r, s, &fm->live[index], fm->need_hists);
+	for (size_t i = 0; i < m->n[step] && rc == 0; i++)
+		rc = write_row(fm, m->fam[step][i], "", &r, NULL);
+	for (st = 0; r.hist != NULL && st < RUN_STATUS_COUNT; st++)
+		free(r.hist[st].buckets);
+	free(r.hist);
+	return rc;
+}
+
+int
+render_series_values(const struct agg *a, const struct render_format *f,
+    const size_t *series, size_t nseries, double *values, size_t cap,
+    size_t *counts, size_t *n, struct perr *e)
+{
+	struct formatter fm;
+	struct made made;
+	size_t before;
+	int rc = 0;
+
+	memset(&fm, 0, FORMATTER_ZEROED);
+	fm.a = a;
+	fm.f = f;
+	fm.e = e;
+	fm.live = f->live;
+	fm.vals = values;
+	fm.capvals = cap;
+	fm.buckets = agg_buckets(a, &fm.nbuckets);
+	if (prepare(&fm) != 0)
+		return perr_set(e, PERR_NOMEM, "out of memory while rendering");
+	need_hists(&fm);
+	families_made(&fm, &made);
+	for (size_t i = 0; i < nseries && rc == 0; i++) {
+		before = fm.nvals;
+		rc = series_values(&fm, &made, series[i], agg_series_at(a,
+		    series[i]));
+		counts[i] = fm.nvals - before;
+	}
+	*n = fm.nvals;
+	return rc != 0 ? perr_set(e, PERR_NOMEM, "out of memory while "
+	    "rendering") : 0;
 }
 
 int
@@ -1252,12 +1368,7 @@ render_format(const struct agg *a, const struct render_format *f,
 		agg_live_at(a, f->now, live);
 		fm.live = live;
 	}
-	/* Rows merge histograms only for a render that shows one (rows serve
-	   every family grouped the same way). */
-	for (i = 0; i < f->preset->nfamilies; i++)
-		if (f->preset->families[i].value == SV_DURATION &&
-		    wanted(&fm, &f->preset->families[i], i))
-			fm.need_hists = true;
+	need_hists(&fm);
 	for (i = 0; i < f->preset->nfamilies && rc == 0; i++) {
 		const struct schema_family *fam = &f->preset->families[i];
 

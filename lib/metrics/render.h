@@ -50,6 +50,15 @@ typedef bool (*render_want_fn)(void *ctx, const char *family);
 /* render_want_series_fn: whether the series at index is rendered. */
 typedef bool (*render_want_series_fn)(void *ctx, size_t index);
 
+/* The preset's status values in the order samples show them, and each
+ * status's index among them (-1: not shown): render_format.statuses. */
+struct render_statuses {
+	const struct schema_preset *preset;	/* NULL: none made yet */
+	const char *values[RUN_STATUS_COUNT];
+	size_t n;
+	int value_of[RUN_STATUS_COUNT];
+};
+
 struct render_format {
 	const struct schema_preset *preset;
 	const char *ns;			/* NULL: the preset's default */
@@ -69,6 +78,10 @@ struct render_format {
 	   (0: not asked yet, 1: wanted, -1: not), so that a caller that
 	   renders again and again asks once per family. */
 	signed char *want_memo;
+	/* statuses, when set, keeps what renders work out from the
+	   preset's statuses (below), zeroed before the first render and
+	   left to them, for a caller that renders again and again. */
+	struct render_statuses *statuses;
 	/* unsorted, with on_sample: a family's rows come in the order of
 	   their first series instead of sorted by their labels (prpc's
 	   families named per workflow are sorted still), for a caller that
@@ -118,5 +131,22 @@ typedef int (*render_sink)(void *ctx, const char *text, size_t len);
  */
 int render_format(const struct agg *a, const struct render_format *f,
     render_sink sink, void *ctx, size_t *nsamples, struct perr *e);
+
+/*
+ * render_series_values: the values of the samples that render_format(a,
+ * f, ...) would hand to on_sample for the rows of the aggregate's series
+ * series[0..nseries), each row made of its series alone (a partial render,
+ * f->singletons: no other series shares its labels), promrun's own
+ * families left out: series by series, each in the order on_sample would
+ * get them.  values[0..cap) receives them (those past cap are counted,
+ * not written), counts[i] how many series[i] has, *n all of them.  f's
+ * preset, ns, want, want_memo and now are used, and f->live, which is
+ * required; nothing else.  For a caller that renders again and again
+ * only the series that changed, and maps each value to a series of its
+ * own by its place: no labels are made.  Returns 0 or PERR_NOMEM.
+ */
+int render_series_values(const struct agg *a, const struct render_format *f,
+    const size_t *series, size_t nseries, double *values, size_t cap,
+    size_t *counts, size_t *n, struct perr *e);
 
 #endif

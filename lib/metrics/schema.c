@@ -107,6 +107,12 @@ static const struct schema_family attest_families[] = {
 	SELF_FAMILIES,
 };
 
+_Static_assert(NELEM(native_families) <= SCHEMA_MAX_FAMILIES &&
+    NELEM(chainloop_families) <= SCHEMA_MAX_FAMILIES &&
+    NELEM(prpc_families) <= SCHEMA_MAX_FAMILIES &&
+    NELEM(attest_families) <= SCHEMA_MAX_FAMILIES,
+    "a preset with more than SCHEMA_MAX_FAMILIES families");
+
 const struct schema_preset schema_presets[] = {
 	{"native", "ci",
 	    {NULL, "success", "failure", "cancelled", "timeout", "lost"},

@@ -36,6 +36,7 @@
 #include "journal/run.h"
 
 #define SCHEMA_MAX_LABELS 8	/* label slots of a family (user labels expand one) */
+#define SCHEMA_MAX_FAMILIES 64	/* families of a preset, at most */
 
 /* The aggregate value a family shows. */
 enum schema_value {

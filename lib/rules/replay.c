@@ -82,6 +82,7 @@ struct replay {
 	struct agg *agg;
 	const struct schema_preset *preset;
 	signed char *want_memo;		/* render_format's, per family */
+	struct render_statuses statuses;	/* render_format's */
 	const char *ns;
 	int64_t next, scrape, to;	/* the next scrape time */
 	/* A scrape renders only the series that changed since the last one
@@ -96,6 +97,11 @@ struct replay {
 	size_t *slot_of;		/* store index -> slot + 1 (0: none) */
 	size_t capslot_of;
 	struct agg_live *live, *prev_live;
+	/* values_at's: the dirty series, their values and how many each. */
+	size_t *dirty, capdirty;
+	double *vals;
+	size_t capvals;
+	size_t *counts, capcounts;
 	size_t known;			/* series at the last whole render
 					   (SIZE_MAX: none yet) */
 	bool merged;			/* a row adds up several series */
@@ -522,6 +528,7 @@ render_at(struct replay *R, int64_t t, bool whole)
 	f.unsorted = true;		/* samples go by owner, not order */
 	f.want = want_family;
 	f.want_memo = R->want_memo;
+	f.statuses = &R->statuses;
 	f.want_series = whole ? NULL : want_series;
 	/* Not whole: no row added up several series at the whole renders,
 	   all of which set merged, and no series came since. */
@@ -536,6 +543,63 @@ render_at(struct replay *R, int64_t t, bool whole)
 	rc = render_format(R->agg, &f, sink, NULL, &nsamples, R->e);
 	R->rs->renders++;
 	return rc;
+}
+
+/*
+ * The dirty series' values at t, without labels (render_series_values):
+ * the fast way when no series came (not whole) and promrun's own families
+ * give nothing.  Each owner's values go to its slots in order when there
+ * are as many as it had (got == n); otherwise scrape renders again.
+ */
+static int
+values_at(struct replay *R, int64_t t)
+{
+	struct render_format f;
+	size_t nd = 0, want = 0, n, at = 0;
+	int rc;
+
+	if (mem_grow(&R->dirty, &R->capdirty, R->nowners, sizeof(R->dirty[0]),
+	    64) != 0 || mem_grow(&R->counts, &R->capcounts, R->nowners,
+	    sizeof(R->counts[0]), 64) != 0)
+		return perr_set(R->e, PERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < R->nowners; i++) {
+		R->owners[i].got = 0;
+		if (i + 1 < R->nowners && R->owners[i].dirty) {
+			R->dirty[nd++] = i;
+			want += R->owners[i].n;
+		}
+	}
+	if (mem_grow(&R->vals, &R->capvals, want + 1, sizeof(R->vals[0]),
+	    256) != 0)
+		return perr_set(R->e, PERR_NOMEM, "out of memory");
+	memset(&f, 0, sizeof(f));
+	f.preset = R->preset;
+	f.ns = R->ns;
+	f.now = (double)t / 1000;
+	f.want = want_family;
+	f.want_memo = R->want_memo;
+	f.statuses = &R->statuses;
+	f.live = R->live;
+	f.ctx = R;
+	R->mismatch = false;
+	if ((rc = render_series_values(R->agg, &f, R->dirty, nd, R->vals,
+	    want, R->counts, &n, R->e)) != 0)
+		return rc;
+	R->rs->renders++;
+	for (size_t k = 0; k < nd; k++) {
+		struct owner *o = &R->owners[R->dirty[k]];
+
+		o->got = R->counts[k];
+		/* (More values than the owners had: some are not in vals,
+		   and scrape renders again.) */
+		for (size_t j = 0; n <= want && o->got == o->n && j < o->n;
+		    j++) {
+			R->slots[o->slot[j]].v = R->vals[at + j];
+			R->slots[o->slot[j]].present = true;
+		}
+		at += o->got;
+	}
+	return 0;
 }
 
 /* Owners for the aggregate's n series and self; the new ones dirty. */
@@ -675,7 +739,9 @@ scrape(struct replay *R, int64_t t)
 	if ((rc = mark_dirty(R, t, &whole)) != 0)
 		return rc;
 	R->slow = false;
-	if ((rc = render_at(R, t, whole)) != 0)
+	rc = !whole && R->owners[R->nowners - 1].n == 0 ? values_at(R, t) :
+	    render_at(R, t, whole);
+	if (rc != 0)
 		return rc;
 	for (size_t i = 0; i < R->nowners; i++)
 		if (R->owners[i].dirty && R->owners[i].got != R->owners[i].n)
@@ -1002,6 +1068,9 @@ replay_journal(const char *path, const struct replay_opts *o,
 	free(R.owners);
 	free(R.slots);
 	free(R.ended);
+	free(R.dirty);
+	free(R.vals);
+	free(R.counts);
 	free(R.want_memo);
 	free(R.slot_of);
 	free(R.live);
