@@ -29,12 +29,18 @@ struct node_cache {
 	int lr_rc;			/* its compile error */
 	char *lr_msg;
 	/* The selector's series, sorted by labels, while the store's
-	   generation is unchanged. */
+	   generation is unchanged (or, below, no series of its name
+	   came). */
 	const struct pq_store *st;
 	uint64_t gen;
 	size_t *idx, nidx;
 	struct pq_cursor *cur;		/* a range's place in each series */
 	bool have_idx;
+	/* The series of its fixed metric name then (name_head: the name's
+	   first series, SIZE_MAX: no series had the name): while none of
+	   the name comes, the list holds whatever other series come. */
+	size_t name_head, name_series;
+	uint64_t list;			/* the list's number, new when made */
 	/* An aggregation's groups at its last evaluation whose samples all
 	   had stable label sets: reused while its samples have the same
 	   label sets in the same order (the groups depend on nothing else). */
@@ -46,23 +52,24 @@ struct node_cache {
 	/* An aggregation of a range function of one metric's series, done
 	   in one pass (fused_aggregate): each selected series' group and
 	   each group's labels (kept), for the selector's series of store
-	   f_st at generation f_gen. */
+	   f_st (its list f_list). */
 	uint32_t *f_group;
 	const struct pq_lset **f_labels;
 	size_t f_ngroups;
 	const struct pq_store *f_st;
-	uint64_t f_gen;
+	uint64_t f_list;		/* the selector's list they are for */
 	bool f_valid;
 	/* Its windows' results ahead (pq_engine_opts.ahead_ms), from the
 	   series' memos: for a_n times from a_t0, a_step apart, the window
 	   of each selected series (time-major, so that each evaluation
-	   reads one row), while the store has the same series (a_gen),
-	   horizon, and samples of the metric (a_appended). */
+	   reads one row), while the selector has the same series (a_list),
+	   the store the same horizon and samples of the metric
+	   (a_appended). */
 	struct pq_window *a_w;
 	size_t a_n, a_cap;
 	int64_t a_t0, a_step, a_horizon;
 	const struct pq_store *a_st;
-	uint64_t a_gen, a_appended;
+	uint64_t a_list, a_appended;
 	/* The stable label sets of the node's last result that passed the
 	   check for duplicates: the same again pass it again. */
 	const struct pq_lset **u_ls;
@@ -109,6 +116,7 @@ struct pq_query {
 	const struct pq_node *root;
 	struct node_cache *c;
 	size_t n, cap;
+	uint64_t lists;			/* series lists made (their numbers) */
 	struct hmap by_node;		/* node address -> index in c */
 	uint64_t samples;
 	/* The label sets the query keeps between evaluations, stable
@@ -863,7 +871,8 @@ cmp_series(const void *a, const void *b)
 }
 
 /* The series selector n matches, sorted by labels (cached per store
- * generation: a replay or a test adds series only between evaluations),
+ * generation, or, for a fixed metric name, while no series of the name
+ * comes: a replay or a test adds series only between evaluations),
  * and a cursor for each (storage.h: the node reads either instants or
  * ranges through them, never both). */
 static int
@@ -878,7 +887,10 @@ select_series(struct pq_ev *ev, const struct pq_node *n, const size_t **idx,
 
 	if (c == NULL)
 		return perr_set(ev->e, PERR_INVALID, "selector not prepared");
-	if (c->have_idx && c->st == st && c->gen == st->generation) {
+	if (c->have_idx && c->st == st && (c->gen == st->generation ||
+	    (c->name_head != SIZE_MAX &&
+	    st->s[c->name_head].name_series == c->name_series))) {
+		c->gen = st->generation;
 		*idx = c->idx;
 		*count = c->nidx;
 		*cur = c->cur;
@@ -898,6 +910,8 @@ select_series(struct pq_ev *ev, const struct pq_node *n, const size_t **idx,
 			all = false;
 		}
 	next = all ? (st->n > 0 ? 1 : 0) : pq_store_by_name(st, name, nlen);
+	c->name_head = all || next == 0 ? SIZE_MAX : next - 1;
+	c->name_series = all || next == 0 ? 0 : st->s[next - 1].name_series;
 	while (next != 0) {
 		i = next - 1;
 		next = all ? (i + 1 < st->n ? i + 2 : 0) :
@@ -922,6 +936,7 @@ select_series(struct pq_ev *ev, const struct pq_node *n, const size_t **idx,
 	c->st = st;
 	c->gen = st->generation;
 	c->have_idx = true;
+	c->list = ++ev->q->lists;
 	*idx = c->idx;
 	*count = c->nidx;
 	*cur = c->cur;
@@ -2418,7 +2433,7 @@ fusable(const struct pq_node *n)
 static int
 fused_groups(struct pq_ev *ev, const struct pq_node *n,
     const struct pq_node *call, struct node_cache *c, const size_t *idx,
-    size_t count)
+    size_t count, uint64_t list)
 {
 	bool keep_name = strcmp(call->func->name, "last_over_time") == 0;
 	struct pq_label_name *names;
@@ -2467,7 +2482,7 @@ fused_groups(struct pq_ev *ev, const struct pq_node *n,
 	}
 	c->f_ngroups = ng;
 	c->f_st = ev->st;
-	c->f_gen = ev->st->generation;
+	c->f_list = list;
 	c->f_valid = true;
 	return 0;
 }
@@ -2619,8 +2634,7 @@ ahead_row(const struct pq_ev *ev, const struct node_cache *c, size_t count,
 {
 	int64_t d = t - c->a_t0;
 
-	if (c->a_n == 0 || c->a_st != ev->st ||
-	    c->a_gen != ev->st->generation ||
+	if (c->a_n == 0 || c->a_st != ev->st || c->a_list != c->f_list ||
 	    c->a_horizon != ev->st->horizon || c->a_appended != appended ||
 	    d < 0 || d % c->a_step != 0 || d / c->a_step >= (int64_t)c->a_n)
 		return NULL;
@@ -2667,7 +2681,7 @@ ahead_fill(struct pq_ev *ev, const struct pq_node *call, struct pq_fcall *fc,
 	c->a_step = step;
 	c->a_horizon = ev->st->horizon;
 	c->a_st = ev->st;
-	c->a_gen = ev->st->generation;
+	c->a_list = c->f_list;
 	c->a_appended = appended;
 	return 0;
 }
@@ -2695,16 +2709,16 @@ fused_aggregate(struct pq_ev *ev, const struct pq_node *n,
 	const struct pq_window *row = NULL;
 	size_t count, ng = 0, *pos;
 	int64_t maxt, mint, ahead;
-	uint64_t appended;
+	uint64_t appended, list;
 	int rc;
 
 	maxt = ref_time(ev, vs, t);
 	mint = maxt - sel->range_ms;
 	if ((rc = select_series(ev, vs, &idx, &count, &cur)) != 0)
 		return rc;
-	if ((!c->f_valid || c->f_st != ev->st || c->f_gen !=
-	    ev->st->generation) && (rc = fused_groups(ev, n, call, c, idx,
-	    count)) != 0)
+	list = cache_of(ev->q, vs)->list;
+	if ((!c->f_valid || c->f_st != ev->st || c->f_list != list) &&
+	    (rc = fused_groups(ev, n, call, c, idx, count, list)) != 0)
 		return rc;
 	fc = pq_arena_alloc(ev->a, sizeof(*fc));
 	g = pq_arena_alloc(ev->a, (c->f_ngroups + 1) * sizeof(*g));

@@ -54,6 +54,7 @@ index_name(struct pq_store *st, size_t i)
 	if (!found) {
 		*slot = i + 1;
 		st->s[i].name_head = i;
+		st->s[i].name_series = 1;
 	} else {
 		/* The head's entry in last_by_name is the list's tail. */
 		size_t head = *slot - 1, tail = st->last_by_name[head];
@@ -61,6 +62,7 @@ index_name(struct pq_store *st, size_t i)
 		st->s[tail].next_by_name = i + 1;
 		st->last_by_name[head] = i;
 		st->s[i].name_head = head;
+		st->s[head].name_series++;
 	}
 	st->last_by_name[i] = i;
 	return 0;

@@ -126,6 +126,7 @@ struct pq_stored {
 	size_t name_head;	/* the first series of its __name__ */
 	uint64_t name_samples;	/* in the first: samples appended to the
 				   series of the name (pq_store_name_samples) */
+	size_t name_series;	/* in the first: the series of the name */
 	struct pq_range_memo memo;	/* the evaluator's (writes it through
 					   a const store: one evaluation
 					   at a time per store) */

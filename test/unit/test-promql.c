@@ -883,6 +883,52 @@ test_memo_append(void)
 	pq_arena_free(&ar);
 }
 
+/* A selector's series: kept while series of other names come, made
+ * again when one of its name comes. */
+static void
+test_lists(void)
+{
+	static const char *const exprs[] = {"count(x)", "count({job=\"b\"})",
+	    "sum(count_over_time(x[5m]))"};
+	struct pq_engine_opts ahead;
+	struct pq_store st;
+	struct pq_arena ar = {NULL, 0};
+	struct pq_expr *x[3];
+	struct pq_query *q[3];
+	struct perr e;
+	size_t idx, pos;
+
+	memset(&ahead, 0, sizeof(ahead));
+	ahead.ahead_ms = 60000;
+	pq_store_init(&st);
+	for (size_t k = 0; k < 3; k++) {
+		CHECK(pq_parse(exprs[k], strlen(exprs[k]), &x[k], &pos, &e) ==
+		    0);
+		CHECK(pq_query_new(x[k]->root, &q[k], &e) == 0);
+	}
+	add_series(&st, &ar, "x", "a", &idx);
+	CHECK(pq_store_append(&st, idx, 0, 1, &e) == 0);
+	CHECK(value_at(q[0], &st, &ahead, 0) == 1);
+	CHECK(isnan(value_at(q[1], &st, &ahead, 0)));
+	CHECK(value_at(q[2], &st, &ahead, 0) == 1);
+	add_series(&st, &ar, "y", "b", &idx);
+	CHECK(pq_store_append(&st, idx, 0, 1, &e) == 0);
+	CHECK(value_at(q[0], &st, &ahead, 0) == 1);
+	CHECK(value_at(q[1], &st, &ahead, 0) == 1);
+	CHECK(value_at(q[2], &st, &ahead, 0) == 1);
+	add_series(&st, &ar, "x", "b", &idx);
+	CHECK(pq_store_append(&st, idx, 0, 1, &e) == 0);
+	CHECK(value_at(q[0], &st, &ahead, 0) == 2);
+	CHECK(value_at(q[1], &st, &ahead, 0) == 2);
+	CHECK(value_at(q[2], &st, &ahead, 0) == 2);
+	for (size_t k = 0; k < 3; k++) {
+		pq_query_free(q[k]);
+		pq_expr_free(x[k]);
+	}
+	pq_store_free(&st);
+	pq_arena_free(&ar);
+}
+
 /*
  * Aggregations of range functions evaluated minute after minute with the
  * windows of the next minutes worked out ahead give what evaluating each
@@ -934,5 +980,6 @@ main(void)
 	test_ahead();
 	test_memo_append();
 	test_future();
+	test_lists();
 	return check_done("test-promql");
 }
