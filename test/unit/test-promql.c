@@ -553,7 +553,8 @@ test_cursors(void)
 			/* A window or two ending around now, or back. */
 			for (int w = 0; w < 2; w++) {
 				at = rnd(15) == 0 ? (int64_t)rnd((uint64_t)t + 1) :
-				    at + (int64_t)rnd(3) * 30000;
+				    at + (int64_t)rnd(3) * 30000 + (rnd(6) == 0 ?
+				    (int64_t)rnd(6) * 60000 : 0);
 				pq_stored_range(&st.s[idx], at - range, at, &want);
 				pq_stored_range_at(&st.s[idx], at - range, at, &rc,
 				    &got);
