@@ -61,6 +61,14 @@ re_engine_free(struct re_engine *en)
 			pq_arena_free(&r->rec_arena);
 			free(r->rec_in);
 			free(r->rec_out);
+			for (size_t k = 0; r->label_tmpl != NULL &&
+			    k < r->r->nlabels; k++)
+				tmpl_free(r->label_tmpl[k]);
+			for (size_t k = 0; r->annotation_tmpl != NULL &&
+			    k < r->r->nannotations; k++)
+				tmpl_free(r->annotation_tmpl[k]);
+			free(r->label_tmpl);
+			free(r->annotation_tmpl);
 		}
 		free(gr->rules);
 	}
@@ -101,6 +109,12 @@ re_engine_add(struct re_engine *en, const struct rule_file *rf,
 			struct re_rule *r = &gr->rules[gr->nrules++];
 
 			r->r = &rg->rules[i];
+			r->label_tmpl = calloc(r->r->nlabels + 1,
+			    sizeof(*r->label_tmpl));
+			r->annotation_tmpl = calloc(r->r->nannotations + 1,
+			    sizeof(*r->annotation_tmpl));
+			if (r->label_tmpl == NULL || r->annotation_tmpl == NULL)
+				return perr_set(e, PERR_NOMEM, "out of memory");
 			rc = pq_parse(r->r->expr.s, r->r->expr.len, &r->x, &pos, e);
 			if (rc == 0)
 				rc = pq_query_new(r->x->root, &r->q, e);
@@ -342,40 +356,69 @@ out:
 
 /* --- alerting rules --- */
 
-/* Expand one label or annotation template for a sample. */
+/*
+ * The template of one label or annotation parsed, the variables'
+ * definitions in front as Prometheus puts them: kept in *kept from the
+ * first expansion on (a template that does not parse is parsed again at
+ * each, failing the same way).
+ */
+static int
+compiled(const struct re_rule *r, const struct rule_text *text,
+    struct tmpl **kept, struct perr *e)
+{
+	struct buf full = BUF_INIT(RULES_FILE_MAX + sizeof(defs));
+	struct buf name = BUF_INIT(1 << 20);
+	int rc;
+
+	if (*kept != NULL)
+		return 0;
+	if ((rc = buf_adds(&full, defs)) != 0 ||
+	    (rc = buf_add(&full, text->s, text->len)) != 0 ||
+	    (rc = buf_adds(&name, "__alert_")) != 0 ||
+	    (rc = buf_add(&name, r->r->name.s, r->r->name.len)) != 0)
+		rc = perr_set(e, PERR_NOMEM, "out of memory");
+	else
+		rc = tmpl_compile(buf_str(&full), full.len, buf_str(&name), kept,
+		    e);
+	buf_free(&full);
+	buf_free(&name);
+	return rc;
+}
+
+/* Expand one label or annotation template for a sample (its parsed
+ * template kept in *kept). */
 static int
 expand(struct re_engine *en, const struct re_rule *r,
     const struct pq_lset *labels, double value, int64_t t,
-    const struct rule_text *text, struct buf *out)
+    const struct rule_text *text, struct tmpl **kept, struct buf *out)
 {
-	struct buf full = BUF_INIT(RULES_FILE_MAX + sizeof(defs));
 	struct buf name = BUF_INIT(1 << 20);
 	struct tmpl_data d;
 	struct perr e;
 	size_t mark = out->len;
 	int rc;
 
-	if ((rc = buf_adds(&full, defs)) != 0 ||
-	    (rc = buf_add(&full, text->s, text->len)) != 0 ||
-	    (rc = buf_adds(&name, "__alert_")) != 0 ||
-	    (rc = buf_add(&name, r->r->name.s, r->r->name.len)) != 0)
+	if ((rc = compiled(r, text, kept, &e)) == 0 &&
+	    ((rc = buf_adds(&name, "__alert_")) != 0 ||
+	    (rc = buf_add(&name, r->r->name.s, r->r->name.len)) != 0))
 		goto out;
-	memset(&d, 0, sizeof(d));
-	d.name = buf_str(&name);
-	d.labels = labels;
-	d.external_labels = en->external_labels;
-	d.external_url = en->external_url;
-	d.value = value;
-	d.store = en->st;
-	d.opts = &en->opts;
-	d.t = t;
-	rc = tmpl_expand(buf_str(&full), full.len, &d, out, &e);
+	if (rc == 0) {
+		memset(&d, 0, sizeof(d));
+		d.name = buf_str(&name);
+		d.labels = labels;
+		d.external_labels = en->external_labels;
+		d.external_url = en->external_url;
+		d.value = value;
+		d.store = en->st;
+		d.opts = &en->opts;
+		d.t = t;
+		rc = tmpl_run(*kept, &d, out, &e);
+	}
 	if (rc == PERR_INVALID) {
 		buf_truncate(out, mark);
 		rc = buf_addf(out, "<error expanding template: %s>", e.msg);
 	}
 out:
-	buf_free(&full);
 	buf_free(&name);
 	return rc;
 }
@@ -430,7 +473,8 @@ make_alert(struct re_engine *en, struct re_rule *r,
 	pq_lb_del(&lb, PQ_NAME_LABEL, 8);
 	for (size_t k = 0; k < ru->nlabels && rc == 0; k++) {
 		buf_reset(&b);
-		rc = expand(en, r, s->ls, s->v, t, &ru->labels[k].value, &b);
+		rc = expand(en, r, s->ls, s->v, t, &ru->labels[k].value,
+		    &r->label_tmpl[k], &b);
 		if (rc == 0)
 			pq_lb_set_copy(&lb, ru->labels[k].name.s,
 			    ru->labels[k].name.len, buf_str(&b), b.len);
@@ -445,7 +489,7 @@ make_alert(struct re_engine *en, struct re_rule *r,
 	for (size_t k = 0; k < ru->nannotations; k++) {
 		buf_reset(&b);
 		if (expand(en, r, s->ls, s->v, t, &ru->annotations[k].value,
-		    &b) != 0)
+		    &r->annotation_tmpl[k], &b) != 0)
 			goto nomem;
 		ann[k].name = ru->annotations[k].name.s;
 		ann[k].nlen = (uint32_t)ru->annotations[k].name.len;

@@ -38,6 +38,7 @@
 #include "promql/labels.h"
 #include "promql/storage.h"
 #include "rules/rules.h"
+#include "rules/tmpl.h"
 
 enum alert_state { ALERT_INACTIVE, ALERT_PENDING, ALERT_FIRING };
 
@@ -83,6 +84,9 @@ struct re_rule {
 	const struct pq_lset **rec_in, **rec_out;
 	size_t rec_n, rec_cap;
 	bool rec_valid;
+	/* An alerting rule's label and annotation templates, each parsed
+	   at its first expansion (tmpl.h), NULL until then. */
+	struct tmpl **label_tmpl, **annotation_tmpl;
 };
 
 struct re_group {

@@ -3503,21 +3503,28 @@ x_list(struct exec *x, const struct tnode *l, const struct tval *dot,
 	return rc;
 }
 
+/* A template parsed once (tmpl_compile): its tree, definitions and text,
+ * all in its arena. */
+struct tmpl {
+	struct pq_arena a;
+	const char *src;
+	struct tnode *root;
+	struct defn *defs;
+	size_t ndefs;
+};
+
 int
-tmpl_expand(const char *text, size_t len, const struct tmpl_data *d,
-    struct buf *out, struct perr *e)
+tmpl_compile(const char *text, size_t len, const char *name,
+    struct tmpl **out, struct perr *e)
 {
 	struct lexer l;
 	struct builder b;
-	struct exec x;
-	struct pq_arena a = {NULL, 0};
-	struct tnode *root;
-	struct tval dot;
+	struct tmpl *t;
 	enum it ended;
-	enum flow f = F_NORMAL;
 	size_t off;
 	int rc;
 
+	*out = NULL;
 	if ((rc = tmpl_check(text, len, NULL, NULL, &off, e)) != 0) {
 		if (rc == PERR_INVALID) {
 			char msg[PERR_MSG_MAX];
@@ -3527,38 +3534,80 @@ tmpl_expand(const char *text, size_t len, const struct tmpl_data *d,
 				line += text[i] == '\n';
 			snprintf(msg, sizeof(msg), "%s", e->msg);
 			perr_set(e, PERR_INVALID, "error parsing template %s: "
-			    "template: %s:%u: %s", d->name, d->name, line, msg);
+			    "template: %s:%u: %s", name, name, line, msg);
 		}
 		return rc;
 	}
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return perr_set(e, PERR_NOMEM, "out of memory");
 	memset(&l, 0, sizeof(l));
-	l.s = text;
+	/* The tree points into the text: the template keeps its copy. */
+	l.s = t->src = pq_arena_strdup(&t->a, text, len);
 	l.len = len;
-	lex_all(&l);
+	if (l.s != NULL)
+		lex_all(&l);
 	memset(&b, 0, sizeof(b));
 	b.l = &l;
-	b.a = &a;
-	root = l.nomem ? NULL : b_list(&b, &ended);
-	if (root == NULL) {
-		free(l.items);
-		pq_arena_free(&a);
+	b.a = &t->a;
+	t->root = l.s == NULL || l.nomem ? NULL : b_list(&b, &ended);
+	free(l.items);
+	if (t->root == NULL) {
+		tmpl_free(t);
 		return perr_set(e, PERR_NOMEM, "out of memory");
 	}
+	t->defs = b.defs;
+	t->ndefs = b.ndefs;
+	*out = t;
+	return 0;
+}
+
+int
+tmpl_run(const struct tmpl *t, const struct tmpl_data *d, struct buf *out,
+    struct perr *e)
+{
+	struct pq_arena a = {NULL, 0};
+	struct exec x;
+	struct tval dot;
+	enum flow f = F_NORMAL;
+	int rc;
+
 	memset(&x, 0, sizeof(x));
 	x.d = d;
-	x.src = text;
+	x.src = t->src;
 	x.a = &a;
 	x.out = out;
-	x.defs = b.defs;
-	x.ndefs = b.ndefs;
+	x.defs = t->defs;
+	x.ndefs = t->ndefs;
 	x.e = e;
 	memset(&dot, 0, sizeof(dot));
 	dot.k = V_DATA;
 	rc = x_push_var(&x, "$", 1, &dot);
 	if (rc == 0)
-		rc = x_list(&x, root, &dot, &f);
+		rc = x_list(&x, t->root, &dot, &f);
 	free(x.vars);
-	free(l.items);
 	pq_arena_free(&a);
+	return rc;
+}
+
+void
+tmpl_free(struct tmpl *t)
+{
+	if (t == NULL)
+		return;
+	pq_arena_free(&t->a);
+	free(t);
+}
+
+int
+tmpl_expand(const char *text, size_t len, const struct tmpl_data *d,
+    struct buf *out, struct perr *e)
+{
+	struct tmpl *t;
+	int rc;
+
+	if ((rc = tmpl_compile(text, len, d->name, &t, e)) != 0)
+		return rc;
+	rc = tmpl_run(t, d, out, e);
+	tmpl_free(t);
 	return rc;
 }

@@ -80,4 +80,28 @@ struct tmpl_data {
 int tmpl_expand(const char *text, size_t len, const struct tmpl_data *d,
     struct buf *out, struct perr *e);
 
+/*
+ * A template parsed once and expanded again and again (an alert's labels
+ * and annotations at every evaluation): tmpl_expand is tmpl_compile,
+ * tmpl_run and tmpl_free, with the same results and errors.
+ */
+struct tmpl;
+
+/*
+ * tmpl_compile: parse text[0..len) (copied) into *out, for expansions
+ * under the name given (tmpl_data.name, which the parse errors name).
+ * Returns 0; tmpl_expand's parse errors (PERR_INVALID, "error parsing
+ * template NAME: ..."); PERR_NOMEM.  Free *out with tmpl_free.
+ */
+int tmpl_compile(const char *text, size_t len, const char *name,
+    struct tmpl **out, struct perr *e);
+
+/* tmpl_run: append t's expansion with d to out, as tmpl_expand (its
+ * execution errors). */
+int tmpl_run(const struct tmpl *t, const struct tmpl_data *d, struct buf *out,
+    struct perr *e);
+
+/* tmpl_free: release t (NULL: nothing). */
+void tmpl_free(struct tmpl *t);
+
 #endif
