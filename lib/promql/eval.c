@@ -277,9 +277,14 @@ pq_vector_push(struct pq_arena *a, struct pq_vector *v,
 {
 	struct pq_sample *s;
 
-	if ((s = pq_arena_grow(a, v->v, v->n, &v->cap, sizeof(*s), 8)) == NULL)
-		return PERR_NOMEM;
-	v->v = s;
+	/* Most vectors were sized up front (pq_ev_reserve): no call to
+	   grow them, in the loops that push every sample of every step. */
+	if (v->n >= v->cap) {
+		if ((s = pq_arena_grow(a, v->v, v->n, &v->cap, sizeof(*s),
+		    8)) == NULL)
+			return PERR_NOMEM;
+		v->v = s;
+	}
 	v->v[v->n].ls = ls;
 	v->v[v->n].t = t;
 	v->v[v->n].v = val;
@@ -1371,6 +1376,8 @@ vector_scalar(struct pq_ev *ev, const struct pq_node *n,
 	int rc;
 
 	out->type = PQ_TYPE_VECTOR;
+	if ((rc = pq_ev_reserve(ev, &out->vec, vec->n)) != 0)
+		return rc;
 	for (size_t i = 0; i < vec->n; i++) {
 		l = swap ? s : vec->v[i].v;
 		r = swap ? vec->v[i].v : s;
