@@ -2770,7 +2770,11 @@ fused_aggregate(struct pq_ev *ev, const struct pq_node *n,
 		if (!w->has)
 			continue;
 		smp.v = w->v;
-		if (pos[gi] != SIZE_MAX) {
+		if (pos[gi] != SIZE_MAX && n->op == PQ_T_SUM) {
+			/* aggregate_into's sum, without the call: the
+			   aggregation rules use most. */
+			g[pos[gi]].value += w->v;
+		} else if (pos[gi] != SIZE_MAX) {
 			rc = aggregate_into(ev, n->op, &g[pos[gi]], &smp, 0);
 		} else {
 			pos[gi] = ng;
