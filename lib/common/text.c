@@ -15,6 +15,16 @@ utf8_valid(const char *s, size_t len, size_t *bad_at)
 	unsigned cp, min;
 
 	while (i < len) {
+		/* ASCII, the usual text, eight bytes at a time. */
+		if (len - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, p + i, sizeof(w));
+			if ((w & UINT64_C(0x8080808080808080)) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		if (p[i] < 0x80) {
 			i++;
 			continue;

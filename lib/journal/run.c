@@ -576,30 +576,39 @@ decode_field(struct run *r, char *key, char *value, unsigned *seen,
 	}
 }
 
-int
-run_field_next(char **cursor, char **key, char **value)
+/*
+ * run_field_next with the payload's end known (its NUL): the field's end,
+ * its '=' and an escape in its value found by memchr, a few words at a
+ * time, in the loop that reads every field of every record.
+ */
+static int
+field_next(char **cursor, char *end, char **key, char **value)
 {
-	char *p = *cursor, *c, *eq = NULL;
-	bool escaped = false;
+	char *p = *cursor, *fe, *eq;
 
 	if (p == NULL)
 		return 0;
-	/* One pass: the key up to the '=', then the value up to the
-	   field's end, noting an escape in it. */
-	for (c = p; *c != '=' && *c != ' ' && *c != '\0'; c++)
-		;
-	if (*c == '=')
-		for (eq = c++; *c != ' ' && *c != '\0'; c++)
-			escaped |= *c == '%';
-	*cursor = *c == ' ' ? c + 1 : NULL;
-	*c = '\0';
+	if ((fe = memchr(p, ' ', (size_t)(end - p))) == NULL)
+		fe = end;
+	eq = memchr(p, '=', (size_t)(fe - p));
+	*cursor = fe < end ? fe + 1 : NULL;
+	*fe = '\0';
 	if (eq == NULL || eq == p)
 		return -1;
 	*eq = '\0';
 	*key = p;
 	*value = eq + 1;
 	/* Most values have no escapes: nothing to look at again. */
-	return !escaped || unescape(eq + 1) ? 1 : -1;
+	if (memchr(eq + 1, '%', (size_t)(fe - eq - 1)) == NULL)
+		return 1;
+	return unescape(eq + 1) ? 1 : -1;
+}
+
+int
+run_field_next(char **cursor, char **key, char **value)
+{
+	return field_next(cursor, *cursor != NULL ? *cursor + strlen(*cursor) :
+	    NULL, key, value);
 }
 
 char *
@@ -630,7 +639,7 @@ run_decode(char *payload, size_t len, struct run *r, struct perr *e)
 		return perr_set(e, PERR_CORRUPT, "unknown record type \"%.40s\"",
 		    payload);
 	run_init(r, ev);
-	while ((got = run_field_next(&cursor, &key, &value)) > 0)
+	while ((got = field_next(&cursor, payload + len, &key, &value)) > 0)
 		if (!decode_field(r, key, value, &seen, e))
 			return perr_set(e, PERR_CORRUPT, "bad field \"%.40s\" in "
 			    "record", key);

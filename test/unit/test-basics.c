@@ -133,6 +133,13 @@ test_utf8(void)
 	CHECK(!utf8_valid("\x80", 1, NULL));			/* lone continuation */
 	CHECK(!utf8_valid("\xff", 1, NULL));
 	CHECK(utf8_valid("\xf4\x8f\xbf\xbf", 4, NULL));	/* U+10FFFF */
+	/* Past the eight ASCII bytes at a time: where the bad byte is. */
+	CHECK(utf8_valid("workflow-0123456789 caf\xc3\xa9 ok", 28, NULL));
+	CHECK(!utf8_valid("0123456789abcdef\xff", 17, &at) && at == 16);
+	CHECK(!utf8_valid("01234567\x80", 9, &at) && at == 8);
+	CHECK(!utf8_valid("0123456789\xe2\x82", 12, &at) && at == 10);
+	CHECK(!utf8_valid("0123456\xc3\xa9\xc0\x80xyz", 14, &at) &&
+	    at == 9);
 }
 
 static void
