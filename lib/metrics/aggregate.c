@@ -190,23 +190,43 @@ sorted_allowed(const struct agg *a, const struct run_label *l, size_t n,
  * The series key: scope byte, workflow NUL, [step NUL,] then name NUL
  * value NUL for each allowed label in name order.
  */
+/* Copy the n bytes of s and its NUL at *p, moving *p past them. */
+static void
+put(char **p, const char *s, size_t n)
+{
+	memcpy(*p, s, n + 1);
+	*p += n + 1;
+}
+
 static int
 build_key(struct agg *a, const char *workflow, const char *step,
     const struct run_label *l, size_t n)
 {
-	size_t order[RUN_MAX_LABELS], k, i;
+	size_t order[RUN_MAX_LABELS], len[2 * RUN_MAX_LABELS + 2], k, i, total;
 	struct buf *b = &a->key;
+	char *p;
 
 	buf_reset(b);
 	k = sorted_allowed(a, l, n, order);
-	if (buf_addc(b, step != NULL ? SCOPE_STEP_BYTE : SCOPE_WORKFLOW_BYTE) ||
-	    buf_add(b, workflow, strlen(workflow) + 1) ||
-	    (step != NULL && buf_add(b, step, strlen(step) + 1)))
+	/* Measured first, then made in one piece: every record asks. */
+	len[0] = strlen(workflow);
+	len[1] = step != NULL ? strlen(step) : 0;
+	total = 1 + len[0] + 1 + (step != NULL ? len[1] + 1 : 0);
+	for (i = 0; i < k; i++) {
+		len[2 + 2 * i] = strlen(l[order[i]].name);
+		len[3 + 2 * i] = strlen(l[order[i]].value);
+		total += len[2 + 2 * i] + len[3 + 2 * i] + 2;
+	}
+	if (buf_extend(b, total, &p) != 0)
 		return PERR_NOMEM;
-	for (i = 0; i < k; i++)
-		if (buf_add(b, l[order[i]].name, strlen(l[order[i]].name) + 1) ||
-		    buf_add(b, l[order[i]].value, strlen(l[order[i]].value) + 1))
-			return PERR_NOMEM;
+	*p++ = step != NULL ? SCOPE_STEP_BYTE : SCOPE_WORKFLOW_BYTE;
+	put(&p, workflow, len[0]);
+	if (step != NULL)
+		put(&p, step, len[1]);
+	for (i = 0; i < k; i++) {
+		put(&p, l[order[i]].name, len[2 + 2 * i]);
+		put(&p, l[order[i]].value, len[3 + 2 * i]);
+	}
 	return 0;
 }
 
