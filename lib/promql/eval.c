@@ -2658,14 +2658,17 @@ ahead_fill(struct pq_ev *ev, const struct pq_node *call, struct pq_fcall *fc,
     struct pq_series *series, struct node_cache *c, const size_t *idx,
     size_t count, int64_t step, uint64_t appended)
 {
-	const struct pq_window *w;
+	const struct pq_window **from;
 	size_t n = PQ_AHEAD_WINDOWS, avail;
 	int rc;
 
 	c->a_n = 0;
+	if ((from = pq_arena_alloc(ev->a, (count + 1) * sizeof(*from))) ==
+	    NULL)
+		return pq_ev_nomem(ev);
 	for (size_t i = 0; i < count; i++) {
 		if ((rc = memo_window(ev, call, fc, series, &ev->st->s[idx[i]],
-		    PQ_AHEAD_WINDOWS, step, &w, &avail)) != 0)
+		    PQ_AHEAD_WINDOWS, step, &from[i], &avail)) != 0)
 			return rc;
 		if (avail < n)
 			n = avail;
@@ -2673,16 +2676,12 @@ ahead_fill(struct pq_ev *ev, const struct pq_node *call, struct pq_fcall *fc,
 	if (mem_grow(&c->a_w, &c->a_cap, n * count, sizeof(c->a_w[0]),
 	    n * count) != 0)
 		return pq_ev_nomem(ev);
-	/* The memos hold them all now: each series' own, untouched by the
-	   others'. */
-	for (size_t i = 0; i < count; i++) {
-		const struct pq_range_memo *m = &ev->st->s[idx[i]].memo;
-		size_t k = (size_t)memo_index(ev, call, fc, &ev->st->s[idx[i]],
-		    &avail);
-
-		for (size_t j = 0; j < n; j++)
-			c->a_w[j * count + i] = m->w[k + j];
-	}
+	/* Each series' memo holds its windows (untouched by the others'
+	   making theirs): copied a row at a time, the rows written in
+	   order. */
+	for (size_t j = 0; j < n; j++)
+		for (size_t i = 0; i < count; i++)
+			c->a_w[j * count + i] = from[i][j];
 	c->a_n = n;
 	c->a_t0 = fc->t;
 	c->a_step = step;
