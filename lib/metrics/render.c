@@ -1249,6 +1249,19 @@ prepare(struct formatter *fm)
 	return 0;
 }
 
+/* A formatter for a render of a under f, zeroed but for the bucket
+ * texts. */
+static void
+formatter_start(struct formatter *fm, const struct agg *a,
+    const struct render_format *f, struct perr *e)
+{
+	memset(fm, 0, FORMATTER_ZEROED);
+	fm->a = a;
+	fm->f = f;
+	fm->e = e;
+	fm->buckets = agg_buckets(a, &fm->nbuckets);
+}
+
 /* Rows merge histograms only for a render that shows one (rows serve
  * every family grouped the same way). */
 static void
@@ -1316,14 +1329,10 @@ render_series_values(const struct agg *a, const struct render_format *f,
 	size_t before;
 	int rc = 0;
 
-	memset(&fm, 0, FORMATTER_ZEROED);
-	fm.a = a;
-	fm.f = f;
-	fm.e = e;
+	formatter_start(&fm, a, f, e);
 	fm.live = f->live;
 	fm.vals = values;
 	fm.capvals = cap;
-	fm.buckets = agg_buckets(a, &fm.nbuckets);
 	if (prepare(&fm) != 0)
 		return perr_set(e, PERR_NOMEM, "out of memory while rendering");
 	need_hists(&fm);
@@ -1348,15 +1357,11 @@ render_format(const struct agg *a, const struct render_format *f,
 	size_t i;
 	int rc = 0;
 
-	memset(&fm, 0, FORMATTER_ZEROED);
-	fm.a = a;
-	fm.f = f;
-	fm.e = e;
+	formatter_start(&fm, a, f, e);
 	fm.row_series = SIZE_MAX;
 	buf_init(&fm.own, (size_t)1 << 31);
 	fm.text = f->scratch != NULL ? f->scratch : &fm.own;
 	buf_reset(fm.text);
-	fm.buckets = agg_buckets(a, &fm.nbuckets);
 	if (prepare(&fm) != 0)
 		return perr_set(e, PERR_NOMEM, "out of memory while rendering");
 	if (f->live != NULL) {

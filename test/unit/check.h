@@ -6,6 +6,7 @@
 #ifndef PROMRUN_TEST_CHECK_H
 #define PROMRUN_TEST_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +30,19 @@ static int check_failures, check_count;
 		    __LINE__, g_ != NULL ? g_ : "(null)", w_); \
 	} \
 } while (0)
+
+/* check_rnd: a number below n from a fixed sequence (xorshift64), the
+ * same at every run, for tests that try many random cases. */
+static inline uint64_t
+check_rnd(uint64_t n)
+{
+	static uint64_t state = 0x9e3779b97f4a7c15ull;
+
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return state % n;
+}
 
 static inline int
 check_done(const char *name)

@@ -479,16 +479,6 @@ test_store(void)
 	pq_store_free(&st);
 }
 
-static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t
-rnd(uint64_t n)
-{
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return rnd_state % n;
-}
 
 /* Whether a range's values rise run to run (no fall, marker or NaN), by
  * walking it, and its samples: what a summary must say. */
@@ -537,24 +527,24 @@ test_cursors(void)
 		memset(&rc, 0, sizeof(rc));
 		memset(&ic, 0, sizeof(ic));
 		t = at = 0;
-		range = (int64_t)(1 + rnd(20)) * 60000 + (int64_t)rnd(3) * 7000;
+		range = (int64_t)(1 + check_rnd(20)) * 60000 + (int64_t)check_rnd(3) * 7000;
 		for (int k = 0; k < 600; k++) {
 			/* A sample: mostly the same or one more, sometimes a
 			   reset, a NaN, a marker, or a gap. */
-			switch (rnd(12)) {
+			switch (check_rnd(12)) {
 			case 0: v = 0; break;
 			case 1: v = NAN; break;
 			case 2: v = pq_stale_nan(); break;
 			case 3: case 4: v = isnan(v) ? 1 : v + 1; break;
 			default: if (isnan(v)) v = 2; break;
 			}
-			t += 60000 * (int64_t)(rnd(10) == 0 ? 3 : 1);
+			t += 60000 * (int64_t)(check_rnd(10) == 0 ? 3 : 1);
 			(void)pq_store_append(&st, idx, t, v, &e);
 			/* A window or two ending around now, or back. */
 			for (int w = 0; w < 2; w++) {
-				at = rnd(15) == 0 ? (int64_t)rnd((uint64_t)t + 1) :
-				    at + (int64_t)rnd(3) * 30000 + (rnd(6) == 0 ?
-				    (int64_t)rnd(6) * 60000 : 0);
+				at = check_rnd(15) == 0 ? (int64_t)check_rnd((uint64_t)t + 1) :
+				    at + (int64_t)check_rnd(3) * 30000 + (check_rnd(6) == 0 ?
+				    (int64_t)check_rnd(6) * 60000 : 0);
 				pq_stored_range(&st.s[idx], at - range, at, &want);
 				pq_stored_range_at(&st.s[idx], at - range, at, &rc,
 				    &got);
@@ -586,7 +576,7 @@ test_cursors(void)
 static double
 next_value(double v)
 {
-	switch (rnd(12)) {
+	switch (check_rnd(12)) {
 	case 0: return 0;
 	case 1: return NAN;
 	case 2: return pq_stale_nan();
@@ -668,14 +658,14 @@ test_append_n(void)
 		    &idx[i]);
 	}
 	for (int k = 0; k < 3000; k++) {
-		size_t i = rnd(3);
-		int64_t step = rnd(8) == 0 ? 30000 : 60000;
-		uint64_t n = rnd(6);
+		size_t i = check_rnd(3);
+		int64_t step = check_rnd(8) == 0 ? 30000 : 60000;
+		uint64_t n = check_rnd(6);
 
 		v[i] = next_value(v[i]);
 		/* Sometimes the same time again, or before: refused. */
-		t[i] += rnd(20) == 0 ? -60000 * (int64_t)rnd(2) :
-		    60000 * (int64_t)(1 + rnd(3));
+		t[i] += check_rnd(20) == 0 ? -60000 * (int64_t)check_rnd(2) :
+		    60000 * (int64_t)(1 + check_rnd(3));
 		append_both(&a, &b, idx[i], t[i], step, n, v[i]);
 		if (n > 0 && t[i] + (int64_t)(n - 1) * step > t[i])
 			t[i] += (int64_t)(n - 1) * step;
@@ -742,7 +732,7 @@ ahead_same(const char *const *exprs, size_t n, size_t *results)
 	for (int64_t t = 0; t < 300 * 60000; t += 60000)
 		for (size_t i = 0; i < 2; i++) {
 			v[i] = next_value(v[i]);
-			if (rnd(10) != 0)
+			if (check_rnd(10) != 0)
 				append_both(&a, &b, idx[i], t, 60000, 1, v[i]);
 		}
 	for (int64_t t = 0; t < 400 * 60000; t += 60000) {
@@ -781,7 +771,7 @@ ahead_same(const char *const *exprs, size_t n, size_t *results)
 			   between two evaluations at its time, as a
 			   recording rule's does. */
 			if (pass > 0 || nseries < 3 || t >= 300 * 60000 ||
-			    rnd(3) != 0)
+			    check_rnd(3) != 0)
 				break;
 			v[2] = next_value(v[2]);
 			append_both(&a, &b, idx[2], t, 60000, 1, v[2]);
