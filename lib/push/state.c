@@ -818,10 +818,16 @@ state_write(struct push_state *st, const struct series_set *set,
 	/*
 	 * The rename that puts the file in place would have the file system
 	 * allocate and start writing it (ext4 does on a replace): started
-	 * here, while nobody waits.  And the old state, matched already, is
-	 * not needed any more.
+	 * here, while nobody waits; and the file closed here too, not on
+	 * the way to the exit (a close that soon after the write can take
+	 * milliseconds).  And the old state, matched already, is not needed
+	 * any more.
 	 */
 	fs_writeback_start(w->f.fd);
+	if ((rc = atomicfile_finish(&w->f)) != 0) {
+		atomicfile_abort(&w->f);
+		goto fail;
+	}
 	release_entries(st);
 	st->pending = w;
 	return 0;
