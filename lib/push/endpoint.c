@@ -133,7 +133,6 @@ endpoint_push(struct push_client *c, const struct endpoint_options *o,
 	}
 	rc = state_open_ahead(&st, o->state_dir, buf_str(&name), buf_str(&dest),
 	    ahead, e);
-	ahead = NULL;
 	if (rc != 0)
 		goto out;
 	if (o->protocol == PUSH_OTLP) {

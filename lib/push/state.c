@@ -393,8 +393,37 @@ struct state_ahead {
 	struct stat file;	/* the file read, as it was then */
 	int rc;			/* 0: read and parsed; else not to be used */
 	thrd_t thread;
-	bool joined;
+	mtx_t lock;		/* done, told by the thread (see tell_done) */
+	cnd_t cond;
+	bool done, waited;
 };
+
+/*
+ * The thread tells when it is done rather than being joined at once: its
+ * exit gives its stack back and leaves the address space, both under the
+ * address space's lock, where it can queue behind the other threads'
+ * mappings (libcurl loading on the client's thread, memory mapped).
+ */
+static void
+tell_done(struct state_ahead *a)
+{
+	mtx_lock(&a->lock);
+	a->done = true;
+	cnd_signal(&a->cond);
+	mtx_unlock(&a->lock);
+}
+
+static void
+wait_done(struct state_ahead *a)
+{
+	if (a->waited)
+		return;
+	mtx_lock(&a->lock);
+	while (!a->done)
+		cnd_wait(&a->cond, &a->lock);
+	mtx_unlock(&a->lock);
+	a->waited = true;
+}
 
 static int
 read_ahead(void *arg)
@@ -405,30 +434,26 @@ read_ahead(void *arg)
 	int fd;
 
 	a->rc = PERR_IO;
-	if ((fd = fs_open(a->st.path, O_RDONLY | O_CLOEXEC, 0)) < 0)
-		return 0;
-	if (fstat(fd, &a->file) == 0 && fs_read_all(fd, &text) == 0 &&
-	    text.p != NULL) {
-		len = text.len;
-		a->rc = parse_file(&a->st, buf_take(&text), len, NULL);
+	if ((fd = fs_open(a->st.path, O_RDONLY | O_CLOEXEC, 0)) >= 0) {
+		if (fstat(fd, &a->file) == 0 && fs_read_all(fd, &text) == 0 &&
+		    text.p != NULL) {
+			len = text.len;
+			a->rc = parse_file(&a->st, buf_take(&text), len, NULL);
+		}
+		close(fd);
 	}
-	close(fd);
 	buf_free(&text);
+	tell_done(a);
 	return 0;
-}
-
-static void
-join_ahead(struct state_ahead *a)
-{
-	if (!a->joined)
-		thrd_join(a->thread, NULL);
-	a->joined = true;
 }
 
 static void
 free_ahead(struct state_ahead *a)
 {
-	join_ahead(a);
+	wait_done(a);
+	thrd_join(a->thread, NULL);
+	mtx_destroy(&a->lock);
+	cnd_destroy(&a->cond);
 	free(a->st.path);
 	free(a->st.destination);
 	free(a->st.entries);
@@ -445,6 +470,15 @@ state_read_ahead(const char *dir, const char *name, const char *destination)
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
+	if (mtx_init(&a->lock, mtx_plain) != thrd_success) {
+		free(a);
+		return NULL;
+	}
+	if (cnd_init(&a->cond) != thrd_success) {
+		mtx_destroy(&a->lock);
+		free(a);
+		return NULL;
+	}
 	if (buf_addf(&path, "%s/%s", dir, name) != 0 ||
 	    (a->st.destination = strdup(destination)) == NULL ||
 	    (a->st.path = buf_take(&path)) == NULL ||
@@ -452,6 +486,8 @@ state_read_ahead(const char *dir, const char *name, const char *destination)
 		buf_free(&path);
 		free(a->st.destination);
 		free(a->st.path);
+		cnd_destroy(&a->cond);
+		mtx_destroy(&a->lock);
 		free(a);
 		return NULL;
 	}
@@ -471,7 +507,7 @@ take_ahead(struct push_state *st, struct state_ahead *a)
 {
 	struct stat now;
 
-	join_ahead(a);
+	wait_done(a);
 	if (a->rc != 0 || strcmp(a->st.path, st->path) != 0 ||
 	    strcmp(a->st.destination, st->destination) != 0 ||
 	    stat(st->path, &now) != 0 || now.st_dev != a->file.st_dev ||
@@ -538,7 +574,6 @@ state_open_ahead(struct push_state *st, const char *dir, const char *name,
 
 	if (rc == 0 && (ahead == NULL || !take_ahead(st, ahead)))
 		rc = load(st, e);
-	state_ahead_free(ahead);
 	return rc;
 }
 
