@@ -360,6 +360,10 @@ send_last(struct sender *s, struct push_state *st, struct series_set *set,
 
 	if ((rc = pack(s, &any)) != 0)
 		return rc;
+	/*
+	 * The client may still be being made (endpoint.h): post waits for
+	 * it, and the writer, started first, for any library being loaded.
+	 */
 	if (!(threaded = thrd_create(&writer, write_state, &job) ==
 	    thrd_success))
 		(void)write_state(&job);

@@ -494,6 +494,15 @@ state_read_ahead(const char *dir, const char *name, const char *destination)
 	return a;
 }
 
+bool
+state_ahead_found(struct state_ahead *a)
+{
+	if (a == NULL)
+		return false;
+	wait_done(a);
+	return a->rc == 0;
+}
+
 void
 state_ahead_free(struct state_ahead *a)
 {

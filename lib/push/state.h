@@ -115,14 +115,17 @@ int state_open(struct push_state *st, const char *dir, const char *name,
  * (same device, inode, size and times, looked at under the lock), and
  * reading it again otherwise; what was read ahead is never reported, and
  * a file that did not read back is read again for state_open's message.
- * state_open_ahead waits for the thread to be done, not for it to exit;
- * state_ahead_free waits for that and frees ahead, taken or not (NULL is
- * fine for both): late, so the thread's exit is not waited for on the way
- * to the request.
+ * state_ahead_found says whether the thread found the file and read it
+ * back (found, the state directory and the lock's file exist already,
+ * barring their removal since); false for NULL.  Both wait for the thread
+ * to be done, not for it to exit.  state_ahead_free waits for that and
+ * frees ahead, taken or not (NULL is fine for all): late, so the thread's
+ * exit is not waited for on the way to the request.
  */
 struct state_ahead;
 struct state_ahead *state_read_ahead(const char *dir, const char *name,
     const char *destination);
+bool state_ahead_found(struct state_ahead *ahead);
 int state_open_ahead(struct push_state *st, const char *dir, const char *name,
     const char *destination, struct state_ahead *ahead, struct perr *e);
 void state_ahead_free(struct state_ahead *ahead);
