@@ -312,6 +312,27 @@ z'
 	[ "$(stub_requests "$STUB_DIR")" -eq 1 ]
 }
 
+@test "the state replaced keeps a second name until the next push, which removes it; a refused push leaves the state alone and no second name" {
+	stub_start "$STUB_DIR" status 204 204 204 400
+	for v in 1 2 3; do
+		printf 'm %s\n' "$v" >m.prom
+		promrun-push --remote-write "$STUB_URL" --state-dir st m.prom
+		cp st/remote-write-*.state "state.$v"
+	done
+	# Only the last one before: the one before that is gone.
+	run compgen -G 'st/.*.prev'
+	assert_success
+	assert_output "$(printf 'st/.%s.prev' "$(basename st/remote-write-*.state)")"
+	cmp st/.remote-write-*.state.prev state.2
+	cmp st/remote-write-*.state state.3
+	printf 'm 4\n' >m.prom
+	run --separate-stderr promrun-push --remote-write "$STUB_URL" --state-dir st m.prom
+	assert_failure 1
+	cmp st/remote-write-*.state state.3
+	run compgen -G 'st/.*'
+	assert_failure
+}
+
 @test "a large push is split into requests of at most 4 MiB, each a whole WriteRequest" {
 	stub_start "$STUB_DIR" status 204
 	"$PYTHON3" -c 'import sys

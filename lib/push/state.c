@@ -808,6 +808,30 @@ write_file(struct state_writer *w, const struct push_state *st,
 	return rc;
 }
 
+/*
+ * The file being replaced, given a second name (".NAME.prev" beside it)
+ * while the receiver works, or removed (keep false).  The rename that puts
+ * the new file in place then does not free the old one's blocks, which a
+ * file system does when a file's last name goes (0.4 to 2 ms here, on the
+ * way from the receiver's answer to the exit); the next push removes that
+ * name first, here, under the lock as now.  A hint: failing, the rename
+ * frees them as before.
+ */
+static void
+prev_name(const char *path, bool keep)
+{
+	struct buf prev = BUF_INIT(PATH_MAX);
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+
+	if (buf_addf(&prev, "%.*s.%s.prev", (int)(base - path), path, base) ==
+	    0) {
+		(void)unlink(buf_str(&prev));
+		if (keep)
+			(void)link(path, buf_str(&prev));
+	}
+	buf_free(&prev);
+}
+
 /* The file's entries and text let go (state_write, state_close). */
 static void
 release_entries(struct push_state *st)
@@ -872,6 +896,7 @@ state_write(struct push_state *st, const struct series_set *set,
 		atomicfile_abort(&w->f);
 		goto fail;
 	}
+	prev_name(st->path, true);
 	release_entries(st);
 	st->pending = w;
 	return 0;
@@ -901,6 +926,7 @@ state_drop(struct push_state *st)
 {
 	if (st->pending == NULL)
 		return;
+	prev_name(st->path, false);
 	atomicfile_abort(&st->pending->f);
 	free(st->pending);
 	st->pending = NULL;
