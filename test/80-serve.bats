@@ -52,6 +52,26 @@ status_of() {
 	assert_line 'ci_workflow_runs_total{workflow="cron",status="success",repo=""} 2'
 }
 
+@test "group commit: 400 posts from 16 clients at once share their syncs; each is in the journal once" {
+	serve_start
+	printf '{"workflow": "load", "status": "ok"}' >"$BATS_TEST_TMPDIR/body"
+	run ab -q -n 400 -c 16 -p "$BATS_TEST_TMPDIR/body" -T application/json \
+	    "$SERVE_URL/api/v1/runs"
+	assert_success
+	assert_line --regexp '^Complete requests: +400$'
+	assert_line --regexp '^Failed requests: +0$'
+	refute_line --partial 'Non-2xx'
+	run journal_summary "$DATA/default/journal"
+	assert_output --partial 'records=400 '
+	curl -fsS -o "$BATS_TEST_TMPDIR/self" "$SERVE_URL/metrics/self"
+	assert_equal "$(sample_value "$BATS_TEST_TMPDIR/self" promrun_serve_runs_recorded_total)" 400
+	# One sync a post would be 400; a round takes every post read while
+	# the last sync ran, and every post read in one pass of the loop.
+	syncs=$(sample_value "$BATS_TEST_TMPDIR/self" promrun_serve_journal_syncs_total)
+	echo "syncs: $syncs"
+	[ "$syncs" -ge 1 ] && [ "$syncs" -le 200 ]
+}
+
 @test "fields: events matched by run id, RFC 3339 or Unix times, started gives the duration, exit codes" {
 	serve_start
 	run post /api/v1/runs <<-'JSON'

@@ -258,6 +258,8 @@ without_render_time() {
 	v() { sample_value "$BATS_TEST_TMPDIR/self" "$1"; }
 	assert_equal "$(v promrun_serve_runs_recorded_total)" 1
 	assert_equal "$(v promrun_serve_runs_duplicate_total)" 2
+	# Two posts stored nothing new: one sync, for the one that did.
+	assert_equal "$(v promrun_serve_journal_syncs_total)" 1
 	assert_equal "$(v 'promrun_serve_requests_total{code="201",endpoint="/api/v1/runs"}')" 1
 	assert_equal "$(v 'promrun_serve_requests_total{code="200",endpoint="/api/v1/runs"}')" 1
 	assert_equal "$(v 'promrun_serve_requests_total{code="400",endpoint="/api/v1/runs"}')" 1

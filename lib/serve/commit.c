@@ -17,6 +17,7 @@ struct commit {
 	pthread_cond_t wake;
 	struct commit_batch *queue, *queue_tail;	/* to write */
 	struct commit_batch *done, *done_tail;		/* written */
+	struct commit_batch *staged, *staged_tail;	/* loop's, not yet queued */
 	bool stopping;
 	int efd;
 	uint64_t seq;
@@ -49,6 +50,19 @@ open_journal(struct commit_journal *j, struct perr *e)
 	return 0;
 }
 
+/* One batch of j's that stands for the round's sync, to be counted once. */
+static void
+mark_synced(struct commit_journal *j, struct commit_batch *round)
+{
+	struct commit_batch *b;
+
+	for (b = round; b != NULL; b = b->next)
+		if (b->journal == j && b->rc == 0) {
+			b->synced = true;
+			return;
+		}
+}
+
 /* Write and sync every batch of journal j in the round, in order. */
 static void
 write_journal(struct commit_journal *j, struct commit_batch *round)
@@ -78,11 +92,13 @@ write_journal(struct commit_journal *j, struct commit_batch *round)
 		written++;
 	}
 	perr_clear(&e);
-	if (written > 0 && j->js->fsync == JOURNAL_FSYNC_ALWAYS &&
-	    journal_appender_sync(&j->w, &e) != 0)
-		for (b = round; b != NULL; b = b->next)
-			if (b->journal == j && b->rc == 0)
-				fail_batch(b, &e);
+	if (written > 0 && j->js->fsync == JOURNAL_FSYNC_ALWAYS) {
+		if (journal_appender_sync(&j->w, &e) != 0)
+			for (b = round; b != NULL; b = b->next)
+				if (b->journal == j && b->rc == 0)
+					fail_batch(b, &e);
+		mark_synced(j, round);
+	}
 	journal_appender_unlock(&j->w);
 }
 
@@ -126,6 +142,7 @@ write_round(struct commit_batch *round)
 	for (b = round; b != NULL; b = b->next) {
 		b->rc = 0;
 		b->sys_errno = 0;
+		b->synced = false;
 		b->error[0] = b->note[0] = '\0';
 	}
 	for (b = round; b != NULL; b = b->next) {
@@ -210,15 +227,28 @@ commit_submit(struct commit *c, struct commit_batch *b)
 	b->next = NULL;
 	b->seq = ++c->seq;
 	c->busy++;
+	if (c->staged_tail != NULL)
+		c->staged_tail->next = b;
+	else
+		c->staged = b;
+	c->staged_tail = b;
+	return b->seq;
+}
+
+void
+commit_flush(struct commit *c)
+{
+	if (c->staged == NULL)
+		return;
 	pthread_mutex_lock(&c->lock);
 	if (c->queue_tail != NULL)
-		c->queue_tail->next = b;
+		c->queue_tail->next = c->staged;
 	else
-		c->queue = b;
-	c->queue_tail = b;
+		c->queue = c->staged;
+	c->queue_tail = c->staged_tail;
 	pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&c->lock);
-	return b->seq;
+	c->staged = c->staged_tail = NULL;
 }
 
 struct commit_batch *
@@ -251,6 +281,7 @@ commit_stop(struct commit *c)
 
 	if (c == NULL)
 		return;
+	commit_flush(c);
 	pthread_mutex_lock(&c->lock);
 	c->stopping = true;
 	pthread_cond_signal(&c->wake);

@@ -3,7 +3,8 @@
  * journals on a thread of their own, so the event loop never waits for a
  * disk.
  *
- * Group commit: the writer takes every batch queued while it was busy,
+ * Group commit: the writer takes every batch queued while it was busy
+ * (the loop queues the batches of one pass together, commit_flush),
  * writes each with one write(2) (journal.h's appender: all or nothing,
  * under the journal's exclusive lock), then syncs each journal it wrote
  * once when its policy is fsync = always, and hands the batches back in the
@@ -15,8 +16,9 @@
  * with nothing old enough to fold is tried again only after it has grown by
  * another quarter of max_journal_size, not after every batch.
  *
- * Threads: commit_submit, commit_done and commit_stop are called from one
- * thread (the event loop); everything else in here runs on the writer.
+ * Threads: commit_submit, commit_flush, commit_done and commit_stop are
+ * called from one thread (the event loop); everything else in here runs on
+ * the writer.
  */
 #ifndef PROMRUN_COMMIT_H
 #define PROMRUN_COMMIT_H
@@ -50,6 +52,8 @@ struct commit_batch {
 	char error[PERR_MSG_MAX];	/* why, when rc != 0 */
 	int sys_errno;			/* the system's reason, or 0 */
 	unsigned long long journal_size; /* the journal's size after it */
+	bool synced;			/* the one that stands for its round's
+					   sync of its journal */
 	char note[PERR_MSG_MAX];	/* a compaction to report, or "" */
 };
 
@@ -66,10 +70,19 @@ int commit_start(struct commit **out, struct perr *e);
 int commit_fd(const struct commit *c);
 
 /*
- * commit_submit: queue b (its frames non-empty); it belongs to the writer
- * until commit_done hands it back.  Returns b's sequence number.
+ * commit_submit: stage b (its frames non-empty); it belongs to the writer
+ * until commit_done hands it back.  Returns b's sequence number.  Staged
+ * batches reach the writer at the next commit_flush.
  */
 uint64_t commit_submit(struct commit *c, struct commit_batch *b);
+
+/*
+ * commit_flush: hand every staged batch to the writer at once.  The event
+ * loop calls it once per pass, after it has read every request that was
+ * ready: the batches of one pass then share one round and one sync, where
+ * waking the writer at the first would sync that one alone.
+ */
+void commit_flush(struct commit *c);
 
 /* commit_done: the finished batches in submission order (linked by next). */
 struct commit_batch *commit_done(struct commit *c);

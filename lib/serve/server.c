@@ -166,6 +166,8 @@ http_batch_done(struct serve *s, struct commit_batch *b)
 	size_t i;
 
 	s->done_seq = b->seq;
+	if (b->synced)
+		s->stats.syncs++;
 	if (b->rc == 0) {
 		fold_batch(s, o, b);
 	} else {
@@ -591,6 +593,7 @@ loop(struct serve *s, struct perr *e)
 			take_batches(s);
 		for (i = 0; i < s->ndaemons; i++)
 			MHD_run(s->daemons[i]);
+		commit_flush(s->commit);
 		if (s->cfg->flush != NULL)
 			s->cfg->flush(s->cfg->log_ctx);
 		if (clock_monotonic() >= next_expire) {

@@ -247,6 +247,9 @@ stats_write(const struct stats *st, const char *preset, struct buf *out)
 	    one(out, "promrun_serve_journal_bytes", "Bytes in the "
 	    "organizations' journals.", EXPFMT_GAUGE,
 	    (double)st->journal_bytes) != 0 ||
+	    one(out, "promrun_serve_journal_syncs_total", "Syncs of the "
+	    "journals to stable storage, one per round of group commit.",
+	    EXPFMT_COUNTER, (double)st->syncs) != 0 ||
 	    one(out, "promrun_serve_journal_write_errors_total", "Batches of "
 	    "runs that could not be written (answered 503).", EXPFMT_COUNTER,
 	    (double)st->write_errors) != 0 ||

@@ -10,6 +10,8 @@
  *       request's arrival to its answer, for the two POST endpoints
  *   promrun_serve_runs_recorded_total, promrun_serve_runs_duplicate_total
  *   promrun_serve_journal_bytes       the journals' sizes, summed
+ *   promrun_serve_journal_syncs_total  syncs to stable storage: one per
+ *       journal per round of group commit, however many posts it carried
  *   promrun_serve_journal_write_errors_total
  *   process_cpu_seconds_total, process_resident_memory_bytes,
  *   process_virtual_memory_bytes, process_open_fds, process_max_fds,
@@ -54,7 +56,7 @@ struct stats {
 	uint64_t ingest_buckets[2][STATS_BUCKETS + 1];	/* runs, metrics */
 	uint64_t ingest_count[2];
 	double ingest_sum[2];
-	uint64_t recorded, duplicates, write_errors;
+	uint64_t recorded, duplicates, write_errors, syncs;
 	unsigned long long journal_bytes;
 	double start_time;		/* when the process started */
 };
