@@ -127,28 +127,25 @@ put_label_value(char *p, const char *s, size_t len)
 
 #define LENGTHS_KEPT 16		/* labels whose lengths are kept for the write */
 
-int
-expfmt_write_series_lens(struct buf *b, const char *name, size_t name_len,
+size_t
+expfmt_series_room(size_t name_len, const size_t *lens, size_t nlabels,
+    bool escape)
+{
+	size_t room = name_len + 2, i;
+
+	/* The longest it can be: every value byte escaped, if any may be. */
+	for (i = 0; i < nlabels; i++)
+		room += lens[2 * i] + (escape ? 2 : 1) * lens[2 * i + 1] + 4;
+	return room;
+}
+
+char *
+expfmt_put_series_lens(char *p, const char *name, size_t name_len,
     const struct expfmt_label *labels, const size_t *lens, size_t nlabels,
     bool escape)
 {
-	size_t room, i;
-	char *p;
-	int rc;
+	size_t i;
 
-	/*
-	 * Room for the longest it can be (every value byte escaped, if any
-	 * may be), then each byte in its place: a render or a push writes
-	 * one per sample.  Near the buffer's cap, the exact way, a piece at
-	 * a time.
-	 */
-	room = name_len + 2;
-	for (i = 0; i < nlabels; i++)
-		room += lens[2 * i] + (escape ? 2 : 1) * lens[2 * i + 1] + 4;
-	if (room > b->max - b->len)
-		return write_series_pieces(b, name, labels, nlabels);
-	if ((rc = buf_extend(b, room, &p)) != 0)
-		return rc;
 	memcpy(p, name, name_len);
 	p += name_len;
 	for (i = 0; i < nlabels; i++) {
@@ -167,6 +164,30 @@ expfmt_write_series_lens(struct buf *b, const char *name, size_t name_len,
 	}
 	if (nlabels > 0)
 		*p++ = '}';
+	return p;
+}
+
+int
+expfmt_write_series_lens(struct buf *b, const char *name, size_t name_len,
+    const struct expfmt_label *labels, const size_t *lens, size_t nlabels,
+    bool escape)
+{
+	size_t room;
+	char *p;
+	int rc;
+
+	/*
+	 * Room for the longest it can be, then each byte in its place: a
+	 * render or a push writes one per sample.  Near the buffer's cap,
+	 * the exact way, a piece at a time.
+	 */
+	room = expfmt_series_room(name_len, lens, nlabels, escape);
+	if (room > b->max - b->len)
+		return write_series_pieces(b, name, labels, nlabels);
+	if ((rc = buf_extend(b, room, &p)) != 0)
+		return rc;
+	p = expfmt_put_series_lens(p, name, name_len, labels, lens, nlabels,
+	    escape);
 	buf_truncate(b, (size_t)(p - b->p));
 	return 0;
 }
