@@ -110,9 +110,13 @@ write_timeseries(char *p, const struct series *s, const struct plan *pl,
 	size_t i;
 
 	p = pb_put_varint(pb_put_tag(p, 1, PB_LEN), pl->body);
-	/* __name__ in its place among the sorted names ('A' < '_' < 'a'). */
+	/*
+	 * __name__ in its place among the sorted names ('A' < '_' < 'a'),
+	 * told mostly by the first byte (expfmt_name_cmp).
+	 */
 	for (i = 0; i < s->nlabels; i++) {
-		if (!named && strcmp(s->labels[i].name, NAME_LABEL) > 0) {
+		if (!named && expfmt_name_cmp(s->labels[i].name, NAME_LABEL) >
+		    0) {
 			named = true;
 			p = put_label(p, NAME_LABEL, strlen(NAME_LABEL), s->name,
 			    pl->name);
