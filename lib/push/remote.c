@@ -92,8 +92,10 @@ measure(const struct series *s, long long ts, struct plan *pl)
 	pl->name = strlen(s->name);
 	pl->body = label_size(strlen(NAME_LABEL), pl->name);
 	for (i = 0; i < s->nlabels; i++) {
-		pl->len[2 * i] = strlen(s->labels[i].name);
-		pl->len[2 * i + 1] = strlen(s->labels[i].value);
+		pl->len[2 * i] = s->lens != NULL ? s->lens[2 * i] :
+		    strlen(s->labels[i].name);
+		pl->len[2 * i + 1] = s->lens != NULL ? s->lens[2 * i + 1] :
+		    strlen(s->labels[i].value);
 		pl->body += label_size(pl->len[2 * i], pl->len[2 * i + 1]);
 	}
 	pl->body += 1 + 1 + sample_body_size(ts);

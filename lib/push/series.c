@@ -341,7 +341,8 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	struct series_set *s = a->s;
 	struct series *out;
 	const char *key;
-	size_t n = 0, *slot, fam, room, key_len = 0;
+	size_t n = 0, *slot, fam, room, key_len = 0, i;
+	uint32_t *label_lens;
 	uint64_t hash = 0;
 	bool found, escape, direct;
 	int rc;
@@ -401,9 +402,14 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	}
 	if ((s->nseries == s->cap_series && grow_series(s, 0) != 0) ||
 	    (fam = family_of(a, smp->family)) == SIZE_MAX ||
-	    (labels = alloc(s, (n ? n : 1) * sizeof(*labels))) == NULL)
+	    (labels = alloc(s, (n ? n : 1) * (sizeof(*labels) + 2 *
+	    sizeof(*label_lens)))) == NULL)
 		return nomem(a);
 	memcpy(labels, tmp, n * sizeof(*labels));
+	/* Their lengths after them, for the encoder: no strlen per label. */
+	label_lens = (uint32_t *)(labels + (n ? n : 1));
+	for (i = 0; i < 2 * n; i++)
+		label_lens[i] = (uint32_t)lens[i];
 	if (direct) {
 		/* The parser told this one from the others: kept, not keyed. */
 		if ((copy = alloc(s, room + 1)) == NULL)
@@ -436,6 +442,7 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	out->family = fam;
 	out->labels = labels;
 	out->nlabels = n;
+	out->lens = label_lens;
 	out->value = smp->value;
 	out->key = key;
 	out->key_len = direct ? key_len : a->key.len;

@@ -84,7 +84,7 @@ test_messages(void)
 {
 	struct buf req = BUF_INIT(4096), scratch = BUF_INIT(4096);
 	struct expfmt_label labels[] = {{"Z", "1"}, {"a", "b"}};
-	struct series s = {"up", 0, labels, 2, 1.0, "", 0, 0, 0};
+	struct series s = {"up", 0, labels, 2, 1.0, "", 0, 0, 0, NULL};
 	struct series_family f = {"up", EXPFMT_GAUGE, "Is it up."};
 	struct series_family u = {"x", EXPFMT_UNTYPED, ""};
 
