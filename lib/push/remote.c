@@ -423,8 +423,12 @@ remote_push(struct push_client *c, struct series_set *set,
 	buf_init(&s.meta, max_request);
 	s.max = max_request;
 	s.e = e;
-	recs = calloc(set->nseries ? set->nseries : 1, sizeof(*recs));
-	prev = calloc(set->nseries ? set->nseries : 1, sizeof(*prev));
+	/*
+	 * Not zeroed: state_match fills prev, the loop below recs (no
+	 * overflow: the set holds a larger struct series per series).
+	 */
+	recs = malloc((set->nseries ? set->nseries : 1) * sizeof(*recs));
+	prev = malloc((set->nseries ? set->nseries : 1) * sizeof(*prev));
 	if (recs == NULL || prev == NULL)
 		rc = perr_set(e, PERR_NOMEM, "out of memory");
 	if (rc == 0)
