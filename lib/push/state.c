@@ -643,11 +643,14 @@ state_vanished(const struct push_state *st, struct buf *keys)
 	size_t i, n = 0;
 	int rc = 0;
 
-	if (st->n == 0)
-		return 0;
-	if ((gone = calloc(st->n, sizeof(*gone))) == NULL)
-		return PERR_NOMEM;
+	/* Counted first: mostly none is gone, and nothing is allocated. */
 	for (i = 0; i < st->n; i++)
+		n += !st->entries[i].seen;
+	if (n == 0)
+		return 0;
+	if ((gone = malloc(n * sizeof(*gone))) == NULL)
+		return PERR_NOMEM;
+	for (i = 0, n = 0; i < st->n; i++)
 		if (!st->entries[i].seen)
 			gone[n++] = &st->entries[i];
 	qsort(gone, n, sizeof(*gone), by_key);
