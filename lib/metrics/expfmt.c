@@ -249,6 +249,7 @@ struct parser {
 	bool key_empty;			/* a label with an empty value left out */
 	bool escaped;			/* a label value of the sample had an
 					   escape */
+	const char *first_cr;		/* the text's first CR, or its end */
 };
 
 static int fail(struct parser *p, const char *fmt, ...)
@@ -1114,10 +1115,12 @@ parse_sample(struct parser *p, char *s)
 	return 0;
 }
 
+/* The line s, ending (NUL-terminated) at end. */
 static int
-parse_line(struct parser *p, char *s)
+parse_line(struct parser *p, char *s, const char *end)
 {
-	if (strchr(s, '\r') != NULL)
+	/* Every line before had none: a CR before its end is in this one. */
+	if (p->first_cr < end)
 		return fail(p, "carriage return in line: lines end with LF only");
 	s = skip_blanks(s);
 	if (*s == '\0')
@@ -1146,6 +1149,7 @@ expfmt_parse(char *text, size_t len, const char *what, unsigned flags,
 {
 	struct parser p;
 	char *s = text, *end = text + len, *nl;
+	const char *first_nul;
 	size_t samples = 0;
 	int rc = 0;
 
@@ -1158,6 +1162,15 @@ expfmt_parse(char *text, size_t len, const char *what, unsigned flags,
 	/* A table for a series per line at once, not grown 64, 128, ... */
 	p.lines = text_count_lines(text, len);
 	(void)hmap_reserve(&p.series, p.lines);
+	/*
+	 * The first NUL and CR of the text, looked for once, not on each
+	 * line: the lines before the one holding either have neither, and
+	 * the parse stops at that one.  Found before any byte is written.
+	 */
+	if ((first_nul = memchr(text, '\0', len)) == NULL)
+		first_nul = end;
+	if ((p.first_cr = memchr(text, '\r', len)) == NULL)
+		p.first_cr = end;
 	while (s < end) {
 		p.line++;
 		nl = memchr(s, '\n', (size_t)(end - s));
@@ -1171,11 +1184,11 @@ expfmt_parse(char *text, size_t len, const char *what, unsigned flags,
 			break;
 		}
 		*nl = '\0';
-		if (memchr(s, '\0', (size_t)(nl - s)) != NULL) {
+		if (first_nul < nl) {
 			rc = fail(&p, "NUL byte in line");
 			break;
 		}
-		if ((rc = parse_line(&p, s)) != 0)
+		if ((rc = parse_line(&p, s, nl)) != 0)
 			break;
 		s = nl + 1;
 	}
