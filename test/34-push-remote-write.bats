@@ -287,6 +287,52 @@ z'
 	assert_failure
 }
 
+@test "a client that cannot be made is reported first and changes nothing: no state directory for a new destination, the state as it was for a known one" {
+	stub_start "$STUB_DIR" status 204
+	printf 'm 1\n' >m.prom
+	printf 'm{ 1\n' >bad.prom
+	run --separate-stderr promrun-push --remote-write "$STUB_URL" --state-dir new \
+	    --user u --password-file missing m.prom
+	assert_failure 2
+	assert_equal "$stderr" "promrun-push: cannot read password file missing: No such file or directory"
+	[ ! -e new ]
+	# Known: its state is read, locked and matched while libcurl loads.
+	promrun-push --remote-write "$STUB_URL" --state-dir st m.prom
+	cp st/remote-write-*.state state.before
+	printf 'm 2\n' >m.prom
+	for input in m.prom bad.prom; do
+		run --separate-stderr promrun-push --remote-write "$STUB_URL" --state-dir st \
+		    --user u --password-file missing "$input"
+		assert_failure 2
+		assert_equal "$stderr" "promrun-push: cannot read password file missing: No such file or directory"
+	done
+	cmp st/remote-write-*.state state.before
+	run compgen -G 'st/.*.tmp'
+	assert_failure
+	[ "$(stub_requests "$STUB_DIR")" -eq 1 ]
+}
+
+@test "the state replaced keeps a second name until the next push, which removes it; a refused push leaves the state alone and no second name" {
+	stub_start "$STUB_DIR" status 204 204 204 400
+	for v in 1 2 3; do
+		printf 'm %s\n' "$v" >m.prom
+		promrun-push --remote-write "$STUB_URL" --state-dir st m.prom
+		cp st/remote-write-*.state "state.$v"
+	done
+	# Only the last one before: the one before that is gone.
+	run compgen -G 'st/.*.prev'
+	assert_success
+	assert_output "$(printf 'st/.%s.prev' "$(basename st/remote-write-*.state)")"
+	cmp st/.remote-write-*.state.prev state.2
+	cmp st/remote-write-*.state state.3
+	printf 'm 4\n' >m.prom
+	run --separate-stderr promrun-push --remote-write "$STUB_URL" --state-dir st m.prom
+	assert_failure 1
+	cmp st/remote-write-*.state state.3
+	run compgen -G 'st/.*'
+	assert_failure
+}
+
 @test "a large push is split into requests of at most 4 MiB, each a whole WriteRequest" {
 	stub_start "$STUB_DIR" status 204
 	"$PYTHON3" -c 'import sys

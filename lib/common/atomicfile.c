@@ -226,17 +226,28 @@ commit_direct(struct atomicfile *f)
 }
 
 int
-atomicfile_commit(struct atomicfile *f)
+atomicfile_finish(struct atomicfile *f)
 {
 	int rc = 0;
 
-	if (f->direct)
-		return commit_direct(f);
+	if (f->direct || f->fd < 0)
+		return 0;
 	if (!(f->flags & ATOMICFILE_NO_SYNC) && fs_sync(f->fd, 0) != 0)
 		rc = perr_sys(f->e, errno, "cannot fsync %s", f->tmp);
 	if (close(f->fd) != 0 && rc == 0)
 		rc = perr_sys(f->e, errno, "cannot close %s", f->tmp);
 	f->fd = -1;
+	return rc;
+}
+
+int
+atomicfile_commit(struct atomicfile *f)
+{
+	int rc;
+
+	if (f->direct)
+		return commit_direct(f);
+	rc = atomicfile_finish(f);
 	if (rc == 0 && fs_rename(f->tmp, f->path) != 0)
 		rc = perr_sys(f->e, errno, "cannot rename %s to %s", f->tmp,
 		    f->path);

@@ -83,9 +83,20 @@ int atomicfile_begin(struct atomicfile *f, const char *path, unsigned mode,
 int atomicfile_add(struct atomicfile *f, const void *data, size_t len);
 
 /*
- * atomicfile_commit: fsync, rename over the file, fsync the directory (a
- * FIFO or device: close it).  On failure the temporary file is removed and
- * the file is untouched.  Returns 0 or PERR_IO.
+ * atomicfile_finish: the temporary file written in full: fsync'ed (unless
+ * ATOMICFILE_NO_SYNC) and closed, so that atomicfile_commit has only the
+ * rename left.  Optional, for a file written on one thread and committed
+ * later on another: the fsync, and a close that may wait for the file
+ * system, are the writer's.  Nothing for a FIFO or device.  Returns 0 or
+ * PERR_IO; either way commit or abort follows.
+ */
+int atomicfile_finish(struct atomicfile *f);
+
+/*
+ * atomicfile_commit: fsync and close (unless atomicfile_finish did), rename
+ * over the file, fsync the directory (a FIFO or device: close it).  On
+ * failure the temporary file is removed and the file is untouched.
+ * Returns 0 or PERR_IO.
  */
 int atomicfile_commit(struct atomicfile *f);
 

@@ -127,28 +127,25 @@ put_label_value(char *p, const char *s, size_t len)
 
 #define LENGTHS_KEPT 16		/* labels whose lengths are kept for the write */
 
-int
-expfmt_write_series_lens(struct buf *b, const char *name, size_t name_len,
+size_t
+expfmt_series_room(size_t name_len, const size_t *lens, size_t nlabels,
+    bool escape)
+{
+	size_t room = name_len + 2, i;
+
+	/* The longest it can be: every value byte escaped, if any may be. */
+	for (i = 0; i < nlabels; i++)
+		room += lens[2 * i] + (escape ? 2 : 1) * lens[2 * i + 1] + 4;
+	return room;
+}
+
+char *
+expfmt_put_series_lens(char *p, const char *name, size_t name_len,
     const struct expfmt_label *labels, const size_t *lens, size_t nlabels,
     bool escape)
 {
-	size_t room, i;
-	char *p;
-	int rc;
+	size_t i;
 
-	/*
-	 * Room for the longest it can be (every value byte escaped, if any
-	 * may be), then each byte in its place: a render or a push writes
-	 * one per sample.  Near the buffer's cap, the exact way, a piece at
-	 * a time.
-	 */
-	room = name_len + 2;
-	for (i = 0; i < nlabels; i++)
-		room += lens[2 * i] + (escape ? 2 : 1) * lens[2 * i + 1] + 4;
-	if (room > b->max - b->len)
-		return write_series_pieces(b, name, labels, nlabels);
-	if ((rc = buf_extend(b, room, &p)) != 0)
-		return rc;
 	memcpy(p, name, name_len);
 	p += name_len;
 	for (i = 0; i < nlabels; i++) {
@@ -167,6 +164,30 @@ expfmt_write_series_lens(struct buf *b, const char *name, size_t name_len,
 	}
 	if (nlabels > 0)
 		*p++ = '}';
+	return p;
+}
+
+int
+expfmt_write_series_lens(struct buf *b, const char *name, size_t name_len,
+    const struct expfmt_label *labels, const size_t *lens, size_t nlabels,
+    bool escape)
+{
+	size_t room;
+	char *p;
+	int rc;
+
+	/*
+	 * Room for the longest it can be, then each byte in its place: a
+	 * render or a push writes one per sample.  Near the buffer's cap,
+	 * the exact way, a piece at a time.
+	 */
+	room = expfmt_series_room(name_len, lens, nlabels, escape);
+	if (room > b->max - b->len)
+		return write_series_pieces(b, name, labels, nlabels);
+	if ((rc = buf_extend(b, room, &p)) != 0)
+		return rc;
+	p = expfmt_put_series_lens(p, name, name_len, labels, lens, nlabels,
+	    escape);
 	buf_truncate(b, (size_t)(p - b->p));
 	return 0;
 }
@@ -228,6 +249,7 @@ struct parser {
 	bool key_empty;			/* a label with an empty value left out */
 	bool escaped;			/* a label value of the sample had an
 					   escape */
+	const char *first_cr;		/* the text's first CR, or its end */
 };
 
 static int fail(struct parser *p, const char *fmt, ...)
@@ -1093,10 +1115,12 @@ parse_sample(struct parser *p, char *s)
 	return 0;
 }
 
+/* The line s, ending (NUL-terminated) at end. */
 static int
-parse_line(struct parser *p, char *s)
+parse_line(struct parser *p, char *s, const char *end)
 {
-	if (strchr(s, '\r') != NULL)
+	/* Every line before had none: a CR before its end is in this one. */
+	if (p->first_cr < end)
 		return fail(p, "carriage return in line: lines end with LF only");
 	s = skip_blanks(s);
 	if (*s == '\0')
@@ -1125,6 +1149,7 @@ expfmt_parse(char *text, size_t len, const char *what, unsigned flags,
 {
 	struct parser p;
 	char *s = text, *end = text + len, *nl;
+	const char *first_nul;
 	size_t samples = 0;
 	int rc = 0;
 
@@ -1137,6 +1162,15 @@ expfmt_parse(char *text, size_t len, const char *what, unsigned flags,
 	/* A table for a series per line at once, not grown 64, 128, ... */
 	p.lines = text_count_lines(text, len);
 	(void)hmap_reserve(&p.series, p.lines);
+	/*
+	 * The first NUL and CR of the text, looked for once, not on each
+	 * line: the lines before the one holding either have neither, and
+	 * the parse stops at that one.  Found before any byte is written.
+	 */
+	if ((first_nul = memchr(text, '\0', len)) == NULL)
+		first_nul = end;
+	if ((p.first_cr = memchr(text, '\r', len)) == NULL)
+		p.first_cr = end;
 	while (s < end) {
 		p.line++;
 		nl = memchr(s, '\n', (size_t)(end - s));
@@ -1150,11 +1184,11 @@ expfmt_parse(char *text, size_t len, const char *what, unsigned flags,
 			break;
 		}
 		*nl = '\0';
-		if (memchr(s, '\0', (size_t)(nl - s)) != NULL) {
+		if (first_nul < nl) {
 			rc = fail(&p, "NUL byte in line");
 			break;
 		}
-		if ((rc = parse_line(&p, s)) != 0)
+		if ((rc = parse_line(&p, s, nl)) != 0)
 			break;
 		s = nl + 1;
 	}

@@ -110,6 +110,22 @@ int expfmt_write_series_lens(struct buf *b, const char *name,
     size_t nlabels, bool escape);
 
 /*
+ * expfmt_series_room: the most bytes expfmt_put_series_lens can write for
+ * these lengths (as expfmt_write_series_lens takes them), no NUL.
+ */
+size_t expfmt_series_room(size_t name_len, const size_t *lens,
+    size_t nlabels, bool escape);
+
+/*
+ * expfmt_put_series_lens: expfmt_write_series_lens's bytes at p, which
+ * has expfmt_series_room's bytes free, for a caller that keeps the series
+ * in memory of its own; no NUL.  Returns the end of what it wrote.
+ */
+char *expfmt_put_series_lens(char *p, const char *name, size_t name_len,
+    const struct expfmt_label *labels, const size_t *lens, size_t nlabels,
+    bool escape);
+
+/*
  * expfmt_write_sample: "name{l1="v1",...} value\n" (expfmt_write_series,
  * a blank, the value, a newline).
  */

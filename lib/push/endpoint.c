@@ -123,8 +123,18 @@ endpoint_push(struct push_client *c, const struct endpoint_options *o,
 		    buf_str(&dest));
 	/* Only now, the thread started: libcurl is loaded meanwhile. */
 	push_client_go(c);
-	/* The client is made while the inputs are read (push_client_begin). */
-	rc = push_client_end(c, load(o, paths, n, dir, g, now, &set, e), e);
+	/*
+	 * The client is made while the inputs are read (push_client_begin),
+	 * and its problems are reported before any other (push_client_end,
+	 * here and below).  A destination pushed to before, whose state was
+	 * read ahead, is locked and its requests built while libcurl may
+	 * still load: the first request waits for it (push_post).  Locking
+	 * creates nothing there; for a new destination the client is waited
+	 * for first, so a push that cannot be made leaves no state directory.
+	 */
+	rc = load(o, paths, n, dir, g, now, &set, e);
+	if (rc != 0 || !state_ahead_found(ahead))
+		rc = push_client_end(c, rc, e);
 	if (rc != 0)
 		goto out;
 	if (!named) {
@@ -133,7 +143,6 @@ endpoint_push(struct push_client *c, const struct endpoint_options *o,
 	}
 	rc = state_open_ahead(&st, o->state_dir, buf_str(&name), buf_str(&dest),
 	    ahead, e);
-	ahead = NULL;
 	if (rc != 0)
 		goto out;
 	if (o->protocol == PUSH_OTLP) {
@@ -152,6 +161,7 @@ endpoint_push(struct push_client *c, const struct endpoint_options *o,
 		    "requests: %zu bytes, %zu compressed", r.series, r.stale,
 		    r.requests, r.bytes, r.compressed);
 out:
+	rc = push_client_end(c, rc, e);
 	state_ahead_free(ahead);
 	state_close(&st);
 	series_set_free(&set);

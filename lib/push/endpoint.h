@@ -42,8 +42,11 @@ struct endpoint_result {
  * dir is not NULL, every textfile of dir with its textfile label, as one
  * set of series labelled with g, to the endpoint of client c, which may
  * still be being made (push_client_begin): its problems are reported
- * before those of the inputs.  Everything is read and validated before
- * the first request; with -v (the client's
+ * before any other.  Meanwhile the inputs are read, and for a destination
+ * pushed to before (its state file read back) the state is locked and
+ * the requests built; for a new destination the client is waited for
+ * first, so that nothing is created when it cannot be made.  Everything
+ * is read and validated before the first request; with -v (the client's
  * log) a line says what was sent.  Returns 0; the errors
  * of the steps above (PERR_INVALID for bad input, PERR_IO and PERR_FAILED
  * for the network, PERR_CORRUPT for a damaged state file).

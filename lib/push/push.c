@@ -434,9 +434,10 @@ struct push_client {
 	struct buf url, gz, desc;
 	thrd_t maker;		/* set_up's thread, */
 	bool making;		/* until joined; */
-	mtx_t gate_lock;	/* it waits for the gate to open */
-	cnd_t gate;
-	bool gate_open;
+	mtx_t gate_lock;	/* it waits for the gate to open, */
+	cnd_t gate;		/* and tells when it is done */
+	bool gate_open, done;
+	bool waited;		/* done seen by the caller's thread */
 	int made;		/* set_up's outcome, and its message: */
 	struct perr made_err;
 };
@@ -662,6 +663,13 @@ set_up(struct push_client *c, struct perr *e)
 	const struct curlapi *api;
 	int rc;
 
+	/*
+	 * libsnappy first, its outcome kept for below: the state reader and
+	 * the encoder need it, and it loads in a millisecond, where libcurl
+	 * takes several, during which no other library can be loaded.
+	 */
+	if (c->o.protocol != PUSH_GATEWAY)
+		(void)snappyapi_load(&snappy, NULL);
 	if ((rc = curlapi_load(&api, e)) != 0 ||
 	    (c->o.protocol != PUSH_GATEWAY &&
 	    (rc = snappyapi_load(&snappy, e)) != 0) ||
@@ -678,12 +686,25 @@ static int
 make(void *arg)
 {
 	struct push_client *c = arg;
+	int made;
 
 	mtx_lock(&c->gate_lock);
 	while (!c->gate_open)
 		cnd_wait(&c->gate, &c->gate_lock);
 	mtx_unlock(&c->gate_lock);
-	c->made = set_up(c, &c->made_err);
+	made = set_up(c, &c->made_err);
+	/*
+	 * Told, not joined: the caller needs the outcome, not the thread's
+	 * exit, which gives its stack back and leaves the address space,
+	 * both under the address space's lock, where it can queue behind
+	 * the other threads' mappings (a library loading, memory mapped).
+	 * push_client_free joins it.
+	 */
+	mtx_lock(&c->gate_lock);
+	c->made = made;
+	c->done = true;
+	cnd_broadcast(&c->gate);
+	mtx_unlock(&c->gate_lock);
 	return 0;
 }
 
@@ -712,7 +733,7 @@ push_client_go(struct push_client *c)
 		return;
 	mtx_lock(&c->gate_lock);
 	c->gate_open = true;
-	cnd_signal(&c->gate);
+	cnd_broadcast(&c->gate);
 	mtx_unlock(&c->gate_lock);
 }
 
@@ -753,12 +774,13 @@ push_client_begin(struct push_client **out, const struct push_options *o,
 int
 push_client_end(struct push_client *c, int rc, struct perr *e)
 {
-	if (c->making) {
+	if (c->making && !c->waited) {
 		push_client_go(c);
-		(void)thrd_join(c->maker, NULL);
-		c->making = false;
-		cnd_destroy(&c->gate);
-		mtx_destroy(&c->gate_lock);
+		mtx_lock(&c->gate_lock);
+		while (!c->done)
+			cnd_wait(&c->gate, &c->gate_lock);
+		mtx_unlock(&c->gate_lock);
+		c->waited = true;
 	}
 	if (c->made == 0)
 		return rc;
@@ -787,6 +809,11 @@ push_client_free(struct push_client *c)
 	if (c == NULL)
 		return;
 	(void)push_client_end(c, 0, NULL);
+	if (c->making) {
+		(void)thrd_join(c->maker, NULL);
+		cnd_destroy(&c->gate);
+		mtx_destroy(&c->gate_lock);
+	}
 	transfer_close(&c->t);
 	secret_free(c->secret);
 	free(c->base);

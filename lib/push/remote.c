@@ -92,8 +92,10 @@ measure(const struct series *s, long long ts, struct plan *pl)
 	pl->name = strlen(s->name);
 	pl->body = label_size(strlen(NAME_LABEL), pl->name);
 	for (i = 0; i < s->nlabels; i++) {
-		pl->len[2 * i] = strlen(s->labels[i].name);
-		pl->len[2 * i + 1] = strlen(s->labels[i].value);
+		pl->len[2 * i] = s->lens != NULL ? s->lens[2 * i] :
+		    strlen(s->labels[i].name);
+		pl->len[2 * i + 1] = s->lens != NULL ? s->lens[2 * i + 1] :
+		    strlen(s->labels[i].value);
 		pl->body += label_size(pl->len[2 * i], pl->len[2 * i + 1]);
 	}
 	pl->body += 1 + 1 + sample_body_size(ts);
@@ -110,9 +112,13 @@ write_timeseries(char *p, const struct series *s, const struct plan *pl,
 	size_t i;
 
 	p = pb_put_varint(pb_put_tag(p, 1, PB_LEN), pl->body);
-	/* __name__ in its place among the sorted names ('A' < '_' < 'a'). */
+	/*
+	 * __name__ in its place among the sorted names ('A' < '_' < 'a'),
+	 * told mostly by the first byte (expfmt_name_cmp).
+	 */
 	for (i = 0; i < s->nlabels; i++) {
-		if (!named && strcmp(s->labels[i].name, NAME_LABEL) > 0) {
+		if (!named && expfmt_name_cmp(s->labels[i].name, NAME_LABEL) >
+		    0) {
 			named = true;
 			p = put_label(p, NAME_LABEL, strlen(NAME_LABEL), s->name,
 			    pl->name);
@@ -360,6 +366,10 @@ send_last(struct sender *s, struct push_state *st, struct series_set *set,
 
 	if ((rc = pack(s, &any)) != 0)
 		return rc;
+	/*
+	 * The client may still be being made (endpoint.h): post waits for
+	 * it, and the writer, started first, for any library being loaded.
+	 */
 	if (!(threaded = thrd_create(&writer, write_state, &job) ==
 	    thrd_success))
 		(void)write_state(&job);
@@ -413,8 +423,12 @@ remote_push(struct push_client *c, struct series_set *set,
 	buf_init(&s.meta, max_request);
 	s.max = max_request;
 	s.e = e;
-	recs = calloc(set->nseries ? set->nseries : 1, sizeof(*recs));
-	prev = calloc(set->nseries ? set->nseries : 1, sizeof(*prev));
+	/*
+	 * Not zeroed: state_match fills prev, the loop below recs (no
+	 * overflow: the set holds a larger struct series per series).
+	 */
+	recs = malloc((set->nseries ? set->nseries : 1) * sizeof(*recs));
+	prev = malloc((set->nseries ? set->nseries : 1) * sizeof(*prev));
 	if (recs == NULL || prev == NULL)
 		rc = perr_set(e, PERR_NOMEM, "out of memory");
 	if (rc == 0)

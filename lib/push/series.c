@@ -76,6 +76,19 @@ alloc(struct series_set *s, size_t n)
 	return p;
 }
 
+/*
+ * Keep only used bytes of the set's last allocation, p (n bytes were
+ * asked for): the rest goes back to its chunk.
+ */
+static void
+trim_last(struct series_set *s, void *p, size_t used)
+{
+	struct series_chunk *c = s->chunks;
+
+	used = (used + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	c->used = (size_t)((char *)p - (char *)c->data) + used;
+}
+
 static const char *
 copy_str(struct series_set *s, const char *str)
 {
@@ -328,9 +341,10 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	struct series_set *s = a->s;
 	struct series *out;
 	const char *key;
-	size_t n = 0, *slot, fam;
+	size_t n = 0, *slot, fam, room, key_len = 0, i;
+	uint32_t *label_lens;
 	uint64_t hash = 0;
-	bool found;
+	bool found, escape, direct;
 	int rc;
 
 	/* Room for a series per line of the text, once: no regrowing. */
@@ -364,13 +378,17 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 		    smp->lines) != 0)
 			return nomem(a);
 	}
-	buf_reset(&a->key);
 	/*
 	 * The key: the exposition writer's sample line less its value, from
-	 * the lengths the parse measured.
+	 * the lengths the parse measured.  One kept, not keyed, is written
+	 * where it stays (the set's arena) when it fits the key's cap.
 	 */
-	if (expfmt_write_series_lens(&a->key, smp->name, smp->name_len, tmp,
-	    lens, n, smp->escaped || a->group_escape) != 0)
+	escape = smp->escaped || a->group_escape;
+	room = expfmt_series_room(smp->name_len, lens, n, escape);
+	direct = a->unkeyed && room < a->key.max;
+	buf_reset(&a->key);
+	if (!direct && expfmt_write_series_lens(&a->key, smp->name,
+	    smp->name_len, tmp, lens, n, escape) != 0)
 		return hold(a, perr_set(&a->err, PERR_LIMIT, "%s:%u: series "
 		    "too long", a->what, smp->line));
 	/*
@@ -384,11 +402,24 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	}
 	if ((s->nseries == s->cap_series && grow_series(s, 0) != 0) ||
 	    (fam = family_of(a, smp->family)) == SIZE_MAX ||
-	    (labels = alloc(s, (n ? n : 1) * sizeof(*labels))) == NULL)
+	    (labels = alloc(s, (n ? n : 1) * (sizeof(*labels) + 2 *
+	    sizeof(*label_lens)))) == NULL)
 		return nomem(a);
 	memcpy(labels, tmp, n * sizeof(*labels));
-	if (a->unkeyed) {
+	/* Their lengths after them, for the encoder: no strlen per label. */
+	label_lens = (uint32_t *)(labels + (n ? n : 1));
+	for (i = 0; i < 2 * n; i++)
+		label_lens[i] = (uint32_t)lens[i];
+	if (direct) {
 		/* The parser told this one from the others: kept, not keyed. */
+		if ((copy = alloc(s, room + 1)) == NULL)
+			return nomem(a);
+		key_len = (size_t)(expfmt_put_series_lens(copy, smp->name,
+		    smp->name_len, tmp, lens, n, escape) - copy);
+		copy[key_len] = '\0';
+		trim_last(s, copy, key_len + 1);
+		key = copy;
+	} else if (a->unkeyed) {
 		if ((copy = alloc(s, a->key.len + 1)) == NULL)
 			return nomem(a);
 		memcpy(copy, a->key.p, a->key.len + 1);
@@ -411,9 +442,10 @@ add_sample(struct series_adder *a, const struct expfmt_sample *smp)
 	out->family = fam;
 	out->labels = labels;
 	out->nlabels = n;
+	out->lens = label_lens;
 	out->value = smp->value;
 	out->key = key;
-	out->key_len = a->key.len;
+	out->key_len = direct ? key_len : a->key.len;
 	out->line = smp->line;
 	if (!a->unkeyed)
 		s->keyed = s->nseries + 1;

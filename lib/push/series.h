@@ -50,6 +50,9 @@ struct series {
 	size_t key_len;
 	unsigned line;		/* where the sample is, for messages */
 	long long time;		/* ms: its input's render time, else now */
+	const uint32_t *lens;	/* strlen of labels[i].name at 2i, of its
+				   value at 2i + 1; NULL: not measured (a
+				   series made by hand) */
 };
 
 struct series_chunk;

@@ -34,7 +34,11 @@
  *
  * It is replaced atomically (atomicfile.h) only after a push was accepted
  * in full, so a refused push leaves it as it was; it is not fsynced (a
- * crash leaves the old state or an empty one: see state.c).
+ * crash leaves the old state or an empty one: see state.c).  The state
+ * replaced keeps a second name, ".NAME.prev" beside it, until the next
+ * push (state_write) removes it: the rename then does not wait for the
+ * file system to free the old file, the removal does, while a request is
+ * out.
  */
 #ifndef PROMRUN_STATE_H
 #define PROMRUN_STATE_H
@@ -115,12 +119,17 @@ int state_open(struct push_state *st, const char *dir, const char *name,
  * (same device, inode, size and times, looked at under the lock), and
  * reading it again otherwise; what was read ahead is never reported, and
  * a file that did not read back is read again for state_open's message.
- * state_open_ahead frees ahead; state_ahead_free frees one not given to it
- * (NULL is fine for both).
+ * state_ahead_found says whether the thread found the file and read it
+ * back (found, the state directory and the lock's file exist already,
+ * barring their removal since); false for NULL.  Both wait for the thread
+ * to be done, not for it to exit.  state_ahead_free waits for that and
+ * frees ahead, taken or not (NULL is fine for all): late, so the thread's
+ * exit is not waited for on the way to the request.
  */
 struct state_ahead;
 struct state_ahead *state_read_ahead(const char *dir, const char *name,
     const char *destination);
+bool state_ahead_found(struct state_ahead *ahead);
 int state_open_ahead(struct push_state *st, const char *dir, const char *name,
     const char *destination, struct state_ahead *ahead, struct perr *e);
 void state_ahead_free(struct state_ahead *ahead);
@@ -166,9 +175,10 @@ int state_commit(struct push_state *st, const struct series_set *set,
 /*
  * state_commit in two steps, so that the file can be written while a
  * receiver works on the request it is the state after: state_write writes
- * the new file beside the old one (atomicfile.h's temporary file) and
- * state_put puts it in place, or state_drop removes it (state_close too).
- * st must not be used by another thread between state_write and state_put
+ * the new file beside the old one (atomicfile.h's temporary file), and
+ * gives the old one its second name (the one before it removed), and
+ * state_put puts the new one in place, or state_drop removes it and the
+ * second name (state_close too).  st must not be used by another thread between state_write and state_put
  * or state_drop.  state_write lets the entries read from the file go
  * (state_match and state_vanished are done with them by then).
  * state_write's returns are state_commit's; state_put's 0 or PERR_IO.

@@ -274,10 +274,35 @@ test_nul_byte(void)
 	CHECK(strstr(e.msg, "in.prom:2: NUL byte") != NULL);
 }
 
+/* The first NUL or CR of a text is found once: each at its own line. */
+static void
+test_nul_and_cr_lines(void)
+{
+	char cr_first[] = "x 1\ny 2\r\nz\0 3\n", nul_first[] =
+	    "x 1\nz\0 3\ny 2\r\n", cr_after[] = "x 1\n\r", cr_third[] =
+	    "# HELP x a\nx 1\ny 2\r\n";
+	struct perr e;
+
+	CHECK(expfmt_parse(cr_first, sizeof(cr_first) - 1, "in", 0, NULL,
+	    NULL, &e) == PERR_INVALID);
+	CHECK(strstr(e.msg, "in:2: carriage return") != NULL);
+	CHECK(expfmt_parse(nul_first, sizeof(nul_first) - 1, "in", 0, NULL,
+	    NULL, &e) == PERR_INVALID);
+	CHECK(strstr(e.msg, "in:2: NUL byte") != NULL);
+	/* After the last LF, a CR is an unfinished line, not a CR. */
+	CHECK(expfmt_parse(cr_after, sizeof(cr_after) - 1, "in", 0, NULL,
+	    NULL, &e) == PERR_INVALID);
+	CHECK(strstr(e.msg, "in:2: missing newline") != NULL);
+	CHECK(expfmt_parse(cr_third, sizeof(cr_third) - 1, "in", 0, NULL,
+	    NULL, &e) == PERR_INVALID);
+	CHECK(strstr(e.msg, "in:3: carriage return") != NULL);
+}
+
 int
 main(void)
 {
 	test_writer();
+	test_nul_and_cr_lines();
 	test_parser_accepts();
 	test_parser_refuses();
 	test_numbers();

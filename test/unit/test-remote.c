@@ -84,7 +84,7 @@ test_messages(void)
 {
 	struct buf req = BUF_INIT(4096), scratch = BUF_INIT(4096);
 	struct expfmt_label labels[] = {{"Z", "1"}, {"a", "b"}};
-	struct series s = {"up", 0, labels, 2, 1.0, "", 0, 0, 0};
+	struct series s = {"up", 0, labels, 2, 1.0, "", 0, 0, 0, NULL};
 	struct series_family f = {"up", EXPFMT_GAUGE, "Is it up."};
 	struct series_family u = {"x", EXPFMT_UNTYPED, ""};
 
@@ -215,6 +215,13 @@ test_series(void)
 	CHECK_STR(set.series[0].key,
 	    "m_total{a=\"1\",b=\"2\",instance=\"h\",job=\"j\"}");
 	CHECK(set.series[0].time == 100500);
+	/* Each label's lengths kept with it, for the encoder. */
+	CHECK(set.series[0].lens != NULL);
+	for (i = 0; i < set.series[0].nlabels; i++)
+		CHECK(set.series[0].lens[2 * i] ==
+		    strlen(set.series[0].labels[i].name) &&
+		    set.series[0].lens[2 * i + 1] ==
+		    strlen(set.series[0].labels[i].value));
 	CHECK(series_find(&set, set.series[0].key, set.series[0].key_len, &i) &&
 	    i == 0);
 	/* A key read back gives the same labels. */
@@ -230,6 +237,16 @@ test_series(void)
 		CHECK_STR(back.series[0].labels[2].name, "instance");
 		series_set_free(&back);
 	}
+	series_set_free(&set);
+	/* A key written in the set's memory escapes as the writer does. */
+	series_set_init(&set);
+	CHECK(series_set_add(&set, "x{a=\"q\\\"t\\\\\\n\"} 1\n", 18, "t",
+	    &g, 1, &e) == 0);
+	CHECK(set.nseries == 1);
+	CHECK_STR(set.series[0].key,
+	    "x{a=\"q\\\"t\\\\\\n\",instance=\"h\",job=\"j\"}");
+	CHECK(set.series[0].key_len == strlen(set.series[0].key) &&
+	    set.series[0].lens[1] == 5);
 	series_set_free(&set);
 	/* The render time of the text, not now. */
 	series_set_init(&set);
