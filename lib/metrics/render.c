@@ -1387,7 +1387,7 @@ render_format(const struct agg *a, const struct render_format *f,
 		rc = too_many(&fm);
 	if (rc == PERR_NOMEM)
 		nomem(&fm);
-	if (rc == 0)
+	if (rc == 0 && sink != NULL)
 		rc = emit_sorted(&fm, sink, ctx);
 	*nsamples = fm.samples;
 	formatter_free(&fm);

@@ -68,8 +68,8 @@ struct render_format {
 					   receiver's /metrics in preset prpc is
 					   exactly PRPC's text) */
 	/* When on_sample is set, every sample goes to it, in the order the
-	   text would have them, and no text is made (the sink is called with
-	   nothing).  want, when set, skips the families it refuses (those
+	   text would have them, and no text is made (the sink, which may
+	   then be NULL, is called with nothing).  want, when set, skips the families it refuses (those
 	   whose names depend on the workflow, prpc's, are always made). */
 	render_sample_fn on_sample;
 	render_want_fn want;
@@ -124,7 +124,8 @@ typedef int (*render_sink)(void *ctx, const char *text, size_t len);
  * render_format: the exposition text of aggregate a under f, handed to
  * sink(ctx, ...): families sorted by name, each with one HELP and TYPE,
  * series sorted by their labels.  The text is made in full before the
- * sink sees any of it.  *nsamples receives the number of samples (time
+ * sink sees any of it; a NULL sink is handed nothing (for a caller that
+ * takes the samples from f->on_sample).  *nsamples receives the number of samples (time
  * series).  Returns 0; PERR_FAILED when there are more than f->max_series
  * samples (the sink is not called; e names the label with the most
  * values); PERR_NOMEM; or what the sink returned.

@@ -502,15 +502,6 @@ want_series(void *ctx, size_t index)
 	return R->owners[index].dirty;
 }
 
-static int
-sink(void *ctx, const char *text, size_t len)
-{
-	(void)ctx;
-	(void)text;
-	(void)len;
-	return 0;
-}
-
 /* Render the dirty owners at t (all of them when whole). */
 static int
 render_at(struct replay *R, int64_t t, bool whole)
@@ -540,7 +531,7 @@ render_at(struct replay *R, int64_t t, bool whole)
 		R->owners[i].got = 0;
 	R->mismatch = false;
 	pq_arena_reset(&R->scratch);
-	rc = render_format(R->agg, &f, sink, NULL, &nsamples, R->e);
+	rc = render_format(R->agg, &f, NULL, NULL, &nsamples, R->e);
 	R->rs->renders++;
 	return rc;
 }

@@ -44,15 +44,6 @@ want_only(void *ctx, size_t index)
 	return index == only;
 }
 
-static int
-sink(void *ctx, const char *text, size_t len)
-{
-	(void)ctx;
-	(void)text;
-	(void)len;
-	return 0;
-}
-
 /* An aggregate of random runs: workflows and steps, user labels, every
  * status, durations, starts finished on time, late or never. */
 static struct agg *
@@ -122,7 +113,7 @@ test_series_values(void)
 			f.ctx = &g;
 			only = i;
 			g.n = 0;
-			CHECK(render_format(a, &f, sink, NULL, &nsamples, &e) ==
+			CHECK(render_format(a, &f, NULL, NULL, &nsamples, &e) ==
 			    0);
 			CHECK(render_series_values(a, &f, &i, 1, v, 4096,
 			    counts, &n, &e) == 0);
