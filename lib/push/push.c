@@ -9,6 +9,7 @@
 #include "metrics/expfmt.h"
 #include "common/fsutil.h"
 #include "common/hmap.h"
+#include "common/latch.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -434,10 +435,8 @@ struct push_client {
 	struct buf url, gz, desc;
 	thrd_t maker;		/* set_up's thread, */
 	bool making;		/* until joined; */
-	mtx_t gate_lock;	/* it waits for the gate to open, */
-	cnd_t gate;		/* and tells when it is done */
-	bool gate_open, done;
-	bool waited;		/* done seen by the caller's thread */
+	struct latch gate;	/* it waits for the gate to open, */
+	struct latch done;	/* and tells when it is done */
 	int made;		/* set_up's outcome, and its message: */
 	struct perr made_err;
 };
@@ -688,39 +687,27 @@ make(void *arg)
 	struct push_client *c = arg;
 	int made;
 
-	mtx_lock(&c->gate_lock);
-	while (!c->gate_open)
-		cnd_wait(&c->gate, &c->gate_lock);
-	mtx_unlock(&c->gate_lock);
+	latch_wait(&c->gate);
 	made = set_up(c, &c->made_err);
-	/*
-	 * Told, not joined: the caller needs the outcome, not the thread's
-	 * exit, which gives its stack back and leaves the address space,
-	 * both under the address space's lock, where it can queue behind
-	 * the other threads' mappings (a library loading, memory mapped).
-	 * push_client_free joins it.
-	 */
-	mtx_lock(&c->gate_lock);
+	/* Told, not joined (latch.h says why); push_client_free joins it. */
 	c->made = made;
-	c->done = true;
-	cnd_broadcast(&c->gate);
-	mtx_unlock(&c->gate_lock);
+	latch_open(&c->done);
 	return 0;
 }
 
 /* make's thread, with its gate; false when none could be started. */
 static bool
-start_maker(struct push_client *c)
+start_maker(struct push_client *c, bool gate_open)
 {
-	if (mtx_init(&c->gate_lock, mtx_plain) != thrd_success)
+	if (latch_init(&c->gate, gate_open) != 0)
 		return false;
-	if (cnd_init(&c->gate) != thrd_success) {
-		mtx_destroy(&c->gate_lock);
+	if (latch_init(&c->done, false) != 0) {
+		latch_destroy(&c->gate);
 		return false;
 	}
 	if (thrd_create(&c->maker, make, c) != thrd_success) {
-		cnd_destroy(&c->gate);
-		mtx_destroy(&c->gate_lock);
+		latch_destroy(&c->done);
+		latch_destroy(&c->gate);
 		return false;
 	}
 	return true;
@@ -729,12 +716,8 @@ start_maker(struct push_client *c)
 void
 push_client_go(struct push_client *c)
 {
-	if (!c->making)
-		return;
-	mtx_lock(&c->gate_lock);
-	c->gate_open = true;
-	cnd_broadcast(&c->gate);
-	mtx_unlock(&c->gate_lock);
+	if (c->making)
+		latch_open(&c->gate);
 }
 
 int
@@ -762,8 +745,7 @@ push_client_begin(struct push_client **out, const struct push_options *o,
 	 * endpoints start theirs before the gate opens (push_client_go).
 	 * Where no thread can be started, the caller waits for it here.
 	 */
-	c->gate_open = o->protocol == PUSH_GATEWAY;
-	if (start_maker(c))
+	if (start_maker(c, o->protocol == PUSH_GATEWAY))
 		c->making = true;
 	else
 		c->made = set_up(c, &c->made_err);
@@ -774,13 +756,9 @@ push_client_begin(struct push_client **out, const struct push_options *o,
 int
 push_client_end(struct push_client *c, int rc, struct perr *e)
 {
-	if (c->making && !c->waited) {
+	if (c->making) {
 		push_client_go(c);
-		mtx_lock(&c->gate_lock);
-		while (!c->done)
-			cnd_wait(&c->gate, &c->gate_lock);
-		mtx_unlock(&c->gate_lock);
-		c->waited = true;
+		latch_wait(&c->done);
 	}
 	if (c->made == 0)
 		return rc;
@@ -811,8 +789,8 @@ push_client_free(struct push_client *c)
 	(void)push_client_end(c, 0, NULL);
 	if (c->making) {
 		(void)thrd_join(c->maker, NULL);
-		cnd_destroy(&c->gate);
-		mtx_destroy(&c->gate_lock);
+		latch_destroy(&c->done);
+		latch_destroy(&c->gate);
 	}
 	transfer_close(&c->t);
 	secret_free(c->secret);

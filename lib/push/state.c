@@ -4,6 +4,7 @@
 #include "common/atomicfile.h"
 #include "common/crc32c.h"
 #include "common/fsutil.h"
+#include "common/latch.h"
 #include "common/mem.h"
 #include "common/text.h"
 #include "journal/journal.h"
@@ -393,37 +394,8 @@ struct state_ahead {
 	struct stat file;	/* the file read, as it was then */
 	int rc;			/* 0: read and parsed; else not to be used */
 	thrd_t thread;
-	mtx_t lock;		/* done, told by the thread (see tell_done) */
-	cnd_t cond;
-	bool done, waited;
+	struct latch done;	/* told by the thread, not joined (latch.h) */
 };
-
-/*
- * The thread tells when it is done rather than being joined at once: its
- * exit gives its stack back and leaves the address space, both under the
- * address space's lock, where it can queue behind the other threads'
- * mappings (libcurl loading on the client's thread, memory mapped).
- */
-static void
-tell_done(struct state_ahead *a)
-{
-	mtx_lock(&a->lock);
-	a->done = true;
-	cnd_signal(&a->cond);
-	mtx_unlock(&a->lock);
-}
-
-static void
-wait_done(struct state_ahead *a)
-{
-	if (a->waited)
-		return;
-	mtx_lock(&a->lock);
-	while (!a->done)
-		cnd_wait(&a->cond, &a->lock);
-	mtx_unlock(&a->lock);
-	a->waited = true;
-}
 
 static int
 read_ahead(void *arg)
@@ -443,17 +415,16 @@ read_ahead(void *arg)
 		close(fd);
 	}
 	buf_free(&text);
-	tell_done(a);
+	latch_open(&a->done);
 	return 0;
 }
 
 static void
 free_ahead(struct state_ahead *a)
 {
-	wait_done(a);
+	latch_wait(&a->done);
 	thrd_join(a->thread, NULL);
-	mtx_destroy(&a->lock);
-	cnd_destroy(&a->cond);
+	latch_destroy(&a->done);
 	free(a->st.path);
 	free(a->st.destination);
 	free(a->st.entries);
@@ -470,12 +441,7 @@ state_read_ahead(const char *dir, const char *name, const char *destination)
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	if (mtx_init(&a->lock, mtx_plain) != thrd_success) {
-		free(a);
-		return NULL;
-	}
-	if (cnd_init(&a->cond) != thrd_success) {
-		mtx_destroy(&a->lock);
+	if (latch_init(&a->done, false) != 0) {
 		free(a);
 		return NULL;
 	}
@@ -486,8 +452,7 @@ state_read_ahead(const char *dir, const char *name, const char *destination)
 		buf_free(&path);
 		free(a->st.destination);
 		free(a->st.path);
-		cnd_destroy(&a->cond);
-		mtx_destroy(&a->lock);
+		latch_destroy(&a->done);
 		free(a);
 		return NULL;
 	}
@@ -499,7 +464,7 @@ state_ahead_found(struct state_ahead *a)
 {
 	if (a == NULL)
 		return false;
-	wait_done(a);
+	latch_wait(&a->done);
 	return a->rc == 0;
 }
 
@@ -516,7 +481,7 @@ take_ahead(struct push_state *st, struct state_ahead *a)
 {
 	struct stat now;
 
-	wait_done(a);
+	latch_wait(&a->done);
 	if (a->rc != 0 || strcmp(a->st.path, st->path) != 0 ||
 	    strcmp(a->st.destination, st->destination) != 0 ||
 	    stat(st->path, &now) != 0 || now.st_dev != a->file.st_dev ||

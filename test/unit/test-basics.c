@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/err.h"
+#include "common/latch.h"
 #include "common/mem.h"
 #include "common/text.h"
 
@@ -345,11 +346,51 @@ test_grow(void)
 	free(v);
 }
 
+/* latch: a waiter returns only once it is open, and sees what was
+   written before; one made open does not wait. */
+struct latch_case {
+	struct latch go, back;
+	int seen, value;
+};
+
+static int
+latch_waiter(void *arg)
+{
+	struct latch_case *k = arg;
+
+	latch_wait(&k->go);
+	k->seen = k->value;
+	latch_open(&k->back);
+	return 0;
+}
+
+static void
+test_latch(void)
+{
+	struct latch_case k = {.seen = -1, .value = 0};
+	thrd_t t;
+
+	CHECK(latch_init(&k.go, false) == 0 && latch_init(&k.back, false) == 0);
+	CHECK(thrd_create(&t, latch_waiter, &k) == thrd_success);
+	k.value = 42;
+	latch_open(&k.go);
+	latch_open(&k.go);
+	latch_wait(&k.back);
+	CHECK(k.seen == 42);
+	thrd_join(t, NULL);
+	latch_destroy(&k.go);
+	latch_destroy(&k.back);
+	CHECK(latch_init(&k.go, true) == 0);
+	latch_wait(&k.go);
+	latch_destroy(&k.go);
+}
+
 int
 main(void)
 {
 	test_buf();
 	test_grow();
+	test_latch();
 	test_crc32c();
 	test_utf8();
 	test_names();
