@@ -13,16 +13,13 @@
 #include <string.h>
 
 #include "config.h"
+#include "common/cli.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "push/endpoint.h"
 #include "push/push.h"
 #include "push/remote.h"
 #include "usage.h"
-
-#ifndef PROMRUN_VERSION
-#define PROMRUN_VERSION "unknown"
-#endif
 
 static const char *progname = "promrun-push";
 
@@ -41,8 +38,7 @@ struct options {
 static void
 usage(const char *why)
 {
-	fprintf(stderr, "%s: %s (see %s --help)\n", progname, why, progname);
-	exit(2);
+	cli_usage(progname, why, NULL);
 }
 
 /* Only up to '=' of "--opt=VALUE" is shown: VALUE may be a secret. */
@@ -106,11 +102,9 @@ parse_option(int opt, struct options *o)
 		    "or PROMRUN_PUSH_TOKEN");
 		break;
 	case 'h':
-		printf("%s\n%s", synopsis, help_text);
-		exit(0);
 	case 'V':
-		printf("%s %s\n", progname, PROMRUN_VERSION);
-		exit(0);
+		cli_answer(opt, progname, synopsis, help_text);
+		break;
 	}
 }
 

@@ -14,14 +14,11 @@
 #include <string.h>
 
 #include "config.h"
+#include "common/cli.h"
 #include "common/err.h"
 #include "journal/record.h"
 #include "journal/wrap.h"
 #include "serve/client.h"
-
-#ifndef PROMRUN_VERSION
-#define PROMRUN_VERSION "unknown"
-#endif
 
 static const char *progname = "promrun-record";
 
@@ -174,11 +171,9 @@ parse_options(int argc, char **argv, struct options *o)
 			    "line: use --token-file FILE or PROMRUN_TOKEN");
 			break;
 		case 'h':
-			printf("%s\n%s", synopsis, help_text);
-			exit(0);
 		case 'V':
-			printf("%s %s\n", progname, PROMRUN_VERSION);
-			exit(0);
+			cli_answer(opt, progname, synopsis, help_text);
+			break;
 		default:
 			perr_option(&o->bad_option, opt, argv[optind - 1]);
 			note_mistake(o, o->bad_option.msg);

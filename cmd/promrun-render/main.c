@@ -13,12 +13,9 @@
 
 #include "common/clock.h"
 #include "config.h"
+#include "common/cli.h"
 #include "common/err.h"
 #include "metrics/textfile.h"
-
-#ifndef PROMRUN_VERSION
-#define PROMRUN_VERSION "unknown"
-#endif
 
 static const char *progname = "promrun-render";
 
@@ -78,16 +75,6 @@ struct options {
 };
 
 static void
-usage(const char *why, const char *arg)
-{
-	char q[PERR_QUOTE_MAX];
-
-	fprintf(stderr, "%s: %s %s (see %s --help)\n", progname, why,
-	    perr_quote(arg, q), progname);
-	exit(2);
-}
-
-static void
 parse_options(int argc, char **argv, struct options *o)
 {
 	int opt;
@@ -108,23 +95,18 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_VERIFY: o->verify = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h':
-			printf("%s\n%s", synopsis, help_text);
-			exit(0);
 		case 'V':
-			printf("%s %s\n", progname, PROMRUN_VERSION);
-			exit(0);
-		case ':':
-			usage("missing argument for option", argv[optind - 1]);
+			cli_answer(opt, progname, synopsis, help_text);
 			break;
 		default:
-			usage("unknown option", argv[optind - 1]);
+			cli_bad_option(progname, opt, argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		usage("unexpected argument", argv[optind]);
+		cli_usage(progname, "unexpected argument", argv[optind]);
 	if (o->verify && (o->job.output || o->job.compact || o->job.rebuild))
-		usage("--verify writes nothing and takes no", "-o/--compact/"
-		    "--rebuild");
+		cli_usage(progname, "--verify writes nothing and takes no",
+		    "-o/--compact/--rebuild");
 }
 
 static int

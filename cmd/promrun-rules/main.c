@@ -13,13 +13,10 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "common/cli.h"
 #include "common/err.h"
 #include "rules/finding.h"
 #include "rules/lint.h"
-
-#ifndef PROMRUN_VERSION
-#define PROMRUN_VERSION "unknown"
-#endif
 
 const char *progname = "promrun-rules";
 
@@ -170,11 +167,9 @@ parse_options(int argc, char **argv, struct options *o)
 				bad_value("format", optarg, "text, json or github");
 			break;
 		case 'h':
-			printf("%s\n%s", synopsis, help_text);
-			exit(0);
 		case 'V':
-			printf("%s %s\n", progname, PROMRUN_VERSION);
-			exit(0);
+			cli_answer(opt, progname, synopsis, help_text);
+			break;
 		default:
 			perr_option(&bad, opt, argv[optind - 1]);
 			usage(bad.msg);

@@ -12,12 +12,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "common/cli.h"
 #include "common/err.h"
 #include "serve/serve.h"
-
-#ifndef PROMRUN_VERSION
-#define PROMRUN_VERSION "unknown"
-#endif
 
 static const char *progname = "promrun-serve";
 
@@ -64,16 +61,6 @@ struct options {
 };
 
 static void
-usage(const char *why, const char *arg)
-{
-	char q[PERR_QUOTE_MAX];
-
-	fprintf(stderr, "%s: %s %s (see %s --help)\n", progname, why,
-	    perr_quote(arg, q), progname);
-	exit(2);
-}
-
-static void
 parse_options(int argc, char **argv, struct options *o)
 {
 	int opt;
@@ -92,23 +79,19 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'd': o->data_dir = optarg; break;
 		case OPT_LOG_FORMAT: o->log_format = optarg; break;
 		case 'h':
-			printf("%s\n%s", synopsis, help_text);
-			exit(0);
 		case 'V':
-			printf("%s %s\n", progname, PROMRUN_VERSION);
-			exit(0);
-		case ':':
-			usage("missing argument for option", argv[optind - 1]);
+			cli_answer(opt, progname, synopsis, help_text);
 			break;
 		default:
-			usage("unknown option", argv[optind - 1]);
+			cli_bad_option(progname, opt, argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		usage("unexpected argument", argv[optind]);
+		cli_usage(progname, "unexpected argument", argv[optind]);
 	if (o->log_format != NULL && strcmp(o->log_format, "text") != 0 &&
 	    strcmp(o->log_format, "json") != 0)
-		usage("--log-format takes text or json, not", o->log_format);
+		cli_usage(progname, "--log-format takes text or json, not",
+		    o->log_format);
 }
 
 /* The options override the file. */
