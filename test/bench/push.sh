@@ -20,7 +20,7 @@ SERIES=10000
 dir=$(mktemp -d)
 gw_pid=""
 cleanup() {
-	[ -z "$gw_pid" ] || kill "$gw_pid" 2>/dev/null || true
+	[ -z "$gw_pid" ] || stop_peers "$gw_pid"
 	rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM

@@ -29,7 +29,7 @@ SERIES=10000
 dir=$(mktemp -d)
 prom_pid=""
 cleanup() {
-	[ -z "$prom_pid" ] || kill "$prom_pid" 2>/dev/null || true
+	[ -z "$prom_pid" ] || stop_peers "$prom_pid"
 	rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM

@@ -31,8 +31,8 @@ C=16
 dir=$(mktemp -d "${TMPDIR:-/tmp}/serve-bench.XXXXXX")
 pids=""
 cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	# shellcheck disable=SC2086 # one PID a word
+	stop_peers $pids
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM

@@ -9,6 +9,15 @@ free_port() {
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# stop_peers PID...: stop the servers a bench started, and wait until they
+# have exited, so that none still writes in the bench's directory while it
+# is removed (a Pushgateway writes its persistence file as it stops, and
+# "rm -rf" then fails on a directory that is not empty).
+stop_peers() {
+	for _p in "$@"; do kill "$_p" 2>/dev/null || true; done
+	for _p in "$@"; do wait "$_p" 2>/dev/null || true; done
+}
+
 # wait_up URL [LOG]: until URL answers (at most 20 s); else LOG is shown.
 wait_up() {
 	_i=0
