@@ -186,10 +186,6 @@ sorted_allowed(const struct agg *a, const struct run_label *l, size_t n,
 	return k;
 }
 
-/*
- * The series key: scope byte, workflow NUL, [step NUL,] then name NUL
- * value NUL for each allowed label in name order.
- */
 /* Copy the n bytes of s and its NUL at *p, moving *p past them. */
 static void
 put(char **p, const char *s, size_t n)
@@ -198,6 +194,10 @@ put(char **p, const char *s, size_t n)
 	*p += n + 1;
 }
 
+/*
+ * The series key: scope byte, workflow NUL, [step NUL,] then name NUL
+ * value NUL for each allowed label in name order.
+ */
 static int
 build_key(struct agg *a, const char *workflow, const char *step,
     const struct run_label *l, size_t n)

@@ -69,8 +69,9 @@ struct render_format {
 					   exactly PRPC's text) */
 	/* When on_sample is set, every sample goes to it, in the order the
 	   text would have them, and no text is made (the sink, which may
-	   then be NULL, is called with nothing).  want, when set, skips the families it refuses (those
-	   whose names depend on the workflow, prpc's, are always made). */
+	   then be NULL, is called with nothing).  want, when set, skips the
+	   families it refuses (those whose names depend on the workflow,
+	   prpc's, are always made). */
 	render_sample_fn on_sample;
 	render_want_fn want;
 	/* want_memo, when set, keeps want's answers between renders: one
@@ -125,8 +126,8 @@ typedef int (*render_sink)(void *ctx, const char *text, size_t len);
  * sink(ctx, ...): families sorted by name, each with one HELP and TYPE,
  * series sorted by their labels.  The text is made in full before the
  * sink sees any of it; a NULL sink is handed nothing (for a caller that
- * takes the samples from f->on_sample).  *nsamples receives the number of samples (time
- * series).  Returns 0; PERR_FAILED when there are more than f->max_series
+ * takes the samples from f->on_sample).  *nsamples receives the number
+ * of samples (time series).  Returns 0; PERR_FAILED when there are more than f->max_series
  * samples (the sink is not called; e names the label with the most
  * values); PERR_NOMEM; or what the sink returned.
  */

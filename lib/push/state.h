@@ -178,8 +178,8 @@ int state_commit(struct push_state *st, const struct series_set *set,
  * the new file beside the old one (atomicfile.h's temporary file), and
  * gives the old one its second name (the one before it removed), and
  * state_put puts the new one in place, or state_drop removes it and the
- * second name (state_close too).  st must not be used by another thread between state_write and state_put
- * or state_drop.  state_write lets the entries read from the file go
+ * second name (state_close too).  st must not be used by another thread
+ * between state_write and state_put or state_drop.  state_write lets the entries read from the file go
  * (state_match and state_vanished are done with them by then).
  * state_write's returns are state_commit's; state_put's 0 or PERR_IO.
  */

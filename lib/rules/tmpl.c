@@ -3597,17 +3597,3 @@ tmpl_free(struct tmpl *t)
 	pq_arena_free(&t->a);
 	free(t);
 }
-
-int
-tmpl_expand(const char *text, size_t len, const struct tmpl_data *d,
-    struct buf *out, struct perr *e)
-{
-	struct tmpl *t;
-	int rc;
-
-	if ((rc = tmpl_compile(text, len, d->name, &t, e)) != 0)
-		return rc;
-	rc = tmpl_run(t, d, out, e);
-	tmpl_free(t);
-	return rc;
-}

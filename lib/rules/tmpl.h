@@ -2,7 +2,7 @@
  * tmpl.h - Go's text/template (Go 1.19, which built Debian's Prometheus
  * 2.42) with Prometheus's template functions, for alerts' labels and
  * annotations: the syntax check promtool applies (tmpl_check) and the
- * expansion the rule evaluator applies (tmpl_expand).
+ * expansion the rule evaluator applies (tmpl_compile, tmpl_run).
  *
  * Checked as promtool does: unknown functions, undefined variables,
  * unbalanced actions, {{end}} without a block, bad literals, {{break}}
@@ -72,32 +72,25 @@ struct tmpl_data {
 };
 
 /*
- * tmpl_expand: append the expansion of text[0..len) to out.  Returns 0;
- * PERR_INVALID with e->msg in Prometheus's words ("error executing
- * template NAME: template: NAME:1:42: executing \"NAME\" at <...>: ...",
- * or "error parsing template NAME: ..."); PERR_NOMEM.
- */
-int tmpl_expand(const char *text, size_t len, const struct tmpl_data *d,
-    struct buf *out, struct perr *e);
-
-/*
- * A template parsed once and expanded again and again (an alert's labels
- * and annotations at every evaluation): tmpl_expand is tmpl_compile,
- * tmpl_run and tmpl_free, with the same results and errors.
+ * A template parsed once (tmpl_compile) and expanded again and again
+ * (tmpl_run): an alert's labels and annotations at every evaluation.
  */
 struct tmpl;
 
 /*
  * tmpl_compile: parse text[0..len) (copied) into *out, for expansions
- * under the name given (tmpl_data.name, which the parse errors name).
- * Returns 0; tmpl_expand's parse errors (PERR_INVALID, "error parsing
+ * under the name given (tmpl_data.name, which the errors name).  Returns
+ * 0; PERR_INVALID with e->msg in Prometheus's words ("error parsing
  * template NAME: ..."); PERR_NOMEM.  Free *out with tmpl_free.
  */
 int tmpl_compile(const char *text, size_t len, const char *name,
     struct tmpl **out, struct perr *e);
 
-/* tmpl_run: append t's expansion with d to out, as tmpl_expand (its
- * execution errors). */
+/*
+ * tmpl_run: append t's expansion with d to out.  Returns 0; PERR_INVALID
+ * with e->msg in Prometheus's words ("error executing template NAME:
+ * template: NAME:1:42: executing \"NAME\" at <...>: ..."); PERR_NOMEM.
+ */
 int tmpl_run(const struct tmpl *t, const struct tmpl_data *d, struct buf *out,
     struct perr *e);
 

@@ -278,24 +278,29 @@ test_nul_byte(void)
 static void
 test_nul_and_cr_lines(void)
 {
-	char cr_first[] = "x 1\ny 2\r\nz\0 3\n", nul_first[] =
-	    "x 1\nz\0 3\ny 2\r\n", cr_after[] = "x 1\n\r", cr_third[] =
-	    "# HELP x a\nx 1\ny 2\r\n";
+#define TEXT(s) s, sizeof(s) - 1
+	static const struct {
+		const char *text;
+		size_t len;
+		const char *want;
+	} cases[] = {
+		{TEXT("x 1\ny 2\r\nz\0 3\n"), "in:2: carriage return"},
+		{TEXT("x 1\nz\0 3\ny 2\r\n"), "in:2: NUL byte"},
+		/* After the last LF, a CR is an unfinished line, not a CR. */
+		{TEXT("x 1\n\r"), "in:2: missing newline"},
+		{TEXT("# HELP x a\nx 1\ny 2\r\n"), "in:3: carriage return"},
+	};
+#undef TEXT
+	char text[64];
 	struct perr e;
 
-	CHECK(expfmt_parse(cr_first, sizeof(cr_first) - 1, "in", 0, NULL,
-	    NULL, &e) == PERR_INVALID);
-	CHECK(strstr(e.msg, "in:2: carriage return") != NULL);
-	CHECK(expfmt_parse(nul_first, sizeof(nul_first) - 1, "in", 0, NULL,
-	    NULL, &e) == PERR_INVALID);
-	CHECK(strstr(e.msg, "in:2: NUL byte") != NULL);
-	/* After the last LF, a CR is an unfinished line, not a CR. */
-	CHECK(expfmt_parse(cr_after, sizeof(cr_after) - 1, "in", 0, NULL,
-	    NULL, &e) == PERR_INVALID);
-	CHECK(strstr(e.msg, "in:2: missing newline") != NULL);
-	CHECK(expfmt_parse(cr_third, sizeof(cr_third) - 1, "in", 0, NULL,
-	    NULL, &e) == PERR_INVALID);
-	CHECK(strstr(e.msg, "in:3: carriage return") != NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* A copy, its NUL too: the parse writes into its text. */
+		memcpy(text, cases[i].text, cases[i].len + 1);
+		CHECK(expfmt_parse(text, cases[i].len, "in", 0, NULL, NULL,
+		    &e) == PERR_INVALID);
+		CHECK(strstr(e.msg, cases[i].want) != NULL);
+	}
 }
 
 int
